@@ -1,0 +1,5 @@
+import sys
+
+from deploy.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""What every command shares: the config path and the output format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+
+from deploy.config import DEFAULT_CONFIG, Tenant, load_tenant
+from deploy.errors import ConfigError
+
+OutputFormat = Literal["text", "json"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppState:
+    config: Path | None = None
+    output: OutputFormat = "text"
+    _tenant: Tenant | None = field(default=None, repr=False)
+
+    def config_path(self) -> Path:
+        """The explicit --config, else tenant.yaml here or in a parent directory."""
+        if self.config is not None:
+            return self.config
+        here = Path.cwd()
+        for directory in (here, *here.parents):
+            candidate = directory / DEFAULT_CONFIG
+            if candidate.is_file():
+                return candidate.relative_to(here) if directory == here else candidate
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG} in {here} or its parents; pass --config PATH"
+        )
+
+    def tenant(self) -> Tenant:
+        if self._tenant is None:
+            self._tenant = load_tenant(self.config_path())
+        return self._tenant
+
+    def emit(self, data: Any, text: str) -> None:
+        """Print a result in the chosen format: data for json, text for people."""
+        if self.output == "json":
+            click.echo(json.dumps(data, indent=2, sort_keys=True))
+        elif text:
+            click.echo(text)
+
+
+def state() -> AppState:
+    return click.get_current_context().ensure_object(AppState)
+
+
+def _set_output(ctx: click.Context, _: click.Parameter, value: OutputFormat) -> OutputFormat:
+    ctx.ensure_object(AppState).output = value
+    return value
+
+
+def output_option(func: F) -> F:
+    """--output text|json, for every command that reports something."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_output,
+        help="Report format: text for people, json for CI and scripts.",
+    )(func)

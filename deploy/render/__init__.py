@@ -1,0 +1,18 @@
+"""Render templates into the reviewed JavaScript under actions/<env>/."""
+
+from deploy.render.engine import RenderedFile, TemplateRenderer, Unit
+from deploy.render.jsvalue import JsLiteral, to_js
+from deploy.render.project import RenderReport, compare, render_environments, units_for, write
+
+__all__ = [
+    "JsLiteral",
+    "RenderReport",
+    "RenderedFile",
+    "TemplateRenderer",
+    "Unit",
+    "compare",
+    "render_environments",
+    "to_js",
+    "units_for",
+    "write",
+]

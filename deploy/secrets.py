@@ -20,7 +20,7 @@ from deploy.errors import SecretError
 LOCAL_STATE_DIR = ".auth0-local"
 LOCAL_SECRETS_FILE = "secrets.json"
 # The override a CI job sets for whichever environment it targets.
-CLIENT_SECRET_OVERRIDE = "AUTH0_CLIENT_SECRET"
+CLIENT_SECRET_OVERRIDE = "AUTH0_CLIENT_SECRET"  # noqa: S105 (a variable name)
 # Shorter values are too likely to occur by chance to scan output for.
 _MIN_SCAN_LENGTH = 8
 
@@ -107,8 +107,7 @@ def resolve_secret_values(
     missing = sorted({var for var in needed.values() if not env.get(var)})
     if missing:
         raise SecretError(
-            f"environment {view.name} needs these environment variables set: "
-            + ", ".join(missing)
+            f"environment {view.name} needs these environment variables set: " + ", ".join(missing)
         )
     return {name: Secret(env[var]) for name, var in needed.items()}
 

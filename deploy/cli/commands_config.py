@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from deploy.cli.state import output_option, state
+from deploy.config import Tenant
 from deploy.config.schema import tenant_schema_json
+from deploy.errors import SecretError
+from deploy.secrets import LOCAL_STATE_DIR, declared_secrets
+from deploy.target import resolve_target
 
 
 @click.group("config")
@@ -16,24 +21,74 @@ def config_group() -> None:
 
 
 @config_group.command("validate")
+@click.option(
+    "--env",
+    "-e",
+    "env_name",
+    metavar="ENV",
+    help="Also resolve ENV as a deploy would: its domain, credentials and secrets must be "
+    "available from the environment (a CI preflight). Values are never printed.",
+)
 @output_option
-def validate_command() -> None:
+def validate_command(env_name: str | None) -> None:
     """Validate tenant.yaml; list every problem as file:line:column: key: message."""
     app = state()
     tenant = app.tenant()
     config = tenant.config
-    data = {
+    data: dict[str, object] = {
         "ok": True,
         "file": str(tenant.path),
         "environments": sorted(tenant.environments),
         "actions": [a.name for a in sorted(config.actions, key=lambda a: a.order)],
         "legacy_rules": [r.name for r in sorted(config.legacy_rules, key=lambda r: r.order)],
     }
-    app.emit(
-        data,
+    lines = [
         f"{tenant.path}: valid ({len(tenant.environments)} environments, "
-        f"{len(config.actions)} actions, {len(config.legacy_rules)} legacy rules)",
-    )
+        f"{len(config.actions)} actions, {len(config.legacy_rules)} legacy rules)"
+    ]
+    if env_name is not None:
+        preflight = preflight_environment(tenant, env_name)
+        data["target"] = preflight
+        lines.extend(_describe_preflight(preflight))
+    app.emit(data, "\n".join(lines))
+
+
+def preflight_environment(tenant: Tenant, env_name: str) -> dict[str, object]:
+    """Resolve an environment's target and secrets; one error lists all that is missing."""
+    view = tenant.environment(env_name)
+    missing: list[str] = []
+    try:
+        target = resolve_target(tenant, view).describe()
+    except SecretError as exc:
+        missing.append(exc.message)
+        target = resolve_target(tenant, view, require_credentials=False).describe()
+    secrets: dict[str, str] = {}
+    for name, variable in sorted(declared_secrets(tenant, view).items()):
+        if view.is_local:
+            secrets[name] = f"generated in {LOCAL_STATE_DIR}/"
+        elif os.environ.get(variable):
+            secrets[name] = f"${variable} (set)"
+        else:
+            secrets[name] = f"${variable} (not set)"
+            missing.append(f"secret {name} needs ${variable}")
+    if missing:
+        raise SecretError(f"environment {env_name} is not ready to deploy: " + "; ".join(missing))
+    return {**target, "secrets": secrets}
+
+
+def _describe_preflight(preflight: dict[str, object]) -> list[str]:
+    origins = preflight["origins"]
+    assert isinstance(origins, dict)
+    lines = [
+        f"environment {preflight['environment']}: domain {preflight['domain']} "
+        f"(from {origins['domain']})",
+        f"  client id: {origins.get('client_id', '-')}",
+        f"  client secret: {preflight['client_secret']} ({origins.get('client_secret', '-')})",
+    ]
+    secrets = preflight["secrets"]
+    assert isinstance(secrets, dict)
+    lines.extend(f"  secret {name}: {where}" for name, where in secrets.items())
+    return lines
 
 
 @config_group.command("schema")

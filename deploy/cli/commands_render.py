@@ -47,10 +47,15 @@ def render_command(envs: tuple[str, ...], all_envs: bool, check: bool) -> int:
     if not check:
         write(tenant, files, report)
     changed = report.changed
+    statuses = (
+        {path: _CHECK_WORDS.get(s, "ok") for path, s in report.files.items()}
+        if check
+        else dict(report.files)
+    )
     data = {
         "check": check,
         "environments": names,
-        "files": report.files,
+        "files": statuses,
         "ok": not (check and changed),
     }
     if check:
@@ -62,10 +67,11 @@ def render_command(envs: tuple[str, ...], all_envs: bool, check: bool) -> int:
         )
     else:
         lines = [f"{_MARKS[s]} {path}" for path, s in changed.items()]
+        count = len(files)
         summary = (
-            f"rendered {len(report.files)} files: {len(changed)} changed"
+            f"rendered {count} files: {len(changed)} changed"
             if changed
-            else f"rendered {len(report.files)} files: all unchanged"
+            else f"rendered {count} files: all unchanged"
         )
     app.emit(data, "\n".join([*lines, summary]))
     return EXIT_ERROR if check and changed else EXIT_OK

@@ -63,9 +63,7 @@ def _report_error(state: AppState, error: Auth0ActionsError) -> None:
 def main(argv: list[str] | None = None) -> int:
     state = AppState()
     try:
-        result = cli.main(
-            args=argv, prog_name="auth0-actions", standalone_mode=False, obj=state
-        )
+        result = cli.main(args=argv, prog_name="auth0-actions", standalone_mode=False, obj=state)
     except Auth0ActionsError as error:
         _report_error(state, error)
         return error.exit_code

@@ -32,9 +32,7 @@ class AppState:
             candidate = directory / DEFAULT_CONFIG
             if candidate.is_file():
                 return candidate.relative_to(here) if directory == here else candidate
-        raise ConfigError(
-            f"no {DEFAULT_CONFIG} in {here} or its parents; pass --config PATH"
-        )
+        raise ConfigError(f"no {DEFAULT_CONFIG} in {here} or its parents; pass --config PATH")
 
     def tenant(self) -> Tenant:
         if self._tenant is None:

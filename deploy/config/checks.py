@@ -8,8 +8,9 @@ be a secret.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +21,22 @@ from deploy.yamlsource import KeyPath
 Finding = tuple[KeyPath, str]
 
 LOCAL = "local"
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 # Key segments that mark a value as a credential. A template value with such
 # a name is almost certainly a secret written inline: it would be rendered
 # into reviewed, committed code. Secrets travel as Action secrets instead.
 _SECRET_SEGMENTS = {"secret", "secrets", "password", "passwd", "pwd", "credential", "credentials"}
-_SECRET_SUFFIXES = {("api", "key"), ("private", "key"), ("signing", "key"), ("access", "token"),
-                    ("refresh", "token"), ("bearer", "token"), ("auth", "token")}
+_SECRET_SUFFIXES = {
+    ("api", "key"),
+    ("private", "key"),
+    ("signing", "key"),
+    ("access", "token"),
+    ("refresh", "token"),
+    ("bearer", "token"),
+    ("auth", "token"),
+}
 
 
 def is_loopback_host(host: str) -> bool:
@@ -101,27 +111,37 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
         if name == LOCAL:
             for key in ("client_id_env", "client_secret_env"):
                 if getattr(env, key) is not None:
-                    yield (*base, key), (
-                        "the local environment takes its credentials from the local tenant; "
-                        "remove this key"
+                    yield (
+                        (*base, key),
+                        (
+                            "the local environment takes its credentials from the local tenant; "
+                            "remove this key"
+                        ),
                     )
             if env.secrets:
-                yield (*base, "secrets"), (
-                    "the local environment generates its secrets under .auth0-local/; "
-                    "remove this key"
+                yield (
+                    (*base, "secrets"),
+                    (
+                        "the local environment generates its secrets under .auth0-local/; "
+                        "remove this key"
+                    ),
                 )
         else:
             for key in ("client_id_env", "client_secret_env"):
                 if getattr(env, key) is None:
-                    yield (*base, key), (
-                        "required: the NAME of the environment variable holding the "
-                        "Management API client " + key.split("_")[1]
+                    yield (
+                        (*base, key),
+                        (
+                            "required: the NAME of the environment variable holding the "
+                            "Management API client " + key.split("_")[1]
+                        ),
                     )
         declared = {s for action in config.actions for s in action.secrets}
         declared |= {key for rule in config.legacy_rules for key in rule.configuration}
         for secret in sorted(set(env.secrets) - declared):
-            yield (*base, "secrets", secret), (
-                "no action secret or legacy rule configuration key has this name"
+            yield (
+                (*base, "secrets", secret),
+                ("no action secret or legacy rule configuration key has this name"),
             )
 
 
@@ -134,7 +154,7 @@ def looks_like_secret_key(key: str) -> bool:
     segments = _segments(key)
     if any(s in _SECRET_SEGMENTS for s in segments):
         return True
-    return any(pair in _SECRET_SUFFIXES for pair in zip(segments, segments[1:], strict=False))
+    return any(pair in _SECRET_SUFFIXES for pair in itertools.pairwise(segments))
 
 
 def _walk_values(value: Any, path: KeyPath) -> Iterator[Finding]:
@@ -142,10 +162,13 @@ def _walk_values(value: Any, path: KeyPath) -> Iterator[Finding]:
         for key, item in value.items():
             child = (*path, str(key))
             if looks_like_secret_key(str(key)):
-                yield child, (
-                    "looks like a secret written inline; template values are rendered into "
-                    "committed code. Declare it under the action's 'secrets' as the NAME of "
-                    "an environment variable and read it from event.secrets"
+                yield (
+                    child,
+                    (
+                        "looks like a secret written inline; template values are rendered into "
+                        "committed code. Declare it under the action's 'secrets' as the NAME of "
+                        "an environment variable and read it from event.secrets"
+                    ),
                 )
             else:
                 yield from _walk_values(item, child)
@@ -176,7 +199,7 @@ def _template_problem(templates_dir: Path, template: str) -> str | None:
 
 def check_units(config: TenantConfig, templates_dir: Path) -> Iterator[Finding]:
     """Names unique, orders unique, templates present."""
-    sections: list[tuple[str, list[ActionSpec] | list[LegacyRuleSpec]]] = [
+    sections: list[tuple[str, Sequence[ActionSpec | LegacyRuleSpec]]] = [
         ("actions", config.actions),
         ("legacy_rules", config.legacy_rules),
     ]
@@ -186,15 +209,17 @@ def check_units(config: TenantConfig, templates_dir: Path) -> Iterator[Finding]:
         for index, unit in enumerate(units):
             base: KeyPath = (section, index)
             if unit.name in names:
-                yield (*base, "name"), (
-                    f"duplicate name '{unit.name}' (also {section}[{names[unit.name]}])"
+                yield (
+                    (*base, "name"),
+                    (f"duplicate name '{unit.name}' (also {section}[{names[unit.name]}])"),
                 )
             names.setdefault(unit.name, index)
             trigger = getattr(unit, "trigger", "rules")
             if (trigger, unit.order) in orders:
                 other = orders[(trigger, unit.order)]
-                yield (*base, "order"), (
-                    f"order {unit.order} is already taken by {section}[{other}] in {trigger}"
+                yield (
+                    (*base, "order"),
+                    (f"order {unit.order} is already taken by {section}[{other}] in {trigger}"),
                 )
             orders.setdefault((trigger, unit.order), index)
             problem = _template_problem(templates_dir, unit.template)

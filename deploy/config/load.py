@@ -119,7 +119,7 @@ def _message(error: ErrorDetails, schema: dict[str, Any]) -> str:
             "value; secrets are never written in tenant.yaml"
         )
     if kind == "string_type" and loc and loc[-1] == "terms_version":
-        return "must be a string; quote it in YAML (e.g. terms_version: \"1.10\")"
+        return 'must be a string; quote it in YAML (e.g. terms_version: "1.10")'
     message = error["msg"]
     return message.removeprefix("Value error, ")
 
@@ -176,9 +176,7 @@ def _resolve_consent(
         reason = checks.url_problem(getattr(policy, field), allow_loopback_http=local)
         if reason:
             where: KeyPath = (
-                (*override_path, field)
-                if _has_path(env.consent, (field,))
-                else ("consent", field)
+                (*override_path, field) if _has_path(env.consent, (field,)) else ("consent", field)
             )
             problems.append(Problem(doc.locate(where), f"{reason} (environment {name})"))
     return policy
@@ -195,8 +193,10 @@ def load_tenant(path: Path = DEFAULT_CONFIG) -> Tenant:
     try:
         config = TenantConfig.model_validate(doc.data)
     except ValidationError as exc:
-        problems = _validation_problems(exc, doc, (), TenantConfig)
-        raise ConfigError(f"{path}: invalid configuration", _sorted(problems)) from None
+        raise ConfigError(
+            f"{path}: invalid configuration",
+            _sorted(_validation_problems(exc, doc, (), TenantConfig)),
+        ) from None
 
     problems: list[Problem] = []
     findings = [

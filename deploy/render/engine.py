@@ -191,8 +191,7 @@ class TemplateRenderer:
         except jinja2.TemplateError as exc:
             filename, line = _template_line(exc)
             raise RenderError(
-                f"{self._display(filename)}:{line}: {exc.message or exc} "
-                f"(rendering {unit.label})"
+                f"{self._display(filename)}:{line}: {exc.message or exc} (rendering {unit.label})"
             ) from None
         except ValueError as exc:
             filename, line = _template_line(exc)

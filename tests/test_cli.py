@@ -1,0 +1,104 @@
+"""The CLI contract: help everywhere, version, exit codes, JSON errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from deploy import __version__
+from deploy.cli.main import cli as root_group
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        found.append(path)
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, path))
+    return found
+
+
+ALL_COMMANDS = _commands(root_group)
+
+
+def test_every_command_is_listed() -> None:
+    assert ("render",) in ALL_COMMANDS
+    assert ("config", "validate") in ALL_COMMANDS
+    assert ("config", "schema") in ALL_COMMANDS
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_command_has_help_text(path: tuple[str, ...], cli) -> None:
+    run = cli(*path, "--help")
+    assert run.code == 0
+    assert "Usage: auth0-actions " + " ".join(path) in run.out
+    command: click.Command = root_group
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert command.help, f"{path} needs a docstring"
+    assert len(command.help.strip()) > 20, f"{path} needs a real docstring"
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"option {param.opts} of {' '.join(path)} has no help"
+
+
+def test_version(cli) -> None:
+    run = cli("--version")
+    assert run.code == 0
+    assert __version__ in run.out
+
+
+def test_python_dash_m_deploy_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert __version__ in done.stdout
+
+
+def test_usage_errors_exit_1_never_2(cli, project) -> None:
+    # 2 means "changes present" in CI; a typo must not read as drift.
+    assert cli("no-such-command").code == 1
+    assert cli("render", "--no-such-option").code == 1
+    assert cli("render", "--output", "yaml").code == 1
+
+
+def test_errors_as_json_on_stdout(cli, project) -> None:
+    (project / "tenant.yaml").write_text("version: 1\nenvironments: {}\n", encoding="utf-8")
+    run = cli("config", "validate", "--output", "json")
+    assert run.code == 1
+    report = run.json()
+    assert report["ok"] is False
+    assert report["problems"], report
+    assert {"file", "line", "column", "key", "message"} <= set(report["problems"][0])
+
+
+def test_config_is_found_from_a_subdirectory(cli, project, monkeypatch) -> None:
+    sub = project / "rules_templates"
+    monkeypatch.chdir(sub)
+    run = cli("config", "validate")
+    assert run.code == 0, run.err
+    assert str(project / "tenant.yaml") in run.out
+
+
+def test_no_config_anywhere_is_a_clear_error(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("render")
+    assert run.code == 1
+    assert "no tenant.yaml" in run.err
+
+
+def test_internal_errors_exit_1_with_a_bug_message(cli, project, monkeypatch) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("deploy.cli.commands_render.render_environments", explode)
+    run = cli("render")
+    assert run.code == 1
+    assert "internal error: RuntimeError: boom" in run.err
+    assert "AUTH0_ACTIONS_DEBUG" in run.err

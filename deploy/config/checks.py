@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from deploy.config.model import ActionSpec, LegacyRuleSpec, TenantConfig
+from deploy.config.model import ActionSpec, ConsentPolicy, LegacyRuleSpec, TenantConfig
 from deploy.yamlsource import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -225,3 +225,32 @@ def check_units(config: TenantConfig, templates_dir: Path) -> Iterator[Finding]:
             problem = _template_problem(templates_dir, unit.template)
             if problem:
                 yield (*base, "template"), problem
+
+
+def check_record_keys(policy: ConsentPolicy) -> Iterator[Finding]:
+    """Record properties must not share a name, nor clash with the signup field.
+
+    Paths are relative to the consent policy; a clash is reported at the key
+    the user wrote, not at a default they never saw.
+    """
+    metadata = policy.metadata
+    keys = metadata.resolved_keys()
+    explicit = metadata.keys.model_dump(exclude_none=True)
+    owner: dict[str, str] = {}
+    for field, name in keys.items():
+        if name not in owner:
+            owner[name] = field
+            continue
+        other = owner[name]
+        culprit = field if field in explicit else other if other in explicit else None
+        where: KeyPath = ("metadata", "keys", culprit) if culprit else ("metadata", "layout")
+        yield where, f"record properties '{other}' and '{field}' would both be stored as '{name}'"
+    taken = set(keys.values()) if metadata.layout == "root" else {metadata.object_key}
+    if policy.signup.field in taken:
+        yield (
+            ("signup", "field"),
+            (
+                f"'{policy.signup.field}' is also a key of the consent record; the signup "
+                "form's raw value needs a key of its own"
+            ),
+        )

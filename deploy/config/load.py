@@ -94,6 +94,9 @@ def _allowed_keys(schema: dict[str, Any], loc: Iterable[str | int]) -> list[str]
             node = deref(node["properties"][part])
         elif isinstance(node.get("additionalProperties"), dict):
             node = deref(node["additionalProperties"])
+        elif node.get("patternProperties"):
+            # Mappings with constrained keys (environment names) use this form.
+            node = deref(next(iter(node["patternProperties"].values())))
         else:
             return []
     return sorted(node.get("properties", {}))
@@ -171,14 +174,20 @@ def _resolve_consent(
             return None
     else:
         policy = config.consent
+
+    def where(path: KeyPath) -> KeyPath:
+        # Blame the override when it set the key, else the top-level policy.
+        return (*override_path, *path) if _has_path(env.consent, path) else ("consent", *path)
+
     local = name == checks.LOCAL
     for field in ("terms_url", "privacy_url", "consent_page_url"):
         reason = checks.url_problem(getattr(policy, field), allow_loopback_http=local)
         if reason:
-            where: KeyPath = (
-                (*override_path, field) if _has_path(env.consent, (field,)) else ("consent", field)
-            )
-            problems.append(Problem(doc.locate(where), f"{reason} (environment {name})"))
+            problems.append(Problem(doc.locate(where((field,))), f"{reason} (environment {name})"))
+    for path, message in checks.check_record_keys(policy):
+        problem = Problem(doc.locate(where(path)), message)
+        if problem not in problems:  # a top-level clash shows once, not once per environment
+            problems.append(problem)
     return policy
 
 

@@ -188,19 +188,6 @@ class ConsentPolicy(Strict):
         default_factory=RedirectImpossiblePolicy
     )
 
-    @model_validator(mode="after")
-    def _keys_distinct(self) -> ConsentPolicy:
-        keys = self.metadata.resolved_keys()
-        names = list(keys.values())
-        if len(set(names)) != len(names):
-            raise ValueError("metadata.keys: two record properties share one name")
-        taken = set(names) if self.metadata.layout == "root" else {self.metadata.object_key}
-        if self.signup.field in taken:
-            raise ValueError(
-                f"signup.field '{self.signup.field}' collides with the consent record's keys"
-            )
-        return self
-
 
 class Dependency(Strict):
     name: NpmName

@@ -126,7 +126,7 @@ def resolve_target(
 
     if view.is_local and client_id is None:
         if base_url is None:
-            origins["client_id"] = origins["client_secret"] = "the embedded local tenant"
+            origins["client_id"] = origins["client_secret"] = "the embedded local tenant"  # noqa: S105
         else:
             client_id, client_secret = _local_credentials(tenant)
             where = str(Path(LOCAL_STATE_DIR) / LOCAL_CREDENTIALS_FILE)

@@ -12,7 +12,7 @@ from deploy.config import Tenant
 from deploy.config.schema import tenant_schema_json
 from deploy.errors import SecretError
 from deploy.secrets import LOCAL_STATE_DIR, declared_secrets
-from deploy.target import resolve_target
+from deploy.target import Target, resolve_target
 
 
 @click.group("config")
@@ -47,21 +47,21 @@ def validate_command(env_name: str | None) -> None:
         f"{len(config.actions)} actions, {len(config.legacy_rules)} legacy rules)"
     ]
     if env_name is not None:
-        preflight = preflight_environment(tenant, env_name)
-        data["target"] = preflight
-        lines.extend(_describe_preflight(preflight))
+        target, secrets = preflight_environment(tenant, env_name)
+        data["target"] = {**target.describe(), "secrets": secrets}
+        lines.extend(_describe_preflight(target, secrets))
     app.emit(data, "\n".join(lines))
 
 
-def preflight_environment(tenant: Tenant, env_name: str) -> dict[str, object]:
+def preflight_environment(tenant: Tenant, env_name: str) -> tuple[Target, dict[str, str]]:
     """Resolve an environment's target and secrets; one error lists all that is missing."""
     view = tenant.environment(env_name)
     missing: list[str] = []
     try:
-        target = resolve_target(tenant, view).describe()
+        target = resolve_target(tenant, view)
     except SecretError as exc:
         missing.append(exc.message)
-        target = resolve_target(tenant, view, require_credentials=False).describe()
+        target = resolve_target(tenant, view, require_credentials=False)
     secrets: dict[str, str] = {}
     for name, variable in sorted(declared_secrets(tenant, view).items()):
         if view.is_local:
@@ -73,20 +73,17 @@ def preflight_environment(tenant: Tenant, env_name: str) -> dict[str, object]:
             missing.append(f"secret {name} needs ${variable}")
     if missing:
         raise SecretError(f"environment {env_name} is not ready to deploy: " + "; ".join(missing))
-    return {**target, "secrets": secrets}
+    return target, secrets
 
 
-def _describe_preflight(preflight: dict[str, object]) -> list[str]:
-    origins = preflight["origins"]
-    assert isinstance(origins, dict)
+def _describe_preflight(target: Target, secrets: dict[str, str]) -> list[str]:
+    origins = target.origins
+    client_secret = target.describe()["client_secret"]
     lines = [
-        f"environment {preflight['environment']}: domain {preflight['domain']} "
-        f"(from {origins['domain']})",
+        f"environment {target.environment}: domain {target.domain} (from {origins['domain']})",
         f"  client id: {origins.get('client_id', '-')}",
-        f"  client secret: {preflight['client_secret']} ({origins.get('client_secret', '-')})",
+        f"  client secret: {client_secret} ({origins.get('client_secret', '-')})",
     ]
-    secrets = preflight["secrets"]
-    assert isinstance(secrets, dict)
     lines.extend(f"  secret {name}: {where}" for name, where in secrets.items())
     return lines
 

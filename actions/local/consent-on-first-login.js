@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: c96197fedf938e1daa3c96bfc8b6f3c31dfbd065d272ded714b0417b032f5f50
+// template-sha256: 134db5e9e830b683dd3b2c8eab2cea07a9a28086300712c9885f0fdaf1060c43
 // values-sha256: 4e9465023176a9d861f875b23b09b574b4f9bd953d727632fde21ad4d6d045b8
 // secrets (names only; values live in Auth0): none
 

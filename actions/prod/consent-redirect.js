@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: a79bbb55b47068674e72e62cd41fdcab2d59db8aa86cd65c17f3fbf5404db4c7
+// template-sha256: bc3ee43a8a22a3cf566ca1d951234d2286b7647379f7e36ea8dbd928dfec5e3e
 // values-sha256: 8bf6756716d9db3d1e8435e0b00f6bbaee65724dcd9924f4f0e042d1746f0c0e
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -157,11 +158,27 @@ def looks_like_secret_key(key: str) -> bool:
     return any(pair in _SECRET_SUFFIXES for pair in itertools.pairwise(segments))
 
 
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
 def _walk_values(value: Any, path: KeyPath) -> Iterator[Finding]:
-    if isinstance(value, dict):
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, "must be a finite number (values become JSON in the rendered code)"
+    elif not isinstance(value, (dict, list, float, *_JSON_SCALARS)):
+        # PyYAML turns 2026-01-01 into a date; JSON (and the template) cannot hold one.
+        yield (
+            path,
+            (
+                f"must be a string, number, boolean, null, list or mapping, not a "
+                f"{type(value).__name__}; quote it"
+            ),
+        )
+    elif isinstance(value, dict):
         for key, item in value.items():
             child = (*path, str(key))
-            if looks_like_secret_key(str(key)):
+            if not isinstance(key, str):
+                yield child, "mapping keys in values must be strings; quote the key"
+            elif looks_like_secret_key(key):
                 yield (
                     child,
                     (

@@ -23,24 +23,25 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from deploy import __version__
 from deploy.errors import RenderError
 from deploy.render.jsvalue import JsLiteral, to_js
-from deploy.render.lint import lint_template
+from deploy.render.lint import lint_template, mask_comments_and_strings
 
 UnitKind = Literal["action", "rule"]
 
-_SECRET_READS = {
-    "action": re.compile(
-        r"\bevent\.secrets\s*(?:\.\s*([A-Za-z_$][\w$]*)|\[\s*(['\"])([^'\"]+)\2\s*\])"
-    ),
-    "rule": re.compile(
-        r"\bconfiguration\s*(?:\.\s*([A-Za-z_$][\w$]*)|\[\s*(['\"])([^'\"]+)\2\s*\])"
-    ),
-}
+# Where secrets live: event.secrets in an Action, the configuration global in
+# a Rule (not a property such as foo.configuration).
+_SECRET_HOLDERS = {"action": r"\bevent\.secrets", "rule": r"(?<![\w$.])configuration\b"}
+# A read by literal name: .X, ?.X, ["X"], ?.["X"]. Anything else (destructuring,
+# passing the whole object, computed names) cannot be checked against
+# tenant.yaml and is refused.
+_LITERAL_READ = r"\s*(?:\?\.|\.)\s*([A-Za-z_$][\w$]*)|\s*(?:\?\.)?\[\s*(['\"])([^'\"]+)\2\s*\]"
+# Filters a {% filter %} block may apply: they reshape text, never insert values.
+_BLOCK_FILTERS = {"indent"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,34 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
     return None, None
 
 
+class _TemplateEnvironment(ImmutableSandboxedEnvironment):
+    """Mapping keys win over methods: ``action.values`` is the values, not dict.values."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+def _unsafe_filter_blocks(ast: nodes.Template) -> list[int]:
+    """Lines of {% filter %} blocks that could write a value into the output."""
+    lines = []
+    for block in ast.find_all(nodes.FilterBlock):
+        chain: nodes.Node | None = block.filter
+        while isinstance(chain, nodes.Filter):
+            arguments = [*chain.args, *(kw.value for kw in chain.kwargs)]
+            if chain.name not in _BLOCK_FILTERS or not all(
+                isinstance(arg, nodes.Const) for arg in arguments
+            ):
+                lines.append(block.lineno)
+                break
+            chain = chain.node
+    return lines
+
+
 class TemplateRenderer:
     """A Jinja environment over one rules_templates/ directory."""
 
@@ -109,7 +138,7 @@ class TemplateRenderer:
         self.project_root = project_root
         # The sandbox keeps templates to data access: no attribute tricks
         # reaching Python internals from a template under review.
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _TemplateEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -153,6 +182,12 @@ class TemplateRenderer:
                 raise RenderError(
                     f"rules_templates/{current}:{exc.lineno}: template syntax error: {exc.message}"
                 ) from None
+            for line in _unsafe_filter_blocks(ast):
+                raise RenderError(
+                    f"rules_templates/{current}:{line}: a {{% filter %}} block may only "
+                    f"reshape text ({', '.join(sorted(_BLOCK_FILTERS))} with constant "
+                    "arguments); values enter code only through {{ value | js }}"
+                )
             for ref in meta.find_referenced_templates(ast):
                 if ref is None:
                     raise RenderError(
@@ -177,9 +212,12 @@ class TemplateRenderer:
         template_digest = _sha256(
             "".join(f"{n}\0{_sha256(self._source(n).encode())}\n" for n in closure).encode()
         )
-        values_digest = _sha256(
-            json.dumps(unit.context, sort_keys=True, ensure_ascii=False).encode()
-        )
+        try:
+            canonical = json.dumps(unit.context, sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            # tenant.yaml validation refuses non-JSON values; this guards the library API.
+            raise RenderError(f"{unit.label}: template values are not JSON data: {exc}") from None
+        values_digest = _sha256(canonical.encode())
         try:
             body = self.env.get_template(unit.template).render(dict(unit.context))
         except _RawOutput as exc:
@@ -201,13 +239,26 @@ class TemplateRenderer:
         return RenderedFile(unit=unit, text=text)
 
     def _check_secret_reads(self, unit: Unit, text: str) -> None:
-        used = {m[1] or m[3] for m in _SECRET_READS[unit.kind].finditer(text)}
+        holder = re.compile(_SECRET_HOLDERS[unit.kind])
+        literal = re.compile(_LITERAL_READ)
+        used: set[str] = set()
+        for found in holder.finditer(mask_comments_and_strings(text)):
+            read = literal.match(text, found.end())
+            if read is None:
+                line = text.count("\n", 0, found.start()) + 1
+                raise RenderError(
+                    f"{unit.output}:{line}: {unit.label} uses {found[0]} other than by a "
+                    f"literal name ({found[0]}.NAME); tenant.yaml could not check what it reads"
+                )
+            used.add(read[1] or read[3])
         missing = sorted(used - set(unit.secret_names))
         if missing:
             where = "secrets" if unit.kind == "action" else "configuration"
+            source = "event.secrets" if unit.kind == "action" else "configuration"
+            reads = ", ".join(f"{source}.{name}" for name in missing)
             raise RenderError(
                 f"rules_templates/{unit.template}: {unit.label} reads "
-                f"{', '.join(missing)} but tenant.yaml does not declare "
+                f"{reads} but tenant.yaml does not declare "
                 f"{'it' if len(missing) == 1 else 'them'} under the {unit.kind}'s '{where}'"
             )
 

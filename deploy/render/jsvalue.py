@@ -7,7 +7,8 @@ template-literal interpolation, close a ``<script>`` element or end a line:
 
 - ``<`` ``>`` ``&``: a rendered action pasted into HTML cannot close ``</script>``;
 - U+2028 / U+2029: line terminators in older JavaScript grammars;
-- backtick and ``${``: inert even inside a template literal.
+- backtick and ``${``: inert even inside a template literal;
+- ``*/``: cannot close a block comment the value was placed in.
 """
 
 from __future__ import annotations
@@ -50,4 +51,6 @@ def to_js(value: Any, indent: int | None = None) -> JsLiteral:
         text = text.replace(char, escape)
     # '$' is harmless on its own; only '${' could start an interpolation.
     text = text.replace("${", "\\u0024{")
+    # JSON and JavaScript both read "\/" as "/".
+    text = text.replace("*/", "*\\/")
     return JsLiteral(text)

@@ -99,3 +99,69 @@ def lint_template(source: str) -> list[LintFinding]:
                     depth[-1] -= 1
             i += 1
     return findings
+
+
+def mask_comments_and_strings(code: str) -> str:
+    """code with comments and string contents blanked, offsets and newlines kept.
+
+    Lets a scan for identifiers (event.secrets, configuration) ignore prose in
+    comments and log messages. Quotes stay, and so does code inside ``${ }``.
+    """
+    out = list(code)
+    stack = ["code"]
+    depth: list[int] = []
+    i, n = 0, len(code)
+
+    def blank(start: int, end: int) -> None:
+        for k in range(start, min(end, n)):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        ch, two, state = code[i], code[i : i + 2], stack[-1]
+        if state == "//":
+            if ch == "\n":
+                stack.pop()
+            else:
+                blank(i, i + 1)
+            i += 1
+        elif state == "/*":
+            if two == "*/":
+                blank(i, i + 2)
+                stack.pop()
+                i += 2
+            else:
+                blank(i, i + 1)
+                i += 1
+        elif state in ("'", '"', "`"):
+            if ch == "\\":
+                blank(i, i + 2)
+                i += 2
+            elif ch == state or (ch == "\n" and state != "`"):
+                stack.pop()
+                i += 1
+            elif state == "`" and two == "${":
+                stack.append("${")
+                depth.append(0)
+                i += 2
+            else:
+                blank(i, i + 1)
+                i += 1
+        else:
+            if two in ("//", "/*"):
+                blank(i, i + 2)
+                stack.append(two)
+                i += 2
+                continue
+            if ch in ("'", '"', "`"):
+                stack.append(ch)
+            elif state == "${" and ch == "{":
+                depth[-1] += 1
+            elif state == "${" and ch == "}":
+                if depth[-1] == 0:
+                    stack.pop()
+                    depth.pop()
+                else:
+                    depth[-1] -= 1
+            i += 1
+    return "".join(out)

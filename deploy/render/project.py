@@ -6,6 +6,7 @@ Nothing is written unless every file of the run rendered and passed
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from deploy.config import EnvironmentView, Tenant
 from deploy.errors import RenderError
 from deploy.node import Script, check_syntax
 from deploy.render.engine import RenderedFile, TemplateRenderer, Unit
+from deploy.render.jsvalue import to_js
 from deploy.secrets import secret_values_in_scope
 
 RULES_SUBDIR = "legacy-rules"
@@ -107,10 +109,15 @@ def render_environments(tenant: Tenant, names: Iterable[str]) -> list[RenderedFi
 
 
 def _refuse_secret_values(tenant: Tenant, files: list[RenderedFile]) -> None:
-    """Belt and braces: no secret known to this process may appear in output."""
+    """Belt and braces: no secret known to this process may appear in output.
+
+    A value reaches the output escaped by the js filter, so both the raw and
+    the escaped form are searched for.
+    """
     for variable, value in secret_values_in_scope(tenant):
+        forms = {value, to_js(value)[1:-1]}
         for rendered in files:
-            if value in rendered.text:
+            if any(form in rendered.text for form in forms):
                 raise RenderError(
                     f"{rendered.path}: the output contains the value of the secret in "
                     f"{variable}; refusing to write it. Read secrets from event.secrets"
@@ -137,8 +144,22 @@ def _managed_files(root: Path, env: str) -> set[str]:
     return found
 
 
+def _retired_environments(tenant: Tenant) -> list[str]:
+    """Directories under actions/ for environments no longer in tenant.yaml."""
+    actions = tenant.actions_dir
+    if not actions.is_dir():
+        return []
+    return sorted(
+        p.name for p in actions.iterdir() if p.is_dir() and p.name not in tenant.environments
+    )
+
+
 def compare(tenant: Tenant, names: list[str], files: list[RenderedFile]) -> RenderReport:
-    """How the files on disk differ from a fresh render (nothing written)."""
+    """How the files on disk differ from a fresh render (nothing written).
+
+    When every environment is rendered, output left behind by an environment
+    removed from tenant.yaml is unexpected too.
+    """
     report = RenderReport()
     wanted = {str(f.path): f.text for f in files}
     for path, text in sorted(wanted.items()):
@@ -149,7 +170,10 @@ def compare(tenant: Tenant, names: list[str], files: list[RenderedFile]) -> Rend
             report.files[path] = "updated"
         else:
             report.files[path] = "unchanged"
-    for env in names:
+    owned = list(names)
+    if set(names) >= set(tenant.environments):
+        owned += _retired_environments(tenant)
+    for env in owned:
         for path in sorted(_managed_files(tenant.root, env) - set(wanted)):
             report.files[path] = "removed"
     return report
@@ -175,4 +199,10 @@ def write(tenant: Tenant, files: list[RenderedFile], report: RenderReport) -> No
         os.replace(temp, target)
     for path, status in report.files.items():
         if status == "removed":
-            (tenant.root / path).unlink(missing_ok=True)
+            target = tenant.root / path
+            target.unlink(missing_ok=True)
+            # Drop directories the removal emptied (a retired environment's).
+            for directory in (target.parent, target.parent.parent):
+                if directory != tenant.actions_dir and directory.is_dir():
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: df309d6e1f4e48380eb6aa1aedb51691f971e0549d6bb02fcf0428cda63fc92b
+// template-sha256: 22a55e2617167354aacbbe4bff9f4741e7807f5bd469242e4cdd3fff4df3a7d8
 // values-sha256: 70476794123ed0aec9eea40ddd74e30aa7d8560d080dbb4e8fde3cf368d98fd6
 // secrets (names only; values live in Auth0): none
 
@@ -135,16 +135,18 @@ function consentOnFirstLogin(user, context, callback) {
   }
 
   const now = new Date().toISOString();
+  const patch = consentRecordUpdate(metadata, true, "signup", context.request.ip, now);
+  if (SIGNUP.removeField) patch[SIGNUP.field] = null;
+  // updateUserMetadata merges top-level keys like the Management API: only a
+  // null deletes one, so the patch (not a copy with keys deleted) is sent.
   const next = Object.assign({}, metadata);
-  const update = consentRecordUpdate(metadata, true, "signup", context.request.ip, now);
-  for (const [key, value] of Object.entries(update)) {
+  for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete next[key];
     else next[key] = value;
   }
-  if (SIGNUP.removeField) delete next[SIGNUP.field];
   user.user_metadata = next;
   auth0.users
-    .updateUserMetadata(user.user_id, user.user_metadata)
+    .updateUserMetadata(user.user_id, patch)
     .then(() => callback(null, user, context))
     .catch((err) => callback(err));
 }

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: af5d6067d61c98354683ce0ba10396e9b60a765b3bd98f50e9eef2e987020c97
+// template-sha256: a4d3c1bd6556dc9965ffee973637be4d5f1f7dd840a02040b1f7d68cb4974a0b
 // values-sha256: 23f46fe3e69d81519046d15da00469c60118c83e3afa4c02bac354d65f7ebcbc
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
@@ -167,16 +167,18 @@ function consentRedirect(user, context, callback) {
   /** Persist a decision, then end this rule (error denies the login). */
   function recordDecision(given, error) {
     const metadata = user.user_metadata || {};
-    const next = Object.assign({}, metadata);
     const now = new Date().toISOString();
-    const update = consentRecordUpdate(metadata, given, "redirect", context.request.ip, now);
-    for (const [key, value] of Object.entries(update)) {
+    const patch = consentRecordUpdate(metadata, given, "redirect", context.request.ip, now);
+    // updateUserMetadata merges top-level keys: only a null deletes one, so
+    // the patch itself is sent (it clears a withdrawal in the root layout).
+    const next = Object.assign({}, metadata);
+    for (const [key, value] of Object.entries(patch)) {
       if (value === null) delete next[key];
       else next[key] = value;
     }
     user.user_metadata = next;
     auth0.users
-      .updateUserMetadata(user.user_id, user.user_metadata)
+      .updateUserMetadata(user.user_id, patch)
       .then(() => callback(error, user, context))
       .catch((err) => callback(err));
   }
@@ -212,6 +214,12 @@ function consentRedirect(user, context, callback) {
 
   const reason = consentNeeded(readConsentRecord(user.user_metadata || {}));
   if (reason === null) return callback(null, user, context);
+  if (context.protocol === "redirect-callback") {
+    // Back at /continue without the page's answer while consent is still
+    // needed: never let that through, whatever when_redirect_impossible says.
+    console.log("consent: redirect-callback without a consent answer; denying");
+    return callback(new UnauthorizedError(CONSENT_RESPONSE_INVALID));
+  }
   if (reason === "withdrawn" && CONSENT.onWithdrawn === "deny") {
     return callback(new UnauthorizedError(CONSENT.withdrawnReason));
   }

@@ -1007,3 +1007,23 @@ def test_optional_chained_secret_read_is_refused(project: Path, cli: Any) -> Non
     )
     run = failed(cli("render", "--env", "dev"))
     assert "OTHER" in run.err
+
+
+def test_output_of_a_removed_environment_is_unexpected(project: Path, cli: Any) -> None:
+    """Dropping an environment from tenant.yaml must not leave its code looking current."""
+    retired = project / "actions" / "staging"
+    (retired / "legacy-rules").mkdir(parents=True)
+    (retired / "consent-redirect.js").write_text("// old\n", encoding="utf-8")
+    (retired / "legacy-rules" / "old-rule.js").write_text("// old\n", encoding="utf-8")
+
+    narrowed = ok(cli("render", "--check", "--env", "dev"))
+    assert "staging" not in narrowed.out
+
+    run = failed(cli("render", "--check"))
+    assert "unexpected: actions/staging/consent-redirect.js" in run.out
+    assert "unexpected: actions/staging/legacy-rules/old-rule.js" in run.out
+    assert (retired / "consent-redirect.js").exists()
+
+    ok(cli("render"))
+    assert not retired.exists()
+    ok(cli("render", "--check"))

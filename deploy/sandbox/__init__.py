@@ -1,0 +1,1 @@
+"""The sandbox: Auth0's post-login runtime in isolated, long-lived Node workers."""

@@ -1,0 +1,69 @@
+'use strict';
+// Load action and rule code the way Auth0's loader does (@auth0/actions
+// _XK5Fidc.js): compiled with vm.compileFunction in the main realm, with a
+// real `require` resolving from the action's dependency directory. Every
+// execution gets a fresh module instance, so scenarios cannot leak module
+// state into each other.
+
+const path = require('path');
+const vm = require('vm');
+const { createRequire } = require('module');
+
+const HARNESS_DIR = __dirname;
+
+function requireFor(depsDir) {
+  // createRequire wants a file path; nothing is read from it.
+  const base = depsDir ? path.join(depsDir, 'action.js') : path.join(HARNESS_DIR, 'action.js');
+  return createRequire(base);
+}
+
+function makeConsole(sink, unitName) {
+  const util = require('util');
+  const write = (level) => (...args) => sink.push({ action: unitName, level, message: util.format(...args) });
+  return {
+    log: write('log'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    debug: write('debug'),
+    trace: write('trace'),
+  };
+}
+
+/** A fresh module for an Action: returns module.exports. */
+function loadAction(unit, logs) {
+  const params = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
+  const fn = vm.compileFunction(unit.code, params, { filename: unit.filename });
+  const module = { exports: {} };
+  fn.call(
+    module.exports,
+    module.exports,
+    requireFor(unit.deps_dir),
+    module,
+    unit.filename,
+    path.dirname(unit.filename),
+    makeConsole(logs, unit.name),
+  );
+  return module.exports;
+}
+
+/** A legacy Rule: a bare function expression, evaluated with the Rules globals. */
+function loadRule(unit, globals, logs) {
+  const params = ['configuration', 'auth0', 'UnauthorizedError', 'require', 'console', 'global'];
+  // The wrapper line is compensated by lineOffset, so stack traces keep the
+  // rendered file's line numbers.
+  const fn = vm.compileFunction(`return (\n${unit.code}\n);`, params, {
+    filename: unit.filename,
+    lineOffset: -1,
+  });
+  return fn(
+    globals.configuration,
+    globals.auth0,
+    globals.UnauthorizedError,
+    requireFor(unit.deps_dir),
+    makeConsole(logs, unit.name),
+    globals.global,
+  );
+}
+
+module.exports = { loadAction, loadRule };

@@ -1,0 +1,271 @@
+"""A pool of long-lived, isolated Node workers that run action code.
+
+Starting Node costs tens of milliseconds; a warm worker runs a scenario in a
+fraction of one. Each worker is isolated (see :mod:`deploy.sandbox.isolation`),
+handles one request at a time, and is replaced whenever it times out, crashes,
+runs out of memory or reports that action code tampered with its built-ins:
+the scenario fails with that reason and the next one gets a clean worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deploy.node import find_node
+from deploy.sandbox.isolation import Isolation, detect_isolation
+
+HARNESS_DIR = Path(__file__).resolve().parent / "js"
+TIMEOUT_MESSAGE = "Request to Webtask exceeded allowed execution time"
+# Address space beyond the heap: V8 reserves a large virtual range at start.
+_ADDRESS_SPACE_OVERHEAD_MB = 1536
+_STDERR_KEEP = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-execution limits: Auth0's 20 s trigger limit, and a memory cap."""
+
+    timeout_ms: int = 20_000
+    memory_mb: int = 256
+
+
+@dataclass
+class Reply:
+    """What one request produced: the harness result, or why there is none."""
+
+    result: dict[str, Any] | None
+    failure: str | None = None  # timeout, crash, out of memory, tampering
+    stray_output: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class _Stderr:
+    """Drains a worker's stderr so it can never block, keeping the tail."""
+
+    def __init__(self, stream: Any) -> None:
+        self._tail = b""
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: Any) -> None:
+        for chunk in iter(lambda: stream.read1(4096), b""):
+            self._tail = (self._tail + chunk)[-_STDERR_KEEP:]
+
+    def text(self) -> str:
+        self._thread.join(timeout=1)
+        return self._tail.decode("utf-8", "replace")
+
+
+class Worker:
+    """One Node process running the harness (deploy/sandbox/js/worker.js)."""
+
+    def __init__(
+        self, node: Path, isolation: Isolation, read_paths: Sequence[Path], limits: Limits
+    ) -> None:
+        self.limits = limits
+        self.nonce = secrets.token_hex(16).encode()
+        allow = [f"--allow-fs-read={HARNESS_DIR}"]
+        allow += [f"--allow-fs-read={p}" for p in read_paths]
+        command = [
+            *isolation.prefix,
+            str(node),
+            "--permission",
+            *allow,
+            f"--max-old-space-size={limits.memory_mb}",
+            str(HARNESS_DIR / "worker.js"),
+        ]
+        address_space = (limits.memory_mb + _ADDRESS_SPACE_OVERHEAD_MB) * 1024 * 1024
+        # The heap cap does not bound Buffers; an address-space limit does.
+        # prlimit sets it without a preexec_fn, which is unsafe once the pool
+        # starts workers from several threads.
+        prlimit = shutil.which("prlimit")
+        preexec = None
+        if prlimit:
+            command = [prlimit, f"--as={address_space}", "--core=0", "--", *command]
+        else:
+
+            def preexec() -> None:
+                resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            # No host variable is visible to action code; Auth0 runs in UTC.
+            env={"TZ": "UTC"},
+            cwd=str(HARNESS_DIR),
+            preexec_fn=preexec,
+            start_new_session=True,
+        )
+        assert self.process.stdin and self.process.stdout and self.process.stderr
+        self._stdin = self.process.stdin
+        self._stdout = self.process.stdout
+        self._stderr = _Stderr(self.process.stderr)
+        self._buffer = b""
+        self._next_id = 0
+        self._stdin.write(self.nonce + b"\n")
+        self._stdin.flush()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        for stream in (self._stdin, self._stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        """The next stdout line, or None on EOF; raises TimeoutError past deadline."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._stdout, selectors.EVENT_READ)
+        try:
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(self._stdout.fileno(), 1 << 16)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        finally:
+            selector.close()
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def call(self, request: dict[str, Any]) -> Reply:
+        self._next_id += 1
+        request = {**request, "id": self._next_id, "timeout_ms": self.limits.timeout_ms}
+        try:
+            self._stdin.write(json.dumps(request).encode() + b"\n")
+            self._stdin.flush()
+        except (BrokenPipeError, OSError):
+            return Reply(None, self._crash_reason())
+        # The harness enforces the limit itself for async code; this catches
+        # synchronous loops, which only killing the process can stop.
+        deadline = time.monotonic() + self.limits.timeout_ms / 1000 + 1.0
+        stray: list[str] = []
+        while True:
+            try:
+                line = self._read_line(deadline)
+            except TimeoutError:
+                self.kill()
+                return Reply(None, TIMEOUT_MESSAGE, stray)
+            if line is None:
+                return Reply(None, self._crash_reason(), stray)
+            prefix, _, body = line.partition(b" ")
+            if prefix != self.nonce:
+                # Written by action code straight to stdout: never a result.
+                stray.append(line.decode("utf-8", "replace"))
+                continue
+            reply = json.loads(body)
+            if reply.get("id") != self._next_id:
+                stray.append(line.decode("utf-8", "replace"))
+                continue
+            if not reply.get("ok"):
+                tampered = "; ".join(reply.get("tampered") or [str(reply.get("error"))])
+                self.kill()
+                return Reply(None, f"the action tampered with the sandbox: {tampered}", stray)
+            return Reply(reply["result"], None, stray)
+
+    def _crash_reason(self) -> str:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        stderr = self._stderr.text()
+        code = self.process.returncode
+        if "heap limit" in stderr or "out of memory" in stderr.lower():
+            return f"the action ran out of memory (limit {self.limits.memory_mb} MB)"
+        last = next((ln for ln in reversed(stderr.splitlines()) if ln.strip()), "")
+        return f"the sandbox worker crashed (exit code {code}){': ' + last if last else ''}"
+
+
+class SandboxPool:
+    """Warm workers shared by the scenarios of a run; thread-safe."""
+
+    def __init__(
+        self,
+        size: int | None = None,
+        *,
+        limits: Limits | None = None,
+        read_paths: Sequence[Path] = (),
+        node: Path | None = None,
+        isolation: Isolation | None = None,
+    ) -> None:
+        self.size = max(1, size or os.cpu_count() or 1)
+        self.limits = limits or Limits()
+        self.read_paths = [p.resolve() for p in read_paths]
+        self.node = node or find_node().path
+        self.isolation = isolation or detect_isolation()
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _spawn(self) -> Worker:
+        worker = Worker(self.node, self.isolation, self.read_paths, self.limits)
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    @contextlib.contextmanager
+    def _worker(self) -> Iterator[Worker]:
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                room = len(self._all) < self.size
+            worker = self._spawn() if room else self._idle.get()
+        try:
+            yield worker
+        finally:
+            if worker.alive():
+                self._idle.put(worker)
+            else:
+                with self._lock:
+                    self._all.remove(worker)
+
+    def call(self, request: dict[str, Any]) -> Reply:
+        """Run one request on a warm worker; a failed worker is replaced."""
+        if self._closed:
+            raise RuntimeError("the sandbox pool is closed")
+        with self._worker() as worker:
+            return worker.call(request)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.kill()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -47,7 +47,7 @@ def dotted(key_path: KeyPath) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys (anchors and merges stay supported)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -68,19 +68,21 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _record(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, tuple[int, int]]) -> None:
+def record_positions(
+    node: yaml.Node, path: KeyPath, positions: dict[KeyPath, tuple[int, int]]
+) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
             child = (*path, key_node.value)
             positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _record(value_node, child, positions)
+            record_positions(value_node, child, positions)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _record(item, child, positions)
+            record_positions(item, child, positions)
 
 
 def load_yaml(path: Path) -> YamlDocument:
@@ -96,7 +98,7 @@ def load_yaml(path: Path) -> YamlDocument:
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     try:
-        loader = _Loader(text)
+        loader = StrictLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -114,5 +116,5 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     positions: dict[KeyPath, tuple[int, int]] = {}
     if node is not None:
         positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        _record(node, (), positions)
+        record_positions(node, (), positions)
     return YamlDocument(path=path, data=data, positions=positions)

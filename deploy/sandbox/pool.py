@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.node import find_node
+from deploy.node import selected_node
 from deploy.sandbox.isolation import Isolation, detect_isolation
 
 HARNESS_DIR = Path(__file__).resolve().parent / "js"
@@ -90,6 +90,9 @@ class Worker:
             "--permission",
             *allow,
             f"--max-old-space-size={limits.memory_mb}",
+            # Wasm's trap handler reserves ~10 GB of address space, which the
+            # address-space cap below would refuse; inline bounds checks do not.
+            "--disable-wasm-trap-handler",
             str(HARNESS_DIR / "worker.js"),
         ]
         address_space = (limits.memory_mb + _ADDRESS_SPACE_OVERHEAD_MB) * 1024 * 1024
@@ -117,7 +120,8 @@ class Worker:
             preexec_fn=preexec,
             start_new_session=True,
         )
-        assert self.process.stdin and self.process.stdout and self.process.stderr
+        if not (self.process.stdin and self.process.stdout and self.process.stderr):
+            raise RuntimeError("the sandbox worker started without its pipes")
         self._stdin = self.process.stdin
         self._stdout = self.process.stdout
         self._stderr = _Stderr(self.process.stderr)
@@ -219,10 +223,11 @@ class SandboxPool:
         self.size = max(1, size or os.cpu_count() or 1)
         self.limits = limits or Limits()
         self.read_paths = [p.resolve() for p in read_paths]
-        self.node = node or find_node().path
+        self.node = node or selected_node().path
         self.isolation = isolation or detect_isolation()
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
+        self._starting = 0
         self._lock = threading.Lock()
         self._closed = False
 
@@ -234,12 +239,20 @@ class SandboxPool:
 
     @contextlib.contextmanager
     def _worker(self) -> Iterator[Worker]:
-        try:
-            worker = self._idle.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                room = len(self._all) < self.size
-            worker = self._spawn() if room else self._idle.get()
+        with self._lock:
+            # Reserve a slot under the lock so concurrent callers never
+            # start more workers than the pool's size.
+            spawn = self._idle.empty() and self._starting + len(self._all) < self.size
+            if spawn:
+                self._starting += 1
+        if spawn:
+            try:
+                worker = self._spawn()
+            finally:
+                with self._lock:
+                    self._starting -= 1
+        else:
+            worker = self._idle.get()
         try:
             yield worker
         finally:
@@ -248,6 +261,10 @@ class SandboxPool:
             else:
                 with self._lock:
                     self._all.remove(worker)
+                # A retired worker is replaced at once: callers may be
+                # waiting for an idle one.
+                if not self._closed:
+                    self._idle.put(self._spawn())
 
     def call(self, request: dict[str, Any]) -> Reply:
         """Run one request on a warm worker; a failed worker is replaced."""

@@ -1,0 +1,1 @@
+"""Behaviour scenarios for rendered actions, run in the sandbox."""

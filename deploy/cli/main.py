@@ -20,6 +20,7 @@ from deploy import __version__
 from deploy.cli.commands_config import config_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_render import render_command
+from deploy.cli.commands_sandbox import sandbox_group
 from deploy.cli.commands_test import test_command
 from deploy.cli.state import AppState
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
@@ -58,6 +59,7 @@ def cli(ctx: click.Context, config: Path | None, node: Path | None) -> None:
 cli.add_command(render_command)
 cli.add_command(config_group)
 cli.add_command(test_command)
+cli.add_command(sandbox_group)
 cli.add_command(node_group)
 cli.add_command(doctor_command)
 

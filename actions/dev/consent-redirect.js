@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: bc3ee43a8a22a3cf566ca1d951234d2286b7647379f7e36ea8dbd928dfec5e3e
+// template-sha256: da36b20eef219cb8b9adfb5423f5a2798336c27a1bfccc8569fa2584d55eeb09
 // values-sha256: 50024e52af06fd3c21189f65b275f33fa25c8aae3d3363df09ceb8ea9ac9704f
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
@@ -175,6 +175,17 @@ exports.onContinuePostLogin = async (event, api) => {
     claims = api.redirect.validateToken({ secret, tokenParameterName: "session_token" });
   } catch (err) {
     console.log(`consent: rejected the consent page's token: ${err && err.message}`);
+    api.access.deny(CONSENT_RESPONSE_INVALID);
+    return;
+  }
+  // validateToken takes the expected state from {...query, ...body}, so a
+  // state in the POST body would override the /continue state: the token
+  // must match every state parameter of this request.
+  const states = [event.request.query, event.request.body]
+    .filter((params) => isPlainObject(params) && params.state !== undefined)
+    .map((params) => params.state);
+  if (states.length === 0 || states.some((state) => state !== claims.state)) {
+    console.log("consent: the consent page's token is for another login (state mismatch)");
     api.access.deny(CONSENT_RESPONSE_INVALID);
     return;
   }

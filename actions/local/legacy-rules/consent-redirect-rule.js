@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: a4d3c1bd6556dc9965ffee973637be4d5f1f7dd840a02040b1f7d68cb4974a0b
+// template-sha256: 2a79e520d116994c40075035d0c6851201aa8cf83ac38e16d51f69797ecf8abe
 // values-sha256: e1968a6de92f62dc204adfeaea22a49baa4d0767d9289c2b41f4032799649491
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
@@ -192,11 +192,18 @@ function consentRedirect(user, context, callback) {
       console.log("consent: the CONSENT_SESSION_SECRET configuration value is not set; denying");
       return callback(new UnauthorizedError(CONSENT_CONFIGURATION_ERROR));
     }
-    const claims = verifyToken(params[TOKEN_PARAMETER], secret, {
-      iss: context.request.hostname,
-      sub: user.user_id,
-      state: (context.request.query || {}).state,
-    });
+    // The token must match every state parameter of the /continue request.
+    const query = context.request.query || {};
+    const body = context.request.body || {};
+    const bodyState = isPlainObject(body) ? body.state : undefined;
+    const claims =
+      bodyState !== undefined && bodyState !== query.state
+        ? new Error("conflicting state parameters in the /continue request")
+        : verifyToken(params[TOKEN_PARAMETER], secret, {
+            iss: context.request.hostname,
+            sub: user.user_id,
+            state: query.state,
+          });
     if (claims instanceof Error) {
       console.log(`consent: rejected the consent page's token: ${claims.message}`);
       return callback(new UnauthorizedError(CONSENT_RESPONSE_INVALID));

@@ -18,7 +18,7 @@ from deploy.errors import Auth0ActionsError
 from deploy.sandbox.pool import SandboxPool
 from deploy.scenarios.model import SUFFIX, load_scenarios
 from deploy.scenarios.runner import Case, CaseResult, ScenarioRunner, expand
-from deploy.scenarios.suite import describe_failure
+from deploy.scenarios.suite import describe_failure, sandbox_read_paths
 
 _POOL = pytest.StashKey[SandboxPool]()
 _TENANTS = pytest.StashKey[dict[Path, Tenant]]()
@@ -52,7 +52,7 @@ def _tenant_for(config: pytest.Config, path: Path) -> Tenant:
 def _runner(config: pytest.Config, tenant: Tenant) -> ScenarioRunner:
     """One runner per project: its rendered code is made once per session."""
     if _POOL not in config.stash:
-        config.stash[_POOL] = SandboxPool()
+        config.stash[_POOL] = SandboxPool(read_paths=sandbox_read_paths(tenant))
     runners = config.stash.setdefault(_RUNNERS, {})
     if tenant.path not in runners:
         runners[tenant.path] = ScenarioRunner(tenant, config.stash[_POOL])
@@ -85,9 +85,7 @@ class ScenarioItem(pytest.Item):
         if not result.passed:
             raise ScenarioFailed(result)
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):
             return describe_failure(excinfo.value.result)
         return str(super().repr_failure(excinfo, style))

@@ -267,6 +267,12 @@ class ScenarioRunner:
             **{f"action:{a.name}": a.secrets for a in config.actions},
             **{f"rule:{r.name}": r.configuration for r in config.legacy_rules},
         }
+        # An action's npm dependencies: installed once per distinct set into the
+        # project's cache (deploy/sandbox/deps.py), remembered per runner.
+        from deploy.sandbox.deps import dependency_dirs_for
+
+        deps = dependency_dirs_for(self, self.tenant.root, self.pool.read_paths)
+        declared_deps = {a.name: a.dependencies for a in config.actions}
         units = []
         for name in names:
             key = f"{kind}:{name}"
@@ -282,7 +288,11 @@ class ScenarioRunner:
                     "filename": f"actions/{case.environment}/{folder}{name}.js",
                     # Auth0 hands each action only the secrets it declares.
                     "secrets": {k: v for k, v in secrets.items() if k in declared[key]},
-                    "deps_dir": None,
+                    "deps_dir": (
+                        str(path)
+                        if kind == "action" and (path := deps.get(declared_deps.get(name, [])))
+                        else None
+                    ),
                 }
             )
         return units

@@ -12,6 +12,7 @@ from typing import Any
 from deploy.config import Tenant
 from deploy.errors import StaleRenderError
 from deploy.render import compare, render_environments
+from deploy.sandbox.deps import cache_root
 from deploy.sandbox.pool import Limits, SandboxPool
 from deploy.scenarios.compare import plain
 from deploy.scenarios.model import discover, load_scenarios
@@ -52,16 +53,24 @@ def run_cases(
     tenant: Tenant, cases: list[Case], *, workers: int | None = None, limits: Limits | None = None
 ) -> SuiteResult:
     started = time.perf_counter()
-    with SandboxPool(workers, limits=limits, read_paths=_read_paths(tenant)) as pool:
+    with SandboxPool(workers, limits=limits, read_paths=sandbox_read_paths(tenant)) as pool:
         runner = ScenarioRunner(tenant, pool)
         with ThreadPoolExecutor(max_workers=pool.size * 2) as executor:
             results = list(executor.map(runner.run, cases))
     return SuiteResult(results, time.perf_counter() - started)
 
 
-def _read_paths(tenant: Tenant) -> list[Path]:
-    deps = tenant.root / ".auth0-actions" / "deps"
-    return [deps] if deps.is_dir() else []
+def sandbox_read_paths(tenant: Tenant) -> list[Path]:
+    """Directories workers may read besides the harness: the dependency cache.
+
+    Node grants read access only to paths that exist when a worker starts, so
+    the cache root is created up front whenever an action has dependencies.
+    """
+    if not any(action.dependencies for action in tenant.config.actions):
+        return []
+    root = cache_root(tenant.root)
+    root.mkdir(parents=True, exist_ok=True)
+    return [root]
 
 
 def describe_failure(result: CaseResult) -> str:

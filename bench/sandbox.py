@@ -47,7 +47,7 @@ from deploy.config import load_tenant  # noqa: E402
 from deploy.node import selected_node  # noqa: E402
 from deploy.sandbox.pool import HARNESS_DIR, Limits, Reply, SandboxPool, Worker  # noqa: E402
 from deploy.scenarios.runner import Case, ScenarioRunner  # noqa: E402
-from deploy.scenarios.suite import _read_paths, collect  # noqa: E402
+from deploy.scenarios.suite import collect, sandbox_read_paths  # noqa: E402
 
 TARGET_EXEC_PER_S = 500
 TARGET_SPEEDUP = 20
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     node = selected_node().path
     cpus = os.cpu_count() or 1
 
-    with SandboxPool(args.workers, limits=Limits(), read_paths=_read_paths(tenant)) as pool:
+    with SandboxPool(args.workers, limits=Limits(), read_paths=sandbox_read_paths(tenant)) as pool:
         counter = CountingPool(pool)
         runner = ScenarioRunner(tenant, pool)
         # Warm-up: every case once (starts the workers, renders the code), checked.

@@ -5,6 +5,8 @@ fraction of one. Each worker is isolated (see :mod:`deploy.sandbox.isolation`),
 handles one request at a time, and is replaced whenever it times out, crashes,
 runs out of memory or reports that action code tampered with its built-ins:
 the scenario fails with that reason and the next one gets a clean worker.
+A worker whose action left timers, handles, process listeners or memory
+behind answers normally but is retired too (``Reply.retired`` says why).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ TIMEOUT_MESSAGE = "Request to Webtask exceeded allowed execution time"
 # Address space beyond the heap: V8 reserves a large virtual range at start.
 _ADDRESS_SPACE_OVERHEAD_MB = 1536
 _STDERR_KEEP = 64 * 1024
+# Fix: stray stdout was kept without bound (host memory); these cap it. A
+# worker that writes more than _STDOUT_MAX without a newline is killed.
+_STRAY_LINES = 200
+_STRAY_CHARS = 2000
+_STDOUT_MAX = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class Reply:
     result: dict[str, Any] | None
     failure: str | None = None  # timeout, crash, out of memory, tampering
     stray_output: list[str] = field(default_factory=list)
+    # Why the worker was not reused after an otherwise normal reply (action
+    # code left timers, handles or held memory behind), or None.
+    retired: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -125,7 +135,7 @@ class Worker:
         self._stdin = self.process.stdin
         self._stdout = self.process.stdout
         self._stderr = _Stderr(self.process.stderr)
-        self._buffer = b""
+        self._buffer = bytearray()
         self._next_id = 0
         self._stdin.write(self.nonce + b"\n")
         self._stdin.flush()
@@ -147,7 +157,13 @@ class Worker:
         selector = selectors.DefaultSelector()
         selector.register(self._stdout, selectors.EVENT_READ)
         try:
-            while b"\n" not in self._buffer:
+            # Only new bytes are searched for the newline, so a long line costs
+            # linear time; past _STDOUT_MAX raises OverflowError.
+            scanned = 0
+            while (end := self._buffer.find(b"\n", scanned)) < 0:
+                scanned = len(self._buffer)
+                if scanned > _STDOUT_MAX:
+                    raise OverflowError
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError
@@ -159,7 +175,8 @@ class Worker:
                 self._buffer += chunk
         finally:
             selector.close()
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
         return line
 
     def call(self, request: dict[str, Any]) -> Reply:
@@ -174,28 +191,41 @@ class Worker:
         # synchronous loops, which only killing the process can stop.
         deadline = time.monotonic() + self.limits.timeout_ms / 1000 + 1.0
         stray: list[str] = []
+
+        def keep(line: bytes) -> None:
+            if len(stray) < _STRAY_LINES:
+                stray.append(line[:_STRAY_CHARS].decode("utf-8", "replace"))
+
         while True:
             try:
                 line = self._read_line(deadline)
             except TimeoutError:
                 self.kill()
                 return Reply(None, TIMEOUT_MESSAGE, stray)
+            except OverflowError:
+                self.kill()
+                return Reply(None, "the action wrote too much to stdout", stray)
             if line is None:
                 return Reply(None, self._crash_reason(), stray)
+            if not line:
+                continue  # each response starts on a new line: see respond() in worker.js
             prefix, _, body = line.partition(b" ")
             if prefix != self.nonce:
                 # Written by action code straight to stdout: never a result.
-                stray.append(line.decode("utf-8", "replace"))
+                keep(line)
                 continue
             reply = json.loads(body)
             if reply.get("id") != self._next_id:
-                stray.append(line.decode("utf-8", "replace"))
+                keep(line)
                 continue
             if not reply.get("ok"):
                 tampered = "; ".join(reply.get("tampered") or [str(reply.get("error"))])
                 self.kill()
                 return Reply(None, f"the action tampered with the sandbox: {tampered}", stray)
-            return Reply(reply["result"], None, stray)
+            retired = reply.get("retire")
+            if retired:
+                self.kill()
+            return Reply(reply["result"], None, stray, retired)
 
     def _crash_reason(self) -> str:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -5,21 +5,24 @@
 // execution gets a fresh module instance, so scenarios cannot leak module
 // state into each other.
 
-const path = require('path');
-const vm = require('vm');
+// Fix: functions captured at load; action code can assign to these shared
+// module objects (e.g. require('vm').compileFunction) and would otherwise
+// hook the loading of every later action on the worker.
+const { join, dirname } = require('path');
+const { compileFunction } = require('vm');
 const { createRequire } = require('module');
+const { format } = require('util');
 
 const HARNESS_DIR = __dirname;
 
 function requireFor(depsDir) {
   // createRequire wants a file path; nothing is read from it.
-  const base = depsDir ? path.join(depsDir, 'action.js') : path.join(HARNESS_DIR, 'action.js');
+  const base = depsDir ? join(depsDir, 'action.js') : join(HARNESS_DIR, 'action.js');
   return createRequire(base);
 }
 
 function makeConsole(sink, unitName) {
-  const util = require('util');
-  const write = (level) => (...args) => sink.push({ action: unitName, level, message: util.format(...args) });
+  const write = (level) => (...args) => sink.push({ action: unitName, level, message: format(...args) });
   return {
     log: write('log'),
     info: write('info'),
@@ -33,7 +36,7 @@ function makeConsole(sink, unitName) {
 /** A fresh module for an Action: returns module.exports. */
 function loadAction(unit, logs) {
   const params = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
-  const fn = vm.compileFunction(unit.code, params, { filename: unit.filename });
+  const fn = compileFunction(unit.code, params, { filename: unit.filename });
   const module = { exports: {} };
   fn.call(
     module.exports,
@@ -41,7 +44,7 @@ function loadAction(unit, logs) {
     requireFor(unit.deps_dir),
     module,
     unit.filename,
-    path.dirname(unit.filename),
+    dirname(unit.filename),
     makeConsole(logs, unit.name),
   );
   return module.exports;
@@ -52,7 +55,7 @@ function loadRule(unit, globals, logs) {
   const params = ['configuration', 'auth0', 'UnauthorizedError', 'require', 'console', 'global'];
   // The wrapper line is compensated by lineOffset, so stack traces keep the
   // rendered file's line numbers.
-  const fn = vm.compileFunction(`return (\n${unit.code}\n);`, params, {
+  const fn = compileFunction(`return (\n${unit.code}\n);`, params, {
     filename: unit.filename,
     lineOffset: -1,
   });
@@ -66,4 +69,7 @@ function loadRule(unit, globals, logs) {
   );
 }
 
-module.exports = { loadAction, loadRule };
+// Fix: frozen. Action code can require() harness modules (its require
+// resolves from here when it has no dependencies); assigning e.g.
+// require('./tokens').verify changed every later validateToken on the worker.
+module.exports = Object.freeze({ loadAction, loadRule });

@@ -397,4 +397,7 @@ async function runPostLogin(request) {
   };
 }
 
-module.exports = { runPostLogin, canRedirect };
+// Fix: frozen. Action code can require() harness modules (its require
+// resolves from here when it has no dependencies); assigning e.g.
+// require('./tokens').verify changed every later validateToken on the worker.
+module.exports = Object.freeze({ runPostLogin, canRedirect });

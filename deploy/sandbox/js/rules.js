@@ -152,4 +152,7 @@ async function runRules(request) {
   };
 }
 
-module.exports = { runRules, UnauthorizedError };
+// Fix: frozen. Action code can require() harness modules (its require
+// resolves from here when it has no dependencies); assigning e.g.
+// require('./tokens').verify changed every later validateToken on the worker.
+module.exports = Object.freeze({ runRules, UnauthorizedError });

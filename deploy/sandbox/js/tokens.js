@@ -2,7 +2,10 @@
 // HS256 session tokens as Auth0's api.redirect.encodeToken / validateToken
 // make and check them (shared/reference/actions-runtime.md §2).
 
-const crypto = require('crypto');
+// Fix: captured, not looked up per call: action code can assign to the
+// (shared, unfrozen) crypto module, e.g. createHmac, and so fake the
+// signature check of every later request on the worker.
+const { createHmac, timingSafeEqual } = require('crypto');
 
 function base64url(text) {
   return Buffer.from(text).toString('base64url');
@@ -11,7 +14,7 @@ function base64url(text) {
 function sign(claims, secret) {
   const head = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const body = base64url(JSON.stringify(claims));
-  const signature = crypto.createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
   return `${head}.${body}.${signature}`;
 }
 
@@ -28,9 +31,9 @@ function verify(token, secret, expected) {
     throw new Error('Malformed token');
   }
   if (!header || header.alg !== 'HS256') throw new Error('Unsupported algorithm (HS256 expected)');
-  const wanted = crypto.createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
+  const wanted = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2], 'base64url');
-  if (given.length !== wanted.length || !crypto.timingSafeEqual(given, wanted)) {
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
     throw new Error('Invalid signature');
   }
   if (!claims || typeof claims !== 'object') throw new Error('Missing or invalid standard claims');
@@ -49,4 +52,7 @@ function verify(token, secret, expected) {
   return claims;
 }
 
-module.exports = { sign, verify };
+// Fix: frozen. Action code can require() harness modules (its require
+// resolves from here when it has no dependencies); assigning e.g.
+// require('./tokens').verify changed every later validateToken on the worker.
+module.exports = Object.freeze({ sign, verify });

@@ -15,25 +15,58 @@
 
 const fs = require('fs');
 
+// Called through `apply` (never `.call`, a property action code can replace)
+// and never through anything looked up at call time: the reply to a request
+// whose action tampered with the built-ins is still written with these.
+const apply = Reflect.apply;
 const writeSync = fs.writeSync;
 const readSync = fs.readSync;
+const fstatSync = fs.fstatSync;
 const jsonParse = JSON.parse;
 const stringifyPrimitive = JSON.stringify;
 const ownKeys = Reflect.ownKeys;
 const getOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
+const getPrototypeOf = Reflect.getPrototypeOf;
+const setPrototypeOf = Reflect.setPrototypeOf;
+const defineProperty = Reflect.defineProperty;
 const isArray = Array.isArray;
 const objectKeys = Object.keys;
-const createNull = () => Object.create(null);
+const objectCreate = Object.create;
+const objectIs = Object.is;
+const ObjectPrototype = Object.prototype;
+// Fix: was `() => Object.create(null)`, looked up when the tampering report
+// is built, so a replaced Object.create could turn that report into ok:true.
+const createNull = () => objectCreate(null);
+// A property descriptor read without reaching Object.prototype (`d.get` of a
+// data property would otherwise find an Object.prototype.get).
+const ownDescriptor = (target, key) => {
+  const d = getOwnPropertyDescriptor(target, key);
+  if (d) setPrototypeOf(d, null);
+  return d;
+};
 const numberIsFinite = Number.isFinite;
+const numberToString = Number.prototype.toString;
+const StringSafe = String;
+const stringCharCodeAt = String.prototype.charCodeAt;
+const stringSlice = String.prototype.slice;
+const stringIncludes = String.prototype.includes;
 const setTimeoutSafe = setTimeout;
 const clearTimeoutSafe = clearTimeout;
 const PromiseSafe = Promise;
 const promiseThen = Promise.prototype.then;
 const BufferSafe = Buffer;
-const bufferConcat = Buffer.concat;
+const bufferAlloc = Buffer.alloc;
 const bufferIndexOf = Buffer.prototype.indexOf;
 const bufferSubarray = Buffer.prototype.subarray;
 const bufferToString = Buffer.prototype.toString;
+const uint8Set = Uint8Array.prototype.set;
+const atomicsWait = Atomics.wait;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms) => atomicsWait(sleepCell, 0, 0, ms);
+const activeResources = process.getActiveResourcesInfo.bind(process);
+const memoryUsage = process.memoryUsage.bind(process);
+const processEventNames = process.eventNames.bind(process);
+const processListenerCount = process.listenerCount.bind(process);
 const exit = process.exit.bind(process);
 const reallyExit = process.reallyExit ? process.reallyExit.bind(process) : exit;
 
@@ -44,7 +77,8 @@ function networkDisabled() {
   return err;
 }
 function blockNetwork() {
-  const refuse = () => {
+  // A plain function, so `new dns.Resolver()` is refused with this error too.
+  const refuse = function refuse() {
     throw networkDisabled();
   };
   const net = require('net');
@@ -66,8 +100,24 @@ function blockNetwork() {
   patch(tls, ['connect', 'createServer']);
   patch(dgram, ['createSocket']);
   patch(http2, ['connect', 'createServer', 'createSecureServer']);
-  patch(dns, ['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny']);
-  patch(dns.promises, ['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny']);
+  // Fix: net.Server/http.Server constructors skip createServer; listening is
+  // network access too.
+  patch(net.Server.prototype, ['listen']);
+  patch(dgram.Socket.prototype, ['bind', 'connect', 'send']);
+  // Fix: only a few resolve* were blocked; resolveTxt & co. and a
+  // `new dns.Resolver()` with setServers() still sent DNS queries (to the
+  // system resolver, or to any host:port) without a network namespace.
+  const resolving = (name) => name === 'lookup' || name === 'lookupService' || name === 'reverse'
+    || name === 'setServers' || name === 'Resolver' || apply(stringSlice, name, [0, 7]) === 'resolve';
+  for (const module of [dns, dns.promises]) {
+    const names = objectKeys(module).filter(resolving);
+    for (const proto of [module.Resolver.prototype, getPrototypeOf(module.Resolver.prototype)]) {
+      if (proto && proto !== Object.prototype) {
+        patch(proto, ownKeys(proto).filter((k) => typeof k === 'string' && k !== 'constructor' && resolving(k)));
+      }
+    }
+    patch(module, names);
+  }
   const refuseAsync = () => PromiseSafe.reject(networkDisabled());
   for (const name of ['fetch', 'WebSocket', 'EventSource']) {
     Object.defineProperty(globalThis, name, {
@@ -79,10 +129,29 @@ function blockNetwork() {
 }
 blockNetwork();
 
+// Fix: the permission model does not restrict signals, so action code could
+// kill or stop any process of the same user (the host among them:
+// process.kill(process.ppid)); nor os.setPriority.
+function blockProcessControl() {
+  const refuse = () => {
+    const err = new Error('Signalling processes is disabled in the auth0-actions sandbox.');
+    err.code = 'ERR_SANDBOX_PROCESS';
+    throw err;
+  };
+  for (const name of ['kill', '_kill']) {
+    if (name in process) Object.defineProperty(process, name, { value: refuse, writable: false, configurable: false });
+  }
+  Object.defineProperty(require('os'), 'setPriority', { value: refuse, writable: false, configurable: false });
+}
+blockProcessControl();
+
 const { runPostLogin } = require('./postlogin');
 const { runRules } = require('./rules');
 
 // --- integrity of the built-ins the harness (and JSON) depend on
+const TypedArray = getPrototypeOf(Uint8Array);
+const ArrayIteratorPrototype = getPrototypeOf([][Symbol.iterator]());
+const Module = require('module');
 const GUARDED = {
   'Object.prototype': Object.prototype,
   'Array.prototype': Array.prototype,
@@ -101,104 +170,191 @@ const GUARDED = {
   Array,
   Promise,
   Reflect,
+  // Fix: also what the harness (postlogin.js, rules.js, tokens.js, this
+  // file) uses after action code ran. Buffer.from and for-of's array
+  // iterator were unguarded, so an action could rewrite its own result (and
+  // every later request's on that worker) without being reported.
+  String,
+  Number,
+  Math,
+  Date,
+  Symbol,
+  Buffer,
+  'Buffer.prototype': Buffer.prototype,
+  'Uint8Array.prototype': Uint8Array.prototype,
+  TypedArray,
+  'TypedArray.prototype': TypedArray.prototype,
+  ArrayIteratorPrototype,
+  IteratorPrototype: getPrototypeOf(ArrayIteratorPrototype),
+  'URL.prototype': URL.prototype,
+  'URLSearchParams.prototype': URLSearchParams.prototype,
+  'Hmac.prototype': getPrototypeOf(require('crypto').createHmac('sha256', 'fingerprint')),
 };
-const GLOBALS = ['JSON', 'Object', 'Array', 'Promise', 'Reflect', 'Buffer', 'Error'];
+// The module loader does not shape a result, and dependencies (APM agents,
+// require hooks) legitimately patch it; but a patched loader would hook the
+// `require` of every later request, so the worker is retired, not failed.
+const LOADER = {
+  Module,
+  'Module.prototype': Module.prototype,
+  'Module._extensions': Module._extensions,
+};
+const LOADER_NAMES = objectKeys(LOADER);
+const GLOBALS = [
+  'JSON', 'Object', 'Array', 'Promise', 'Reflect', 'Buffer', 'Error',
+  'String', 'Number', 'Math', 'Date', 'Symbol', 'Map', 'Set', 'URL', 'URLSearchParams',
+  'TypeError', 'RangeError', 'Uint8Array', 'setTimeout', 'clearTimeout', 'setImmediate',
+];
+const GUARDED_NAMES = objectKeys(GUARDED);
+
+// Fix: fingerprint() and tampering() used Map#get, Array#push, Array#some,
+// for-of and template literals with String(): an action that replaced
+// Array.prototype.push made tampering() report nothing. They now use only
+// captured functions, indexed loops and null-prototype records.
+function describe(target) {
+  const props = createNull();
+  const keys = ownKeys(target);
+  for (let i = 0; i < keys.length; i += 1) {
+    const d = ownDescriptor(target, keys[i]);
+    props[keys[i]] = [d.value, d.get, d.set, d.writable, d.enumerable, d.configurable];
+  }
+  return { props, count: keys.length };
+}
 
 function fingerprint() {
-  const marks = new Map();
-  for (const name of objectKeys(GUARDED)) {
-    const target = GUARDED[name];
-    const props = new Map();
-    for (const key of ownKeys(target)) {
-      const d = getOwnPropertyDescriptor(target, key);
-      props.set(key, [d.value, d.get, d.set, d.writable, d.enumerable, d.configurable]);
-    }
-    marks.set(name, props);
-  }
-  const globals = new Map();
-  for (const name of GLOBALS) globals.set(name, globalThis[name]);
+  const marks = createNull();
+  for (let i = 0; i < GUARDED_NAMES.length; i += 1) marks[GUARDED_NAMES[i]] = describe(GUARDED[GUARDED_NAMES[i]]);
+  for (let i = 0; i < LOADER_NAMES.length; i += 1) marks[LOADER_NAMES[i]] = describe(LOADER[LOADER_NAMES[i]]);
+  const globals = createNull();
+  for (let i = 0; i < GLOBALS.length; i += 1) globals[GLOBALS[i]] = globalThis[GLOBALS[i]];
   return { marks, globals };
 }
 const BASELINE = fingerprint();
 
-function tampering() {
+function keyName(key) {
+  return typeof key === 'symbol' ? 'a symbol' : key;
+}
+
+function tampering(names = GUARDED_NAMES, targets = GUARDED, withGlobals = true) {
   const found = [];
-  for (const name of objectKeys(GUARDED)) {
-    const before = BASELINE.marks.get(name);
-    const target = GUARDED[name];
+  const note = (text) => {
+    // Not `found[i] = text`: that would run a setter defined on Array.prototype.
+    const d = createNull();
+    d.value = text;
+    d.writable = true;
+    d.enumerable = true;
+    d.configurable = true;
+    defineProperty(found, found.length, d);
+  };
+  // Descriptors are read with a null prototype (slow) until Object.prototype
+  // is known to be intact; after that, reading `d.get` cannot run action code.
+  let read = ownDescriptor;
+  for (let n = 0; n < names.length; n += 1) {
+    const name = names[n];
+    const before = BASELINE.marks[name];
+    const target = targets[name];
     const keys = ownKeys(target);
-    if (keys.length !== before.size) found.push(`${name}: properties added or removed`);
-    for (const key of keys) {
-      const old = before.get(key);
-      const d = getOwnPropertyDescriptor(target, key);
-      const now = [d.value, d.get, d.set, d.writable, d.enumerable, d.configurable];
-      if (!old || now.some((v, i) => v !== old[i])) {
-        found.push(`${name}.${String(key)} was modified`);
-      }
+    const clean = found.length;
+    if (keys.length !== before.count) note(name + ': properties added or removed');
+    for (let k = 0; k < keys.length; k += 1) {
+      const old = before.props[keys[k]];
+      const d = read(target, keys[k]);
+      const changed = !old || !objectIs(d.value, old[0]) || d.get !== old[1] || d.set !== old[2]
+        || d.writable !== old[3] || d.enumerable !== old[4] || d.configurable !== old[5];
+      if (changed) note(name + '.' + keyName(keys[k]) + ' was modified');
     }
+    if (target === ObjectPrototype && found.length === clean) read = getOwnPropertyDescriptor;
   }
-  for (const name of GLOBALS) {
-    if (globalThis[name] !== BASELINE.globals.get(name)) found.push(`global ${name} was replaced`);
+  for (let i = 0; withGlobals && i < GLOBALS.length; i += 1) {
+    if (globalThis[GLOBALS[i]] !== BASELINE.globals[GLOBALS[i]]) note('global ' + GLOBALS[i] + ' was replaced');
   }
   return found;
 }
 
-// --- output: a serializer that reads own properties only, with captured functions
+// --- output: a serializer that reads own properties only, with captured functions.
+// Fix: the output is ASCII (non-ASCII escaped as JSON \u sequences), so a
+// partial write can be resumed by slicing the string, without a Buffer.
+function ascii(text) {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = apply(stringCharCodeAt, text, [i]);
+    if (code < 128) continue;
+    const hex = apply(numberToString, code, [16]);
+    out += apply(stringSlice, text, [from, i]) + '\\u' + apply(stringSlice, '000' + hex, [hex.length - 1]);
+    from = i + 1;
+  }
+  return from === 0 ? text : out + apply(stringSlice, text, [from]);
+}
+
+// Results and the tampering report hold data properties only, so `'value' in
+// d` and `d.value` are own reads and never reach Object.prototype.
 function serialize(value, depth = 0) {
   if (depth > 64) return 'null';
   if (value === null || value === undefined) return 'null';
   const type = typeof value;
-  if (type === 'string') return stringifyPrimitive(value);
+  if (type === 'string') return ascii(stringifyPrimitive(value));
   if (type === 'boolean') return value ? 'true' : 'false';
   if (type === 'number') return numberIsFinite(value) ? stringifyPrimitive(value) : 'null';
-  if (type === 'bigint') return stringifyPrimitive(String(value));
+  if (type === 'bigint') return stringifyPrimitive(StringSafe(value));
   if (type !== 'object') return 'null';
   if (isArray(value)) {
     let out = '[';
     const length = getOwnPropertyDescriptor(value, 'length').value;
     for (let i = 0; i < length; i += 1) {
-      const d = getOwnPropertyDescriptor(value, String(i));
+      const d = getOwnPropertyDescriptor(value, StringSafe(i));
       out += (i ? ',' : '') + serialize(d ? d.value : null, depth + 1);
     }
     return out + ']';
   }
   let out = '{';
   let first = true;
-  for (const key of objectKeys(value)) {
-    const d = getOwnPropertyDescriptor(value, key);
+  const keys = objectKeys(value);
+  for (let i = 0; i < keys.length; i += 1) {
+    const d = getOwnPropertyDescriptor(value, keys[i]);
     if (!d || !('value' in d) || d.value === undefined || typeof d.value === 'function') continue;
-    out += (first ? '' : ',') + stringifyPrimitive(key) + ':' + serialize(d.value, depth + 1);
+    out += (first ? '' : ',') + ascii(stringifyPrimitive(keys[i])) + ':' + serialize(d.value, depth + 1);
     first = false;
   }
   return out + '}';
 }
 
 // --- channel
-let pending = BufferSafe.alloc(0);
-const chunk = BufferSafe.alloc(1 << 16);
+// Fix: Buffer.concat and Buffer.from take small buffers from Node's shared
+// pool, which action code can read (Buffer.allocUnsafe(1).buffer): the nonce
+// of every earlier response leaked, and with it the power to forge results.
+// Buffers holding channel data are now allocated (zero-filled) outside the pool.
+let pending = bufferAlloc(0);
+let pendingLength = 0;
+const CHUNK = 1 << 16;
+const chunk = bufferAlloc(CHUNK);
 
 function readLine() {
   for (;;) {
-    const newline = bufferIndexOf.call(pending, 10);
+    const newline = apply(bufferIndexOf, pending, [10]);
     if (newline >= 0) {
-      const line = bufferToString.call(bufferSubarray.call(pending, 0, newline), 'utf8');
-      pending = bufferSubarray.call(pending, newline + 1);
+      const line = apply(bufferToString, apply(bufferSubarray, pending, [0, newline]), ['utf8']);
+      pending = apply(bufferSubarray, pending, [newline + 1]);
+      pendingLength -= newline + 1;
       return line;
     }
     let count;
     try {
-      count = readSync(0, chunk, 0, chunk.length, null);
+      count = readSync(0, chunk, 0, CHUNK, null);
     } catch (err) {
       if (err.code === 'EAGAIN') {
         // Action code touched process.stdin and made it non-blocking; wait a little.
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        sleep(5);
         continue;
       }
       if (err.code === 'EOF') return null;
       throw err;
     }
     if (count === 0) return null;
-    pending = bufferConcat([pending, bufferSubarray.call(chunk, 0, count)]);
+    const next = bufferAlloc(pendingLength + count);
+    apply(uint8Set, next, [pending, 0]);
+    apply(uint8Set, next, [apply(bufferSubarray, chunk, [0, count]), pendingLength]);
+    pending = next;
+    pendingLength += count;
   }
 }
 
@@ -206,10 +362,21 @@ const NONCE = readLine();
 if (!NONCE) exit(2);
 
 function respond(payload) {
-  const line = `${NONCE} ${serialize(payload)}\n`;
-  const bytes = BufferSafe.from(line, 'utf8');
-  let offset = 0;
-  while (offset < bytes.length) offset += writeSync(1, bytes, offset, bytes.length - offset);
+  // Fix: the leading newline ends any partial line action code left on
+  // stdout, which used to swallow the response (the host then timed out).
+  // Written as a string: no Buffer from the shared pool, no getter on the way.
+  let rest = '\n' + NONCE + ' ' + serialize(payload) + '\n';
+  while (rest.length) {
+    let written;
+    try {
+      written = writeSync(1, rest);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      sleep(5); // stdout made non-blocking by action code, and the pipe is full
+      continue;
+    }
+    rest = apply(stringSlice, rest, [written]);
+  }
 }
 
 function withTimeout(promise, ms) {
@@ -218,8 +385,7 @@ function withTimeout(promise, ms) {
       () => resolve({ status: 'error', error: { message: 'Request to Webtask exceeded allowed execution time', timeout: true } }),
       ms,
     );
-    promiseThen.call(
-      promise,
+    apply(promiseThen, promise, [
       (result) => {
         clearTimeoutSafe(timer);
         resolve(result);
@@ -228,7 +394,7 @@ function withTimeout(promise, ms) {
         clearTimeoutSafe(timer);
         resolve({ status: 'error', error: { message: String(err && err.message), stack: String(err && err.stack) } });
       },
-    );
+    ]);
   });
 }
 
@@ -237,6 +403,65 @@ async function handle(request) {
   if (request.op === 'post-login') return withTimeout(runPostLogin(request), request.timeout_ms ?? 20000);
   if (request.op === 'rules') return withTimeout(runRules(request), request.timeout_ms ?? 20000);
   return { status: 'error', error: { message: `unknown op ${request.op}` } };
+}
+
+// --- reuse: a worker is only reused when the last request left nothing behind
+// Fix: timers, sockets or stdin listeners left by action code ran during the
+// *next* request on the worker (an infinite loop there timed out an innocent
+// scenario, a throw crashed it); a closed stdin crashed the next request;
+// memory held in globals starved it. Such a worker is now retired after its
+// reply (the host replaces it). Unref'd timers are not visible here.
+function countResources() {
+  const counts = createNull();
+  const names = activeResources();
+  for (let i = 0; i < names.length; i += 1) counts[names[i]] = (counts[names[i]] || 0) + 1;
+  return counts;
+}
+function fdIdentity(fd) {
+  try {
+    const stat = fstatSync(fd);
+    return stat.dev + ':' + stat.ino;
+  } catch (err) {
+    return null;
+  }
+}
+function processListeners() {
+  const names = processEventNames();
+  let count = 0;
+  for (let i = 0; i < names.length; i += 1) count += processListenerCount(names[i]);
+  return count;
+}
+const RESOURCES = countResources();
+const LISTENERS = processListeners();
+const STDIN = fdIdentity(0);
+const STDOUT = fdIdentity(1);
+const MEMORY_MB = Number(process.execArgv.find((a) => a.startsWith('--max-old-space-size='))?.split('=')[1]) || 256;
+
+function errorMessages(result) {
+  const messages = [];
+  if (result && result.error && typeof result.error.message === 'string') messages.push(result.error.message);
+  return messages;
+}
+
+function retireReason(result) {
+  const messages = errorMessages(result);
+  for (let i = 0; i < messages.length; i += 1) {
+    if (apply(stringIncludes, messages[i], ['allocation failed'])) return 'an allocation failed';
+    if (messages[i] === 'Request to Webtask exceeded allowed execution time') return 'the action timed out';
+  }
+  if (tampering(LOADER_NAMES, LOADER, false).length) return 'action code changed the module loader';
+  const now = countResources();
+  const names = objectKeys(now);
+  for (let i = 0; i < names.length; i += 1) {
+    if (now[names[i]] > (RESOURCES[names[i]] || 0)) return `action code left a ${names[i]} pending`;
+  }
+  // e.g. an uncaughtException handler, which would swallow later requests' crashes
+  if (processListeners() !== LISTENERS) return 'action code changed the process event listeners';
+  if (fdIdentity(0) !== STDIN || fdIdentity(1) !== STDOUT) return 'action code closed or replaced stdin/stdout';
+  const memory = memoryUsage();
+  if (memory.heapUsed > (MEMORY_MB / 2) * 1024 * 1024) return 'the heap is more than half full';
+  if (memory.arrayBuffers + memory.external > MEMORY_MB * 1024 * 1024) return 'action code holds large buffers';
+  return null;
 }
 
 async function main() {
@@ -254,14 +479,16 @@ async function main() {
     const tampered = tampering();
     if (tampered.length) {
       const report = createNull();
-      report.id = request.id;
+      report.id = typeof request.id === 'number' ? request.id : null;
       report.ok = false;
       report.tampered = tampered;
       respond(report);
       // A worker whose built-ins were changed is never reused.
       reallyExit(3);
     }
-    respond({ id: request.id, ok: true, result });
+    const retire = retireReason(result);
+    respond({ id: request.id, ok: true, result, retire });
+    if (retire) reallyExit(0);
   }
 }
 

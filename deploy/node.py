@@ -15,7 +15,6 @@ from rather than a silent fall-through to another Node):
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from deploy.config.checks import is_loopback_host
 from deploy.errors import NodeError
 
 REQUIRED_MAJOR = 22
@@ -235,17 +235,6 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_mirror(mirror: str) -> str:
     """A mirror of nodejs.org/dist as nodeenv wants it: a URL without trailing '/'.
 
@@ -259,7 +248,7 @@ def check_mirror(mirror: str) -> str:
             f"--mirror {redact_url(mirror)} is not an https URL of a nodejs.org/dist mirror, "
             "e.g. https://nodejs.org/dist"
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         raise NodeError(
             f"--mirror {redact_url(mirror)}: plain http is accepted only for loopback "
             "addresses; use https"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from deploy.cli.state import output_option, state
+from deploy.cli.state import (
+    environments_option,
+    output_option,
+    selected_environments,
+    state,
+)
 from deploy.errors import EXIT_ERROR, EXIT_OK
 from deploy.render import compare, render_environments, write
 
@@ -13,14 +18,7 @@ _CHECK_WORDS = {"created": "missing", "updated": "stale", "removed": "unexpected
 
 
 @click.command("render")
-@click.option(
-    "--env",
-    "-e",
-    "envs",
-    multiple=True,
-    metavar="ENV",
-    help="Environment to render (repeatable). Default: every environment.",
-)
+@environments_option("Environment to render (repeatable). Default: every environment.")
 @click.option("--all", "all_envs", is_flag=True, help="Render every environment (the default).")
 @click.option(
     "--check",
@@ -39,9 +37,7 @@ def render_command(envs: tuple[str, ...], all_envs: bool, check: bool) -> int:
     tenant = app.tenant()
     if envs and all_envs:
         raise click.UsageError("--env and --all cannot be combined")
-    names = list(dict.fromkeys(envs)) if envs else list(tenant.environments)
-    for name in names:
-        tenant.environment(name)  # unknown names fail before any work
+    names = selected_environments(tenant, envs)
     files = render_environments(tenant, names)
     report = compare(tenant, names, files)
     if not check:

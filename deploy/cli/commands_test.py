@@ -6,7 +6,12 @@ from pathlib import Path
 
 import click
 
-from deploy.cli.state import output_option, state
+from deploy.cli.state import (
+    environments_option,
+    output_option,
+    selected_environments,
+    state,
+)
 from deploy.errors import EXIT_ERROR, EXIT_OK
 from deploy.sandbox.pool import Limits
 from deploy.scenarios.suite import (
@@ -20,14 +25,7 @@ from deploy.scenarios.suite import (
 
 
 @click.command("test")
-@click.option(
-    "--env",
-    "-e",
-    "envs",
-    multiple=True,
-    metavar="ENV",
-    help="Environment whose rendered code to test (repeatable). Default: all.",
-)
+@environments_option("Environment whose rendered code to test (repeatable). Default: all.")
 @click.option(
     "-k",
     "pattern",
@@ -65,9 +63,7 @@ def test_command(
     """
     app = state()
     tenant = app.tenant()
-    names = list(dict.fromkeys(envs)) or list(tenant.environments)
-    for name in names:
-        tenant.environment(name)
+    names = selected_environments(tenant, envs)
     require_fresh_render(tenant, names)
     cases = collect(tenant, names, pattern)
     if not cases:

@@ -70,3 +70,22 @@ def output_option(func: F) -> F:
         callback=_set_output,
         help="Report format: text for people, json for CI and scripts.",
     )(func)
+
+
+def environments_option(help_text: str) -> Callable[[F], F]:
+    """--env/-e ENV, repeatable; shared by the commands that work per environment."""
+
+    def decorate(func: F) -> F:
+        return click.option("--env", "-e", "envs", multiple=True, metavar="ENV", help=help_text)(
+            func
+        )
+
+    return decorate
+
+
+def selected_environments(tenant: Tenant, envs: tuple[str, ...]) -> list[str]:
+    """The named environments in order without repeats, else all; unknown names fail."""
+    names = list(dict.fromkeys(envs)) or list(tenant.environments)
+    for name in names:
+        tenant.environment(name)
+    return names

@@ -27,115 +27,51 @@ _MESSAGE = (
 )
 
 
-def lint_template(source: str) -> list[LintFinding]:
-    findings: list[LintFinding] = []
-    # Stack of contexts: "code", "'", '"', "`", or "${" (code inside a template literal).
+def _scan(source: str, jinja: bool) -> tuple[list[str], list[tuple[int, str]]]:
+    """Classify every character of JavaScript (optionally a Jinja template of it).
+
+    Returns one class per character ("code", "string" for string and template
+    literal contents, "comment", "jinja") and, for templates, each ``{{``
+    with the JavaScript context it stands in. Quotes themselves are code;
+    code inside ``${ }`` is code.
+    """
+    classes = ["code"] * len(source)
+    placeholders: list[tuple[int, str]] = []
+    # Contexts: "code", "'", '"', "`", "${" (code in a template literal), "//", "/*".
     stack = ["code"]
     depth: list[int] = []  # brace depth inside each ${ }
-    i, line, n = 0, 1, len(source)
+    i, n = 0, len(source)
+
+    def mark(start: int, end: int, kind: str) -> None:
+        for k in range(start, min(end, n)):
+            classes[k] = kind
+
     while i < n:
-        ch = source[i]
-        two = source[i : i + 2]
-        state = stack[-1]
-        if two in ("{%", "{#"):
-            close = "%}" if two == "{%" else "#}"
+        ch, two, state = source[i], source[i : i + 2], stack[-1]
+        if jinja and two in ("{%", "{#", "{{"):
+            close = {"{%": "%}", "{#": "#}", "{{": "}}"}[two]
             end = source.find(close, i + 2)
             end = n if end < 0 else end + 2
-            line += source.count("\n", i, end)
+            if two == "{{":
+                placeholders.append((i, state))
+            mark(i, end, "jinja")
             i = end
             continue
-        if two == "{{":
-            end = source.find("}}", i + 2)
-            end = n if end < 0 else end + 2
-            if state in ("'", '"', "`"):
-                findings.append(LintFinding(line, _MESSAGE))
-            line += source.count("\n", i, end)
-            i = end
-            continue
-        if ch == "\n":
-            line += 1
-            if state in ("'", '"', "//"):
-                stack.pop()
-            i += 1
-            continue
-        if state == "//":
-            i += 1
-        elif state == "/*":
-            if two == "*/":
-                stack.pop()
-                i += 2
-            else:
-                i += 1
-        elif state in ("'", '"', "`"):
-            if ch == "\\":
-                i += 2
-            elif ch == state:
-                stack.pop()
-                i += 1
-            elif state == "`" and two == "${":
-                stack.append("${")
-                depth.append(0)
-                i += 2
-            else:
-                i += 1
-        else:  # code, or code inside ${ }
-            if two == "//":
-                stack.append("//")
-                i += 2
-                continue
-            if two == "/*":
-                stack.append("/*")
-                i += 2
-                continue
-            if ch in ("'", '"', "`"):
-                stack.append(ch)
-            elif state == "${" and ch == "{":
-                depth[-1] += 1
-            elif state == "${" and ch == "}":
-                if depth[-1] == 0:
-                    stack.pop()
-                    depth.pop()
-                else:
-                    depth[-1] -= 1
-            i += 1
-    return findings
-
-
-def mask_comments_and_strings(code: str) -> str:
-    """code with comments and string contents blanked, offsets and newlines kept.
-
-    Lets a scan for identifiers (event.secrets, configuration) ignore prose in
-    comments and log messages. Quotes stay, and so does code inside ``${ }``.
-    """
-    out = list(code)
-    stack = ["code"]
-    depth: list[int] = []
-    i, n = 0, len(code)
-
-    def blank(start: int, end: int) -> None:
-        for k in range(start, min(end, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        ch, two, state = code[i], code[i : i + 2], stack[-1]
         if state == "//":
             if ch == "\n":
                 stack.pop()
             else:
-                blank(i, i + 1)
+                mark(i, i + 1, "comment")
             i += 1
         elif state == "/*":
-            if two == "*/":
-                blank(i, i + 2)
+            step = 2 if two == "*/" else 1
+            mark(i, i + step, "comment")
+            if step == 2:
                 stack.pop()
-                i += 2
-            else:
-                blank(i, i + 1)
-                i += 1
+            i += step
         elif state in ("'", '"', "`"):
             if ch == "\\":
-                blank(i, i + 2)
+                mark(i, i + 2, "string")
                 i += 2
             elif ch == state or (ch == "\n" and state != "`"):
                 stack.pop()
@@ -145,11 +81,11 @@ def mask_comments_and_strings(code: str) -> str:
                 depth.append(0)
                 i += 2
             else:
-                blank(i, i + 1)
+                mark(i, i + 1, "string")
                 i += 1
-        else:
+        else:  # code, or code inside ${ }
             if two in ("//", "/*"):
-                blank(i, i + 2)
+                mark(i, i + 2, "comment")
                 stack.append(two)
                 i += 2
                 continue
@@ -164,4 +100,27 @@ def mask_comments_and_strings(code: str) -> str:
                 else:
                     depth[-1] -= 1
             i += 1
-    return "".join(out)
+    return classes, placeholders
+
+
+def lint_template(source: str) -> list[LintFinding]:
+    """Every {{ }} that stands inside a JavaScript string or template literal."""
+    _, placeholders = _scan(source, jinja=True)
+    return [
+        LintFinding(source.count("\n", 0, index) + 1, _MESSAGE)
+        for index, context in placeholders
+        if context in ("'", '"', "`")
+    ]
+
+
+def mask_comments_and_strings(code: str) -> str:
+    """code with comments and string contents blanked, offsets and newlines kept.
+
+    Lets a scan for identifiers (event.secrets, configuration) ignore prose in
+    comments and log messages. Quotes stay, and so does code inside ``${ }``.
+    """
+    classes, _ = _scan(code, jinja=False)
+    return "".join(
+        " " if kind in ("string", "comment") and char != "\n" else char
+        for char, kind in zip(code, classes, strict=True)
+    )

@@ -44,11 +44,11 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from deploy.config.checks import is_loopback_host
 from deploy.errors import Auth0ActionsError
 from deploy.node import (
     PROJECT_STATE_DIR,
     NodeRuntime,
-    _is_loopback,
     _wheel_node,
     redact_url,
     selected_node,
@@ -178,7 +178,7 @@ def _check_registry(registry: str) -> str:
     shown = redact(redact_url(registry))
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DependencyError(f"npm registry {shown} is not an https URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         raise DependencyError(
             f"npm registry {shown}: plain http is accepted only for loopback addresses; use https"
         )

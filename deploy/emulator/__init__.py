@@ -1,0 +1,1 @@
+"""The local tenant: an Auth0-compatible Management API and login emulator."""

@@ -1,0 +1,133 @@
+"""Realism for tests and benchmarks: latency, Auth0's rate limits, faults, a request log."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from deploy.emulator.http import ApiError
+
+# Sustained requests per second and burst, per Auth0's published policies
+# (management-api.md §5). "none" disables limiting.
+RATE_PROFILES: dict[str, tuple[float, int] | None] = {
+    "none": None,
+    "free": (2.0, 2),
+    "self-service": (16.0, 16),
+    "enterprise": (16.0, 50),
+    "legacy-free": (10.0, 10),
+    "legacy-paid": (50.0, 50),
+}
+
+
+class DropConnection(Exception):
+    """Close the connection without an answer (a dropped connection fault)."""
+
+
+@dataclass
+class Fault:
+    """Fail matching requests: with a status, or by dropping the connection."""
+
+    method: str  # "*" for any
+    path: str  # regex matched against the path
+    status: int | None = 503  # None: drop the connection
+    times: int | None = 1  # how many matching requests fail; None: all
+    probability: float = 1.0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method)) and re.search(self.path, path) is not None
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int = 0
+    at: float = 0.0
+
+
+@dataclass
+class Knobs:
+    latency_ms: float = 0.0
+    rate_per_s: float | None = None
+    burst: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    log: list[LoggedRequest] = field(default_factory=list)
+    seed: int | None = None
+    _tokens: float = 0.0
+    _last: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _random: random.Random = field(default_factory=random.Random)
+
+    def use_profile(self, name: str) -> None:
+        profile = RATE_PROFILES[name]
+        self.set_rate_limit(*(profile or (None, 0)))
+
+    def set_rate_limit(self, per_second: float | None, burst: int = 0) -> None:
+        with self._lock:
+            self.rate_per_s = per_second
+            self.burst = max(1, burst or int(per_second or 1)) if per_second else 0
+            self._tokens = float(self.burst)
+            self._last = time.monotonic()
+
+    def record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
+        with self._lock:
+            entries = list(self.log)
+        return [
+            e
+            for e in entries
+            if (method is None or e.method == method) and (path is None or re.search(path, e.path))
+        ]
+
+    def before(self, method: str, path: str) -> dict[str, str]:
+        """Apply latency, rate limiting and faults; returns rate-limit headers."""
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        headers = self._take_token()
+        with self._lock:
+            for fault in self.faults:
+                if fault.times == 0 or not fault.matches(method, path):
+                    continue
+                if self._random.random() >= fault.probability:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                if fault.status is None:
+                    raise DropConnection
+                raise ApiError(fault.status, "Injected fault", "injected_fault", headers=headers)
+        return headers
+
+    def _take_token(self) -> dict[str, str]:
+        with self._lock:
+            if not self.rate_per_s:
+                return {}
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_per_s)
+            self._last = now
+            reset = int(time.time() + (self.burst - self._tokens) / self.rate_per_s) + 1
+            if self._tokens < 1:
+                headers = {
+                    "x-ratelimit-limit": str(self.burst),
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-reset": str(
+                        int(time.time() + (1 - self._tokens) / self.rate_per_s) + 1
+                    ),
+                }
+                raise ApiError(
+                    429, "Global limit has been reached", "too_many_requests", headers=headers
+                )
+            self._tokens -= 1
+            return {
+                "x-ratelimit-limit": str(self.burst),
+                "x-ratelimit-remaining": str(int(self._tokens)),
+                "x-ratelimit-reset": str(reset),
+            }

@@ -1,0 +1,122 @@
+"""The local tenant as a real HTTP(S) server on loopback.
+
+Runs in a background thread for the embedded tenant and tests, or in the
+foreground for ``auth0-actions emulator serve``. Every request passes the
+realism knobs, the bearer-token and scope checks of its route, then its
+handler; every error leaves as an Auth0-shaped JSON body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from deploy.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
+from deploy.emulator.knobs import DropConnection, LoggedRequest
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: EmulatorHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the knobs' request log is the record; stderr stays quiet
+
+    def _serve(self) -> None:
+        app = self.server.app
+        parts = urlsplit(self.path)
+        entry = LoggedRequest(self.command, parts.path, parse_qs(parts.query), None, at=time.time())
+        headers: dict[str, str] = {}
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY_BYTES:
+                raise ApiError(
+                    413, "Payload Too Large: the request exceeds 1 MB", "payload_too_large"
+                )
+            body = self.rfile.read(length) if length else b""
+            request = Request(
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                entry.body = json.loads(body) if body else None
+            response, headers = app.dispatch(request)
+        except DropConnection:
+            entry.status = -1
+            app.knobs.record(entry)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        except ApiError as error:
+            response = Response(error.status, error.body(), dict(error.headers))
+        except Exception:  # a bug: never a stack trace on the wire
+            response = Response(500, ApiError(500, "Internal Server Error").body())
+        entry.status = response.status
+        app.knobs.record(entry)
+        payload = response.payload()
+        self.send_response(response.status)
+        if response.body is not None:
+            self.send_header("content-type", response.content_type)
+        self.send_header("content-length", str(len(payload)))
+        for name, value in {**headers, **response.headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, app: Any, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+        super().__init__((host, port), _Handler)
+        self.app = app
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+
+
+class ServerThread:
+    """Serve an app on loopback in a background thread."""
+
+    def __init__(self, app: Any, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self.httpd = EmulatorHTTPServer(app, "127.0.0.1", port, tls)
+        self.scheme = "https" if tls else "http"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    return context

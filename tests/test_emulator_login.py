@@ -1,0 +1,229 @@
+"""The local tenant's login flow runs the bound consent actions in the sandbox.
+
+actions-runtime.md §1: bindings run in order; sendUserTo suspends with state;
+/continue resumes in onContinuePostLogin; metadata is persisted when the
+trigger ends; deny reaches the application as error=access_denied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+
+from deploy.emulator.app import Emulator, now_iso
+from deploy.emulator.server import ServerThread
+from deploy.scenarios.runner import sign_token
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "login-flow-secret-0123456789abcdef"
+APP = "https://app.example.com/callback"
+PASSWORD = "correct horse battery staple"
+
+
+def _action(name: str, secrets_: dict[str, str]) -> dict[str, Any]:
+    code = (REPO / "actions" / "local" / f"{name}.js").read_text()
+    return {
+        "id": f"id-{name}",
+        "name": name,
+        "code": code,
+        "deployed_version": {"id": f"v-{name}", "code": code, "number": 1, "deployed": True},
+        "_secret_values": secrets_,
+    }
+
+
+def _user(email: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    salt = secrets.token_hex(8)
+    digest = hashlib.scrypt(PASSWORD.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
+    return {
+        "user_id": "auth0|" + hashlib.sha256(email.encode()).hexdigest()[:24],
+        "email": email,
+        "name": email.split("@")[0],
+        "created_at": now_iso(),
+        "identities": [
+            {
+                "connection": "Username-Password-Authentication",
+                "provider": "auth0",
+                "isSocial": False,
+                "user_id": "x",
+            }
+        ],
+        "user_metadata": metadata,
+        "app_metadata": {},
+        "_password_hash": f"scrypt${salt}${digest}",
+    }
+
+
+@pytest.fixture
+def tenant() -> Iterator[tuple[Emulator, str]]:
+    app = Emulator()
+    store = app.store
+    first = _action("consent-on-first-login", {})
+    redirect = _action("consent-redirect", {"CONSENT_SESSION_SECRET": SECRET})
+    for action in (first, redirect):
+        store.put("action", action["id"], action)
+    store.put(
+        "bindings",
+        "post-login",
+        {
+            "trigger_id": "post-login",
+            "bindings": [
+                {"id": "b1", "action_id": first["id"], "display_name": first["name"]},
+                {"id": "b2", "action_id": redirect["id"], "display_name": redirect["name"]},
+            ],
+        },
+    )
+    server = ServerThread(app).start()
+    try:
+        yield app, server.base_url
+    finally:
+        server.stop()
+        if getattr(app, "login_flow", None) and app.login_flow._pool:
+            app.login_flow._pool.close()
+
+
+def _login(base: str, email: str) -> httpx.Response:
+    client = httpx.Client(base_url=base, follow_redirects=False)
+    page = client.get(
+        "/authorize",
+        params={
+            "client_id": "app",
+            "redirect_uri": APP,
+            "response_type": "code",
+            "state": "app-state",
+            "scope": "openid email",
+        },
+    )
+    assert page.status_code == 200
+    tx = page.text.split('name="tx" value="')[1].split('"')[0]
+    return client.post("/u/login", data={"tx": tx, "email": email, "password": PASSWORD})
+
+
+def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emulator, str]) -> None:
+    app, base = tenant
+    user = _user("new@example.com", {"theme": "dark"})
+    app.store.put("user", user["user_id"], user)
+
+    to_page = _login(base, "new@example.com")
+    assert to_page.status_code == 302
+    page_url = urlsplit(to_page.headers["location"])
+    query = {k: v[-1] for k, v in parse_qs(page_url.query).items()}
+    assert page_url.path == "/consent"
+    assert query["terms_version"] == "2026-11-01"
+    incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
+    assert incoming["sub"] == user["user_id"]
+
+    now = int(time.time())
+    answer = sign_token(
+        {
+            "iat": now,
+            "exp": now + 60,
+            "sub": incoming["sub"],
+            "iss": incoming["iss"],
+            "state": query["state"],
+            "terms_version": query["terms_version"],
+            "consent": "accepted",
+        },
+        SECRET,
+    )
+    back = httpx.post(
+        f"{base}/continue",
+        params={"state": query["state"]},
+        data={"session_token": answer},
+        follow_redirects=False,
+    )
+    assert back.status_code == 302
+    app_query = parse_qs(urlsplit(back.headers["location"]).query)
+    assert app_query["state"] == ["app-state"]
+    code = app_query["code"][0]
+
+    stored = app.store.get("user", user["user_id"])
+    assert stored["user_metadata"]["theme"] == "dark"
+    assert stored["user_metadata"]["consent"]["given"] is True
+    assert stored["user_metadata"]["consent"]["method"] == "redirect"
+
+    tokens = httpx.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+    ).json()
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["sub"] == user["user_id"]
+    assert claims["aud"] == "app"
+    # A code is good once.
+    again = httpx.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+    )
+    assert again.status_code == 403
+
+
+def test_decline_ends_at_the_app_with_the_reason(tenant: tuple[Emulator, str]) -> None:
+    app, base = tenant
+    user = _user("decliner@example.com", {})
+    app.store.put("user", user["user_id"], user)
+    query = {
+        k: v[-1]
+        for k, v in parse_qs(
+            urlsplit(_login(base, "decliner@example.com").headers["location"]).query
+        ).items()
+    }
+    incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
+    now = int(time.time())
+    answer = sign_token(
+        {
+            "iat": now,
+            "exp": now + 60,
+            "sub": incoming["sub"],
+            "iss": incoming["iss"],
+            "state": query["state"],
+            "terms_version": query["terms_version"],
+            "consent": "declined",
+        },
+        SECRET,
+    )
+    back = httpx.post(
+        f"{base}/continue",
+        params={"state": query["state"]},
+        data={"session_token": answer},
+        follow_redirects=False,
+    )
+    result = parse_qs(urlsplit(back.headers["location"]).query)
+    assert result["error"] == ["access_denied"]
+    assert "accept the terms" in result["error_description"][0]
+    assert app.store.get("user", user["user_id"])["user_metadata"]["consent"]["given"] is False
+
+
+def test_signup_consent_needs_no_redirect(tenant: tuple[Emulator, str]) -> None:
+    app, base = tenant
+    user = _user("ticked@example.com", {"terms_accepted": "true"})
+    app.store.put("user", user["user_id"], user)
+    done = _login(base, "ticked@example.com")
+    assert done.status_code == 302
+    assert done.headers["location"].startswith(APP + "?code=")
+    metadata = app.store.get("user", user["user_id"])["user_metadata"]
+    assert "terms_accepted" not in metadata
+    assert metadata["consent"]["method"] == "signup"
+
+
+def test_wrong_password_and_unknown_state(tenant: tuple[Emulator, str]) -> None:
+    app, base = tenant
+    user = _user("someone@example.com", {})
+    app.store.put("user", user["user_id"], user)
+    client = httpx.Client(base_url=base)
+    page = client.get("/authorize", params={"client_id": "app", "redirect_uri": APP})
+    tx = page.text.split('name="tx" value="')[1].split('"')[0]
+    wrong = client.post(
+        "/u/login", data={"tx": tx, "email": "someone@example.com", "password": "nope"}
+    )
+    assert wrong.status_code == 401
+    stale = client.post("/continue", params={"state": "never-issued"})
+    assert stale.status_code == 400
+    assert stale.json()["errorCode"] == "invalid_request"

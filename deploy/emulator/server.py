@@ -26,6 +26,9 @@ from deploy.emulator.knobs import DropConnection, LoggedRequest
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client's
+    # delayed ACK stalls every response by ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the knobs' request log is the record; stderr stays quiet

@@ -227,3 +227,74 @@ def test_wrong_password_and_unknown_state(tenant: tuple[Emulator, str]) -> None:
     stale = client.post("/continue", params={"state": "never-issued"})
     assert stale.status_code == 400
     assert stale.json()["errorCode"] == "invalid_request"
+
+
+def test_login_runs_actions_deployed_and_bound_through_the_api() -> None:
+    """The whole chain over HTTP: create and deploy the consent actions, bind them in
+    order, create a user, log in: the bound redirect action sends the user to the page."""
+    app = Emulator()
+    client = app.authority.register()
+    server = ServerThread(app).start()
+    try:
+        base = server.base_url
+        token = httpx.post(
+            f"{base}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "audience": "x",
+            },
+        ).json()["access_token"]
+        api = httpx.Client(base_url=f"{base}/api/v2", headers={"authorization": f"Bearer {token}"})
+        ids = []
+        for name, secrets_ in (
+            ("consent-on-first-login", []),
+            ("consent-redirect", [{"name": "CONSENT_SESSION_SECRET", "value": SECRET}]),
+        ):
+            created = api.post(
+                "/actions/actions",
+                json={
+                    "name": name,
+                    "supported_triggers": [{"id": "post-login", "version": "v3"}],
+                    "code": (REPO / "actions" / "local" / f"{name}.js").read_text(),
+                    "secrets": secrets_,
+                },
+            )
+            assert created.status_code == 201, created.text
+            action_id = created.json()["id"]
+            assert "value" not in str(created.json()["secrets"])
+            assert api.post(f"/actions/actions/{action_id}/deploy").status_code == 200
+            ids.append(action_id)
+        bound = api.patch(
+            "/actions/triggers/post-login/bindings",
+            json={
+                "bindings": [
+                    {"ref": {"type": "action_id", "value": i}, "display_name": f"b{n}"}
+                    for n, i in enumerate(ids)
+                ]
+            },
+        )
+        assert bound.status_code == 200, bound.text
+        user = api.post(
+            "/users",
+            json={
+                "connection": "Username-Password-Authentication",
+                "email": "api-made@example.com",
+                "password": PASSWORD,
+                "user_metadata": {"locale": "en"},
+            },
+        )
+        assert user.status_code == 201, user.text
+
+        to_page = _login(base, "api-made@example.com")
+        assert to_page.status_code == 302
+        location = urlsplit(to_page.headers["location"])
+        assert location.path == "/consent"
+        assert "session_token" in parse_qs(location.query)
+        log = [(e.method, e.path) for e in app.knobs.requests()]
+        assert ("POST", "/u/login") in log
+    finally:
+        server.stop()
+        if app.login_flow._pool:
+            app.login_flow._pool.close()

@@ -18,6 +18,7 @@ import click
 
 from deploy import __version__
 from deploy.cli.commands_config import config_group
+from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_render import render_command
 from deploy.cli.commands_sandbox import sandbox_group
@@ -62,6 +63,7 @@ cli.add_command(test_command)
 cli.add_command(sandbox_group)
 cli.add_command(node_group)
 cli.add_command(doctor_command)
+cli.add_command(emulator_group)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

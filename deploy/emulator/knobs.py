@@ -64,6 +64,16 @@ class Knobs:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _random: random.Random = field(default_factory=random.Random)
 
+    def __post_init__(self) -> None:
+        if self.seed is not None:
+            self._random.seed(self.seed)
+
+    def set_seed(self, seed: int | None) -> None:
+        """Make random faults (probability < 1) repeatable."""
+        with self._lock:
+            self.seed = seed
+            self._random.seed(seed)
+
     def use_profile(self, name: str) -> None:
         profile = RATE_PROFILES[name]
         self.set_rate_limit(*(profile or (None, 0)))

@@ -12,6 +12,7 @@ import contextlib
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,12 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
         entry = LoggedRequest(self.command, parts.path, parse_qs(parts.query), None, at=time.time())
         headers: dict[str, str] = {}
         try:
-            length = int(self.headers.get("content-length") or 0)
-            if length > MAX_BODY_BYTES:
-                raise ApiError(
-                    413, "Payload Too Large: the request exceeds 1 MB", "payload_too_large"
-                )
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             request = Request(
                 method=self.command,
                 path=parts.path,
@@ -79,7 +75,58 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
+    def _body(self) -> bytes:
+        """The request body; a body that cannot be read in sync ends the connection."""
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            return self._chunked()
+        try:
+            length = int(self.headers.get("content-length") or "0")
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise _unreadable(400, "Invalid request: bad Content-Length")
+        if length > MAX_BODY_BYTES:
+            # Read it (up to a bound) so the client sees the 413, not a reset.
+            left = min(length, 16 * MAX_BODY_BYTES)
+            with contextlib.suppress(OSError):
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 65536))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            raise _unreadable(413, "Payload Too Large: the request exceeds 1 MB")
+        return self.rfile.read(length) if length else b""
+
+    def _chunked(self) -> bytes:
+        body = bytearray()
+        seen = 0  # an oversized body is read on (up to a bound) so the 413 arrives
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                size = -1
+            if size < 0:
+                raise _unreadable(400, "Invalid request: bad chunked body")
+            seen += size
+            if size == 0 or seen > 16 * MAX_BODY_BYTES:
+                if seen > MAX_BODY_BYTES:
+                    raise _unreadable(413, "Payload Too Large: the request exceeds 1 MB")
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(body)
+            chunk = self.rfile.read(size)
+            if seen <= MAX_BODY_BYTES:
+                body += chunk
+            self.rfile.readline(1024)
+
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+
+
+def _unreadable(status: int, message: str) -> ApiError:
+    """An error after which the connection closes (its stream may be out of sync)."""
+    code = "payload_too_large" if status == 413 else "invalid_body"
+    return ApiError(status, message, code, headers={"connection": "close"})
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -90,7 +137,17 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.app = app
         if tls is not None:
-            self.socket = tls.wrap_socket(self.socket, server_side=True)
+            # The handshake happens in the request's thread, not in accept():
+            # one client that connects and says nothing must not stall the server.
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failed handshake or a vanished client is the client's affair: no traceback."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ServerThread:

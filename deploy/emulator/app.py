@@ -47,11 +47,20 @@ class Emulator:
             f"https://{domain}/", state_dir / "signing-key.pem" if state_dir else None
         )
         self.router = Router()
+        self.public_base_url: str | None = None  # set by whoever serves the app
         from deploy.emulator import routes_auth
 
         routes_auth.register(self)
         for module in _modules():
             module.register(self)
+
+    def close(self) -> None:
+        """Stop the sandbox workers the app started, then close its state."""
+        for module in _modules():
+            closer = getattr(module, "close", None)
+            if closer is not None:
+                closer(self)
+        self.store.close()
 
     def dispatch(self, request: Request) -> tuple[Response, dict[str, str]]:
         headers = self.knobs.before(request.method, request.path)

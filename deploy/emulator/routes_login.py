@@ -261,6 +261,14 @@ class LoginFlow:
         }
 
 
+def close(app: Any) -> None:
+    """Stop the login flow's sandbox pool, if one was started."""
+    flow = getattr(app, "login_flow", None)
+    if flow is not None and flow._pool is not None:
+        flow._pool.close()
+        flow._pool = None
+
+
 def register(app: Any) -> None:
     flow = LoginFlow(app)
     app.login_flow = flow

@@ -138,13 +138,15 @@ class LocalTenant:
                 raise Auth0ActionsError(
                     f"cannot serve the local tenant on 127.0.0.1:{port}: {exc.strerror or exc}"
                 ) from None
+            # Links the tenant hands out (export downloads) must use its real scheme.
+            self.app.public_base_url = self.server.base_url
         return self.server
 
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
             self.server = None
-        self.store.close()
+        self.app.close()
 
     # -- what clients need ---------------------------------------------------
     @property

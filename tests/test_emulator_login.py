@@ -298,3 +298,53 @@ def test_login_runs_actions_deployed_and_bound_through_the_api() -> None:
         server.stop()
         if app.login_flow._pool:
             app.login_flow._pool.close()
+
+
+def test_id_token_carries_custom_claims_and_deny_reaches_the_app() -> None:
+    """§1: idToken.setCustomClaim ends up in the id_token; access.deny ends the login
+    at the application with error=access_denied and the reason."""
+    app = Emulator()
+    claim = (
+        "exports.onExecutePostLogin = async (event, api) => {\n"
+        "  if (event.user.email.startsWith('blocked')) {\n"
+        "    api.access.deny('Blocked by policy');\n"
+        "    return;\n"
+        "  }\n"
+        "  api.idToken.setCustomClaim('https://example.com/roles', ['reader']);\n"
+        "};\n"
+    )
+    app.store.put(
+        "action",
+        "a1",
+        {"id": "a1", "name": "claims", "code": claim, "deployed_version": {"code": claim}},
+    )
+    app.store.put(
+        "bindings",
+        "post-login",
+        {
+            "trigger_id": "post-login",
+            "bindings": [{"id": "b1", "action_id": "a1", "display_name": "claims"}],
+        },
+    )
+    for email in ("reader@example.com", "blocked@example.com"):
+        user = _user(email, {})
+        app.store.put("user", user["user_id"], user)
+    server = ServerThread(app).start()
+    try:
+        done = _login(server.base_url, "reader@example.com")
+        code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+        tokens = httpx.post(
+            f"{server.base_url}/oauth/token",
+            data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+        ).json()
+        claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+        assert claims["https://example.com/roles"] == ["reader"]
+
+        denied = _login(server.base_url, "blocked@example.com")
+        result = parse_qs(urlsplit(denied.headers["location"]).query)
+        assert result["error"] == ["access_denied"]
+        assert result["error_description"] == ["Blocked by policy"]
+        assert result["state"] == ["app-state"]
+    finally:
+        server.stop()
+        app.close()

@@ -24,7 +24,7 @@ from deploy.emulator.app import Emulator, Settings
 from deploy.emulator.auth import MANAGEMENT_SCOPES
 from deploy.emulator.server import ServerThread
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "recordings"
+RECORDINGS = Path(__file__).resolve().parent / "conformance" / "recordings"
 
 
 @dataclass

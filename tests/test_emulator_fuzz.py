@@ -44,7 +44,7 @@ from deploy.emulator.app import Emulator, now_iso
 from deploy.emulator.server import ServerThread
 
 REPO = Path(__file__).resolve().parent.parent
-SPEC = REPO.parent / "shared" / "conformance" / "auth0-management-api.openapi.json"
+SPEC = Path(__file__).resolve().parent / "conformance" / "auth0-management-api.openapi.json"
 PREFIX = "/api/v2"
 MAX_REQUESTS = 300
 TIME_BUDGET_S = 20.0

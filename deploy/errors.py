@@ -90,3 +90,29 @@ class NodeError(Auth0ActionsError):
 
 class SecretError(Auth0ActionsError):
     """A secret is missing from the environment (never shows the value)."""
+
+
+class TenantError(Auth0ActionsError):
+    """The tenant refused a request or could not be reached.
+
+    ``status`` is the HTTP status (None when no answer arrived) and
+    ``error_code`` Auth0's ``errorCode`` when it sent one. The message never
+    carries a token or a secret value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        auth0_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.auth0_message = auth0_message
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404

@@ -1,0 +1,756 @@
+"""TenantClient: the one port to a tenant's Management API (Actions and bindings).
+
+Everything that reads or writes a tenant goes through :class:`TenantClient`,
+a thin layer over auth0-python 6.x: each method is one SDK call (plus
+pagination) and returns the frozen value types below, so no SDK type,
+pydantic model or httpx exception leaves this module. A real tenant and the
+local tenant take the same path over real HTTP: :func:`open_tenant_client`
+serves the embedded local tenant on loopback for the duration and connects
+to it like to any other.
+
+Authentication: client credentials (from the variables tenant.yaml names,
+resolved by :func:`deploy.target.resolve_target`) are exchanged with
+``GetToken.client_credentials`` for a Management API token, which is cached
+and reused until 60 s before it expires (half its lifetime for short-lived
+tokens), then fetched again transparently. A 401 from the API drops the
+cached token and retries the call once with a fresh one.
+
+Retry policy (the SDK's own retries are switched off, ``max_retries=0``, so
+one policy applies everywhere and is visible here):
+
+* **429** is always retried: the request was refused, not processed. The
+  wait honours ``Retry-After`` when sent, else Auth0's ``x-ratelimit-reset``
+  (a UNIX time in seconds), plus up to 20 % jitter, capped at 60 s.
+* **5xx, 408 and dropped connections** are retried, with exponential
+  backoff (0.5 s, 1 s, 2 s, ... ±10 %), only where repeating the call is
+  safe: reads, the PATCH of an action or of a trigger's bindings (both set
+  absolute state) and DELETE (a 404 on a delete retried after a 5xx or a
+  dropped connection means the earlier attempt went through: success). Creates and deploys (POST)
+  are retried only when the connection failed before the request was sent;
+  otherwise the error surfaces and the caller re-reads the tenant, since a
+  second create would make a second action.
+* **409** is never retried (the SDK would retry it: deleting a bound action
+  would cost ~3 s of backoff before the same answer). Other 4xx are final.
+* At most :attr:`RetryPolicy.attempts` calls are made in total per request.
+
+Every failure becomes a :class:`deploy.errors.TenantError` carrying the HTTP
+status and Auth0's message and errorCode; messages are scrubbed of the
+token, the client secret and any secret value sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import pydantic
+from auth0.authentication import GetToken
+from auth0.authentication.exceptions import Auth0Error
+from auth0.management import (
+    Action,
+    ActionBinding,
+    ActionBindingRef,
+    ActionBindingWithRef,
+    ActionDeployedVersion,
+    ActionSecretRequest,
+    ActionTrigger,
+    ActionVersion,
+    ActionVersionDependency,
+    Auth0,
+    CreateActionResponseContent,
+    DeployActionResponseContent,
+    DeployActionVersionRequestContent,
+    DeployActionVersionResponseContent,
+    GetActionResponseContent,
+    UpdateActionResponseContent,
+)
+from auth0.management.core.api_error import ApiError as SdkApiError
+from auth0.management.core.pagination import SyncPager
+from auth0.management.core.parse_error import ParsingError
+
+from deploy.config import EnvironmentView, Tenant
+from deploy.config.checks import is_loopback_host
+from deploy.errors import ConfigError, TenantError
+from deploy.secrets import LOCAL_STATE_DIR, Secret
+from deploy.target import LOCAL_CREDENTIALS_FILE, Target, resolve_target
+
+T = TypeVar("T")
+
+# The trigger versions a new action is created for (management-api.md §1).
+TRIGGER_VERSIONS: dict[str, str] = {
+    "post-login": "v3",
+    "credentials-exchange": "v2",
+    "pre-user-registration": "v2",
+    "post-user-registration": "v2",
+    "post-change-password": "v2",
+    "send-phone-message": "v2",
+}
+DEFAULT_TRIGGER_VERSION = "v1"
+TOKEN_LEEWAY_S = 60.0
+PER_PAGE = 50  # actions and versions: Auth0's default and maximum that it documents
+BINDINGS_PER_PAGE = 50
+
+
+# -- value types ---------------------------------------------------------------
+Dependencies = tuple[tuple[str, str], ...]  # (name, version), in the tenant's order
+
+
+@dataclass(frozen=True)
+class LiveVersion:
+    """One version of an action, as the tenant reports it."""
+
+    id: str
+    number: int
+    code: str
+    dependencies: Dependencies
+    runtime: str
+    secret_names: tuple[str, ...]
+    status: str  # pending | building | built | failed | ...
+    deployed: bool
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class LiveAction:
+    """An action: its draft (code, dependencies, ...) and its deployed version."""
+
+    id: str
+    name: str
+    trigger_ids: tuple[str, ...]
+    code: str  # the draft
+    dependencies: Dependencies
+    runtime: str
+    secret_names: tuple[str, ...]
+    status: str  # the draft's build status
+    all_changes_deployed: bool
+    deployed_version: LiveVersion | None
+
+
+@dataclass(frozen=True)
+class LiveBinding:
+    """One entry of a trigger's ordered binding list."""
+
+    id: str
+    action_id: str
+    action_name: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class BindingRef:
+    """An entry of a bindings PATCH: which action, found how, under which name."""
+
+    kind: Literal["action_id", "action_name", "binding_id"]
+    value: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry (see the module docstring for which failures)."""
+
+    attempts: int = 6  # calls in total per request, the first included
+    backoff_s: float = 0.5  # first wait after a 5xx or a dropped connection; doubles
+    max_wait_s: float = 60.0  # cap on any one wait
+
+
+# -- tokens ----------------------------------------------------------------------
+class ClientCredentials:
+    """A Management API token for client credentials, cached until shortly before expiry."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: Secret,
+        audience: str,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._get_token = GetToken(
+            parts.netloc,
+            client_id,
+            client_secret.reveal(),
+            protocol=parts.scheme,
+            timeout=timeout,
+        )
+        self._secret = client_secret
+        self.audience = audience
+        self.retry = retry
+        self.clock = clock
+        self.sleep = sleep
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials({self.origin!r}, audience={self.audience!r})"
+
+    def sensitive(self) -> list[str]:
+        """Values no message may show."""
+        return [v for v in (self._secret.reveal(), self._token) if v]
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    def __call__(self) -> str:
+        """The current token; fetched when there is none or it is about to expire."""
+        if self._token is None or self.clock() >= self._refresh_at:
+            self._token = None
+            issued = self._fetch()
+            token = issued.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise TenantError(f"token request to {self.origin}: no access_token in the answer")
+            lifetime = float(issued.get("expires_in") or 86_400)
+            self._token = token
+            self._refresh_at = self.clock() + lifetime - min(TOKEN_LEEWAY_S, lifetime / 2)
+        return self._token
+
+    def _fetch(self) -> dict[str, Any]:
+        what = f"token request to {self.origin}"
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                issued = self._get_token.client_credentials(self.audience)
+                return issued if isinstance(issued, dict) else {}
+            except Auth0Error as exc:
+                status = int(exc.status_code) if exc.status_code else None
+                headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
+                wait = _wait_for(status, headers, attempt, self.retry, safe=True)
+                if wait is None or attempt == self.retry.attempts:
+                    message = _scrub(str(exc.message or ""), self.sensitive())
+                    code = str(exc.error_code) if exc.error_code else None
+                    raise TenantError(
+                        _describe(what, status, message, code),
+                        status=status,
+                        error_code=code,
+                        auth0_message=message,
+                    ) from None
+            except OSError as exc:  # requests' connection errors and timeouts
+                if attempt == self.retry.attempts:
+                    raise TenantError(
+                        f"{what}: cannot reach the tenant ({exc.__class__.__name__})"
+                    ) from None
+                wait = _backoff(attempt, self.retry)
+            self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- the client ---------------------------------------------------------------------
+class TenantClient:
+    """Actions, versions and bindings of one tenant."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: ClientCredentials,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.retry = retry
+        self.sleep = sleep
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._sdk = Auth0(
+            base_url=f"{self.base_url}/api/v2",
+            token=credentials,
+            max_retries=0,
+            httpx_client=self._http,
+        )
+
+    def __repr__(self) -> str:
+        return f"TenantClient({self.base_url!r})"
+
+    @classmethod
+    def for_target(
+        cls,
+        target: Target,
+        *,
+        audience: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+    ) -> TenantClient:
+        """A client for a real or served tenant (not the embedded one: see open_tenant_client)."""
+        if target.base_url is None:
+            raise ConfigError(
+                f"environment {target.environment}: the embedded local tenant is reached "
+                "through open_tenant_client"
+            )
+        if not target.client_id or target.client_secret is None:
+            raise ConfigError(f"environment {target.environment}: no client credentials")
+        parts = urlsplit(target.base_url)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+            raise ConfigError(f"{target.base_url}: http only reaches a tenant on loopback")
+        credentials = ClientCredentials(
+            target.base_url,
+            target.client_id,
+            target.client_secret,
+            audience or f"https://{target.domain}/api/v2/",
+            retry=retry,
+            clock=clock,
+            sleep=sleep,
+            timeout=timeout,
+        )
+        return cls(target.base_url, credentials, retry=retry, sleep=sleep, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TenantClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- actions ----------------------------------------------------------------
+    def list_actions(self, trigger_id: str | None = None) -> list[LiveAction]:
+        """Every action (of one trigger, if given), all pages."""
+        actions = self._sdk.actions
+        kwargs: dict[str, Any] = {"per_page": PER_PAGE}
+        if trigger_id is not None:
+            kwargs["trigger_id"] = trigger_id
+        found = self._all_pages("list actions", lambda: actions.list(**kwargs))
+        return [_action(a) for a in found]
+
+    def get_action(self, action_id: str) -> LiveAction:
+        got = self._call(
+            f"get action {action_id}",
+            lambda: self._sdk.actions.get(action_id),
+            idempotent=True,
+            not_found=f"no such action: {action_id}",
+        )
+        return _action(got)
+
+    def find_action_by_name(self, name: str) -> LiveAction | None:
+        actions = self._sdk.actions
+        found = self._all_pages(
+            f"find action {name!r}",
+            lambda: actions.list(action_name=name, per_page=PER_PAGE),
+        )
+        matches = [_action(a) for a in found if a.name == name]
+        return matches[0] if matches else None
+
+    def create_action(
+        self,
+        name: str,
+        trigger_id: str,
+        code: str,
+        runtime: str | None = None,
+        dependencies: Iterable[tuple[str, str]] = (),
+        secrets: Mapping[str, Secret] | None = None,
+    ) -> LiveAction:
+        """A new (undeployed) action; secret values are revealed only inside the SDK call."""
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "supported_triggers": [_trigger(trigger_id)],
+            "code": code,
+            "dependencies": _dependencies(dependencies),
+        }
+        if runtime is not None:
+            kwargs["runtime"] = runtime
+        sent = list((secrets or {}).values())
+        created = self._call(
+            f"create action {name!r}",
+            lambda: self._sdk.actions.create(
+                **kwargs, **({"secrets": _secrets(secrets)} if secrets is not None else {})
+            ),
+            idempotent=False,
+            sensitive=sent,
+        )
+        return _action(created)
+
+    def update_action(
+        self,
+        action_id: str,
+        *,
+        code: str | None = None,
+        runtime: str | None = None,
+        dependencies: Iterable[tuple[str, str]] | None = None,
+        secrets: Mapping[str, Secret] | None = None,
+    ) -> LiveAction:
+        """Change the draft; what is None is left as it is. ``secrets`` replaces the list."""
+        kwargs: dict[str, Any] = {}
+        if code is not None:
+            kwargs["code"] = code
+        if runtime is not None:
+            kwargs["runtime"] = runtime
+        if dependencies is not None:
+            kwargs["dependencies"] = _dependencies(dependencies)
+        sent = list((secrets or {}).values())
+        updated = self._call(
+            f"update action {action_id}",
+            lambda: self._sdk.actions.update(
+                action_id,
+                **kwargs,
+                **({"secrets": _secrets(secrets)} if secrets is not None else {}),
+            ),
+            idempotent=True,
+            not_found=f"no such action: {action_id}",
+            sensitive=sent,
+        )
+        return _action(updated)
+
+    def deploy_action(self, action_id: str) -> LiveVersion:
+        """Deploy the draft as a new version (building; not yet ``deployed``)."""
+        version = self._call(
+            f"deploy action {action_id}",
+            lambda: self._sdk.actions.deploy(action_id),
+            idempotent=False,
+            not_found=f"no such action: {action_id}",
+        )
+        return _version(version)
+
+    def delete_action(self, action_id: str, force: bool = False) -> None:
+        """Delete; a bound action needs ``force`` (else TenantError with status 409)."""
+        self._call(
+            f"delete action {action_id}",
+            lambda: self._sdk.actions.delete(action_id, **({"force": True} if force else {})),
+            idempotent=True,
+            not_found=f"no such action: {action_id}",
+            gone_ok=True,
+        )
+
+    # -- versions -------------------------------------------------------------------
+    def list_versions(self, action_id: str) -> list[LiveVersion]:
+        """Every kept version of the action, newest first."""
+        versions = self._sdk.actions.versions
+        found = self._all_pages(
+            f"list versions of action {action_id}",
+            lambda: versions.list(action_id, per_page=PER_PAGE),
+            not_found=f"no such action: {action_id}",
+        )
+        return [_version(v) for v in found]
+
+    def deploy_version(
+        self, action_id: str, version_id: str, update_draft: bool = False
+    ) -> LiveVersion:
+        """Roll back: deploy an older version again (as a new version N+1)."""
+        request = DeployActionVersionRequestContent(update_draft=update_draft)
+        version = self._call(
+            f"deploy version {version_id} of action {action_id}",
+            lambda: self._sdk.actions.versions.deploy(action_id, version_id, request=request),
+            idempotent=False,
+            not_found=f"no such action or version: {action_id} / {version_id}",
+        )
+        return _version(version)
+
+    # -- bindings -------------------------------------------------------------------
+    def get_bindings(self, trigger_id: str) -> list[LiveBinding]:
+        """The trigger's bindings in execution order, all pages."""
+        bindings = self._sdk.actions.triggers.bindings
+        found = self._all_pages(
+            f"get bindings of {trigger_id}",
+            lambda: bindings.list(trigger_id, per_page=BINDINGS_PER_PAGE),
+        )
+        return [_binding(b) for b in found]
+
+    def set_bindings(self, trigger_id: str, refs: Sequence[BindingRef]) -> list[LiveBinding]:
+        """Replace the trigger's whole binding list (one PATCH); returns the new list."""
+        body = [
+            ActionBindingWithRef(
+                ref=ActionBindingRef(type=ref.kind, value=ref.value),
+                **({"display_name": ref.display_name} if ref.display_name is not None else {}),
+            )
+            for ref in refs
+        ]
+        updated = self._call(
+            f"set bindings of {trigger_id}",
+            lambda: self._sdk.actions.triggers.bindings.update_many(trigger_id, bindings=body),
+            idempotent=True,
+        )
+        return [_binding(b) for b in updated.bindings or []]
+
+    # -- the retry loop and pagination --------------------------------------------------
+    def _call(
+        self,
+        what: str,
+        call: Callable[[], T],
+        *,
+        idempotent: bool,
+        not_found: str | None = None,
+        gone_ok: bool = False,
+        sensitive: Sequence[Secret] = (),
+    ) -> T:
+        hidden = [s.reveal() for s in sensitive]
+        refreshed = unclear = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except SdkApiError as exc:
+                status = exc.status_code
+                if status == 401 and not refreshed:
+                    refreshed = True
+                    self.credentials.invalidate()
+                    continue
+                if status == 404 and gone_ok and unclear:
+                    # An earlier attempt went through but its answer was lost.
+                    return None  # type: ignore[return-value]  # only for calls returning None
+                headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
+                wait = _wait_for(status, headers, attempt, self.retry, safe=idempotent)
+                if wait is None or attempt >= self.retry.attempts:
+                    raise self._error(what, exc, not_found, hidden) from None
+                unclear = unclear or status != 429
+            except httpx.TransportError as exc:
+                unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if not (idempotent or unsent) or attempt >= self.retry.attempts:
+                    message = _scrub(str(exc), [*hidden, *self.credentials.sensitive()])
+                    raise TenantError(
+                        f"{what}: no answer from {self.base_url} "
+                        f"({exc.__class__.__name__}: {message or 'connection failed'})"
+                    ) from None
+                unclear = unclear or not unsent
+                wait = _backoff(attempt, self.retry)
+            except (ParsingError, pydantic.ValidationError, json.JSONDecodeError) as exc:
+                raise TenantError(
+                    f"{what}: unexpected answer from {self.base_url} ({exc.__class__.__name__})"
+                ) from None
+            self.sleep(wait)
+
+    def _error(
+        self, what: str, exc: SdkApiError, not_found: str | None, hidden: list[str]
+    ) -> TenantError:
+        body = exc.body
+        message: str | None = None
+        code: str | None = None
+        if isinstance(body, dict):
+            raw_message = body.get("message") or body.get("error_description") or body.get("error")
+            message = str(raw_message) if raw_message is not None else None
+            raw_code = body.get("errorCode")
+            code = str(raw_code) if raw_code is not None else None
+        elif isinstance(body, str) and body.strip():
+            message = body.strip()[:200]
+        if message is not None:
+            message = _scrub(message, [*hidden, *self.credentials.sensitive()])
+        status = exc.status_code
+        head = not_found if status == 404 and not_found else what
+        return TenantError(
+            _describe(head, status, message, code),
+            status=status,
+            error_code=code,
+            auth0_message=message,
+        )
+
+    def _all_pages(
+        self,
+        what: str,
+        first: Callable[[], SyncPager[T, Any]],
+        *,
+        not_found: str | None = None,
+    ) -> list[T]:
+        """Follow the pager; stop at a short page or the reported total (saves a request)."""
+        page: SyncPager[T, Any] | None = self._call(
+            what, first, idempotent=True, not_found=not_found
+        )
+        found: list[T] = []
+        while page is not None:
+            items = page.items or []
+            found.extend(items)
+            total = getattr(page.response, "total", None)
+            per_page = getattr(page.response, "per_page", None)
+            if (
+                not items
+                or not page.has_next
+                or (total is not None and len(found) >= total)
+                or (per_page is not None and len(items) < per_page)
+            ):
+                break
+            page = self._call(what, page.next_page, idempotent=True, not_found=not_found)
+        return found
+
+
+# -- opening a client for an environment ---------------------------------------------
+@contextlib.contextmanager
+def open_tenant_client(
+    tenant: Tenant,
+    view: EnvironmentView,
+    environ: Mapping[str, str] | None = None,
+    *,
+    retry: RetryPolicy = RetryPolicy(),
+    timeout: float = 30.0,
+) -> Iterator[TenantClient]:
+    """A client for the environment's tenant, for the duration of the block.
+
+    The embedded local tenant is served on loopback while the block runs and
+    reached over HTTP like any other; its state persists in ``.auth0-local/``.
+    """
+    target = resolve_target(tenant, view, environ)
+    if target.embedded:
+        from deploy.emulator.tenant import LocalTenant
+
+        with LocalTenant.open(tenant.root, serve=True) as local:
+            served = Target(
+                target.environment,
+                local.domain,
+                local.base_url,
+                local.client_id,
+                local.client_secret,
+                target.origins,
+            )
+            client = TenantClient.for_target(
+                served, audience=local.audience, retry=retry, timeout=timeout
+            )
+            with client:
+                yield client
+        return
+    audience = _served_audience(tenant) if view.is_local else None
+    with TenantClient.for_target(target, audience=audience, retry=retry, timeout=timeout) as client:
+        yield client
+
+
+def _served_audience(tenant: Tenant) -> str | None:
+    """The audience a served local tenant published in its credentials.json."""
+    path = tenant.root / LOCAL_STATE_DIR / LOCAL_CREDENTIALS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    audience = data.get("audience") if isinstance(data, dict) else None
+    return audience if isinstance(audience, str) else None
+
+
+# -- helpers ------------------------------------------------------------------------
+def _wait_for(
+    status: int | None,
+    headers: Mapping[str, str],
+    attempt: int,
+    retry: RetryPolicy,
+    *,
+    safe: bool,
+) -> float | None:
+    """Seconds to wait before retrying a failed call, or None when it must not be retried."""
+    if status == 429:
+        return _rate_limit_wait(headers, retry)
+    if status is not None and (status >= 500 or status == 408) and safe:
+        return _backoff(attempt, retry)
+    return None
+
+
+def _rate_limit_wait(headers: Mapping[str, str], retry: RetryPolicy) -> float:
+    wait: float | None = None
+    retry_after = headers.get("retry-after")
+    if retry_after and retry_after.strip().isdigit():
+        wait = float(retry_after)
+    else:
+        reset = headers.get("x-ratelimit-reset")
+        if reset and reset.strip().isdigit():
+            wait = float(reset) - time.time()
+    if wait is None or wait <= 0:
+        wait = retry.backoff_s / 5
+    return min(wait * (1 + random.random() * 0.2), retry.max_wait_s)  # noqa: S311
+
+
+def _backoff(attempt: int, retry: RetryPolicy) -> float:
+    wait = retry.backoff_s * 2.0 ** (attempt - 1)
+    return min(wait * (1 + (random.random() - 0.5) * 0.2), retry.max_wait_s)  # noqa: S311
+
+
+def _scrub(text: str, hidden: Iterable[str]) -> str:
+    for value in hidden:
+        if value:
+            text = text.replace(value, "********")
+    return text
+
+
+def _describe(what: str, status: int | None, message: str | None, code: str | None) -> str:
+    out = f"{what}: {status}" if status is not None else what
+    if message:
+        out += f" {message}"
+    if code:
+        out += f" ({code})"
+    return out
+
+
+def _trigger(trigger_id: str) -> ActionTrigger:
+    return ActionTrigger(
+        id=trigger_id, version=TRIGGER_VERSIONS.get(trigger_id, DEFAULT_TRIGGER_VERSION)
+    )
+
+
+def _dependencies(pairs: Iterable[tuple[str, str]]) -> list[ActionVersionDependency]:
+    return [ActionVersionDependency(name=name, version=version) for name, version in pairs]
+
+
+def _secrets(secrets: Mapping[str, Secret] | None) -> list[ActionSecretRequest]:
+    return [
+        ActionSecretRequest(name=name, value=value.reveal())
+        for name, value in (secrets or {}).items()
+    ]
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _pairs(deps: Sequence[ActionVersionDependency] | None) -> Dependencies:
+    return tuple((d.name or "", d.version or "") for d in deps or [])
+
+
+SdkVersion = (
+    ActionVersion
+    | ActionDeployedVersion
+    | DeployActionResponseContent
+    | DeployActionVersionResponseContent
+)
+SdkAction = (
+    Action | GetActionResponseContent | CreateActionResponseContent | UpdateActionResponseContent
+)
+
+
+def _version(version: SdkVersion) -> LiveVersion:
+    return LiveVersion(
+        id=version.id or "",
+        number=int(version.number or 0),
+        code=version.code or "",
+        dependencies=_pairs(version.dependencies),
+        runtime=version.runtime or "",
+        secret_names=tuple(s.name or "" for s in version.secrets or []),
+        status=str(version.status or ""),
+        deployed=bool(version.deployed),
+        created_at=_timestamp(version.created_at),
+    )
+
+
+def _action(action: SdkAction) -> LiveAction:
+    deployed = action.deployed_version
+    return LiveAction(
+        id=action.id or "",
+        name=action.name or "",
+        trigger_ids=tuple(str(t.id) for t in action.supported_triggers or []),
+        code=action.code or "",
+        dependencies=_pairs(action.dependencies),
+        runtime=action.runtime or "",
+        secret_names=tuple(s.name or "" for s in action.secrets or []),
+        status=str(action.status or ""),
+        all_changes_deployed=bool(action.all_changes_deployed),
+        deployed_version=_version(deployed) if deployed is not None else None,
+    )
+
+
+def _binding(binding: ActionBinding) -> LiveBinding:
+    action = binding.action
+    return LiveBinding(
+        id=binding.id or "",
+        action_id=(action.id if action else None) or "",
+        action_name=(action.name if action else None) or "",
+        display_name=binding.display_name or "",
+    )

@@ -20,6 +20,7 @@ from deploy import __version__
 from deploy.cli.commands_config import config_group
 from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
+from deploy.cli.commands_plan import plan_command
 from deploy.cli.commands_render import render_command
 from deploy.cli.commands_sandbox import sandbox_group
 from deploy.cli.commands_test import test_command
@@ -64,6 +65,7 @@ cli.add_command(sandbox_group)
 cli.add_command(node_group)
 cli.add_command(doctor_command)
 cli.add_command(emulator_group)
+cli.add_command(plan_command)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

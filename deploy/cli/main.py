@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from deploy import __version__
+from deploy.cli.commands_apply import apply_command
 from deploy.cli.commands_config import config_group
 from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
@@ -66,6 +67,7 @@ cli.add_command(node_group)
 cli.add_command(doctor_command)
 cli.add_command(emulator_group)
 cli.add_command(plan_command)
+cli.add_command(apply_command)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

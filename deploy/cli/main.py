@@ -22,6 +22,7 @@ from deploy.cli.commands_config import config_group
 from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_plan import plan_command
+from deploy.cli.commands_release import history_command, rollback_command
 from deploy.cli.commands_render import render_command
 from deploy.cli.commands_sandbox import sandbox_group
 from deploy.cli.commands_test import test_command
@@ -68,6 +69,8 @@ cli.add_command(doctor_command)
 cli.add_command(emulator_group)
 cli.add_command(plan_command)
 cli.add_command(apply_command)
+cli.add_command(history_command)
+cli.add_command(rollback_command)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

@@ -105,6 +105,7 @@ class Waiter:
     progress: Callable[[str], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    resume: str = "run apply again to resume"  # the advice a timeout ends with
 
     def wait(
         self,
@@ -134,9 +135,7 @@ class Waiter:
                 break
             if self.clock() + delay > self.deadline:
                 waiting = ", ".join(f"{label} (status {last[label]})" for label in sorted(pending))
-                raise ApplyError(
-                    f"timed out waiting for {what} of {waiting}; run apply again to resume"
-                )
+                raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
             self.sleep(delay)
             delay = min(delay * 2, POLL_MAX_S)
 

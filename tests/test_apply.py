@@ -371,3 +371,35 @@ def test_apply_waits_for_real_builds(project: Path) -> None:
             assert after.changes == ()
             bound = client.get_bindings("post-login")
             assert [b.action_name for b in bound] == [FIRST, REDIRECT]
+
+
+def test_apply_rides_out_429s_5xx_and_dropped_connections(
+    project: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """A hostile tenant (rate limit, a 503 on the bindings PATCH, a dropped connection on
+    a read) still converges in one apply, and a second apply writes nothing."""
+    from deploy.emulator.knobs import Fault
+
+    started: list[Emulator] = []
+    original = LocalTenant.serve
+
+    def serve(self: LocalTenant, **kwargs: Any) -> Any:
+        # After open() has applied its own knob settings, before any request.
+        knobs = self.app.knobs
+        knobs.use_profile("free")  # Auth0's free plan: 2 requests/s, burst 2
+        knobs.faults.append(Fault("PATCH", BINDINGS, status=503, times=1))
+        knobs.faults.append(Fault("GET", r"^/api/v2/actions/actions$", status=None, times=1))
+        started.append(self.app)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(LocalTenant, "serve", serve)
+    first = cli("apply", "--yes")
+    assert first.code == 0, first.out + first.err
+    log = started[0].knobs.requests()
+    assert any(e.status == 429 for e in log), "the rate limit was never hit"
+    assert any(e.status == 503 for e in log)
+    assert any(e.status == -1 for e in log)  # the dropped connection
+    assert cli("plan", "--detailed-exitcode").code == 0
+    second = cli("apply", "--yes")
+    assert second.code == 0
+    assert writes(started[-1]) == []

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from deploy.cli.state import state
+from deploy.cli.state import confirm_shown, environment_option, state
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.apply import BUILD_TIMEOUT_S, ApplyResult, Step, apply_environment
 from deploy.plan.changes import Plan
@@ -37,15 +37,7 @@ def _summary(result: ApplyResult) -> str:
 
 
 @click.command("apply")
-@click.option(
-    "--env",
-    "-e",
-    "env",
-    default="local",
-    show_default=True,
-    metavar="ENV",
-    help="The environment whose tenant to change (exactly one).",
-)
+@environment_option("The environment whose tenant to change (exactly one).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--output",
@@ -87,15 +79,12 @@ def apply_command(
     tenant = state().tenant()
 
     def confirm(plan: Plan) -> bool:
-        if as_json:
-            return True
-        click.echo(text_report(plan))
-        if yes:
-            return True
-        try:
-            return click.confirm(f"Apply these changes to the {env} tenant?", default=False)
-        except click.exceptions.Abort:
-            return False
+        return confirm_shown(
+            text_report(plan),
+            f"Apply these changes to the {env} tenant?",
+            yes=yes,
+            quiet=as_json,
+        )
 
     shown = False  # a progress line is on stderr (a terminal) and must be cleared
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deploy.cli.state import state
+from deploy.cli.state import environment_option, state
 from deploy.errors import EXIT_CHANGES, EXIT_OK
 from deploy.plan import plan_environment
 from deploy.plan.report import json_report, markdown_report, text_report
@@ -17,15 +17,7 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
 
 
 @click.command("plan")
-@click.option(
-    "--env",
-    "-e",
-    "env",
-    default="local",
-    show_default=True,
-    metavar="ENV",
-    help="The environment whose tenant to compare (exactly one).",
-)
+@environment_option("The environment whose tenant to compare (exactly one).")
 @click.option(
     "--output",
     "-o",

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from deploy.cli.state import state
+from deploy.cli.state import confirm_shown, environment_option, state
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.apply import BUILD_TIMEOUT_S
 from deploy.plan.release import (
@@ -24,15 +24,7 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
     return value
 
 
-env_option = click.option(
-    "--env",
-    "-e",
-    "env",
-    default="local",
-    show_default=True,
-    metavar="ENV",
-    help="The environment whose tenant to use (exactly one).",
-)
+env_option = environment_option("The environment whose tenant to use (exactly one).")
 output_option = click.option(
     "--output",
     "-o",
@@ -149,15 +141,12 @@ def rollback_command(
         raise Auth0ActionsError("rollback --output json needs --yes (there is no one to ask)")
 
     def confirm(plan: RollbackPlan) -> bool:
-        if as_json:
-            return True
-        click.echo(_plan_text(plan))
-        if yes:
-            return True
-        try:
-            return click.confirm(f"Roll back {plan.action} in the {env} tenant?", default=False)
-        except click.exceptions.Abort:
-            return False
+        return confirm_shown(
+            _plan_text(plan),
+            f"Roll back {plan.action} in the {env} tenant?",
+            yes=yes,
+            quiet=as_json,
+        )
 
     shown = False
 

@@ -89,3 +89,23 @@ def selected_environments(tenant: Tenant, envs: tuple[str, ...]) -> list[str]:
     for name in names:
         tenant.environment(name)
     return names
+
+
+def environment_option(help_text: str) -> Callable[[F], F]:
+    """--env/-e ENV naming exactly one environment (default: local)."""
+    return click.option(
+        "--env", "-e", "env", default="local", show_default=True, metavar="ENV", help=help_text
+    )
+
+
+def confirm_shown(text: str, question: str, *, yes: bool, quiet: bool) -> bool:
+    """Show what is about to happen and ask, unless --yes (or JSON output, which needs it)."""
+    if quiet:
+        return True
+    click.echo(text)
+    if yes:
+        return True
+    try:
+        return click.confirm(question, default=False)
+    except click.exceptions.Abort:
+        return False

@@ -476,6 +476,10 @@ class TenantClient:
         )
         return [_binding(b) for b in updated.bindings or []]
 
+    # -- users (consent operations) -----------------------------------------------------
+
+    # -- jobs (user exports) ------------------------------------------------------------
+
     # -- the retry loop and pagination --------------------------------------------------
     def _call(
         self,

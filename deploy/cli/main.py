@@ -19,6 +19,7 @@ import click
 from deploy import __version__
 from deploy.cli.commands_apply import apply_command
 from deploy.cli.commands_config import config_group
+from deploy.cli.commands_consent import consent_group
 from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_plan import plan_command
@@ -71,6 +72,7 @@ cli.add_command(plan_command)
 cli.add_command(apply_command)
 cli.add_command(history_command)
 cli.add_command(rollback_command)
+cli.add_command(consent_group)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

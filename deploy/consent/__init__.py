@@ -1,0 +1,1 @@
+"""Consent records in user_metadata: read, grant, withdraw, audit and export them."""

@@ -479,6 +479,82 @@ class TenantClient:
     # -- users (consent operations) -----------------------------------------------------
 
     # -- jobs (user exports) ------------------------------------------------------------
+    @dataclass(frozen=True)
+    class ExportJob:
+        """A users-export job as the tenant reports it (GET /jobs/{id})."""
+
+        id: str
+        status: str  # pending | processing | completed | failed
+        format: str | None  # json (NDJSON) | csv
+        connection_id: str | None
+        created_at: str | None
+        location: str | None  # the pre-signed download URL, once completed
+        percentage_done: int | None
+        time_left_seconds: int | None
+        status_details: str | None
+
+    def create_users_export(
+        self,
+        fields: Sequence[str | tuple[str, str]],
+        *,
+        file_format: Literal["json", "csv"] = "json",
+        connection_id: str | None = None,
+    ) -> TenantClient.ExportJob:
+        """Start a users-export job; a field is a name or (name, export_as)."""
+        from auth0.management import CreateExportUsersFields
+
+        requested = [
+            CreateExportUsersFields(name=f)
+            if isinstance(f, str)
+            else CreateExportUsersFields(name=f[0], export_as=f[1])
+            for f in fields
+        ]
+        created = self._call(
+            "create users export job",
+            lambda: self._sdk.jobs.users_exports.create(
+                format=file_format,
+                fields=requested,
+                **({"connection_id": connection_id} if connection_id is not None else {}),
+            ),
+            idempotent=False,
+            not_found=f"no such connection: {connection_id}",
+        )
+        return TenantClient._export_job(created)
+
+    def get_job(self, job_id: str) -> TenantClient.ExportJob:
+        got = self._call(
+            f"get job {job_id}",
+            lambda: self._sdk.jobs.get(job_id),
+            idempotent=True,
+            not_found=f"no such job: {job_id}",
+        )
+        return TenantClient._export_job(got)
+
+    @staticmethod
+    def _export_job(job: pydantic.BaseModel) -> TenantClient.ExportJob:
+        """From the SDK's create or get answer (both pydantic models; read by name)."""
+
+        def text(name: str) -> str | None:
+            value = getattr(job, name, None)
+            if isinstance(value, datetime):
+                return _timestamp(value)
+            return str(value) if value is not None else None
+
+        def number(name: str) -> int | None:
+            value = getattr(job, name, None)
+            return int(value) if isinstance(value, (int, float)) else None
+
+        return TenantClient.ExportJob(
+            id=text("id") or "",
+            status=text("status") or "",
+            format=text("format"),
+            connection_id=text("connection_id"),
+            created_at=text("created_at"),
+            location=text("location"),
+            percentage_done=number("percentage_done"),
+            time_left_seconds=number("time_left_seconds"),
+            status_details=text("status_details"),
+        )
 
     # -- the retry loop and pagination --------------------------------------------------
     def _call(

@@ -1,0 +1,292 @@
+"""Stream every user of a tenant out of a users-export job, one dict at a time.
+
+:func:`iter_exported_users` is the engine of ``consent export`` and of the
+export fallback of ``consent audit``:
+
+1. create an NDJSON (``format: "json"``) users-export job for the fields
+   asked for (management-api.md §3);
+2. poll ``GET /jobs/{id}`` with a growing interval until it is
+   ``completed`` (or ``failed``), reporting ``percentage_done``;
+3. download the file from the job's ``location`` and yield one user per line.
+
+Memory stays flat however many users the tenant has: the download is read in
+chunks, gunzipped incrementally and cut into lines as it arrives; only the
+current chunk and the line being assembled are held, never the file or the
+list of users. A consumer that writes each user out as it comes keeps the
+whole export at a few MB.
+
+The download URL is pre-signed (Auth0 hands out a storage link whose query
+string or path is the capability), so it is fetched with a plain HTTP client
+that sends no Authorization header: the Management API token must not leak to
+the storage host, and S3 refuses a second auth mechanism anyway. It must be
+https, or http on loopback (the local tenant). The URL itself is never shown
+in messages, only its origin, since whoever has it can fetch every user.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from deploy.config.checks import is_loopback_host
+from deploy.errors import Auth0ActionsError
+from deploy.tenant_client import TenantClient
+
+ExportJob = TenantClient.ExportJob
+
+POLL_FIRST_S = 0.25  # the first look: small exports finish almost at once
+POLL_FACTOR = 2.0
+POLL_MAX_S = 10.0  # Management API rate limits are per second; a big export takes minutes
+JOB_TIMEOUT_S = 3600.0
+CHUNK_BYTES = 64 * 1024
+MAX_LINE_BYTES = 32 * 1024 * 1024  # a user is at most 2 x 16 MB of metadata, in practice KBs
+DOWNLOAD_ATTEMPTS = 3  # retried only while nothing has been handed to the caller yet
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ExportError(Auth0ActionsError):
+    """The export job failed, timed out, or its file could not be downloaded or read."""
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """Where an export stands, for a progress display."""
+
+    phase: Literal["waiting", "downloading", "done"]
+    job_id: str
+    percentage_done: int | None = None  # the job's, while waiting
+    time_left_seconds: int | None = None
+    downloaded_bytes: int = 0  # compressed bytes received
+    total_bytes: int | None = None  # from Content-Length, when sent
+    users: int = 0
+
+
+Progress = Callable[[ExportProgress], None]
+
+
+def iter_exported_users(
+    client: TenantClient,
+    fields: Sequence[str],
+    *,
+    progress: Progress | None = None,
+    connection_id: str | None = None,
+    timeout_s: float = JOB_TIMEOUT_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[dict[str, Any]]:
+    """Each exported user as a dict holding ``fields`` (paths such as ``user_metadata``).
+
+    Raises :class:`ExportError` when the job fails or does not finish within
+    ``timeout_s``, or when the download breaks off; TenantError for API errors.
+    Nothing is requested until the iterator is first advanced.
+    """
+    report = progress or (lambda _: None)
+    job = client.create_users_export(list(fields), file_format="json", connection_id=connection_id)
+    job = wait_for_job(client, job, report=report, timeout_s=timeout_s, sleep=sleep, clock=clock)
+    if not job.location:
+        raise ExportError(f"export job {job.id} completed without a download location")
+    users = 0
+    for user in _download_lines(job, report, sleep):
+        users += 1
+        yield user
+    report(ExportProgress("done", job.id, 100, 0, users=users))
+
+
+def wait_for_job(
+    client: TenantClient,
+    job: ExportJob,
+    *,
+    report: Progress,
+    timeout_s: float = JOB_TIMEOUT_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExportJob:
+    """Poll until the job is completed; backoff from POLL_FIRST_S doubling to POLL_MAX_S."""
+    deadline = clock() + timeout_s
+    wait = POLL_FIRST_S
+    while True:
+        if job.status == "completed":
+            return job
+        if job.status == "failed":
+            detail = f": {job.status_details}" if job.status_details else ""
+            raise ExportError(f"export job {job.id} failed{detail}")
+        report(ExportProgress("waiting", job.id, job.percentage_done, job.time_left_seconds))
+        if clock() + wait > deadline:
+            raise ExportError(
+                f"export job {job.id} did not finish within {timeout_s:.0f} s "
+                f"(last status: {job.status or 'unknown'}"
+                + (f", {job.percentage_done}% done" if job.percentage_done is not None else "")
+                + ")"
+            )
+        sleep(wait)
+        wait = min(wait * POLL_FACTOR, POLL_MAX_S)
+        job = client.get_job(job.id)
+
+
+def download_origin(url: str) -> str:
+    """What a message may say about a pre-signed URL: its origin only."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "<download URL>"
+
+
+def check_download_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and is_loopback_host(parts.hostname or ""):
+        return
+    raise ExportError(
+        f"refusing to download the export from {download_origin(url)}: "
+        "the URL must be https (or http on loopback)"
+    )
+
+
+def _download_lines(
+    job: ExportJob, report: Progress, sleep: Callable[[float], None]
+) -> Iterator[dict[str, Any]]:
+    url = job.location or ""
+    check_download_url(url)
+    origin = download_origin(url)
+    # A client of its own: no Authorization header, no cookies, no redirects
+    # (a redirect would be a surprise from a pre-signed storage URL).
+    timeout = httpx.Timeout(30.0, read=120.0)
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=True) as http:
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            started = False  # has any user been handed out?
+            try:
+                for user in _stream(http, url, job.id, report):
+                    started = True
+                    yield user
+                return
+            except (httpx.TransportError, _RetryableStatus) as exc:
+                if started or attempt == DOWNLOAD_ATTEMPTS:
+                    reason = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
+                    raise ExportError(
+                        f"download of export {job.id} from {origin} failed ({reason})"
+                        + (": the file was only partly read" if started else "")
+                    ) from None
+            sleep(0.5 * 2 ** (attempt - 1))
+
+
+class _RetryableStatus(Exception):
+    """A 5xx from the storage host: worth another try."""
+
+
+def _stream(
+    http: httpx.Client, url: str, job_id: str, report: Progress
+) -> Iterator[dict[str, Any]]:
+    with http.stream("GET", url) as response:
+        status = response.status_code
+        if status >= 500:
+            raise _RetryableStatus(f"HTTP {status}")
+        if status != 200:
+            raise ExportError(
+                f"download of export {job_id} from {download_origin(url)}: HTTP {status}"
+                + (" (the link may have expired; run the export again)" if status == 403 else "")
+            )
+        total = _content_length(response)
+        lines = _LineAssembler(job_id)
+        received = users = 0
+        for chunk in response.iter_raw(CHUNK_BYTES):
+            received += len(chunk)
+            for user in lines.feed(chunk):
+                users += 1
+                yield user
+            report(ExportProgress("downloading", job_id, 100, 0, received, total, users))
+        for user in lines.finish():
+            yield user
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    raw = response.headers.get("content-length")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+class _LineAssembler:
+    """Compressed bytes in, one parsed JSON object per NDJSON line out.
+
+    Handles gzip made of several members (concatenated files are valid gzip)
+    and a body that arrives already uncompressed (served with
+    ``Content-Encoding: gzip`` and decoded on the way, or never compressed).
+    """
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.mode: Literal["unknown", "gzip", "plain"] = "unknown"
+        self.inflater = zlib.decompressobj(wbits=31)
+        self.pending = bytearray()  # the line being assembled
+        self.head = b""
+        self.line_number = 0
+
+    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        if self.mode == "unknown":
+            self.head += chunk
+            if len(self.head) < len(_GZIP_MAGIC):
+                return
+            self.mode = "gzip" if self.head.startswith(_GZIP_MAGIC) else "plain"
+            chunk, self.head = self.head, b""
+        yield from self._lines(self._inflate(chunk) if self.mode == "gzip" else chunk)
+
+    def finish(self) -> Iterator[dict[str, Any]]:
+        if self.mode == "unknown" and self.head:
+            self.mode = "plain"
+            yield from self._lines(self.head)
+        if self.mode == "gzip":
+            yield from self._lines(self.inflater.flush())
+            if not self.inflater.eof:
+                raise ExportError(f"export {self.job_id}: the file is truncated (gzip incomplete)")
+        if self.pending.strip():
+            yield self._parse(bytes(self.pending))
+        self.pending.clear()
+
+    def _inflate(self, data: bytes) -> bytes:
+        out = bytearray()
+        while data:
+            try:
+                out += self.inflater.decompress(data)
+            except zlib.error:
+                raise ExportError(f"export {self.job_id}: the file is not valid gzip") from None
+            data = self.inflater.unused_data
+            if data:  # the next gzip member
+                self.inflater = zlib.decompressobj(wbits=31)
+        return bytes(out)
+
+    def _lines(self, data: bytes) -> Iterator[dict[str, Any]]:
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            self.pending += data[start:end]
+            start = end + 1
+            line = bytes(self.pending)
+            self.pending.clear()
+            if line.strip():
+                yield self._parse(line)
+            else:
+                self.line_number += 1
+        self.pending += data[start:]
+        if len(self.pending) > MAX_LINE_BYTES:
+            raise ExportError(
+                f"export {self.job_id}: line {self.line_number + 1} is longer than "
+                f"{MAX_LINE_BYTES // (1024 * 1024)} MB; not an NDJSON export"
+            )
+
+    def _parse(self, line: bytes) -> dict[str, Any]:
+        self.line_number += 1
+        try:
+            value = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            raise ExportError(
+                f"export {self.job_id}: line {self.line_number} is not valid JSON"
+            ) from None
+        if not isinstance(value, dict):
+            raise ExportError(f"export {self.job_id}: line {self.line_number} is not a JSON object")
+        return value

@@ -20,9 +20,12 @@ from deploy import __version__
 from deploy.cli.commands_apply import apply_command
 from deploy.cli.commands_config import config_group
 from deploy.cli.commands_consent import consent_group
+from deploy.cli.commands_consent_export import export_command
+from deploy.cli.commands_consent_page import consent_page_group
 from deploy.cli.commands_emulator import emulator_group
 from deploy.cli.commands_node import doctor_command, node_group, select_node
 from deploy.cli.commands_plan import plan_command
+from deploy.cli.commands_promote import promote_command
 from deploy.cli.commands_release import history_command, rollback_command
 from deploy.cli.commands_render import render_command
 from deploy.cli.commands_sandbox import sandbox_group
@@ -72,7 +75,10 @@ cli.add_command(plan_command)
 cli.add_command(apply_command)
 cli.add_command(history_command)
 cli.add_command(rollback_command)
+cli.add_command(promote_command)
 cli.add_command(consent_group)
+consent_group.add_command(export_command)
+cli.add_command(consent_page_group)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:

@@ -25,17 +25,32 @@ in messages, only its origin, since whoever has it can fetch every user.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import os
+import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
 from deploy.config.checks import is_loopback_host
+from deploy.config.model import ConsentPolicy
+from deploy.consent.record import (
+    FLAT_COLUMNS,
+    STATUSES,
+    ConsentRecord,
+    RecordLayout,
+    flat_fields,
+)
 from deploy.errors import Auth0ActionsError
 from deploy.tenant_client import TenantClient
 
@@ -87,7 +102,13 @@ def iter_exported_users(
     ``timeout_s``, or when the download breaks off; TenantError for API errors.
     Nothing is requested until the iterator is first advanced.
     """
-    report = progress or (lambda _: None)
+    last: list[ExportProgress] = []
+
+    def report(update: ExportProgress) -> None:
+        last[:] = [update]
+        if progress is not None:
+            progress(update)
+
     job = client.create_users_export(list(fields), file_format="json", connection_id=connection_id)
     job = wait_for_job(client, job, report=report, timeout_s=timeout_s, sleep=sleep, clock=clock)
     if not job.location:
@@ -96,7 +117,18 @@ def iter_exported_users(
     for user in _download_lines(job, report, sleep):
         users += 1
         yield user
-    report(ExportProgress("done", job.id, 100, 0, users=users))
+    received = last[0] if last and last[0].phase == "downloading" else None
+    report(
+        ExportProgress(
+            "done",
+            job.id,
+            100,
+            0,
+            received.downloaded_bytes if received else 0,
+            received.total_bytes if received else None,
+            users,
+        )
+    )
 
 
 def wait_for_job(
@@ -290,3 +322,197 @@ class _LineAssembler:
         if not isinstance(value, dict):
             raise ExportError(f"export {self.job_id}: line {self.line_number} is not a JSON object")
         return value
+
+
+# -- consent export: one row per user, written atomically -------------------------------
+# What the export job is asked for. The job is always NDJSON (format "json"),
+# whatever file the user wants, with user_metadata requested WHOLE:
+# * Auth0 documents that a JSON export can carry user_metadata whole, while a
+#   CSV export needs every metadata leaf listed (at most 30 fields) and
+#   renders nested values its own way; the record's columns would then depend
+#   on the layout and on Auth0's cell formatting.
+# * Which output key a path field (``user_metadata.consent``) gets in a JSON
+#   export is not documented (the emulator uses the name as a flat key); the
+#   root field ``user_metadata`` comes back as ``user_metadata`` on both.
+# * The record is then read exactly as the Actions read it
+#   (ConsentRecord.from_metadata, both layouts, renamed keys) and CSV is
+#   written here, with our quoting and formula neutralising.
+# The price is downloading unrelated metadata keys too; the download is
+# streamed, so it costs bandwidth, not memory.
+BASE_FIELDS: tuple[str, ...] = ("user_id", "email", "user_metadata")
+FileFormat = Literal["ndjson", "csv"]
+# Spreadsheet programs run a cell starting with one of these as a formula
+# (CSV injection, OWASP): such string cells get a leading apostrophe.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def user_value(user: Mapping[str, Any], path: str) -> Any:
+    """A field of an exported user: the key as sent, else the dotted path walked."""
+    if path in user:
+        return user[path]
+    current: Any = user
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def csv_cell(value: Any) -> str:
+    """How a value reads in the CSV: true/false, empty for none, JSON for objects.
+
+    A string a spreadsheet would evaluate (``=cmd|...``, ``+1+1``, ``@SUM``) is
+    prefixed with ``'``; the NDJSON export keeps every value untouched.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote."""
+
+    path: Path
+    file_format: FileFormat
+    users: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    job_id: str | None = None
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "file": str(self.path),
+            "format": self.file_format,
+            "users": self.users,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "job_id": self.job_id,
+            "statuses": {s: self.statuses.get(s, 0) for s in STATUSES},
+        }
+
+
+class ConsentRows:
+    """Exported users -> NDJSON lines or CSV rows holding their consent record."""
+
+    def __init__(
+        self,
+        policy: ConsentPolicy,
+        file_format: FileFormat,
+        extra_fields: Sequence[str] = (),
+    ) -> None:
+        self.layout = RecordLayout.from_policy(policy)
+        self.terms_version = policy.terms_version
+        self.file_format = file_format
+        self.extra_fields = tuple(f for f in extra_fields if f not in ("user_id", "email"))
+
+    @property
+    def job_fields(self) -> list[str]:
+        return list(dict.fromkeys((*BASE_FIELDS, *self.extra_fields)))
+
+    def header(self) -> bytes:
+        if self.file_format == "ndjson":
+            return b""
+        return self._csv_line(["user_id", "email", *self.extra_fields, *FLAT_COLUMNS])
+
+    def row(self, user: Mapping[str, Any]) -> tuple[bytes, str]:
+        """One user's line (bytes, newline included) and consent status."""
+        metadata = user.get("user_metadata")
+        record = ConsentRecord.from_metadata(
+            metadata if isinstance(metadata, Mapping) else None, self.layout
+        )
+        flat = flat_fields(record, self.terms_version)
+        status = str(flat["consent.status"])
+        user_id, email = user.get("user_id"), user.get("email")
+        extras = [user_value(user, f) for f in self.extra_fields]
+        if self.file_format == "csv":
+            return self._csv_line([user_id, email, *extras, *flat.values()]), status
+        data: dict[str, Any] = {"user_id": user_id, "email": email}
+        data.update(zip(self.extra_fields, extras, strict=True))
+        data["consent_status"] = status
+        data["consent"] = (
+            None
+            if record is None
+            else {k.removeprefix("consent."): v for k, v in flat.items() if k != "consent.status"}
+        )
+        line = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return line.encode("utf-8") + b"\n", status
+
+    @staticmethod
+    def _csv_line(values: Sequence[Any]) -> bytes:
+        text = io.StringIO()
+        # RFC 4180: fields with commas, quotes or line breaks are quoted, quotes doubled.
+        csv.writer(text, lineterminator="\r\n").writerow([csv_cell(v) for v in values])
+        return text.getvalue().encode("utf-8")
+
+
+def export_consent(
+    client: TenantClient,
+    policy: ConsentPolicy,
+    path: Path,
+    file_format: FileFormat,
+    *,
+    extra_fields: Sequence[str] = (),
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExportSummary:
+    """Export every user's consent record to ``path``: all of it, or nothing.
+
+    The file is written to a temp file next to ``path`` (mode 0600: it holds
+    personal data) and renamed over it only when the export is complete; on
+    any error the temp file is removed and ``path`` is left as it was.
+    """
+    started = clock()
+    rows = ConsentRows(policy, file_format, extra_fields)
+    summary = ExportSummary(path, file_format)
+
+    def track(update: ExportProgress) -> None:
+        summary.job_id = update.job_id
+        if progress is not None:
+            progress(update)
+
+    with atomic_output(path) as out:
+        written = out.write(rows.header())
+        for user in iter_exported_users(client, rows.job_fields, progress=track):
+            line, status = rows.row(user)
+            written += out.write(line)
+            summary.users += 1
+            summary.statuses[status] += 1
+    summary.bytes = written
+    summary.seconds = clock() - started
+    return summary
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[IO[bytes]]:
+    """A buffered binary file that appears at ``path`` only if the block succeeds."""
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory; --out needs a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"{path}: directory {folder} does not exist")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, renamed or removed
+            mode="wb", dir=folder, prefix=f".{path.name}.", suffix=".partial", delete=False
+        )
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    temp = Path(handle.name)
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise

@@ -10,7 +10,16 @@ Auth0's: NDJSON for ``format: "json"``, a header row plus one row per user
 for ``"csv"``. ``location`` points at the emulator itself,
 ``{base}/exports/{token}/{job_id}.{json|csv}.gz``; that route needs no bearer
 token, the random token in the path is the capability (as Auth0's pre-signed
-download URLs are).
+download URLs are), and like S3 it refuses a request that also carries an
+``Authorization`` header (400), so a client leaking its token there fails.
+
+The file is written streaming: users are read from SQLite in batches and
+gzip-compressed as they go into a temp file that is renamed when complete
+(in memory only for an emulator without a state directory), so a 100,000-user
+export costs the emulator a few MB, not the tenant times two.
+
+Tests make the next completing job fail (``status: "failed"`` with
+``status_details``) by appending a message to ``app.export_failures``.
 
 Field names may be paths (``user_metadata.consent.given``,
 ``identities[0].connection``); the output column/key is ``export_as`` or the
@@ -24,6 +33,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import math
 import re
@@ -31,6 +41,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,20 +98,41 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_export(users: list[dict[str, Any]], job: dict[str, Any]) -> bytes:
-    """The export file's uncompressed bytes."""
-    fields = job.get("fields") or []
-    columns = [(f["name"], f.get("export_as") or f["name"]) for f in fields]
+def _columns(job: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, output key) per exported field; CSV without fields gets the default set."""
+    columns = [(f["name"], f.get("export_as") or f["name"]) for f in job.get("fields") or []]
+    if job["format"] == "csv" and not columns:
+        columns = [(name, name) for name in DEFAULT_CSV_FIELDS]
+    return columns
+
+
+class _Utf8:
+    """A text sink for csv.writer over a byte stream."""
+
+    def __init__(self, out: io.BufferedIOBase) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(text.encode("utf-8"))
+
+
+def write_export(
+    users: Iterable[dict[str, Any]], job: dict[str, Any], out: io.BufferedIOBase
+) -> int:
+    """Write the export file's uncompressed bytes to out, one user at a time; returns rows.
+
+    Users are read and written one by one so a 100,000-user export never holds
+    the tenant or the file in memory.
+    """
+    columns = _columns(job)
+    rows = 0
     if job["format"] == "csv":
-        if not columns:
-            columns = [(name, name) for name in DEFAULT_CSV_FIELDS]
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(_Utf8(out), lineterminator="\n")
         writer.writerow([label for _, label in columns])
         for user in users:
             writer.writerow([_cell(value_at(user, name)) for name, _ in columns])
-        return out.getvalue().encode()
-    lines = []
+            rows += 1
+        return rows
     for user in users:
         if columns:
             row = {}
@@ -110,12 +142,37 @@ def render_export(users: list[dict[str, Any]], job: dict[str, Any]) -> bytes:
                     row[label] = value
         else:
             row = public(user)
-        lines.append(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
-    return "".join(line + "\n" for line in lines).encode()
+        out.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
+        rows += 1
+    return rows
+
+
+def render_export(users: list[dict[str, Any]], job: dict[str, Any]) -> bytes:
+    """The export file's uncompressed bytes (small exports; see :func:`write_export`)."""
+    out = io.BytesIO()
+    write_export(users, job, out)
+    return out.getvalue()
+
+
+def _iter_users(store: Any) -> Iterator[dict[str, Any]]:
+    """Every user in insertion order, read from SQLite in batches (not store.all: flat memory).
+
+    The caller holds the store's transaction, so the cursor sees one state.
+    """
+    cursor = store._db.execute(  # the store has no streaming read; this is its one table
+        "SELECT body FROM docs WHERE kind = 'user' ORDER BY seq"
+    )
+    while True:
+        batch = cursor.fetchmany(500)
+        if not batch:
+            return
+        for (body,) in batch:
+            yield json.loads(body)
 
 
 def register(app: Any) -> None:
     store = app.store
+    app.export_failures = []  # messages; each fails the next job that completes
     memory: dict[str, bytes] = {}
     lock = threading.Lock()
 
@@ -213,24 +270,43 @@ def register(app: Any) -> None:
         return Response(200, shaped(job))
 
     def complete(job: dict[str, Any]) -> None:
-        users = store.all("user")
+        failures = getattr(app, "export_failures", None)
+        if failures:
+            # A knob for tests: the next completing job fails, as a real one can.
+            job["status"] = "failed"
+            job["status_details"] = str(failures.pop(0))
+            for key in ("percentage_done", "time_left_seconds"):
+                job.pop(key, None)
+            return
+        users: Iterable[dict[str, Any]] = _iter_users(store)
         if job.get("connection"):
-            users = [
+            users = (
                 u
                 for u in users
                 if any(i.get("connection") == job["connection"] for i in u.get("identities") or [])
-            ]
+            )
         if job.get("limit"):
-            users = users[: job["limit"]]
-        payload = gzip.compress(render_export(users, job), mtime=0)
+            users = itertools.islice(users, job["limit"])
         name = f"{job['id']}.{job['format']}.gz"
         folder = export_dir()
         if folder is not None:
+            # Streamed to a temp file and renamed: the file is complete or absent.
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(payload)
+            partial = folder / f".{name}.partial"
+            with (
+                partial.open("wb") as raw,
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
+                ) as packed,
+            ):
+                write_export(users, job, packed)
+            partial.replace(folder / name)
         else:
+            buffer = io.BytesIO()
+            with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as packed:
+                write_export(users, job, packed)
             with lock:
-                memory[name] = payload
+                memory[name] = buffer.getvalue()
         job["status"] = "completed"
         job["location"] = f"{job['_base'].rstrip('/')}/exports/{job['_token']}/{name}"
         for key in ("percentage_done", "time_left_seconds"):
@@ -241,7 +317,7 @@ def register(app: Any) -> None:
             job = store.get("job", request.params["id"])
             if job is None:
                 raise not_found("The job does not exist.", "inexistent_job")
-            if job["status"] != "completed":
+            if job["status"] not in ("completed", "failed"):
                 duration = float(getattr(app.settings, "build_seconds", 0.0) or 0.0)
                 elapsed = time.time() - float(job["_started"])
                 job["_reads"] = int(job.get("_reads", 0)) + 1
@@ -256,6 +332,15 @@ def register(app: Any) -> None:
         return Response(200, shaped(job))
 
     def download(request: Request) -> Response:
+        if "authorization" in request.headers:
+            # As S3 answers a pre-signed URL that also carries a bearer token:
+            # the link is the credential, a second one is refused.
+            raise ApiError(
+                400,
+                "Only one auth mechanism allowed; the pre-signed URL already authorizes "
+                "this request, do not send an Authorization header",
+                "invalid_argument",
+            )
         name = request.params["name"]
         found = re.fullmatch(r"(job_[A-Za-z0-9]{16})\.(json|csv)\.gz", name)
         job = store.get("job", found.group(1)) if found else None

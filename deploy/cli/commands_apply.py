@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from deploy.cli.state import confirm_shown, environment_option, state
+from deploy.config import Tenant
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.apply import BUILD_TIMEOUT_S, ApplyResult, Step, apply_environment
 from deploy.plan.changes import Plan
 from deploy.plan.report import text_report
+from deploy.plan.safety import raise_if_unsafe, thresholds
+from deploy.plan.saved import SavedPlan, Snapshot, load_saved_plan, verify_saved_plan
+from deploy.plan.state import DesiredState, LiveState
 
 
 def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
@@ -36,47 +43,48 @@ def _summary(result: ApplyResult) -> str:
     return f"Apply complete: {', '.join(parts)}. Verified: a fresh plan is empty."
 
 
-@click.command("apply")
-@environment_option("The environment whose tenant to change (exactly one).")
-@click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    is_eager=True,
-    callback=_set_output,
-    help="Report format: text for people, json for CI (needs --yes).",
-)
-@click.option(
-    "--allow-delete",
-    is_flag=True,
-    help="Also unbind and delete orphans (actions carrying the auth0-actions header that "
-    "tenant.yaml no longer lists), as `plan --allow-delete` shows.",
-)
-@click.option(
-    "--build-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=BUILD_TIMEOUT_S,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait, in all, for builds and deployed versions.",
-)
-def apply_command(
-    env: str, yes: bool, output: str, allow_delete: bool, build_timeout: float
-) -> int:
-    """Apply the plan to ENV's tenant: create/update, build, deploy, bind, verify.
+def force_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Apply a plan that deletes or unbinds more than tenant.yaml's safety "
+        "thresholds allow (safety.max_deletes, safety.max_unbinds).",
+    )(func)
 
-    Shows the plan (as `plan` does) and asks for confirmation unless --yes.
-    With no changes it writes nothing. Exit 0 when the tenant matches
-    tenant.yaml afterwards (a fresh plan is empty), 1 on any error (a failed
-    build stops before any deploy or binding).
+
+def build_timeout_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--build-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=BUILD_TIMEOUT_S,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait, in all, for builds and deployed versions.",
+    )(func)
+
+
+def run_apply(
+    tenant: Tenant,
+    env: str,
+    *,
+    yes: bool,
+    as_json: bool,
+    allow_delete: bool,
+    force: bool,
+    build_timeout: float,
+    saved: SavedPlan | None = None,
+) -> ApplyResult:
+    """Apply with apply's checks, confirmation and progress display (shared with promote).
+
+    Before anything is asked or written: a saved plan must still hold, and
+    the plan must be within the safety thresholds unless ``force``.
     """
-    as_json = output == "json"
-    if as_json and not yes:
-        raise Auth0ActionsError("apply --output json needs --yes (there is no one to ask)")
-    tenant = state().tenant()
+    limits = thresholds(tenant, env)
+
+    def check(desired: DesiredState, live: LiveState, plan: Plan) -> None:
+        if saved is not None:
+            verify_saved_plan(saved, Snapshot(desired, live, plan))
+        raise_if_unsafe(plan, limits, force=force)
 
     def confirm(plan: Plan) -> bool:
         return confirm_shown(
@@ -105,17 +113,22 @@ def apply_command(
         shown = True
 
     try:
-        result = apply_environment(
+        return apply_environment(
             tenant,
             env,
             allow_delete=allow_delete,
             confirm=confirm,
+            check=check,
             build_timeout=build_timeout,
             on_step=on_step,
             progress=progress if sys.stderr.isatty() else None,
         )
     finally:
         clear()
+
+
+def report_apply(result: ApplyResult, *, as_json: bool) -> int:
+    """Print the outcome as apply does; the exit code."""
     if as_json:
         click.echo(json.dumps(result.data, indent=2, sort_keys=True))
         return EXIT_OK
@@ -127,3 +140,83 @@ def apply_command(
         return EXIT_ERROR
     click.echo(click.style(_summary(result), bold=True))
     return EXIT_OK
+
+
+@click.command("apply")
+@click.argument(
+    "plan_file",
+    metavar="[FILE]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@environment_option("The environment whose tenant to change (exactly one; with FILE, the plan's).")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    is_eager=True,
+    callback=_set_output,
+    help="Report format: text for people, json for CI (needs --yes).",
+)
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="Also unbind and delete orphans (actions carrying the auth0-actions header that "
+    "tenant.yaml no longer lists), as `plan --allow-delete` shows. With FILE, the plan's.",
+)
+@force_option
+@build_timeout_option
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    plan_file: Path | None,
+    env: str,
+    yes: bool,
+    output: str,
+    allow_delete: bool,
+    force: bool,
+    build_timeout: float,
+) -> int:
+    """Apply the plan to ENV's tenant: create/update, build, deploy, bind, verify.
+
+    Shows the plan (as `plan` does) and asks for confirmation unless --yes.
+    With FILE (from `plan --out FILE`) applies exactly that plan, and refuses
+    it when the tenant, the render or the plan changed since it was saved.
+    A plan over a safety threshold needs --force. With no changes it writes
+    nothing. Exit 0 when the tenant matches tenant.yaml afterwards (a fresh
+    plan is empty), 1 on any error (a failed build stops before any deploy or
+    binding).
+    """
+    as_json = output == "json"
+    if as_json and not yes:
+        raise Auth0ActionsError("apply --output json needs --yes (there is no one to ask)")
+    saved = None
+    if plan_file is not None:
+        saved = load_saved_plan(plan_file)
+        if ctx.get_parameter_source("env") == ParameterSource.DEFAULT:
+            env = saved.environment
+        elif env != saved.environment:
+            raise Auth0ActionsError(
+                f"{plan_file}: the saved plan is for environment {saved.environment}, "
+                f"not {env}; drop --env or pass --env {saved.environment}"
+            )
+        if allow_delete and not saved.allow_delete:
+            raise Auth0ActionsError(
+                f"{plan_file}: the saved plan was made without --allow-delete; make it "
+                "again with `plan --allow-delete --out FILE` to delete orphans"
+            )
+        allow_delete = saved.allow_delete
+    result = run_apply(
+        state().tenant(),
+        env,
+        yes=yes,
+        as_json=as_json,
+        allow_delete=allow_delete,
+        force=force,
+        build_timeout=build_timeout,
+        saved=saved,
+    )
+    return report_apply(result, as_json=as_json)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
 from deploy.cli.state import environment_option, state
 from deploy.errors import EXIT_CHANGES, EXIT_OK
-from deploy.plan import plan_environment
-from deploy.plan.report import json_report, markdown_report, text_report
+from deploy.plan.report import markdown_report, text_report
+from deploy.plan.safety import safety_data, thresholds, warnings
+from deploy.plan.saved import snapshot, write_saved_plan
 
 
 def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
@@ -39,20 +43,42 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
     help="Plan to unbind and delete orphans (actions carrying the auth0-actions header "
     "that tenant.yaml no longer lists). Without it they are only reported.",
 )
-def plan_command(env: str, output: str, detailed_exitcode: bool, allow_delete: bool) -> int:
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Also save the plan to FILE (JSON) for `auth0-actions apply FILE`, which applies "
+    "exactly this plan and refuses it if the tenant or the render changed since.",
+)
+def plan_command(
+    env: str, output: str, detailed_exitcode: bool, allow_delete: bool, out: Path | None
+) -> int:
     """Show what would change in ENV's tenant: creates, updates, deploys, bindings, deletes.
 
     Reads tenant.yaml, the rendered actions/<env>/ (a stale render is refused)
-    and the tenant; writes nothing. Secret values are never read or shown.
+    and the tenant; writes nothing (but FILE with --out). Secret values are
+    never read or shown. Warns when the plan exceeds a safety threshold.
     """
     tenant = state().tenant()
-    plan = plan_environment(tenant, env, allow_delete=allow_delete)
+    limits = thresholds(tenant, env)
+    snap = snapshot(tenant, env, allow_delete=allow_delete)
+    plan = snap.plan
+    warned = warnings(plan, limits)
     if output == "json":
-        click.echo(json_report(plan))
+        data = {**plan.data, "safety": safety_data(plan, limits)}
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
     elif output == "markdown":
-        click.echo(markdown_report(plan), nl=False)
+        report = markdown_report(plan)
+        if warned:
+            report += "\n" + "".join(f"> **{line}**\n" for line in warned)
+        click.echo(report, nl=False)
     else:
         click.echo(text_report(plan))
+        for line in warned:
+            click.secho(line, fg="red", bold=True)
+    if out is not None:
+        write_saved_plan(out, snap)
+        click.echo(f"Saved the plan to {out}; apply it with `auth0-actions apply {out}`.", err=True)
     if detailed_exitcode and (plan.changes or plan.drift):
         return EXIT_CHANGES
     return EXIT_OK

@@ -1,7 +1,13 @@
 """tenant.yaml: model, validation and the published JSON Schema."""
 
 from deploy.config.load import DEFAULT_CONFIG, EnvironmentView, Tenant, load_tenant
-from deploy.config.model import ActionSpec, ConsentPolicy, LegacyRuleSpec, TenantConfig
+from deploy.config.model import (
+    ActionSpec,
+    ConsentPolicy,
+    LegacyRuleSpec,
+    SafetyThresholds,
+    TenantConfig,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -9,6 +15,7 @@ __all__ = [
     "ConsentPolicy",
     "EnvironmentView",
     "LegacyRuleSpec",
+    "SafetyThresholds",
     "Tenant",
     "TenantConfig",
     "load_tenant",

@@ -228,6 +228,42 @@ class LegacyRuleSpec(Strict):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+# Defaults of the safety thresholds. Deletes and unbinds happen only to orphans
+# (and to a managed action bound twice), and deletes only with --allow-delete:
+# one at a time is a deliberate rename or removal reviewed in tenant.yaml; more
+# at once is the signature of a mistake (an emptied actions list, a renamed
+# trigger). README "tenant.yaml reference" explains why prod should use 0.
+DEFAULT_MAX_DELETES = 1
+DEFAULT_MAX_UNBINDS = 1
+SAFETY_CEILING = 1000
+
+
+class SafetyThresholds(Strict):
+    """How much one apply may remove before it needs --force (as octoDNS's thresholds)."""
+
+    max_deletes: int = Field(
+        DEFAULT_MAX_DELETES,
+        ge=0,
+        le=SAFETY_CEILING,
+        description="Most actions one apply may delete without --force (0: every delete "
+        "needs --force).",
+    )
+    max_unbinds: int = Field(
+        DEFAULT_MAX_UNBINDS,
+        ge=0,
+        le=SAFETY_CEILING,
+        description="Most bindings one apply may remove without --force (0: every unbind "
+        "needs --force).",
+    )
+
+
+class SafetyOverride(Strict):
+    """Per-environment override of the top-level safety thresholds (unset keys inherit)."""
+
+    max_deletes: int | None = Field(None, ge=0, le=SAFETY_CEILING)
+    max_unbinds: int | None = Field(None, ge=0, le=SAFETY_CEILING)
+
+
 class Environment(Strict):
     """One tenant the actions are deployed to."""
 
@@ -253,6 +289,10 @@ class Environment(Strict):
         description="Overrides of the consent policy for this environment "
         "(any subset of its keys, merged over the top-level policy).",
     )
+    safety: SafetyOverride = Field(
+        default_factory=SafetyOverride,
+        description="Overrides of the top-level safety thresholds for this environment.",
+    )
 
 
 class TenantConfig(Strict):
@@ -263,3 +303,13 @@ class TenantConfig(Strict):
     consent: ConsentPolicy
     actions: list[ActionSpec] = Field(min_length=1)
     legacy_rules: list[LegacyRuleSpec] = Field(default_factory=list)
+    safety: SafetyThresholds = Field(
+        default_factory=SafetyThresholds,
+        description="How much one apply may delete or unbind before it needs --force; "
+        "environments.<name>.safety overrides it per environment.",
+    )
+
+    def safety_for(self, environment: str) -> SafetyThresholds:
+        """The thresholds in force for one environment: its overrides over the top level."""
+        override = self.environments[environment].safety.model_dump(exclude_none=True)
+        return self.safety.model_copy(update=override)

@@ -98,7 +98,11 @@ class ApplyResult:
 
 @dataclass
 class Waiter:
-    """Polls with backoff until every action is ready, within one overall deadline."""
+    """Polls with backoff until every action is ready, within one overall deadline.
+
+    Each round costs one request whatever the number of actions waited for
+    (``get_action`` for one, ``list_actions`` for several).
+    """
 
     client: TenantClient
     deadline: float
@@ -118,8 +122,11 @@ class Waiter:
         pending = dict(pending)
         last: dict[str, str] = {}
         while pending:
+            seen = self._read(set(pending.values()))
             for label, action_id in list(pending.items()):
-                action = self.client.get_action(action_id)
+                action = seen.get(action_id)
+                if action is None:
+                    raise ApplyError(f"{label} ({action_id}) vanished from the tenant during apply")
                 verdict = check(label, action)
                 last[label] = action.status
                 if verdict == "failed":
@@ -138,6 +145,13 @@ class Waiter:
                 raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
             self.sleep(delay)
             delay = min(delay * 2, POLL_MAX_S)
+
+    def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
+        """One read per round: the action itself, or every action in one listing."""
+        if len(action_ids) == 1:
+            [action_id] = action_ids
+            return {action_id: self.client.get_action(action_id)}
+        return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
 
 
 def _desired_by_name(desired: DesiredState) -> dict[tuple[str, str], DesiredAction]:
@@ -319,6 +333,7 @@ def apply_environment(
     allow_delete: bool = False,
     environ: Mapping[str, str] | None = None,
     confirm: Callable[[Plan], bool] = lambda _: True,
+    check: Callable[[DesiredState, LiveState, Plan], None] | None = None,
     build_timeout: float = BUILD_TIMEOUT_S,
     on_step: Callable[[Step], None] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -327,6 +342,9 @@ def apply_environment(
 ) -> ApplyResult:
     """Plan ENV (as ``plan`` does), ask ``confirm``, apply, then verify with a fresh plan.
 
+    ``check`` sees the plan and the states it was made from before anything
+    is asked or written, even when there are no changes, and refuses by
+    raising (a saved plan that is out of date, a safety threshold exceeded).
     With no changes nothing is asked and nothing is written. Raises
     :class:`ApplyError` when a build fails, a wait times out or the fresh
     plan still has changes (listed in the message).
@@ -336,6 +354,8 @@ def apply_environment(
     with open_tenant_client(tenant, view, environ) as client:
         live = live_state(client, desired.triggers)
         plan = build_plan(desired, live, allow_delete=allow_delete)
+        if check is not None:
+            check(desired, live, plan)
         if not plan.changes or not confirm(plan):
             return ApplyResult(plan, applied=False)
         steps = execute_plan(

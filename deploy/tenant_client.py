@@ -9,18 +9,34 @@ serves the embedded local tenant on loopback for the duration and connects
 to it like to any other.
 
 Authentication: client credentials (from the variables tenant.yaml names,
-resolved by :func:`deploy.target.resolve_target`) are exchanged with
-``GetToken.client_credentials`` for a Management API token, which is cached
-and reused until 60 s before it expires (half its lifetime for short-lived
-tokens), then fetched again transparently. A 401 from the API drops the
-cached token and retries the call once with a fresh one.
+resolved by :func:`deploy.target.resolve_target`) are exchanged at
+``/oauth/token`` (grant ``client_credentials``, the request auth0-python's
+``GetToken.client_credentials`` sends) for a Management API token, which is
+cached and reused until 60 s before it expires (half its lifetime for
+short-lived tokens), then fetched again transparently; one lock makes the
+cache safe for a client shared by several threads. A 401 from the API drops
+the cached token and retries the call once with a fresh one. The exchange
+goes through httpx rather than ``GetToken`` because GetToken calls
+``requests`` with no way to pass a CA bundle and retries 429s on its own:
+this way the token and the API share one TLS trust setting and one retry
+policy.
+
+TLS: certificates are always verified. A tenant behind a private CA (the
+served local tenant's ``.auth0-local/tls/ca.pem``, a corporate proxy) is
+trusted through a CA bundle: ``AUTH0_CA_BUNDLE`` (a PEM file), or for the
+local environment the ``ca_path`` that ``emulator serve --tls`` publishes in
+``.auth0-local/credentials.json``. The bundle replaces the system store for
+this client; verification is never switched off.
 
 Retry policy (the SDK's own retries are switched off, ``max_retries=0``, so
 one policy applies everywhere and is visible here):
 
 * **429** is always retried: the request was refused, not processed. The
   wait honours ``Retry-After`` when sent, else Auth0's ``x-ratelimit-reset``
-  (a UNIX time in seconds), plus up to 20 % jitter, capped at 60 s.
+  (a UNIX time in seconds), plus up to 20 % jitter, capped at 60 s. 429s do
+  not use up the attempts below: a request gives up on the rate limit only
+  after :attr:`RetryPolicy.rate_limit_s` (5 minutes) of such waits in all,
+  so a long 429 storm is waited out rather than failing the apply.
 * **5xx, 408 and dropped connections** are retried, with exponential
   backoff (0.5 s, 1 s, 2 s, ... ±10 %), only where repeating the call is
   safe: reads, the PATCH of an action or of a trigger's bindings (both set
@@ -31,7 +47,8 @@ one policy applies everywhere and is visible here):
   second create would make a second action.
 * **409** is never retried (the SDK would retry it: deleting a bound action
   would cost ~3 s of backoff before the same answer). Other 4xx are final.
-* At most :attr:`RetryPolicy.attempts` calls are made in total per request.
+* At most :attr:`RetryPolicy.attempts` calls fail with a 5xx, 408 or a
+  dropped connection per request before its error surfaces.
 
 Every failure becomes a :class:`deploy.errors.TenantError` carrying the HTTP
 status and Auth0's message and errorCode; messages are scrubbed of the
@@ -42,18 +59,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import pydantic
-from auth0.authentication import GetToken
-from auth0.authentication.exceptions import Auth0Error
 from auth0.management import (
     Action,
     ActionBinding,
@@ -94,6 +113,7 @@ TRIGGER_VERSIONS: dict[str, str] = {
     "send-phone-message": "v2",
 }
 DEFAULT_TRIGGER_VERSION = "v1"
+CA_BUNDLE_VARIABLE = "AUTH0_CA_BUNDLE"
 TOKEN_LEEWAY_S = 60.0
 PER_PAGE = 50  # actions and versions: Auth0's default and maximum that it documents
 BINDINGS_PER_PAGE = 50
@@ -157,9 +177,36 @@ class BindingRef:
 class RetryPolicy:
     """How often and how long to retry (see the module docstring for which failures)."""
 
-    attempts: int = 6  # calls in total per request, the first included
+    attempts: int = 6  # failed calls (5xx, 408, dropped) per request before giving up
     backoff_s: float = 0.5  # first wait after a 5xx or a dropped connection; doubles
     max_wait_s: float = 60.0  # cap on any one wait
+    rate_limit_s: float = 300.0  # seconds of 429 waits per request before giving up
+
+
+class RetryBudget:
+    """What one request may still spend on retries: failed calls, and time on 429s."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.failures = 0  # 5xx, 408 and dropped connections so far
+        self.limited_s = 0.0  # seconds waited on 429s so far
+
+    def failed(self) -> bool:
+        """Count one failed call; False when it was the last one allowed."""
+        self.failures += 1
+        return self.failures < self.policy.attempts
+
+    def wait(self, status: int | None, headers: Mapping[str, str], *, safe: bool) -> float | None:
+        """Seconds to wait before retrying after this answer, or None to give up."""
+        if status == 429:
+            wait = _rate_limit_wait(headers, self.policy)
+            if self.limited_s + wait > self.policy.rate_limit_s:
+                return None
+            self.limited_s += wait
+            return wait
+        if status is not None and (status >= 500 or status == 408) and safe:
+            return _backoff(self.failures, self.policy) if self.failed() else None
+        return None
 
 
 # -- tokens ----------------------------------------------------------------------
@@ -177,21 +224,18 @@ class ClientCredentials:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         parts = urlsplit(base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
-        self._get_token = GetToken(
-            parts.netloc,
-            client_id,
-            client_secret.reveal(),
-            protocol=parts.scheme,
-            timeout=timeout,
-        )
+        self._client_id = client_id
         self._secret = client_secret
         self.audience = audience
         self.retry = retry
         self.clock = clock
         self.sleep = sleep
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=verify)
+        self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
 
@@ -203,10 +247,18 @@ class ClientCredentials:
         return [v for v in (self._secret.reveal(), self._token) if v]
 
     def invalidate(self) -> None:
-        self._token = None
+        with self._lock:
+            self._token = None
+
+    def close(self) -> None:
+        self._http.close()
 
     def __call__(self) -> str:
         """The current token; fetched when there is none or it is about to expire."""
+        with self._lock:  # several threads share one token: fetch it once
+            return self._current()
+
+    def _current(self) -> str:
         if self._token is None or self.clock() >= self._refresh_at:
             self._token = None
             issued = self._fetch()
@@ -219,32 +271,49 @@ class ClientCredentials:
         return self._token
 
     def _fetch(self) -> dict[str, Any]:
+        """POST /oauth/token; safe to repeat (it only issues a token), so every failure
+        the policy retries is retried."""
         what = f"token request to {self.origin}"
-        for attempt in range(1, self.retry.attempts + 1):
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._secret.reveal(),
+            "audience": self.audience,
+        }
+        budget = RetryBudget(self.retry)
+        while True:
             try:
-                issued = self._get_token.client_credentials(self.audience)
-                return issued if isinstance(issued, dict) else {}
-            except Auth0Error as exc:
-                status = int(exc.status_code) if exc.status_code else None
-                headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
-                wait = _wait_for(status, headers, attempt, self.retry, safe=True)
-                if wait is None or attempt == self.retry.attempts:
-                    message = _scrub(str(exc.message or ""), self.sensitive())
-                    code = str(exc.error_code) if exc.error_code else None
+                answer = self._http.post(f"{self.origin}/oauth/token", json=body)
+            except httpx.TransportError as exc:
+                untrusted = _tls_failure(exc)
+                if untrusted is not None:  # retrying cannot help
+                    raise TenantError(f"{what}: {untrusted}") from None
+                if not budget.failed():
                     raise TenantError(
-                        _describe(what, status, message, code),
-                        status=status,
-                        error_code=code,
-                        auth0_message=message,
+                        f"{what}: cannot reach the tenant ({_transport_reason(exc)})"
                     ) from None
-            except OSError as exc:  # requests' connection errors and timeouts
-                if attempt == self.retry.attempts:
-                    raise TenantError(
-                        f"{what}: cannot reach the tenant ({exc.__class__.__name__})"
-                    ) from None
-                wait = _backoff(attempt, self.retry)
+                self.sleep(_backoff(budget.failures, self.retry))
+                continue
+            try:
+                data = answer.json()
+            except ValueError:
+                data = None
+            if answer.is_success:
+                return data if isinstance(data, dict) else {}
+            headers = {k.lower(): v for k, v in answer.headers.items()}
+            wait = budget.wait(answer.status_code, headers, safe=True)
+            if wait is None:
+                fields = data if isinstance(data, dict) else {}
+                raw = fields.get("error_description") or fields.get("message") or ""
+                message = _scrub(str(raw), self.sensitive())
+                code = str(fields["error"]) if fields.get("error") else None
+                raise TenantError(
+                    _describe(what, answer.status_code, message, code),
+                    status=answer.status_code,
+                    error_code=code,
+                    auth0_message=message,
+                )
             self.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- the client ---------------------------------------------------------------------
@@ -259,12 +328,14 @@ class TenantClient:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.retry = retry
         self.sleep = sleep
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        # httpx.Client is safe to share between threads: apply calls from a small pool.
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=verify)
         self._sdk = Auth0(
             base_url=f"{self.base_url}/api/v2",
             token=credentials,
@@ -285,8 +356,12 @@ class TenantClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
+        ca_bundle: Path | None = None,
     ) -> TenantClient:
-        """A client for a real or served tenant (not the embedded one: see open_tenant_client)."""
+        """A client for a real or served tenant (not the embedded one: see open_tenant_client).
+
+        ``ca_bundle``: a PEM file of the CA(s) to trust instead of the system store.
+        """
         if target.base_url is None:
             raise ConfigError(
                 f"environment {target.environment}: the embedded local tenant is reached "
@@ -297,6 +372,7 @@ class TenantClient:
         parts = urlsplit(target.base_url)
         if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
             raise ConfigError(f"{target.base_url}: http only reaches a tenant on loopback")
+        verify = trust(ca_bundle) if ca_bundle is not None else True
         credentials = ClientCredentials(
             target.base_url,
             target.client_id,
@@ -306,11 +382,15 @@ class TenantClient:
             clock=clock,
             sleep=sleep,
             timeout=timeout,
+            verify=verify,
         )
-        return cls(target.base_url, credentials, retry=retry, sleep=sleep, timeout=timeout)
+        return cls(
+            target.base_url, credentials, retry=retry, sleep=sleep, timeout=timeout, verify=verify
+        )
 
     def close(self) -> None:
         self._http.close()
+        self.credentials.close()
 
     def __enter__(self) -> TenantClient:
         return self
@@ -690,9 +770,8 @@ class TenantClient:
     ) -> T:
         hidden = [s.reveal() for s in sensitive]
         refreshed = unclear = False
-        attempt = 0
+        budget = RetryBudget(self.retry)
         while True:
-            attempt += 1
             try:
                 return call()
             except SdkApiError as exc:
@@ -705,20 +784,29 @@ class TenantClient:
                     # An earlier attempt went through but its answer was lost.
                     return None  # type: ignore[return-value]  # only for calls returning None
                 headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
-                wait = _wait_for(status, headers, attempt, self.retry, safe=idempotent)
-                if wait is None or attempt >= self.retry.attempts:
+                wait = budget.wait(status, headers, safe=idempotent)
+                if wait is None:
                     raise self._error(what, exc, not_found, hidden) from None
                 unclear = unclear or status != 429
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if not (idempotent or unsent) or attempt >= self.retry.attempts:
+                untrusted = _tls_failure(exc)
+                if untrusted is not None:
+                    raise TenantError(f"{what}: {untrusted}") from None
+                if not (idempotent or unsent) or not budget.failed():
                     message = _scrub(str(exc), [*hidden, *self.credentials.sensitive()])
                     raise TenantError(
                         f"{what}: no answer from {self.base_url} "
-                        f"({exc.__class__.__name__}: {message or 'connection failed'})"
+                        f"({exc.__class__.__name__}: {message or 'connection failed'}); "
+                        + (
+                            "retrying is safe: run it again"
+                            if idempotent or unsent
+                            else "it may or may not have been carried out: re-read the tenant "
+                            "(apply does, when run again) before repeating it"
+                        )
                     ) from None
                 unclear = unclear or not unsent
-                wait = _backoff(attempt, self.retry)
+                wait = _backoff(budget.failures, self.retry)
             except (ParsingError, pydantic.ValidationError, json.JSONDecodeError) as exc:
                 raise TenantError(
                     f"{what}: unexpected answer from {self.base_url} ({exc.__class__.__name__})"
@@ -791,6 +879,8 @@ def open_tenant_client(
 
     The embedded local tenant is served on loopback while the block runs and
     reached over HTTP like any other; its state persists in ``.auth0-local/``.
+    A tenant served over TLS by a private CA is trusted through
+    ``AUTH0_CA_BUNDLE`` or, for the local environment, the published ``ca_path``.
     """
     target = resolve_target(tenant, view, environ)
     if target.embedded:
@@ -811,37 +901,79 @@ def open_tenant_client(
             with client:
                 yield client
         return
-    audience = _served_audience(tenant) if view.is_local else None
-    with TenantClient.for_target(target, audience=audience, retry=retry, timeout=timeout) as client:
+    published = _served_credentials(tenant) if view.is_local else {}
+    audience = published.get("audience")
+    with TenantClient.for_target(
+        target,
+        audience=audience if isinstance(audience, str) else None,
+        retry=retry,
+        timeout=timeout,
+        ca_bundle=_ca_bundle(tenant, target, published, environ),
+    ) as client:
         yield client
 
 
-def _served_audience(tenant: Tenant) -> str | None:
-    """The audience a served local tenant published in its credentials.json."""
+def _served_credentials(tenant: Tenant) -> dict[str, Any]:
+    """What a served local tenant published in its credentials.json (empty if nothing)."""
     path = tenant.root / LOCAL_STATE_DIR / LOCAL_CREDENTIALS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    audience = data.get("audience") if isinstance(data, dict) else None
-    return audience if isinstance(audience, str) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _ca_bundle(
+    tenant: Tenant,
+    target: Target,
+    published: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+) -> Path | None:
+    """The CA bundle to trust: AUTH0_CA_BUNDLE, else the served local tenant's CA."""
+    env = os.environ if environ is None else environ
+    named = env.get(CA_BUNDLE_VARIABLE)
+    if named:
+        return tenant.root / Path(named).expanduser()  # an absolute path stays as it is
+    ca_path = published.get("ca_path")
+    served_by_it = published.get("base_url") == target.base_url
+    if isinstance(ca_path, str) and served_by_it and (target.base_url or "").startswith("https"):
+        return tenant.root / ca_path
+    return None
 
 
 # -- helpers ------------------------------------------------------------------------
-def _wait_for(
-    status: int | None,
-    headers: Mapping[str, str],
-    attempt: int,
-    retry: RetryPolicy,
-    *,
-    safe: bool,
-) -> float | None:
-    """Seconds to wait before retrying a failed call, or None when it must not be retried."""
-    if status == 429:
-        return _rate_limit_wait(headers, retry)
-    if status is not None and (status >= 500 or status == 408) and safe:
-        return _backoff(attempt, retry)
+def trust(ca_bundle: Path) -> ssl.SSLContext:
+    """A verifying TLS context trusting exactly the CAs in ``ca_bundle`` (PEM)."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"{ca_bundle}: not a usable CA bundle (PEM certificates expected): {reason}"
+        ) from None
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """Why the tenant's certificate was refused, if that is what happened."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return (
+                f"the tenant's TLS certificate is not trusted ({seen.verify_message}); "
+                f"for a private CA set {CA_BUNDLE_VARIABLE} to its PEM file"
+            )
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"the tenant's TLS certificate is not trusted; for a private CA set "
+            f"{CA_BUNDLE_VARIABLE} to its PEM file"
+        )
     return None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    return _tls_failure(exc) or exc.__class__.__name__
 
 
 def _rate_limit_wait(headers: Mapping[str, str], retry: RetryPolicy) -> float:

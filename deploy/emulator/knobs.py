@@ -1,13 +1,21 @@
-"""Realism for tests and benchmarks: latency, Auth0's rate limits, faults, a request log."""
+"""Realism for tests and benchmarks: latency, Auth0's rate limits, faults, holds, a request log.
+
+A :class:`Fault` fails matching requests, before they are handled (the
+tenant never saw them) or, with ``phase="after"``, once they were handled
+(the write went through, the answer is lost). A :class:`Hold` parks one
+matching request until the test releases it, so a test can kill a client
+at an exact step: the held request is then dropped, never answered.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from deploy.emulator.http import ApiError
 
@@ -36,9 +44,39 @@ class Fault:
     status: int | None = 503  # None: drop the connection
     times: int | None = 1  # how many matching requests fail; None: all
     probability: float = 1.0
+    # "before": the request is refused unseen; "after": it is handled, then the
+    # answer is replaced (a status) or lost (a drop): the unclear outcome of a write.
+    phase: Literal["before", "after"] = "before"
+    # A 429 fault says when to come back, as Auth0 does: x-ratelimit-reset is
+    # this many seconds ahead (rounded up to the next whole second).
+    reset_s: float = 1.0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and re.search(self.path, path) is not None
+
+
+@dataclass
+class Hold:
+    """Park one matching request (the ``skip``-th one after ``armed_by``, if given).
+
+    ``phase="before"``: it is held unhandled; ``"after"``: handled, its answer held.
+    The test waits on :attr:`reached`, does what it must (kill the client), then
+    calls :meth:`release`: the held request is dropped without an answer.
+    """
+
+    method: str
+    path: str
+    phase: Literal["before", "after"] = "before"
+    skip: int = 0  # matching requests let through first
+    armed_by: tuple[str, str] | None = None  # (method, path regex) handled first
+    timeout_s: float = 30.0  # a forgotten hold frees its request after this long
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    held: LoggedRequest | None = None
+    _armed: bool = False
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -49,6 +87,7 @@ class LoggedRequest:
     body: Any
     status: int = 0
     at: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)  # the answer's rate-limit headers
 
 
 @dataclass
@@ -57,6 +96,7 @@ class Knobs:
     rate_per_s: float | None = None
     burst: int = 0
     faults: list[Fault] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
     log: list[LoggedRequest] = field(default_factory=list)
     seed: int | None = None
     _tokens: float = 0.0
@@ -99,13 +139,23 @@ class Knobs:
         ]
 
     def before(self, method: str, path: str) -> dict[str, str]:
-        """Apply latency, rate limiting and faults; returns rate-limit headers."""
+        """Apply latency, rate limiting, holds and faults; returns rate-limit headers."""
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         headers = self._take_token()
+        self.hold_point(method, path, "before")
+        self._fault(method, path, "before", headers)
+        return headers
+
+    def after(self, method: str, path: str, headers: dict[str, str]) -> None:
+        """After the request was handled: holds and faults of the "after" phase."""
+        self.hold_point(method, path, "after")
+        self._fault(method, path, "after", headers)
+
+    def _fault(self, method: str, path: str, phase: str, headers: dict[str, str]) -> None:
         with self._lock:
             for fault in self.faults:
-                if fault.times == 0 or not fault.matches(method, path):
+                if fault.times == 0 or fault.phase != phase or not fault.matches(method, path):
                     continue
                 if self._random.random() >= fault.probability:
                     continue
@@ -113,8 +163,42 @@ class Knobs:
                     fault.times -= 1
                 if fault.status is None:
                     raise DropConnection
+                if fault.status == 429:
+                    reset = math.ceil(time.time() + fault.reset_s)
+                    headers = {
+                        **headers,
+                        "x-ratelimit-limit": headers.get("x-ratelimit-limit", "50"),
+                        "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset": str(reset),
+                    }
                 raise ApiError(fault.status, "Injected fault", "injected_fault", headers=headers)
-        return headers
+
+    def hold_point(self, method: str, path: str, phase: str) -> None:
+        """Park the request if a hold takes it; a released hold drops it."""
+        taken: Hold | None = None
+        with self._lock:
+            for hold in self.holds:
+                if hold.armed_by is not None and not hold._armed:
+                    # Armed once the arming request was handled (its "after" point).
+                    arm_method, arm_path = hold.armed_by
+                    seen = arm_method in ("*", method) and re.search(arm_path, path)
+                    if phase == "after" and seen:
+                        hold._armed = True
+                    continue
+                if hold.reached.is_set() or hold.phase != phase:
+                    continue
+                if hold.method not in ("*", method) or re.search(hold.path, path) is None:
+                    continue
+                if hold.skip > 0:
+                    hold.skip -= 1
+                    continue
+                hold.held = LoggedRequest(method, path, {}, None, at=time.time())
+                hold.reached.set()
+                taken = hold
+                break
+        if taken is not None:
+            taken.released.wait(taken.timeout_s)
+            raise DropConnection
 
     def _take_token(self) -> dict[str, str]:
         with self._lock:

@@ -51,6 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(ValueError, UnicodeDecodeError):
                 entry.body = json.loads(body) if body else None
             response, headers = app.dispatch(request)
+            # Handled: an "after" fault or hold may still lose or replace the answer.
+            app.knobs.after(request.method, request.path, headers)
         except DropConnection:
             entry.status = -1
             app.knobs.record(entry)
@@ -63,13 +65,15 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug: never a stack trace on the wire
             response = Response(500, ApiError(500, "Internal Server Error").body())
         entry.status = response.status
+        sent = {**headers, **response.headers}
+        entry.headers = {k: v for k, v in sent.items() if k.startswith("x-ratelimit-")}
         app.knobs.record(entry)
         payload = response.payload()
         self.send_response(response.status)
         if response.body is not None:
             self.send_header("content-type", response.content_type)
         self.send_header("content-length", str(len(payload)))
-        for name, value in {**headers, **response.headers}.items():
+        for name, value in sent.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":

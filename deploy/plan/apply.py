@@ -18,6 +18,11 @@ Order (each step only for what the plan changes):
 5. **delete** orphans (only when the plan has delete changes: ``allow_delete``);
 6. **verify**: the tenant is read again and a fresh plan must have no changes.
 
+Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
+once), and so are the deploys; each wait polls every pending action with one
+request per round. The order between steps holds: no deploy before every
+build succeeded, no binding before every deployed version is live.
+
 Nothing is kept between runs: an apply interrupted after any step is resumed
 by running it again, because the next plan starts from what the tenant holds.
 With no changes, apply writes nothing.
@@ -26,8 +31,10 @@ With no changes, apply writes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from deploy.config import Tenant
@@ -40,6 +47,9 @@ from deploy.secrets import Secret, resolve_secret_values
 from deploy.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
 
 BUILD_TIMEOUT_S = 300.0
+# Writes in flight at once. Each is independent (one action each); the tenant's
+# rate limit still holds, since every request honours 429 and x-ratelimit-reset.
+MAX_PARALLEL = 10
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 2.0
 BINDING_KINDS = ("bind", "reorder", "unbind")
@@ -195,6 +205,35 @@ def _binding_refs(
     return refs
 
 
+def _in_parallel(calls: Sequence[Callable[[], Step]], done: Callable[[Step], None]) -> None:
+    """Run independent writes on a small pool; report their steps in plan order.
+
+    After the first failure no further call starts; the calls already in flight
+    run to their end (a request on the wire cannot be recalled) and are
+    reported, then the failure is raised, so what went through is shown.
+    """
+    if len(calls) <= 1:
+        for call in calls:
+            done(call())
+        return
+    with ThreadPoolExecutor(min(MAX_PARALLEL, len(calls)), "apply") as pool:
+        futures = [pool.submit(call) for call in calls]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()  # only those not started yet
+    failure: BaseException | None = None
+    for future in futures:
+        if future.cancelled():
+            continue
+        error = future.exception()
+        if error is None:
+            done(future.result())
+        elif failure is None:
+            failure = error
+    if failure is not None:
+        raise failure
+
+
 def execute_plan(
     client: TenantClient,
     plan: Plan,
@@ -227,34 +266,44 @@ def execute_plan(
             values = dict(secrets())
         return {name: values[name] for name in d.secret_names}
 
-    # 1. create / update drafts
+    # 1. create / update drafts, concurrently (each is one independent request)
     building: dict[str, str] = {}
+
+    def create(d: DesiredAction, sent: Mapping[str, Secret]) -> Step:
+        made = client.create_action(
+            d.name, d.trigger, d.code, runtime=d.runtime, dependencies=d.dependencies, secrets=sent
+        )
+        return Step("create", d.trigger, d.name, {"action_id": made.id})
+
+    def update(change: Update, d: DesiredAction, sent: Mapping[str, Secret] | None) -> Step:
+        fields = set(change.fields)
+        client.update_action(
+            change.action_id,
+            code=d.code if "code" in fields else None,
+            runtime=d.runtime if "runtime" in fields else None,
+            dependencies=d.dependencies if "dependencies" in fields else None,
+            secrets=sent,
+        )
+        return Step("update", d.trigger, d.name, {"fields": list(change.fields)})
+
+    writes: list[Callable[[], Step]] = []
     for change in plan.changes:
         if isinstance(change, Create):
             d = wanted[(change.trigger, change.action or "")]
-            made = client.create_action(
-                d.name,
-                d.trigger,
-                d.code,
-                runtime=d.runtime,
-                dependencies=d.dependencies,
-                secrets=secret_values(d),
-            )
-            ids[(d.trigger, d.name)] = made.id
-            building[f"{d.trigger}/{d.name}"] = made.id
-            record(Step("create", d.trigger, d.name, {"action_id": made.id}))
+            writes.append(partial(create, d, secret_values(d)))
         elif isinstance(change, Update):
             d = wanted[(change.trigger, change.action or "")]
-            fields = set(change.fields)
-            client.update_action(
-                change.action_id,
-                code=d.code if "code" in fields else None,
-                runtime=d.runtime if "runtime" in fields else None,
-                dependencies=d.dependencies if "dependencies" in fields else None,
-                secrets=secret_values(d) if "secrets" in fields else None,
-            )
-            building[f"{d.trigger}/{d.name}"] = change.action_id
-            record(Step("update", d.trigger, d.name, {"fields": list(change.fields)}))
+            sent = secret_values(d) if "secrets" in change.fields else None
+            writes.append(partial(update, change, d, sent))
+
+    def drafted(step: Step) -> None:
+        key = (step.trigger, step.action or "")
+        if step.kind == "create":
+            ids[key] = step.detail["action_id"]
+        building[f"{step.trigger}/{step.action}"] = ids[key]
+        record(step)
+
+    _in_parallel(writes, drafted)
 
     # 2. wait for the drafts about to be deployed (and the ones just changed) to build
     deploys = [c for c in plan.changes if isinstance(c, Deploy)]
@@ -280,13 +329,19 @@ def execute_plan(
             trigger, name = label.split("/", 1)
             record(Step("build", trigger, name))
 
-    # 3. deploy, and wait until the deployed version is built with the desired code
+    # 3. deploy (concurrently), and wait until the deployed version is built with the
+    #    desired code
     live_ready: dict[str, str] = {}
-    for change in deploys:
-        d = wanted[(change.trigger, change.action or "")]
-        version = client.deploy_action(ids[(d.trigger, d.name)])
-        live_ready[f"{d.trigger}/{d.name}"] = ids[(d.trigger, d.name)]
-        record(Step("deploy", d.trigger, d.name, {"version": version.number}))
+
+    def deploy(trigger: str, name: str) -> Step:
+        version = client.deploy_action(ids[(trigger, name)])
+        return Step("deploy", trigger, name, {"version": version.number})
+
+    def deploy_sent(step: Step) -> None:
+        live_ready[f"{step.trigger}/{step.action}"] = ids[(step.trigger, step.action or "")]
+        record(step)
+
+    _in_parallel([partial(deploy, c.trigger, c.action or "") for c in deploys], deploy_sent)
     # A deploy from an interrupted run may still be building: bindings need it built.
     for d in desired.actions:
         known = live_by_id.get(ids.get((d.trigger, d.name), ""))

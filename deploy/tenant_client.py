@@ -731,6 +731,52 @@ class TenantClient:
         )
         return TenantClient._export_job(got)
 
+    @dataclass(frozen=True)
+    class Download:
+        """An export file arriving: its size when announced, and its raw bytes in chunks."""
+
+        size: int | None
+        chunks: Iterator[bytes]  # raises TenantError (status None) if the connection drops
+
+    @contextlib.contextmanager
+    def open_download(self, url: str, chunk_bytes: int = 64 * 1024) -> Iterator[Download]:
+        """Stream a job's pre-signed ``location`` as it is: no Authorization header.
+
+        The URL is the credential (the token must not reach the storage host,
+        and S3 refuses a second auth mechanism); it goes over this client's
+        connections, so the same TLS trust applies (AUTH0_CA_BUNDLE, the served
+        local tenant's CA). The SDK adds the token per call, never to the
+        httpx client itself (and httpx sends cookies only back to the host
+        that set them). Bytes come raw: not decoded by Content-Encoding.
+        Errors name the origin only, never the URL. An answer other than 200
+        is a TenantError with its status; a dropped connection one with None.
+        """
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        what = f"download from {origin}"
+
+        def dropped(exc: httpx.TransportError) -> TenantError:
+            return TenantError(f"{what}: no complete answer ({exc.__class__.__name__})")
+
+        try:
+            with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise TenantError(
+                        f"{what}: HTTP {response.status_code}", status=response.status_code
+                    )
+                raw_size = response.headers.get("content-length", "")
+
+                def chunks() -> Iterator[bytes]:
+                    try:
+                        yield from response.iter_raw(chunk_bytes)
+                    except httpx.TransportError as exc:
+                        raise dropped(exc) from None
+
+                size = int(raw_size) if raw_size.isdigit() else None
+                yield TenantClient.Download(size, chunks())
+        except httpx.TransportError as exc:
+            raise dropped(exc) from None
+
     @staticmethod
     def _export_job(job: pydantic.BaseModel) -> TenantClient.ExportJob:
         """From the SDK's create or get answer (both pydantic models; read by name)."""

@@ -377,7 +377,8 @@ def test_a_dropped_download_leaves_no_file_and_exits_1(
     assert run.code == 1
     error = run.json()
     assert error["ok"] is False
-    assert "download of export job_" in error["error"]
+    assert "download from http://127.0.0.1:" in error["error"]
+    assert "no complete answer" in error["error"]
     assert "/exports/" not in error["error"]  # the pre-signed URL is a credential
     assert not out.exists()
     assert leftovers(project) == []
@@ -491,3 +492,22 @@ def test_a_truncated_or_garbled_file_is_an_error_naming_the_line() -> None:
     plain = _LineAssembler("job_p")  # served already decoded (Content-Encoding: gzip)
     got = [*plain.feed(b'{"user_id":"a"}\n{"user_id":"b"}'), *plain.finish()]
     assert [u["user_id"] for u in got] == ["a", "b"]
+
+
+def test_a_tenant_served_over_tls_by_the_local_ca(
+    project: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download goes over the API client's connections: the published CA is trusted."""
+    seed(project, people(nested))
+    with LocalTenant.open(project, tls=True) as served:
+        served.write_credentials()
+        monkeypatch.setenv("AUTH0_DOMAIN", served.base_url)
+        out = project / "consent.csv"
+
+        run = cli("consent", "export", "--format", "csv", "--out", str(out))
+
+        assert run.code == 0, run.err
+        assert served.base_url.startswith("https://")
+        assert len(read_csv(out)) == 6
+        [download] = served.app.knobs.requests("GET", DOWNLOAD)
+        assert download.status == 200

@@ -40,8 +40,6 @@ from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from deploy.config.checks import is_loopback_host
 from deploy.config.model import ConsentPolicy
 from deploy.consent.record import (
@@ -51,7 +49,7 @@ from deploy.consent.record import (
     RecordLayout,
     flat_fields,
 )
-from deploy.errors import Auth0ActionsError
+from deploy.errors import Auth0ActionsError, TenantError
 from deploy.tenant_client import TenantClient
 
 ExportJob = TenantClient.ExportJob
@@ -114,7 +112,7 @@ def iter_exported_users(
     if not job.location:
         raise ExportError(f"export job {job.id} completed without a download location")
     users = 0
-    for user in _download_lines(job, report, sleep):
+    for user in _download_lines(client, job, report, sleep):
         users += 1
         yield user
     received = last[0] if last and last[0].phase == "downloading" else None
@@ -181,64 +179,42 @@ def check_download_url(url: str) -> None:
 
 
 def _download_lines(
-    job: ExportJob, report: Progress, sleep: Callable[[float], None]
+    client: TenantClient, job: ExportJob, report: Progress, sleep: Callable[[float], None]
 ) -> Iterator[dict[str, Any]]:
     url = job.location or ""
     check_download_url(url)
-    origin = download_origin(url)
-    # A client of its own: no Authorization header, no cookies, no redirects
-    # (a redirect would be a surprise from a pre-signed storage URL).
-    timeout = httpx.Timeout(30.0, read=120.0)
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=True) as http:
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            started = False  # has any user been handed out?
-            try:
-                for user in _stream(http, url, job.id, report):
-                    started = True
-                    yield user
-                return
-            except (httpx.TransportError, _RetryableStatus) as exc:
-                if started or attempt == DOWNLOAD_ATTEMPTS:
-                    reason = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
-                    raise ExportError(
-                        f"download of export {job.id} from {origin} failed ({reason})"
-                        + (": the file was only partly read" if started else "")
-                    ) from None
-            sleep(0.5 * 2 ** (attempt - 1))
-
-
-class _RetryableStatus(Exception):
-    """A 5xx from the storage host: worth another try."""
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        started = False  # has any user been handed out?
+        try:
+            for user in _stream(client, url, job.id, report):
+                started = True
+                yield user
+            return
+        except TenantError as exc:
+            retryable = exc.status is None or exc.status >= 500
+            if started or not retryable or attempt == DOWNLOAD_ATTEMPTS:
+                hint = ""
+                if started:
+                    hint = ": the file was only partly read"
+                elif exc.status == 403:
+                    hint = " (the link may have expired; run the export again)"
+                raise ExportError(f"export {job.id}: {exc.message}{hint}") from None
+        sleep(0.5 * 2 ** (attempt - 1))
 
 
 def _stream(
-    http: httpx.Client, url: str, job_id: str, report: Progress
+    client: TenantClient, url: str, job_id: str, report: Progress
 ) -> Iterator[dict[str, Any]]:
-    with http.stream("GET", url) as response:
-        status = response.status_code
-        if status >= 500:
-            raise _RetryableStatus(f"HTTP {status}")
-        if status != 200:
-            raise ExportError(
-                f"download of export {job_id} from {download_origin(url)}: HTTP {status}"
-                + (" (the link may have expired; run the export again)" if status == 403 else "")
-            )
-        total = _content_length(response)
+    with client.open_download(url, CHUNK_BYTES) as download:
         lines = _LineAssembler(job_id)
         received = users = 0
-        for chunk in response.iter_raw(CHUNK_BYTES):
+        for chunk in download.chunks:
             received += len(chunk)
             for user in lines.feed(chunk):
                 users += 1
                 yield user
-            report(ExportProgress("downloading", job_id, 100, 0, received, total, users))
-        for user in lines.finish():
-            yield user
-
-
-def _content_length(response: httpx.Response) -> int | None:
-    raw = response.headers.get("content-length")
-    return int(raw) if raw and raw.isdigit() else None
+            report(ExportProgress("downloading", job_id, 100, 0, received, download.size, users))
+        yield from lines.finish()
 
 
 class _LineAssembler:

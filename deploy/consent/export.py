@@ -16,11 +16,14 @@ list of users. A consumer that writes each user out as it comes keeps the
 whole export at a few MB.
 
 The download URL is pre-signed (Auth0 hands out a storage link whose query
-string or path is the capability), so it is fetched with a plain HTTP client
-that sends no Authorization header: the Management API token must not leak to
-the storage host, and S3 refuses a second auth mechanism anyway. It must be
-https, or http on loopback (the local tenant). The URL itself is never shown
-in messages, only its origin, since whoever has it can fetch every user.
+string or path is the capability), so it is fetched by
+:meth:`TenantClient.open_download` without an Authorization header: the
+Management API token must not leak to the storage host, and S3 refuses a
+second auth mechanism anyway. It must be https, or http on loopback (the
+local tenant). The URL itself is never shown in messages, only its origin,
+since whoever has it can fetch every user. A download that fails before the
+first user was handed out (dropped connection, 5xx) is tried again, up to
+three times; one that breaks off later is an error, never a silent gap.
 """
 
 from __future__ import annotations

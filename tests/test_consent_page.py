@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
@@ -95,12 +96,12 @@ def post(
     page: ConsentPageThread,
     form: dict[str, str],
     decision: str = "accept",
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | None] | None = None,
 ) -> httpx.Response:
-    own = {"Origin": page.base_url, "Sec-Fetch-Site": "same-origin"}
-    return client.post(
-        "/consent", data={**form, "decision": decision}, headers={**own, **(headers or {})}
-    )
+    """POST as the page's own form would, unless headers change that (None drops one)."""
+    own: dict[str, str | None] = {"Origin": page.base_url, "Sec-Fetch-Site": "same-origin"}
+    sent = {k: v for k, v in {**own, **(headers or {})}.items() if v is not None}
+    return client.post("/consent", data={**form, "decision": decision}, headers=sent)
 
 
 def assert_refused(response: httpx.Response, status: int, token: str | None = None) -> None:
@@ -270,8 +271,12 @@ def test_a_token_opens_the_page_once_except_a_reload_in_the_same_browser(
 
 # --- the decision -------------------------------------------------------------------
 def decode_answer(response: httpx.Response) -> tuple[str, dict[str, Any]]:
-    assert response.status_code == 303, response.text
-    location = urlsplit(response.headers["location"])
+    """The /continue URL the answer page moves on to (meta refresh and link), decoded."""
+    assert response.status_code == 200, response.text
+    [refresh] = re.findall(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', response.text)
+    [link] = re.findall(r'<a href="([^"]+)">Continue to the application</a>', response.text)
+    assert refresh == link
+    location = urlsplit(html.unescape(link))
     query = parse_qs(location.query)
     assert query["state"] == [STATE]
     claims = jwt.decode(
@@ -284,7 +289,7 @@ def decode_answer(response: httpx.Response) -> tuple[str, dict[str, Any]]:
     return f"{location.scheme}://{location.netloc}{location.path}", claims
 
 
-def test_accept_redirects_to_continue_with_a_signed_answer(page: ConsentPageThread) -> None:
+def test_accept_sends_the_browser_to_continue_with_a_signed_answer(page: ConsentPageThread) -> None:
     browser, shown = open_page(page, session_token(terms_version="2027-01-01"))
     before = int(time.time())
     answered = post(browser, page, form_of(shown), "accept")
@@ -309,7 +314,7 @@ def test_a_second_decision_for_the_same_token_is_refused(page: ConsentPageThread
     token = session_token()
     browser, shown = open_page(page, token)
     form = form_of(shown)
-    assert post(browser, page, form, "accept").status_code == 303
+    decode_answer(post(browser, page, form, "accept"))
     again = post(browser, page, form, "decline")
     assert_refused(again, 409)
     reopened = browser.get("/consent", params={"session_token": token, "state": STATE})
@@ -322,18 +327,38 @@ def test_a_second_decision_for_the_same_token_is_refused(page: ConsentPageThread
         {"Sec-Fetch-Site": "cross-site"},
         {"Sec-Fetch-Site": "same-site"},
         {"Origin": "https://evil.example.com"},
-        {"Origin": "null"},
+        {"Origin": "https://evil.example.com", "Sec-Fetch-Site": None},
+        {"Origin": "null", "Sec-Fetch-Site": None},
     ],
-    ids=["cross-site", "same-site", "foreign-origin", "null-origin"],
+    ids=["cross-site", "same-site", "foreign-origin", "foreign-origin-only", "null-origin-only"],
 )
-def test_cross_site_posts_are_refused(page: ConsentPageThread, headers: dict[str, str]) -> None:
+def test_cross_site_posts_are_refused(
+    page: ConsentPageThread, headers: dict[str, str | None]
+) -> None:
     browser, shown = open_page(page, session_token())
     form = form_of(shown)
     refused = post(browser, page, form, headers=headers)
     assert_refused(refused, 403)
     assert "another site" in refused.text
     # The refusal spent nothing: the real page can still answer.
-    assert post(browser, page, form).status_code == 303
+    decode_answer(post(browser, page, form))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # Chromium's own form post under Referrer-Policy: no-referrer.
+        {"Origin": "null"},
+        # A client that is not a browser: the CSRF token and cookie still apply.
+        {"Origin": None, "Sec-Fetch-Site": None},
+    ],
+    ids=["null-origin-same-origin", "no-browser-headers"],
+)
+def test_posts_the_page_itself_makes_are_accepted(
+    page: ConsentPageThread, headers: dict[str, str | None]
+) -> None:
+    browser, shown = open_page(page, session_token())
+    decode_answer(post(browser, page, form_of(shown), headers=headers))
 
 
 def test_a_post_without_the_csrf_token_or_cookie_is_refused(page: ConsentPageThread) -> None:
@@ -345,7 +370,7 @@ def test_a_post_without_the_csrf_token_or_cookie_is_refused(page: ConsentPageThr
     assert_refused(wrong, 403)
     cookieless = httpx.Client(base_url=page.base_url, follow_redirects=False)
     assert_refused(post(cookieless, page, form), 403)
-    assert post(browser, page, form).status_code == 303
+    decode_answer(post(browser, page, form))
 
 
 def test_a_post_needs_a_decision_and_a_known_ticket(page: ConsentPageThread) -> None:

@@ -60,8 +60,8 @@ def serve_command(
 
     Checks each session token (HS256 with the environment's
     CONSENT_SESSION_SECRET, exp, iss, sub, state), accepts each token once,
-    refuses cross-site posts, and redirects to the tenant's /continue with a
-    signed answer. The access log shows paths only, never tokens.
+    refuses cross-site posts, and sends the browser on to the tenant's
+    /continue with a signed answer. The access log shows paths only, never tokens.
     """
     if not is_loopback(host):
         if not allow_non_loopback:

@@ -90,6 +90,22 @@ def render_consent(view: ConsentView) -> str:
     )
 
 
+def render_continue(continue_url: str, accepted: bool) -> str:
+    """The answer to the form: straight on to the tenant's /continue, without script.
+
+    Not a 303: Chromium applies ``form-action`` to every redirect that follows
+    a form post, and /continue redirects on to the application, whose origin
+    this page cannot know. A meta refresh (with a link for anyone whose
+    browser does not follow it) is a new navigation, not part of the post.
+    """
+    return _environment.get_template("continue.html.j2").render(
+        css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
+        heading="Thank you" if accepted else "Your answer was recorded",
+        continue_url=continue_url,
+        support_email=None,
+    )
+
+
 def render_error(heading: str, message: str, support_email: str | None) -> str:
     return _environment.get_template("error.html.j2").render(
         css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
@@ -102,9 +118,8 @@ def render_error(heading: str, message: str, support_email: str | None) -> str:
 def security_headers(form_targets: tuple[str, ...]) -> dict[str, str]:
     """Headers on every page: no framing, no referrer, no caching, nothing but our style.
 
-    ``form_targets`` are the origins the form may end up at: Chromium applies
-    ``form-action`` to the redirect after the POST too, so the tenant's origin
-    (where /continue lives) must be allowed next to 'self'.
+    ``form_targets`` are the origins besides 'self' a form may post to: the
+    tenant's, whose /continue takes the answer as a GET or a form POST.
     """
     policy = "; ".join(
         [

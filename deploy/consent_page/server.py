@@ -6,7 +6,8 @@ token (by hash) until it expires so it serves one consent decision only,
 and shows the page with a CSRF token that is also set as a SameSite=Strict
 cookie. POST /consent checks that the request comes from this page (Origin,
 Sec-Fetch-Site, the CSRF token in form and cookie, bound to this token),
-then redirects (303) to the tenant's /continue with a signed result token.
+then sends the browser on to the tenant's /continue with a signed result
+token (a page that moves on by meta refresh: see page.render_continue).
 
 Nothing here logs a query string, a token or the secret: the access log has
 the method, the path and the status only.
@@ -26,7 +27,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from deploy.consent_page.page import ConsentView, render_consent, render_error, security_headers
+from deploy.consent_page.page import (
+    ConsentView,
+    render_consent,
+    render_continue,
+    render_error,
+    security_headers,
+)
 from deploy.consent_page.settings import PageSettings, TenantUnreachable
 from deploy.consent_page.tokens import (
     SessionClaims,
@@ -254,21 +261,32 @@ class _Handler(BaseHTTPRequestHandler):
             {"state": ticket.state, "session_token": answer}
         )
         expire = _cookie_header("", 0)
-        self._send(
-            303,
-            b"",
-            "text/plain; charset=utf-8",
-            {**security_headers((tenant,)), "Location": location, "Set-Cookie": expire},
+        self._html(
+            200,
+            render_continue(location, decision == "accept"),
+            form_targets=(tenant,),
+            extra={"Set-Cookie": expire},
         )
 
     def _refuse_cross_site(self) -> None:
+        """Browsers say where a request comes from; anything but this page is refused.
+
+        Sec-Fetch-Site, when sent, decides. With ``Referrer-Policy: no-referrer``
+        Chromium sends ``Origin: null`` on the page's own form post, so a null
+        origin passes only when Sec-Fetch-Site vouches for it.
+        """
         site = self.headers.get("Sec-Fetch-Site")
         if site is not None and site not in ALLOWED_FETCH_SITES:
             raise PageError(403, "Request refused", "The form was sent from another site.")
         origin = self.headers.get("Origin")
+        if origin is None:
+            return
+        if origin == "null":
+            if site != "same-origin":
+                raise PageError(403, "Request refused", "The form was sent from another site.")
+            return
         # Behind a TLS-terminating proxy the scheme differs; host and port must not.
-        host = self.headers.get("Host") or ""
-        if origin is not None and (origin == "null" or urlsplit(origin).netloc != host):
+        if urlsplit(origin).netloc != (self.headers.get("Host") or ""):
             raise PageError(403, "Request refused", "The form was sent from another site.")
 
     def _form(self) -> dict[str, list[str]]:

@@ -360,7 +360,7 @@ def test_a_withdrawal_is_asked_about_again_at_the_next_login(stack: Stack) -> No
     assert "withdrawn_at" not in metadata["consent"]
 
 
-def test_no_token_or_secret_reaches_the_application_or_the_page(stack: Stack) -> None:
+def test_no_secret_reaches_the_application(stack: Stack) -> None:
     secret = json.loads((stack.root / ".auth0-local" / "secrets.json").read_text())
     for arrival in stack.app.arrivals:
         for value in secret.values():

@@ -30,7 +30,12 @@ import pytest
 from deploy.config import load_tenant
 from deploy.consent_page.page import STYLE_HASH
 from deploy.consent_page.server import ConsentPageThread
-from deploy.consent_page.settings import PageSettings, fixed_tenant, settings_for_environment
+from deploy.consent_page.settings import (
+    PageSettings,
+    TenantUnreachable,
+    fixed_tenant,
+    settings_for_environment,
+)
 from deploy.emulator.app import DEFAULT_DOMAIN
 from deploy.errors import SecretError
 from deploy.scenarios.runner import sign_token
@@ -396,6 +401,16 @@ def test_local_settings_use_the_generated_secret_and_the_local_issuer(project: P
     assert settings.tenant_url() == "http://127.0.0.1:8123"
     assert settings.support_email == "privacy@example.com"
     assert stored["CONSENT_SESSION_SECRET"] not in repr(settings)
+
+
+def test_local_finds_the_served_local_tenant_when_asked(project: Path) -> None:
+    tenant = load_tenant(project / "tenant.yaml")
+    settings = settings_for_environment(tenant, "local")
+    with pytest.raises(TenantUnreachable, match="emulator serve"):
+        settings.tenant_url()
+    credentials = project / ".auth0-local" / "credentials.json"
+    credentials.write_text(json.dumps({"base_url": "http://127.0.0.1:8124"}), encoding="utf-8")
+    assert settings.tenant_url() == "http://127.0.0.1:8124"
 
 
 def test_other_environments_read_the_named_variable(project: Path) -> None:

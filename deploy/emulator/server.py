@@ -136,6 +136,9 @@ def _unreadable(status: int, message: str) -> ApiError:
 class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a client opening ten
+    # connections at once (apply's concurrent writes): each retries a second later.
+    request_queue_size = 128
 
     def __init__(self, app: Any, host: str, port: int, tls: ssl.SSLContext | None) -> None:
         super().__init__((host, port), _Handler)

@@ -7,6 +7,7 @@ import itertools
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -462,3 +463,106 @@ def test_a_retried_delete_that_finds_the_action_gone_succeeded(served: Served) -
     with pytest.raises(TenantError, match="no such action") as caught:
         served.client.delete_action(action.id)
     assert caught.value.status == 404
+
+
+# -- 429s have their own budget ----------------------------------------------------------
+def test_a_429_storm_longer_than_the_attempts_is_waited_out(served: Served) -> None:
+    """429s were refused, not processed: they do not use up the 5xx attempts."""
+    served.client.list_actions()
+    storm = 3 * FAST.attempts
+    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=429, times=storm, reset_s=0))
+    slept: list[float] = []
+    with TenantClient.for_target(served.target, retry=FAST, sleep=slept.append) as client:
+        assert client.list_actions() == []
+    assert len(slept) == storm
+    assert [e.status for e in served.app.knobs.requests("GET", ACTIONS)][-1] == 200
+
+
+def test_the_rate_limit_budget_bounds_a_storm_that_never_ends(served: Served) -> None:
+    served.client.list_actions()
+    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=429, times=None, reset_s=1))
+    slept: list[float] = []
+    policy = dataclasses.replace(FAST, rate_limit_s=5.0)
+    with (
+        TenantClient.for_target(served.target, retry=policy, sleep=slept.append) as client,
+        pytest.raises(TenantError) as caught,
+    ):
+        client.list_actions()
+    assert caught.value.status == 429
+    assert 0 < sum(slept) <= 5.0
+    assert len(slept) >= 2  # each wait is at most ~2 s (reset a whole second ahead)
+
+
+def test_a_token_request_429_is_retried_once_by_our_policy_alone(served: Served) -> None:
+    """The token exchange shares the client's policy: no hidden retries of its own."""
+    served.app.knobs.faults.append(Fault("POST", r"^/oauth/token$", status=429, times=2, reset_s=0))
+    slept: list[float] = []
+    with TenantClient.for_target(served.target, retry=FAST, sleep=slept.append) as client:
+        assert client.list_actions() == []
+    assert [e.status for e in served.app.knobs.requests("POST", r"^/oauth/token$")] == [
+        429,
+        429,
+        200,
+    ]
+    assert len(slept) == 2
+
+
+# -- TLS -------------------------------------------------------------------------------------
+def test_a_local_tenant_served_over_tls_is_trusted_through_its_published_ca(
+    project: Path, cli: Any
+) -> None:
+    """`emulator serve --tls` publishes ca_path; plan and apply verify against it."""
+    tenant = load_tenant(Path("tenant.yaml"))
+    with LocalTenant.open(project, tls=True) as local:
+        local.write_credentials()
+        assert local.base_url.startswith("https://127.0.0.1:")
+        environ = {"AUTH0_DOMAIN": local.base_url}
+        with open_tenant_client(tenant, tenant.environment("local"), environ) as client:
+            created = _create(client, "over-tls")
+            assert client.get_action(created.id).name == "over-tls"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AUTH0_DOMAIN", local.base_url)
+            applied = cli("apply", "--yes")
+            assert applied.code == 0, applied.err
+            assert cli("plan", "--detailed-exitcode").code == 0
+        assert local.app.knobs.requests("POST", r"^/oauth/token$")
+
+
+def test_an_untrusted_certificate_is_refused_with_a_clear_error(
+    project: Path, tmp_path: Path
+) -> None:
+    from deploy.emulator.tls import ensure_tls
+
+    other_ca = ensure_tls(tmp_path / "other").ca_path  # a CA that did not sign the server
+    tenant = load_tenant(Path("tenant.yaml"))
+    with LocalTenant.open(project, tls=True) as local:
+        local.write_credentials()
+        for bundle in (str(other_ca), None):
+            environ = {"AUTH0_DOMAIN": local.base_url}
+            if bundle:
+                environ["AUTH0_CA_BUNDLE"] = bundle
+            else:  # no published CA: the system store, which does not know it
+                (project / ".auth0-local" / "credentials.json").unlink()
+                environ["AUTH0_CLIENT_ID"] = local.client_id
+                environ["AUTH0_CLIENT_SECRET"] = local.client_secret.reveal()
+            with (
+                open_tenant_client(tenant, tenant.environment("local"), environ) as client,
+                pytest.raises(TenantError, match="TLS certificate is not trusted") as caught,
+            ):
+                client.list_actions()
+            assert "AUTH0_CA_BUNDLE" in str(caught.value)
+            assert not local.app.knobs.requests("POST", r"^/oauth/token$")
+
+
+def test_a_ca_bundle_that_is_not_one_is_a_config_error(project: Path) -> None:
+    from deploy.errors import ConfigError
+
+    (project / "not-a-ca.pem").write_text("hello\n", encoding="utf-8")
+    tenant = load_tenant(Path("tenant.yaml"))
+    environ = {"AUTH0_DOMAIN": "https://127.0.0.1:9", "AUTH0_CA_BUNDLE": "not-a-ca.pem",
+               "AUTH0_CLIENT_ID": "id", "AUTH0_CLIENT_SECRET": "secret"}  # fmt: skip
+    with (
+        pytest.raises(ConfigError, match=r"not-a-ca\.pem: not a usable CA bundle"),
+        open_tenant_client(tenant, tenant.environment("local"), environ),
+    ):
+        pass

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from deploy.cli.state import environment_option, state
 from deploy.errors import EXIT_CHANGES, EXIT_OK
-from deploy.plan.report import markdown_report, text_report
-from deploy.plan.safety import safety_data, thresholds, warnings
+from deploy.plan.report import json_report, markdown_report, text_report
+from deploy.plan.safety import thresholds, warnings
 from deploy.plan.saved import snapshot, write_saved_plan
 
 
@@ -65,8 +64,10 @@ def plan_command(
     plan = snap.plan
     warned = warnings(plan, limits)
     if output == "json":
-        data = {**plan.data, "safety": safety_data(plan, limits)}
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        # stdout stays the documented plan schema; the warnings go beside it.
+        click.echo(json_report(plan))
+        for line in warned:
+            click.secho(line, fg="red", bold=True, err=True)
     elif output == "markdown":
         report = markdown_report(plan)
         if warned:

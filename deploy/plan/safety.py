@@ -82,12 +82,3 @@ def raise_if_unsafe(plan: Plan, limits: SafetyThresholds, *, force: bool) -> Non
         f"refusing to apply: {reasons}. Nothing was changed. Review the plan and run "
         "again with --force to apply it anyway, or raise the threshold in tenant.yaml"
     )
-
-
-def safety_data(plan: Plan, limits: SafetyThresholds) -> dict[str, Any]:
-    """For JSON output: the thresholds in force and those exceeded."""
-    return {
-        "max_deletes": limits.max_deletes,
-        "max_unbinds": limits.max_unbinds,
-        "exceeded": [e.data for e in exceeded(plan, limits)],
-    }

@@ -211,6 +211,9 @@ def _killed_at(served: Served, hold: Hold, args: list[str], log: Path) -> None:
                 process.wait()
             hold.release()
     served.knobs.holds.remove(hold)
+    # Requests the killed process sent may still be in hand: let them land in the
+    # log before the re-run's traffic is marked.
+    assert served.knobs.wait_idle()
 
 
 @pytest.mark.parametrize("step", list(CASES))

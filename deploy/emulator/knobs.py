@@ -9,11 +9,13 @@ at an exact step: the held request is then dropped, never answered.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -102,6 +104,8 @@ class Knobs:
     _tokens: float = 0.0
     _last: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+    _in_flight: int = 0
     _random: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -128,6 +132,27 @@ class Knobs:
     def record(self, entry: LoggedRequest) -> None:
         with self._lock:
             self.log.append(entry)
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        """Count a request as in flight from its arrival until it is answered or dropped."""
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled, so the log holds everything that arrived.
+
+        A client killed mid-run can leave requests the server is still handling;
+        a test that reads the log right after the kill would see them late.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
         with self._lock:

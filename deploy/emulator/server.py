@@ -35,6 +35,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the knobs' request log is the record; stderr stays quiet
 
     def _serve(self) -> None:
+        with self.server.app.knobs.handling():
+            self._handle()
+
+    def _handle(self) -> None:
         app = self.server.app
         parts = urlsplit(self.path)
         entry = LoggedRequest(self.command, parts.path, parse_qs(parts.query), None, at=time.time())

@@ -16,7 +16,14 @@ from deploy.emulator.knobs import LoggedRequest
 from deploy.emulator.routes_actions import BUILD_FAILURE
 from deploy.emulator.tenant import LocalTenant
 from deploy.plan import Plan, build_plan, desired_state, live_state, plan_environment
-from deploy.plan.apply import POLL_MAX_S, ApplyError, Waiter, execute_plan
+from deploy.plan.apply import (
+    POLL_FIRST_S,
+    POLL_FRACTION,
+    POLL_MAX_S,
+    ApplyError,
+    Waiter,
+    execute_plan,
+)
 from deploy.secrets import LocalSecretStore, local_state_dir, resolve_secret_values
 from deploy.target import Target
 from deploy.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
@@ -312,7 +319,7 @@ def test_waiting_backs_off_and_times_out() -> None:
         now[0] += seconds
 
     lines: list[str] = []
-    waiter = Waiter(_Building(), 10.0, lines.append, sleep, lambda: now[0])  # type: ignore[arg-type]
+    waiter = Waiter(_Building(), 20.0, lines.append, sleep, lambda: now[0])  # type: ignore[arg-type]
     with pytest.raises(ApplyError, match=r"timed out waiting for the build of post-login/x"):
         waiter.wait(
             "the build",
@@ -320,9 +327,17 @@ def test_waiting_backs_off_and_times_out() -> None:
             lambda _, a: "wait",
             lambda label: ApplyError(label),
         )
-    assert slept[:6] == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, POLL_MAX_S])
-    assert max(slept) == POLL_MAX_S
-    assert sum(slept) <= 10.0
+    # Backoff: pauses never shrink, start at POLL_FIRST_S, reach POLL_MAX_S, and
+    # each is at most a quarter of the time waited so far (a finished build is
+    # never overslept by more than that), except the first, shortest pauses.
+    assert slept[0] == pytest.approx(POLL_FIRST_S)
+    assert slept == sorted(slept)
+    assert max(slept) == pytest.approx(POLL_MAX_S)
+    waited = 0.0
+    for pause in slept:
+        assert pause <= max(POLL_FIRST_S, POLL_FRACTION * waited) + 1e-9
+        waited += pause
+    assert sum(slept) <= 20.0
     assert lines[0].startswith("waiting for the build: 0/1 ready")
 
 
@@ -366,7 +381,9 @@ def test_apply_waits_for_real_builds(project: Path) -> None:
                 "deploy",
                 "bindings",
             ]
-            assert slept[:3] == [0.1, 0.2, 0.4]  # waited for the builds, with backoff
+            # It waited for the builds (0.5 s), polling within the backoff's bounds.
+            assert len(slept) >= 2
+            assert all(POLL_FIRST_S <= s <= POLL_MAX_S for s in slept)
             after = build_plan(desired, live_state(client, desired.triggers))
             assert after.changes == ()
             bound = client.get_bindings("post-login")

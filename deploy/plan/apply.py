@@ -5,9 +5,10 @@ Order (each step only for what the plan changes):
 1. **create** and **update** drafts (code, dependencies, runtime, secrets;
    secret values come from :func:`deploy.secrets.resolve_secret_values` and
    are never reported);
-2. **wait for the build** of every draft about to be deployed (``get_action``
-   polled with backoff, 0.1 s doubling to 2 s). A ``failed`` build stops here,
-   before any deploy or binding: the previously deployed version stays live;
+2. **wait for the build** of every draft about to be deployed (polled with
+   backoff: each pause a quarter of the time waited so far, 0.1 s to 2 s). A
+   ``failed`` build stops here, before any deploy or binding: the previously
+   deployed version stays live;
 3. **deploy** and wait until each action's deployed version is built and
    carries the desired code;
 4. **one bindings PATCH per trigger** with the full ordered list the plan
@@ -42,9 +43,9 @@ from deploy.errors import Auth0ActionsError
 from deploy.plan.changes import Create, Delete, Deploy, Plan, Update
 from deploy.plan.diff import build_plan
 from deploy.plan.report import describe
-from deploy.plan.state import DesiredAction, DesiredState, LiveState, desired_state, live_state
+from deploy.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from deploy.secrets import Secret, resolve_secret_values
-from deploy.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
+from deploy.tenant_client import BindingRef, LiveAction, TenantClient
 
 BUILD_TIMEOUT_S = 300.0
 # Writes in flight at once. Each is independent (one action each); the tenant's
@@ -52,6 +53,10 @@ BUILD_TIMEOUT_S = 300.0
 MAX_PARALLEL = 10
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 2.0
+# Each pause is this share of the time waited so far (within the two bounds
+# above), so a poll never oversleeps a finished build by more than about a
+# quarter of the wait; plain doubling can oversleep it by the whole wait.
+POLL_FRACTION = 0.25
 BINDING_KINDS = ("bind", "reorder", "unbind")
 
 
@@ -128,7 +133,7 @@ class Waiter:
         check: Callable[[str, LiveAction], str],  # (label, action) -> done | failed | wait
         on_failed: Callable[[str], ApplyError],
     ) -> None:
-        total, delay, start = len(pending), POLL_FIRST_S, self.clock()
+        total, start = len(pending), self.clock()
         pending = dict(pending)
         last: dict[str, str] = {}
         while pending:
@@ -150,11 +155,12 @@ class Waiter:
                 )
             if not pending:
                 break
-            if self.clock() + delay > self.deadline:
+            now = self.clock()
+            delay = min(POLL_MAX_S, max(POLL_FIRST_S, POLL_FRACTION * (now - start)))
+            if now + delay > self.deadline:
                 waiting = ", ".join(f"{label} (status {last[label]})" for label in sorted(pending))
                 raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
             self.sleep(delay)
-            delay = min(delay * 2, POLL_MAX_S)
 
     def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
         """One read per round: the action itself, or every action in one listing."""
@@ -405,9 +411,7 @@ def apply_environment(
     plan still has changes (listed in the message).
     """
     view = tenant.environment(environment)
-    desired = desired_state(tenant, environment)
-    with open_tenant_client(tenant, view, environ) as client:
-        live = live_state(client, desired.triggers)
+    with open_states(tenant, environment, environ) as (client, desired, live):
         plan = build_plan(desired, live, allow_delete=allow_delete)
         if check is not None:
             check(desired, live, plan)

@@ -41,8 +41,8 @@ from deploy.config import Tenant
 from deploy.errors import Auth0ActionsError
 from deploy.plan.changes import Plan
 from deploy.plan.diff import build_plan
-from deploy.plan.state import DesiredState, LiveState, desired_state, live_state
-from deploy.tenant_client import LiveVersion, open_tenant_client
+from deploy.plan.state import DesiredState, LiveState, open_states
+from deploy.tenant_client import LiveVersion
 
 SAVED_PLAN_FORMAT = "auth0-actions saved plan"
 SAVED_PLAN_VERSION = 1
@@ -150,10 +150,8 @@ def snapshot(
     environ: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Plan the environment as ``plan`` does, keeping both states (nothing is written)."""
-    desired = desired_state(tenant, environment)
-    with open_tenant_client(tenant, tenant.environment(environment), environ) as client:
-        live = live_state(client, desired.triggers)
-    return Snapshot(desired, live, build_plan(desired, live, allow_delete=allow_delete))
+    with open_states(tenant, environment, environ) as (_, desired, live):
+        return Snapshot(desired, live, build_plan(desired, live, allow_delete=allow_delete))
 
 
 def saved_plan_data(snap: Snapshot) -> dict[str, Any]:

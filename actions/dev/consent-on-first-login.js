@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 134db5e9e830b683dd3b2c8eab2cea07a9a28086300712c9885f0fdaf1060c43
-// values-sha256: 1c8bc4e0c05ecb0f672756a475d805e678c28453ea870872368c6713cb3f1cb3
+// template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
+// values-sha256: 104104e373b0624201c720e754e5a46a894bfa5d9d530bc90b7a522b10842984
 // secrets (names only; values live in Auth0): none
 
 /**
@@ -96,6 +96,7 @@ function consentRecordUpdate(metadata, given, method, ip, now) {
     : {};
   const next = { ...current, ...record };
   delete next["withdrawn_at"];
+  delete next["withdrawn_reason"];
   return { ["consent"]: next };
 }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: da36b20eef219cb8b9adfb5423f5a2798336c27a1bfccc8569fa2584d55eeb09
-// values-sha256: 50024e52af06fd3c21189f65b275f33fa25c8aae3d3363df09ceb8ea9ac9704f
+// template-sha256: 34536e33d69abddde897b8f45602aebbf9d51556e061066aabbbe1807430653d
+// values-sha256: ef6817ed6aa56276fed0fdc2fe357c8dbc4c23a9f28e7db341aa7613a5e7d729
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -100,6 +100,7 @@ function consentRecordUpdate(metadata, given, method, ip, now) {
     : {};
   const next = { ...current, ...record };
   delete next["withdrawn_at"];
+  delete next["withdrawn_reason"];
   return { ["consent"]: next };
 }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: da36b20eef219cb8b9adfb5423f5a2798336c27a1bfccc8569fa2584d55eeb09
-// values-sha256: feb05aaceaf6c9865dede323b71650530498a936fb2ed1042464291ea362608e
+// template-sha256: 34536e33d69abddde897b8f45602aebbf9d51556e061066aabbbe1807430653d
+// values-sha256: 86819d97f7c7657633635c51715a6b0e33320300b285309a10ed0dd7e6adbe71
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -100,6 +100,7 @@ function consentRecordUpdate(metadata, given, method, ip, now) {
     : {};
   const next = { ...current, ...record };
   delete next["withdrawn_at"];
+  delete next["withdrawn_reason"];
   return { ["consent"]: next };
 }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 134db5e9e830b683dd3b2c8eab2cea07a9a28086300712c9885f0fdaf1060c43
-// values-sha256: af63e2554d55c72fdda3a640f73624591b7d4261668a9108344688065f8a7973
+// template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
+// values-sha256: 16135db2d720f12541514ab7507a0bca93a0ebb41bc5d1cd36474bd908450f21
 // secrets (names only; values live in Auth0): none
 
 /**
@@ -96,6 +96,7 @@ function consentRecordUpdate(metadata, given, method, ip, now) {
     : {};
   const next = { ...current, ...record };
   delete next["withdrawn_at"];
+  delete next["withdrawn_reason"];
   return { ["consent"]: next };
 }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: da36b20eef219cb8b9adfb5423f5a2798336c27a1bfccc8569fa2584d55eeb09
-// values-sha256: 8bf6756716d9db3d1e8435e0b00f6bbaee65724dcd9924f4f0e042d1746f0c0e
+// template-sha256: 34536e33d69abddde897b8f45602aebbf9d51556e061066aabbbe1807430653d
+// values-sha256: 5893806eaf1865a45898fea13c1fc9793329d01f4104ace41f26f4709484853e
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -100,6 +100,7 @@ function consentRecordUpdate(metadata, given, method, ip, now) {
     : {};
   const next = { ...current, ...record };
   delete next["withdrawn_at"];
+  delete next["withdrawn_reason"];
   return { ["consent"]: next };
 }
 

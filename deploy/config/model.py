@@ -50,6 +50,7 @@ ROOT_KEYS = {
     "method": "consentMethod",
     "ip": "consentIp",
     "withdrawn_at": "consentWithdrawnAt",
+    "withdrawn_reason": "consentWithdrawnReason",
 }
 NESTED_KEYS = {
     "given": "given",
@@ -60,6 +61,7 @@ NESTED_KEYS = {
     "method": "method",
     "ip": "ip",
     "withdrawn_at": "withdrawn_at",
+    "withdrawn_reason": "withdrawn_reason",
 }
 
 
@@ -77,6 +79,9 @@ class RecordKeys(Strict):
     method: MetadataKey | None = None
     ip: MetadataKey | None = None
     withdrawn_at: MetadataKey | None = None
+    # Written by `auth0-actions consent withdraw --reason`; cleared with
+    # withdrawn_at when consent is given again.
+    withdrawn_reason: MetadataKey | None = None
 
 
 class MetadataLayout(Strict):

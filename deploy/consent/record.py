@@ -17,12 +17,12 @@ layouts of tenant.yaml's ``consent.metadata``:
 Either way a patch holds only the record's key(s): no other key of
 user_metadata is ever sent, so none can be dropped.
 
-Withdrawal reason: the Actions' record has no property for it. The Python
-side stores it next to ``withdrawn_at`` (``withdrawn_reason`` nested,
-``consentWithdrawnReason`` root; not renameable) and only reads it while
-``withdrawn_at`` is set, because the Actions' re-consent clears
-``withdrawn_at`` but does not know the reason key. A leftover reason after a
-re-consent at login is therefore ignored, never reported.
+Withdrawal reason: ``consent withdraw --reason`` stores it next to
+``withdrawn_at`` (``withdrawn_reason`` nested, ``consentWithdrawnReason``
+root; renameable in ``consent.metadata.keys``). The Actions never write it,
+but clear it with ``withdrawn_at`` when consent is given again; it is only
+read while ``withdrawn_at`` is set, so a reason left by an older Action
+version is never reported.
 """
 
 from __future__ import annotations
@@ -40,9 +40,6 @@ Status = Literal["valid", "missing", "declined", "withdrawn", "outdated"]
 STATUSES: tuple[Status, ...] = ("missing", "declined", "withdrawn", "outdated", "valid")
 # How the decision was collected: the Actions write "signup" and "redirect".
 API_METHOD = "api"
-
-NESTED_REASON_KEY = "withdrawn_reason"
-ROOT_REASON_KEY = "consentWithdrawnReason"
 
 # Columns of :func:`flat_fields`, in order (CSV export, tables).
 FLAT_COLUMNS: tuple[str, ...] = (
@@ -78,7 +75,7 @@ class RecordLayout:
             layout=meta.layout,
             object_key=meta.object_key,
             keys=meta.resolved_keys(),
-            reason_key=NESTED_REASON_KEY if meta.layout == "nested" else ROOT_REASON_KEY,
+            reason_key=meta.resolved_keys()["withdrawn_reason"],
         )
 
     @property
@@ -89,7 +86,7 @@ class RecordLayout:
         """The top-level user_metadata keys the record occupies (all a patch may touch)."""
         if self.nested:
             return (self.object_key,)
-        return (*self.keys.values(), self.reason_key)
+        return tuple(dict.fromkeys((*self.keys.values(), self.reason_key)))
 
     def export_fields(self) -> list[str]:
         """Export-job field names holding the record (``user_metadata.<key>``)."""

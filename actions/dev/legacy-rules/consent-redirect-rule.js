@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 2a79e520d116994c40075035d0c6851201aa8cf83ac38e16d51f69797ecf8abe
-// values-sha256: 23f46fe3e69d81519046d15da00469c60118c83e3afa4c02bac354d65f7ebcbc
+// template-sha256: 013cc1f6f5977fced05674eb7cd33e4767111a9e4b1108b2ab87d69ad5ed865a
+// values-sha256: 81a5765931b9e77429f6c7bc057eabf327144cb8aedbaf63e249d1556fc25b4f
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -97,6 +97,7 @@ function consentRedirect(user, context, callback) {
       : {};
     const next = { ...current, ...record };
     delete next["withdrawn_at"];
+    delete next["withdrawn_reason"];
     return { ["consent"]: next };
   }
 

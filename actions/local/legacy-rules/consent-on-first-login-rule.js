@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: 22a55e2617167354aacbbe4bff9f4741e7807f5bd469242e4cdd3fff4df3a7d8
-// values-sha256: 562ca0abb21ec7fb81c6726a74eab1791aec737fbca09ce2e1457f7da7f6bbaf
+// template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
+// values-sha256: 1bdb4325595e73dc24c9fa97c73bd6ef81261ce22271014d2d083b6ff1b1a646
 // secrets (names only; values live in Auth0): none
 
 /**
@@ -93,6 +93,7 @@ function consentOnFirstLogin(user, context, callback) {
       : {};
     const next = { ...current, ...record };
     delete next["withdrawn_at"];
+    delete next["withdrawn_reason"];
     return { ["consent"]: next };
   }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 2a79e520d116994c40075035d0c6851201aa8cf83ac38e16d51f69797ecf8abe
-// values-sha256: e1968a6de92f62dc204adfeaea22a49baa4d0767d9289c2b41f4032799649491
+// template-sha256: 013cc1f6f5977fced05674eb7cd33e4767111a9e4b1108b2ab87d69ad5ed865a
+// values-sha256: c01692b55640b328ca4f2e0ce666e9e942d04f397a1fd2db805a74010e856ce6
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -97,6 +97,7 @@ function consentRedirect(user, context, callback) {
       : {};
     const next = { ...current, ...record };
     delete next["withdrawn_at"];
+    delete next["withdrawn_reason"];
     return { ["consent"]: next };
   }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: 22a55e2617167354aacbbe4bff9f4741e7807f5bd469242e4cdd3fff4df3a7d8
-// values-sha256: 51ed46910fa66e19aca34e7c6a006d44b780565c885e6c0a47f46fe4fb7734e2
+// template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
+// values-sha256: ef93d91b8890c6349a81468f28e38796bf2e799f664e8509fc0ec40351c65771
 // secrets (names only; values live in Auth0): none
 
 /**
@@ -93,6 +93,7 @@ function consentOnFirstLogin(user, context, callback) {
       : {};
     const next = { ...current, ...record };
     delete next["withdrawn_at"];
+    delete next["withdrawn_reason"];
     return { ["consent"]: next };
   }
 

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 2a79e520d116994c40075035d0c6851201aa8cf83ac38e16d51f69797ecf8abe
-// values-sha256: 0c6bafa2c9c2a4220e705f1e6b620e77d3e77e778598023e79685a87bda8440f
+// template-sha256: 013cc1f6f5977fced05674eb7cd33e4767111a9e4b1108b2ab87d69ad5ed865a
+// values-sha256: cee718e191f3f7e0d3989a613553ee800eb15bb45474a0058ab417c8bbeb676a
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**
@@ -97,6 +97,7 @@ function consentRedirect(user, context, callback) {
       : {};
     const next = { ...current, ...record };
     delete next["withdrawn_at"];
+    delete next["withdrawn_reason"];
     return { ["consent"]: next };
   }
 

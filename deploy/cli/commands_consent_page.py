@@ -87,7 +87,7 @@ def serve_command(
     )
     sys.stdout.flush()
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    worker = threading.Thread(target=server.serve_forever, daemon=True)
+    worker = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     worker.start()
     try:
         threading.Event().wait()

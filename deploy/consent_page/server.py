@@ -384,8 +384,12 @@ class ConsentPageThread:
         self, settings: PageSettings, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True
     ) -> None:
         self.server = ConsentPageServer(settings, host, port, quiet=quiet)
+        # A short poll interval: stop() returns at once instead of within 0.5 s.
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name="consent-page", daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="consent-page",
+            daemon=True,
         )
 
     def start(self) -> ConsentPageThread:

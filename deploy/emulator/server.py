@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 from deploy.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
 from deploy.emulator.knobs import DropConnection, LoggedRequest
 
+POLL_INTERVAL_S = 0.02  # how soon a stopped server notices
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
@@ -167,7 +169,11 @@ class ServerThread:
     def __init__(self, app: Any, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.httpd = EmulatorHTTPServer(app, "127.0.0.1", port, tls)
         self.scheme = "https" if tls else "http"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # serve_forever checks for shutdown every poll interval (0.5 s by default):
+        # every command that opens the embedded local tenant would pay it on close.
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_INTERVAL_S}, daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from deploy.cli.main import main
+from deploy.emulator.app import Emulator
+from deploy.emulator.tenant import LocalTenant
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         shutil.copytree(REPO / "actions", root / "actions")
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture
+def apps(project: Path, monkeypatch: pytest.MonkeyPatch) -> list[Emulator]:
+    """Every emulator the embedded local tenant starts (one per command), in order."""
+    started: list[Emulator] = []
+    original = LocalTenant.__init__
+
+    def init(self: LocalTenant, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        started.append(self.app)
+
+    monkeypatch.setattr(LocalTenant, "__init__", init)
+    return started
 
 
 @dataclass

@@ -217,3 +217,12 @@ def report(steps: Iterable[Step]) -> str:
     return "\n".join(
         f"#{s.index} {s.method} {s.path}: {'; '.join(s.problems)}" for s in steps if s.problems
     )
+
+
+def writes(app: Emulator) -> list[tuple[str, str]]:
+    """Management API writes the app received (the token request is not one)."""
+    return [
+        (e.method, e.path)
+        for e in app.knobs.requests()
+        if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
+    ]

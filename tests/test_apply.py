@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import writes
 
 from deploy.config import Tenant, load_tenant
 from deploy.emulator.app import Emulator
@@ -38,29 +39,6 @@ def _tenant() -> Tenant:
 
 def plan(allow_delete: bool = False) -> Plan:
     return plan_environment(_tenant(), "local", allow_delete=allow_delete, environ={})
-
-
-@pytest.fixture
-def apps(project: Path, monkeypatch: pytest.MonkeyPatch) -> list[Emulator]:
-    """Every emulator the embedded local tenant starts (one per command), in order."""
-    started: list[Emulator] = []
-    original = LocalTenant.__init__
-
-    def init(self: LocalTenant, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        started.append(self.app)
-
-    monkeypatch.setattr(LocalTenant, "__init__", init)
-    return started
-
-
-def writes(app: Emulator) -> list[tuple[str, str]]:
-    """Management API writes (the token request is not one)."""
-    return [
-        (e.method, e.path)
-        for e in app.knobs.requests()
-        if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
-    ]
 
 
 def binding_patches(started: list[Emulator]) -> list[LoggedRequest]:

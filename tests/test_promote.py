@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from emulator_support import Tenant as Served
+from emulator_support import writes as _writes
 
-from deploy.emulator.app import Emulator
 from deploy.secrets import Secret
 from deploy.target import Target
 from deploy.tenant_client import BindingRef, LiveAction, TenantClient
@@ -23,14 +23,6 @@ from deploy.tenant_client import BindingRef, LiveAction, TenantClient
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 DEV_SECRET = "dev-session-secret-value-never-printed-1"
 PROD_SECRET = "prod-session-secret-value-never-printed-2"
-
-
-def _writes(app: Emulator) -> list[tuple[str, str]]:
-    return [
-        (e.method, e.path)
-        for e in app.knobs.requests()
-        if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
-    ]
 
 
 @pytest.fixture

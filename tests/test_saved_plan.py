@@ -7,38 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import writes
 
 from deploy.config import load_tenant
 from deploy.emulator.app import Emulator
-from deploy.emulator.tenant import LocalTenant
 from deploy.plan import plan_environment
 from deploy.plan.saved import SAVED_PLAN_FORMAT, canonical, sha256_hex
 from deploy.secrets import LocalSecretStore, local_state_dir
 from deploy.tenant_client import open_tenant_client
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
-
-
-@pytest.fixture
-def apps(project: Path, monkeypatch: pytest.MonkeyPatch) -> list[Emulator]:
-    """Every emulator the embedded local tenant starts (one per command), in order."""
-    started: list[Emulator] = []
-    original = LocalTenant.__init__
-
-    def init(self: LocalTenant, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        started.append(self.app)
-
-    monkeypatch.setattr(LocalTenant, "__init__", init)
-    return started
-
-
-def writes(app: Emulator) -> list[tuple[str, str]]:
-    return [
-        (e.method, e.path)
-        for e in app.knobs.requests()
-        if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
-    ]
 
 
 def saved(cli: Any, path: Path, *args: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from deploy.cli.state import confirm_shown, environment_option, state
+from deploy.cli.state import confirm_shown, environment_option, report_option, state
 from deploy.config import Tenant
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.apply import BUILD_TIMEOUT_S, ApplyResult, Step, apply_environment
@@ -19,11 +19,6 @@ from deploy.plan.report import text_report
 from deploy.plan.safety import raise_if_unsafe, thresholds
 from deploy.plan.saved import SavedPlan, Snapshot, load_saved_plan, verify_saved_plan
 from deploy.plan.state import DesiredState, LiveState
-
-
-def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
-    state().output = "json" if value == "json" else "text"
-    return value
 
 
 def _summary(result: ApplyResult) -> str:
@@ -151,16 +146,7 @@ def report_apply(result: ApplyResult, *, as_json: bool) -> int:
 )
 @environment_option("The environment whose tenant to change (exactly one; with FILE, the plan's).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    is_eager=True,
-    callback=_set_output,
-    help="Report format: text for people, json for CI (needs --yes).",
-)
+@report_option("Report format: text for people, json for CI (needs --yes).")
 @click.option(
     "--allow-delete",
     is_flag=True,

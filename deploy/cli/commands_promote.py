@@ -7,15 +7,10 @@ import json
 import click
 
 from deploy.cli.commands_apply import build_timeout_option, force_option, report_apply, run_apply
-from deploy.cli.state import state
+from deploy.cli.state import report_option, state
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.promote import PromotionRefused, check_source
 from deploy.plan.report import text_report
-
-
-def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
-    state().output = "json" if value == "json" else "text"
-    return value
 
 
 @click.command("promote")
@@ -25,16 +20,7 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
 @click.option("--to", "target", required=True, metavar="ENV", help="The environment to apply to.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @force_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    is_eager=True,
-    callback=_set_output,
-    help="Report format: text for people, json for CI (needs --yes).",
-)
+@report_option("Report format: text for people, json for CI (needs --yes).")
 @build_timeout_option
 def promote_command(
     source: str, target: str, yes: bool, force: bool, output: str, build_timeout: float

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from deploy.cli.state import confirm_shown, environment_option, state
+from deploy.cli.state import confirm_shown, environment_option, report_option, state
 from deploy.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from deploy.plan.apply import BUILD_TIMEOUT_S
 from deploy.plan.release import (
@@ -18,23 +18,8 @@ from deploy.plan.release import (
     rollback_action,
 )
 
-
-def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
-    state().output = "json" if value == "json" else "text"
-    return value
-
-
 env_option = environment_option("The environment whose tenant to use (exactly one).")
-output_option = click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    is_eager=True,
-    callback=_set_output,
-    help="Report format: text for people, json for CI and scripts.",
-)
+output_option = report_option("Report format: text for people, json for CI and scripts.")
 
 
 def history_text(history: History) -> str:

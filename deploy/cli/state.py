@@ -72,6 +72,25 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def report_option(help_text: str) -> Callable[[F], F]:
+    """--output text|json passed to the command too (for commands whose flow depends on it)."""
+
+    def set_output(ctx: click.Context, _: click.Parameter, value: OutputFormat) -> OutputFormat:
+        ctx.ensure_object(AppState).output = value
+        return value
+
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        is_eager=True,
+        callback=set_output,
+        help=help_text,
+    )
+
+
 def environments_option(help_text: str) -> Callable[[F], F]:
     """--env/-e ENV, repeatable; shared by the commands that work per environment."""
 

@@ -226,3 +226,10 @@ def writes(app: Emulator) -> list[tuple[str, str]]:
         for e in app.knobs.requests()
         if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
     ]
+
+
+def edit_template(project: Path, name: str, extra: str, cli: Any) -> None:
+    """Append to a template and render the local environment again."""
+    path = project / "rules_templates" / f"{name}.js.j2"
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert cli("render", "--env", "local").code == 0

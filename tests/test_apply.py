@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_support import writes
+from emulator_support import edit_template, writes
 
 from deploy.config import Tenant, load_tenant
 from deploy.emulator.app import Emulator
@@ -54,12 +54,6 @@ def client(project: Path) -> Iterator[TenantClient]:
 
 def by_name(client: TenantClient) -> dict[str, LiveAction]:
     return {a.name: a for a in client.list_actions()}
-
-
-def edit_template(project: Path, name: str, extra: str, cli: Any) -> None:
-    path = project / "rules_templates" / f"{name}.js.j2"
-    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    assert cli("render", "--env", "local").code == 0
 
 
 def test_apply_converges_and_a_second_apply_writes_nothing(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import edit_template
 
 from deploy.config import load_tenant
 from deploy.emulator.knobs import Fault, Hold, LoggedRequest
@@ -106,12 +107,6 @@ def kinds(entries: list[LoggedRequest]) -> list[str]:
         else:
             out.append({"PATCH": "update", "DELETE": "delete"}[method])
     return sorted(out)
-
-
-def edit(project: Path, name: str, extra: str, cli: Any) -> None:
-    path = project / "rules_templates" / f"{name}.js.j2"
-    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    assert cli("render", "--env", "local").code == 0
 
 
 def assert_converged(served: Served, cli: Any) -> None:
@@ -224,8 +219,8 @@ def test_a_kill_at_every_step_converges_when_run_again(
     if case.setup in ("edited", "orphan"):
         assert cli("apply", "--yes").code == 0
     if case.setup == "edited":
-        edit(served.project, FIRST, "// v2\n", cli)
-        edit(served.project, REDIRECT, "// v2\n", cli)
+        edit_template(served.project, FIRST, "// v2\n", cli)
+        edit_template(served.project, REDIRECT, "// v2\n", cli)
     if case.setup == "orphan":
         with served.client() as client:
             made = {a.name: a.id for a in client.list_actions()}
@@ -289,7 +284,7 @@ def _prepare(served: Served, cli: Any, setup: str) -> list[str]:
         return []
     assert cli("apply", "--yes").code == 0
     if setup == "edited-one":
-        edit(served.project, REDIRECT, "// v2\n", cli)
+        edit_template(served.project, REDIRECT, "// v2\n", cli)
         return []
     with served.client() as client:
         orphan = client.create_action("consent-legacy", "post-login", ORPHAN_CODE)
@@ -401,8 +396,8 @@ def test_a_failed_build_among_concurrent_updates_deploys_nothing(served: Served,
     are untouched and both previous versions stay live; fixing it converges."""
     assert cli("apply", "--yes").code == 0
     before = {a.name: a.deployed_version for a in served.actions()}
-    edit(served.project, FIRST, "// v2\n", cli)
-    edit(served.project, REDIRECT, f"{BUILD_FAILURE}\n", cli)
+    edit_template(served.project, FIRST, "// v2\n", cli)
+    edit_template(served.project, REDIRECT, f"{BUILD_FAILURE}\n", cli)
     mark = served.mark()
     failed = cli("apply", "--yes")
     assert failed.code == 1

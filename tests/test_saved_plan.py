@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_support import writes
+from emulator_support import edit_template, writes
 
 from deploy.config import load_tenant
 from deploy.emulator.app import Emulator
@@ -24,12 +24,6 @@ def saved(cli: Any, path: Path, *args: str) -> dict[str, Any]:
     assert run.code == 0, run.err
     assert "Plan: " in run.out  # the report is printed as usual
     return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def edit_template(project: Path, name: str, extra: str, cli: Any) -> None:
-    path = project / "rules_templates" / f"{name}.js.j2"
-    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    assert cli("render", "--env", "local").code == 0
 
 
 def test_a_saved_plan_is_applied_exactly_and_then_is_spent(

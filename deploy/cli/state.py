@@ -57,38 +57,25 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: OutputFormat) -> 
     return value
 
 
-def output_option(func: F) -> F:
-    """--output text|json, for every command that reports something."""
+def report_option(help_text: str, *, expose: bool = True) -> Callable[[F], F]:
+    """--output text|json; ``expose`` passes it to the command (when its flow depends on it)."""
     return click.option(
         "--output",
         "-o",
         type=click.Choice(["text", "json"]),
         default="text",
         show_default=True,
-        expose_value=False,
+        expose_value=expose,
         is_eager=True,
         callback=_set_output,
-        help="Report format: text for people, json for CI and scripts.",
-    )(func)
-
-
-def report_option(help_text: str) -> Callable[[F], F]:
-    """--output text|json passed to the command too (for commands whose flow depends on it)."""
-
-    def set_output(ctx: click.Context, _: click.Parameter, value: OutputFormat) -> OutputFormat:
-        ctx.ensure_object(AppState).output = value
-        return value
-
-    return click.option(
-        "--output",
-        "-o",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        is_eager=True,
-        callback=set_output,
         help=help_text,
     )
+
+
+# For every command that reports something and only needs state().emit.
+output_option = report_option(
+    "Report format: text for people, json for CI and scripts.", expose=False
+)
 
 
 def environments_option(help_text: str) -> Callable[[F], F]:

@@ -58,11 +58,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.cli.main import main as cli_main
-from deploy.config import load_tenant
-from deploy.emulator.tenant import LocalTenant
-from deploy.plan.apply import apply_environment
-from deploy.plan.changes import Plan
+from auth0_actions.cli.main import main as cli_main
+from auth0_actions.config import load_tenant
+from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.plan.apply import apply_environment
+from auth0_actions.plan.changes import Plan
 
 LATENCY_MS = 100.0
 BUILD_S = 1.0

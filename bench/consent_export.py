@@ -93,9 +93,9 @@ def user_document(index: int) -> dict[str, Any]:
 def seed(project: Path, count: int) -> float:
     """Write the users into the local tenant's store; returns seconds taken."""
     sys.path.insert(0, str(REPO))
-    from deploy.emulator.store import Store
-    from deploy.emulator.tenant import DATABASE_FILE
-    from deploy.secrets import LOCAL_STATE_DIR
+    from auth0_actions.emulator.store import Store
+    from auth0_actions.emulator.tenant import DATABASE_FILE
+    from auth0_actions.secrets import LOCAL_STATE_DIR
 
     started = time.perf_counter()
     store = Store(project / LOCAL_STATE_DIR / DATABASE_FILE)
@@ -117,7 +117,7 @@ def seed(project: Path, count: int) -> float:
 
 def serve(project: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "deploy", "emulator", "serve", "--output", "json"],
+        [sys.executable, "-m", "auth0_actions", "emulator", "serve", "--output", "json"],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -147,7 +147,7 @@ def export(project: Path, base_url: str, file_format: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "AUTH0_DOMAIN": base_url}
     for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
         env.pop(name, None)  # the served tenant's credentials.json supplies them
-    command = [sys.executable, "-m", "deploy", "consent", "export"]
+    command = [sys.executable, "-m", "auth0_actions", "consent", "export"]
     command += ["--format", file_format, "--out", str(out), "--output", "json"]
     with report.open("w") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()

@@ -65,7 +65,7 @@ class Result:
 def start_server(project: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     credentials = project / ".auth0-local" / "credentials.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "deploy", "emulator", "serve", "--output", "json"],
+        [sys.executable, "-m", "auth0_actions", "emulator", "serve", "--output", "json"],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,

@@ -9,7 +9,7 @@ segment of a login: execute, or resume after the consent page):
   ``ScenarioRunner`` from a thread pool for ``--seconds``, counting the pool's
   calls (the scenario logic in Python is included, as in `auth0-actions test`);
 - fresh process: the same requests, each in a new worker process started
-  exactly as the pool starts one (``deploy.sandbox.pool.Worker``: permission
+  exactly as the pool starts one (``auth0_actions.sandbox.pool.Worker``: permission
   model, address-space cap, network namespace where available), with the
   same parallelism;
 - in-process floor: the same requests run by the same harness
@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from deploy.config import load_tenant  # noqa: E402
-from deploy.node import selected_node  # noqa: E402
-from deploy.sandbox.pool import HARNESS_DIR, Limits, Reply, SandboxPool, Worker  # noqa: E402
-from deploy.scenarios.runner import Case, ScenarioRunner  # noqa: E402
-from deploy.scenarios.suite import collect, sandbox_read_paths  # noqa: E402
+from auth0_actions.config import load_tenant  # noqa: E402
+from auth0_actions.node import selected_node  # noqa: E402
+from auth0_actions.sandbox.pool import HARNESS_DIR, Limits, Reply, SandboxPool, Worker  # noqa: E402
+from auth0_actions.scenarios.runner import Case, ScenarioRunner  # noqa: E402
+from auth0_actions.scenarios.suite import collect, sandbox_read_paths  # noqa: E402
 
 TARGET_EXEC_PER_S = 500
 TARGET_SPEEDUP = 20

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from deploy.cli.main import main
-from deploy.emulator.app import Emulator
-from deploy.emulator.tenant import LocalTenant
+from auth0_actions.cli.main import main
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.tenant import LocalTenant
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """Helpers for emulator tests: a served tenant, and replaying real recordings.
 
-``Tenant`` starts an :class:`Emulator` on loopback with a registered client
+``ServedTenant`` starts an :class:`Emulator` on loopback with a registered client
 and a bearer token. ``replay`` sends a recording's requests in order to the
 emulator, substituting the ids the emulator returned for the recorded ones,
 and compares what matters across runs (shared/conformance/README.md): status
@@ -20,15 +20,15 @@ from urllib.parse import quote, urlsplit
 import httpx
 import yaml
 
-from deploy.emulator.app import Emulator, Settings
-from deploy.emulator.auth import MANAGEMENT_SCOPES
-from deploy.emulator.server import ServerThread
+from auth0_actions.emulator.app import Emulator, Settings
+from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
+from auth0_actions.emulator.server import ServerThread
 
 RECORDINGS = Path(__file__).resolve().parent / "conformance" / "recordings"
 
 
 @dataclass
-class Tenant:
+class ServedTenant:
     """An emulator served on 127.0.0.1 with one client holding ``scopes``."""
 
     settings: Settings = field(default_factory=Settings)

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from emulator_support import edit_template, writes
 
-from deploy.config import Tenant, load_tenant
-from deploy.emulator.app import Emulator
-from deploy.emulator.knobs import LoggedRequest
-from deploy.emulator.routes_actions import BUILD_FAILURE
-from deploy.emulator.tenant import LocalTenant
-from deploy.plan import Plan, build_plan, desired_state, live_state, plan_environment
-from deploy.plan.apply import (
+from auth0_actions.config import Project, load_tenant
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.knobs import LoggedRequest
+from auth0_actions.emulator.routes_actions import BUILD_FAILURE
+from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.plan import Plan, build_plan, desired_state, live_state, plan_environment
+from auth0_actions.plan.apply import (
     POLL_FIRST_S,
     POLL_FRACTION,
     POLL_MAX_S,
@@ -25,15 +25,15 @@ from deploy.plan.apply import (
     Waiter,
     execute_plan,
 )
-from deploy.secrets import LocalSecretStore, local_state_dir, resolve_secret_values
-from deploy.target import Target
-from deploy.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
+from auth0_actions.secrets import LocalSecretStore, local_state_dir, resolve_secret_values
+from auth0_actions.target import Target
+from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 BINDINGS = r"/actions/triggers/post-login/bindings$"
 
 
-def _tenant() -> Tenant:
+def _tenant() -> Project:
     return load_tenant(Path("tenant.yaml"))
 
 
@@ -367,7 +367,7 @@ def test_apply_rides_out_429s_5xx_and_dropped_connections(
 ) -> None:
     """A hostile tenant (rate limit, a 503 on the bindings PATCH, a dropped connection on
     a read) still converges in one apply, and a second apply writes nothing."""
-    from deploy.emulator.knobs import Fault
+    from auth0_actions.emulator.knobs import Fault
 
     started: list[Emulator] = []
     original = LocalTenant.serve

@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from emulator_support import edit_template
 
-from deploy.config import load_tenant
-from deploy.emulator.knobs import Fault, Hold, LoggedRequest
-from deploy.emulator.routes_actions import BUILD_FAILURE
-from deploy.emulator.tenant import LocalTenant
-from deploy.plan import build_plan, desired_state, live_state
-from deploy.plan.apply import execute_plan
-from deploy.secrets import resolve_secret_values
-from deploy.target import Target
-from deploy.tenant_client import BindingRef, LiveAction, RetryPolicy, TenantClient
+from auth0_actions.config import load_tenant
+from auth0_actions.emulator.knobs import Fault, Hold, LoggedRequest
+from auth0_actions.emulator.routes_actions import BUILD_FAILURE
+from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.plan import build_plan, desired_state, live_state
+from auth0_actions.plan.apply import execute_plan
+from auth0_actions.secrets import resolve_secret_values
+from auth0_actions.target import Target
+from auth0_actions.tenant_client import BindingRef, LiveAction, RetryPolicy, TenantClient
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 MANAGED = (FIRST, REDIRECT)

@@ -8,8 +8,8 @@ import sys
 import click
 import pytest
 
-from deploy import __version__
-from deploy.cli.main import cli as root_group
+from auth0_actions import __version__
+from auth0_actions.cli.main import cli as root_group
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -53,9 +53,12 @@ def test_version(cli) -> None:
     assert __version__ in run.out
 
 
-def test_python_dash_m_deploy_runs_the_same_cli() -> None:
+def test_python_dash_m_auth0_actions_runs_the_same_cli() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "deploy", "--version"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "auth0_actions", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0
     assert __version__ in done.stdout
@@ -97,7 +100,7 @@ def test_internal_errors_exit_1_with_a_bug_message(cli, project, monkeypatch) ->
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("deploy.cli.commands_render.render_environments", explode)
+    monkeypatch.setattr("auth0_actions.cli.commands_render.render_environments", explode)
     run = cli("render")
     assert run.code == 1
     assert "internal error: RuntimeError: boom" in run.err

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from deploy.config import load_tenant
-from deploy.errors import ConfigError
+from auth0_actions.config import load_tenant
+from auth0_actions.errors import ConfigError
 
 SCHEMA_FILE = REPO / "schema" / "tenant.schema.json"
 

@@ -29,11 +29,11 @@ import jwt
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from deploy.cli.main import main
-from deploy.config import load_tenant
-from deploy.consent_page.server import ConsentPageThread
-from deploy.consent_page.settings import settings_for_environment
-from deploy.emulator.tenant import LocalTenant
+from auth0_actions.cli.main import main
+from auth0_actions.config import load_tenant
+from auth0_actions.consent_page.server import ConsentPageThread
+from auth0_actions.consent_page.settings import settings_for_environment
+from auth0_actions.emulator.tenant import LocalTenant
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"

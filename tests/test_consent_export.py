@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.consent.export import ExportError, _LineAssembler, csv_cell
-from deploy.emulator.app import Emulator
-from deploy.emulator.knobs import Fault
-from deploy.emulator.tenant import LocalTenant
+from auth0_actions.consent.export import ExportError, _LineAssembler, csv_cell
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.knobs import Fault
+from auth0_actions.emulator.tenant import LocalTenant
 
 DB = "Username-Password-Authentication"
 TERMS = "2026-11-01"  # tenant.yaml's terms_version

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from deploy.emulator.tenant import LocalTenant
+from auth0_actions.emulator.tenant import LocalTenant
 
 TERMS = "2026-11-01"
 DB = "Username-Password-Authentication"

@@ -27,19 +27,19 @@ import httpx
 import jwt
 import pytest
 
-from deploy.config import load_tenant
-from deploy.consent_page.page import STYLE_HASH
-from deploy.consent_page.server import ConsentPageThread
-from deploy.consent_page.settings import (
+from auth0_actions.config import load_tenant
+from auth0_actions.consent_page.page import STYLE_HASH
+from auth0_actions.consent_page.server import ConsentPageThread
+from auth0_actions.consent_page.settings import (
     PageSettings,
     TenantUnreachable,
     fixed_tenant,
     settings_for_environment,
 )
-from deploy.emulator.app import DEFAULT_DOMAIN
-from deploy.errors import SecretError
-from deploy.scenarios.runner import sign_token
-from deploy.secrets import LocalSecretStore, Secret, local_state_dir
+from auth0_actions.emulator.app import DEFAULT_DOMAIN
+from auth0_actions.errors import SecretError
+from auth0_actions.scenarios.runner import sign_token
+from auth0_actions.secrets import LocalSecretStore, Secret, local_state_dir
 
 SECRET = "consent-page-test-secret-0123456789abcdef"
 ISSUER = "tenant.example.test"
@@ -436,7 +436,7 @@ def test_serve_refuses_a_non_loopback_host_without_the_flag(project: Path, cli: 
 def test_serve_answers_and_logs_no_token(project: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "deploy", "consent-page", "serve", "--port", "0"],
+        [sys.executable, "-m", "auth0_actions", "consent-page", "serve", "--port", "0"],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploy.config import ConsentPolicy, load_tenant
-from deploy.config.model import MetadataLayout
-from deploy.consent.operations import grant, withdraw
-from deploy.consent.record import ConsentRecord, RecordLayout, js_truthy, status_of
-from deploy.emulator.app import Emulator
-from deploy.emulator.server import ServerThread
-from deploy.secrets import Secret
-from deploy.target import Target
-from deploy.tenant_client import RetryPolicy, TenantClient
+from auth0_actions.config import ConsentPolicy, load_tenant
+from auth0_actions.config.model import MetadataLayout
+from auth0_actions.consent.operations import grant, withdraw
+from auth0_actions.consent.record import ConsentRecord, RecordLayout, js_truthy, status_of
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.secrets import Secret
+from auth0_actions.target import Target
+from auth0_actions.tenant_client import RetryPolicy, TenantClient
 
 REPO = Path(__file__).resolve().parent.parent
 USER_ID = "auth0|property"

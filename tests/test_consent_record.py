@@ -3,7 +3,7 @@
 The consent Actions' own functions (readConsentRecord, consentNeeded,
 consentRecordUpdate), taken from the freshly rendered
 actions/local/consent-redirect.js for each layout, are run in Node 22 on the
-same user_metadata as :mod:`deploy.consent.record`; status and PATCH body
+same user_metadata as :mod:`auth0_actions.consent.record`; status and PATCH body
 must be identical.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from deploy.config import load_tenant
-from deploy.consent.record import (
+from auth0_actions.config import load_tenant
+from auth0_actions.consent.record import (
     FLAT_COLUMNS,
     ConsentRecord,
     RecordLayout,
@@ -25,7 +25,7 @@ from deploy.consent.record import (
     record_status,
     status_of,
 )
-from deploy.node import find_node
+from auth0_actions.node import find_node
 
 NOW = "2026-03-04T05:06:07.089Z"
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from deploy.config import load_tenant
-from deploy.config.model import Dependency
-from deploy.node import forget_found_nodes
-from deploy.sandbox import deps as deps_module
-from deploy.sandbox.deps import (
+from auth0_actions.config import load_tenant
+from auth0_actions.config.model import Dependency
+from auth0_actions.node import forget_found_nodes
+from auth0_actions.sandbox import deps as deps_module
+from auth0_actions.sandbox.deps import (
     MARKER,
     DependencyDirs,
     DependencyError,
@@ -35,10 +35,10 @@ from deploy.sandbox.deps import (
     cache_root,
     ensure_dependencies,
 )
-from deploy.sandbox.event import build_event
-from deploy.sandbox.pool import Limits, SandboxPool
-from deploy.scenarios.runner import ScenarioRunner
-from deploy.scenarios.suite import collect
+from auth0_actions.sandbox.event import build_event
+from auth0_actions.sandbox.pool import Limits, SandboxPool
+from auth0_actions.scenarios.runner import ScenarioRunner
+from auth0_actions.scenarios.suite import collect
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX paths and permissions")
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from auth0.management import ActionTrigger, Auth0, DeployActionVersionRequestContent
 from auth0.management.core.api_error import ApiError as SdkApiError
-from emulator_support import Shape, Tenant, load_recording, replay, report
+from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
-from deploy.emulator import routes_actions
-from deploy.emulator.app import Settings
-from deploy.emulator.routes_actions import BUILD_FAILURE
+from auth0_actions.emulator import routes_actions
+from auth0_actions.emulator.app import Settings
+from auth0_actions.emulator.routes_actions import BUILD_FAILURE
 
 API = "/api/v2/actions"
 POST_LOGIN = [{"id": "post-login", "version": "v3"}]
@@ -70,16 +70,16 @@ RECORDINGS = [
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[Tenant]:
+def served() -> Iterator[ServedTenant]:
     """One server for the module (stopping one costs half a second)."""
-    tenant = Tenant()
+    tenant = ServedTenant()
     yield tenant
     routes_actions.close(tenant.app)
     tenant.stop()
 
 
 @pytest.fixture
-def tenant(served: Tenant) -> Iterator[Tenant]:
+def tenant(served: ServedTenant) -> Iterator[ServedTenant]:
     """The served tenant, emptied and with default settings for each test."""
     served.app.store.clear()
     served.app.settings = Settings()
@@ -88,7 +88,7 @@ def tenant(served: Tenant) -> Iterator[Tenant]:
 
 
 @pytest.fixture
-def http(tenant: Tenant) -> Iterator[httpx.Client]:
+def http(tenant: ServedTenant) -> Iterator[httpx.Client]:
     with tenant.http() as client:
         yield client
 
@@ -122,7 +122,7 @@ def _error(response: httpx.Response, status: int, message: str) -> None:
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
-def test_recordings_replay(tenant: Tenant, http: httpx.Client, name: str) -> None:
+def test_recordings_replay(tenant: ServedTenant, http: httpx.Client, name: str) -> None:
     steps = replay(http, load_recording(name), SHAPE)
     assert report(steps) == ""
     assert steps, name
@@ -231,7 +231,7 @@ def test_bad_json_and_deploy_field_on_update_are_400(http: httpx.Client) -> None
     _error(response, 400, "Payload validation error: 'Additional properties not allowed: deploy'.")
 
 
-def test_secret_values_are_write_only(http: httpx.Client, tenant: Tenant) -> None:
+def test_secret_values_are_write_only(http: httpx.Client, tenant: ServedTenant) -> None:
     action = _create(http, secrets=[{"name": "foo", "value": "first-value-111"}])
     updated = http.patch(
         f"{API}/actions/{action['id']}",
@@ -365,7 +365,7 @@ def test_rollback_creates_a_new_version(http: httpx.Client) -> None:
     _error(bad, 400, "Payload validation error: 'Additional properties not allowed: draft'.")
 
 
-def test_versions_kept_evicts_the_oldest(tenant: Tenant, http: httpx.Client) -> None:
+def test_versions_kept_evicts_the_oldest(tenant: ServedTenant, http: httpx.Client) -> None:
     tenant.app.settings = Settings(versions_kept=3)
     action = _create(http)
     for n in range(5):
@@ -465,7 +465,7 @@ def test_binding_errors(http: httpx.Client) -> None:
     assert unknown.status_code == 400
 
 
-def test_bound_delete_is_409_unless_forced(http: httpx.Client, tenant: Tenant) -> None:
+def test_bound_delete_is_409_unless_forced(http: httpx.Client, tenant: ServedTenant) -> None:
     action = _deployed(http)
     assert _bind(http, ("action_id", action["id"])).status_code == 200
     refused = http.delete(f"{API}/actions/{action['id']}")
@@ -483,7 +483,7 @@ def test_bound_delete_is_409_unless_forced(http: httpx.Client, tenant: Tenant) -
     assert tenant.app.store.count("action_version") == 0
 
 
-def test_store_holds_what_the_login_flow_reads(http: httpx.Client, tenant: Tenant) -> None:
+def test_store_holds_what_the_login_flow_reads(http: httpx.Client, tenant: ServedTenant) -> None:
     """Shared data model: bindings per trigger; the action's deployed_version and secrets."""
     action = _deployed(http, secrets=[{"name": "K", "value": "v"}])
     _bind(http, ("action_id", action["id"]))
@@ -512,7 +512,7 @@ def test_store_holds_what_the_login_flow_reads(http: httpx.Client, tenant: Tenan
 # --------------------------------------------------------------- build clock
 
 
-def test_build_state_machine_timing(tenant: Tenant, http: httpx.Client) -> None:
+def test_build_state_machine_timing(tenant: ServedTenant, http: httpx.Client) -> None:
     tenant.app.settings = Settings(build_seconds=0.2)
     started = time.monotonic()
     action = _create(http)
@@ -548,7 +548,7 @@ def test_build_state_machine_timing(tenant: Tenant, http: httpx.Client) -> None:
     assert _bind(http, ("action_id", action["id"])).status_code == 200
 
 
-def test_injected_build_failure(tenant: Tenant, http: httpx.Client) -> None:
+def test_injected_build_failure(tenant: ServedTenant, http: httpx.Client) -> None:
     tenant.app.settings = Settings(build_seconds=0.05)
     action = _create(http)
     time.sleep(0.06)
@@ -573,7 +573,7 @@ def test_injected_build_failure(tenant: Tenant, http: httpx.Client) -> None:
 # -------------------------------------------------------------------- scopes
 
 
-def test_scopes_per_route(tenant: Tenant) -> None:
+def test_scopes_per_route(tenant: ServedTenant) -> None:
     read_only = tenant.issue_token(("read:actions",))
     with tenant.http(read_only) as http:
         assert http.get(f"{API}/actions").status_code == 200
@@ -629,7 +629,7 @@ def test_action_test_runs_in_the_sandbox(http: httpx.Client) -> None:
 # ------------------------------------------------------------------------ SDK
 
 
-def test_sdk_exercises_every_endpoint(tenant: Tenant) -> None:
+def test_sdk_exercises_every_endpoint(tenant: ServedTenant) -> None:
     client = Auth0(base_url=tenant.api_url, token=tenant.token, max_retries=0)
     trigger = [ActionTrigger(id="post-login", version="v3")]
     created = [
@@ -688,7 +688,7 @@ def test_sdk_exercises_every_endpoint(tenant: Tenant) -> None:
     assert list(client.actions.triggers.bindings.list("post-login")) == []
 
 
-def test_sdk_scope_enforcement(tenant: Tenant) -> None:
+def test_sdk_scope_enforcement(tenant: ServedTenant) -> None:
     token = tenant.issue_token(("read:actions",))
     client = Auth0(base_url=tenant.api_url, token=token, max_retries=0)
     assert list(client.actions.list()) == []

@@ -40,8 +40,8 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 
-from deploy.emulator.app import Emulator, now_iso
-from deploy.emulator.server import ServerThread
+from auth0_actions.emulator.app import Emulator, now_iso
+from auth0_actions.emulator.server import ServerThread
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = Path(__file__).resolve().parent / "conformance" / "auth0-management-api.openapi.json"
@@ -436,10 +436,10 @@ def test_implemented_operations_are_discovered(
     names = {op.name for op in implemented_operations(app, document)}
     modules = {route.handler.__module__ for route in app.router.routes}
     expected = {
-        "deploy.emulator.routes_actions": "GET /actions/actions/{id}",
-        "deploy.emulator.routes_users": "PATCH /users/{id}",
-        "deploy.emulator.routes_rules": "GET /rules",
-        "deploy.emulator.routes_jobs": "GET /jobs/{id}",
+        "auth0_actions.emulator.routes_actions": "GET /actions/actions/{id}",
+        "auth0_actions.emulator.routes_users": "PATCH /users/{id}",
+        "auth0_actions.emulator.routes_rules": "GET /rules",
+        "auth0_actions.emulator.routes_jobs": "GET /jobs/{id}",
     }
     for module, operation in expected.items():
         if module in modules:

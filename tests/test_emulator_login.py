@@ -19,9 +19,9 @@ import httpx
 import jwt
 import pytest
 
-from deploy.emulator.app import Emulator, now_iso
-from deploy.emulator.server import ServerThread
-from deploy.scenarios.runner import sign_token
+from auth0_actions.emulator.app import Emulator, now_iso
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.scenarios.runner import sign_token
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "login-flow-secret-0123456789abcdef"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError as SdkApiError
-from emulator_support import Shape, Tenant, load_recording, replay, report
+from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
 SCRIPT = "function (user, context, callback) { callback(null, user, context); }"
 RULE_SHAPE = Shape(enums={"stage": frozenset({"login_success"})})
@@ -24,7 +24,7 @@ RULE_SHAPE = Shape(enums={"stage": frozenset({"login_success"})})
 
 @pytest.fixture
 def tenant() -> Iterator[SimpleNamespace]:
-    served = Tenant()
+    served = ServedTenant()
     http = served.http()
     sdk = Auth0(base_url=served.api_url, token=served.token, max_retries=0)
     try:

@@ -22,13 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.emulator.app import Emulator
-from deploy.emulator.http import ApiError, Request, Response
-from deploy.emulator.knobs import Fault
-from deploy.emulator.server import ServerThread
-from deploy.emulator.tenant import LocalTenant, load_users
-from deploy.errors import Auth0ActionsError, ConfigError
-from deploy.target import _local_credentials
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.http import ApiError, Request, Response
+from auth0_actions.emulator.knobs import Fault
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.emulator.tenant import LocalTenant, load_users
+from auth0_actions.errors import Auth0ActionsError, ConfigError
+from auth0_actions.target import _local_credentials
 
 AUTH0_KEYS = {"statusCode", "error", "message"}
 TOO_MANY = {
@@ -467,7 +467,7 @@ def test_seed_loads_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: 
 
 
 def test_seed_passwords_work_with_the_login_flow(tmp_path: Path) -> None:
-    routes_login = pytest.importorskip("deploy.emulator.routes_login")
+    routes_login = pytest.importorskip("auth0_actions.emulator.routes_login")
     with LocalTenant.open(tmp_path, serve=False) as tenant:
         (user,) = tenant.seed([_a_user("pw@example.com")])
     assert routes_login.verify_password(user, "pw-1")
@@ -579,7 +579,7 @@ def test_serve_command_writes_credentials_and_stops_on_ctrl_c(tmp_path: Path) ->
 
 def test_serve_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "deploy", "emulator", "serve"],
+        [sys.executable, "-m", "auth0_actions", "emulator", "serve"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -24,18 +24,18 @@ import httpx
 import pytest
 from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError as SdkApiError
-from emulator_support import Shape, Tenant, load_recording, replay, report
+from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
-from deploy.emulator.app import Emulator, Settings
-from deploy.emulator.auth import MANAGEMENT_SCOPES
-from deploy.emulator.routes_users import (
+from auth0_actions.emulator.app import Emulator, Settings
+from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
+from auth0_actions.emulator.routes_users import (
     METADATA_MAX_BYTES,
     connection_id,
     matches,
     merge_metadata,
     parse_query,
 )
-from deploy.emulator.server import ServerThread
+from auth0_actions.emulator.server import ServerThread
 
 AUDIENCE = "https://local.auth0-actions.test/api/v2/"
 DB = "Username-Password-Authentication"
@@ -60,7 +60,7 @@ def _token(base_url: str, client_id: str, secret: str) -> str:
 
 @pytest.fixture
 def tenant() -> Iterator[SimpleNamespace]:
-    served = Tenant()
+    served = ServedTenant()
     http = served.http()
     sdk = Auth0(base_url=served.api_url, token=served.token, max_retries=0)
     try:
@@ -154,7 +154,7 @@ def test_create_shapes_the_user_and_keeps_only_a_password_hash(tenant: SimpleNam
     stored = tenant.app.store.get("user", user["user_id"])
     assert stored["_password_hash"].startswith("scrypt$")
     assert "Passw0rd!long" not in json.dumps(stored)
-    from deploy.emulator.routes_login import verify_password
+    from auth0_actions.emulator.routes_login import verify_password
 
     assert verify_password(stored, "Passw0rd!long")
     assert not verify_password(stored, "wrong")
@@ -664,7 +664,7 @@ def test_export_errors_and_capability(tenant: SimpleNamespace) -> None:
 
 
 def test_export_progress_follows_the_configured_work_time() -> None:
-    served = Tenant(settings=Settings(build_seconds=0.4))
+    served = ServedTenant(settings=Settings(build_seconds=0.4))
     try:
         with served.http() as http:
             job = http.post("/api/v2/jobs/users-exports", json={"format": "json"}).json()
@@ -698,7 +698,7 @@ def test_export_location_uses_the_public_base_url(tenant: SimpleNamespace) -> No
 
 
 def test_export_files_live_in_the_state_dir(tmp_path: Path) -> None:
-    from deploy.emulator.store import Store
+    from auth0_actions.emulator.store import Store
 
     app = Emulator(store=Store(tmp_path / "tenant.sqlite"))
     client = app.authority.register()

@@ -17,9 +17,9 @@ import click
 import pytest
 import yaml
 
-from deploy.cli.main import cli
-from deploy.cli.state import AppState
-from deploy.config import load_tenant
+from auth0_actions.cli.main import cli
+from auth0_actions.cli.state import AppState
+from auth0_actions.config import load_tenant
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / "examples" / "ci" / "github-actions.yml"

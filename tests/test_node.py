@@ -21,10 +21,10 @@ from pathlib import Path
 import nodeenv
 import pytest
 
-from deploy import __version__
-from deploy import node as node_module
-from deploy.errors import NodeError
-from deploy.node import (
+from auth0_actions import __version__
+from auth0_actions import node as node_module
+from auth0_actions.errors import NodeError
+from auth0_actions.node import (
     PROJECT_NODE_DIR,
     NodeSelection,
     find_node,
@@ -32,7 +32,7 @@ from deploy.node import (
     node_selection,
     project_node_binary,
 )
-from deploy.sandbox.isolation import detect_isolation
+from auth0_actions.sandbox.isolation import detect_isolation
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake Nodes are POSIX shell scripts")
 

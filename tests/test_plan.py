@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from deploy.config import Tenant, load_tenant
-from deploy.plan import Plan, desired_state, plan_environment
-from deploy.plan.diff import unified_diff
-from deploy.secrets import LocalSecretStore, local_state_dir, resolve_secret_values
-from deploy.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
+from auth0_actions.config import Project, load_tenant
+from auth0_actions.plan import Plan, desired_state, plan_environment
+from auth0_actions.plan.diff import unified_diff
+from auth0_actions.secrets import LocalSecretStore, local_state_dir, resolve_secret_values
+from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 ENV_SECRET = "env-secret-value-that-must-never-print-42"
 
 
-def _tenant() -> Tenant:
+def _tenant() -> Project:
     return load_tenant(Path("tenant.yaml"))
 
 
@@ -30,7 +30,7 @@ def client(project: Path) -> Iterator[TenantClient]:
         yield opened
 
 
-def converge(client: TenantClient, tenant: Tenant) -> dict[str, LiveAction]:
+def converge(client: TenantClient, tenant: Project) -> dict[str, LiveAction]:
     """Make the tenant exactly what tenant.yaml and actions/local/ describe."""
     view = tenant.environment("local")
     values = resolve_secret_values(tenant, view)

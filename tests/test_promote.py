@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_support import Tenant as Served
+from emulator_support import ServedTenant as Served
 from emulator_support import writes as _writes
 
-from deploy.secrets import Secret
-from deploy.target import Target
-from deploy.tenant_client import BindingRef, LiveAction, TenantClient
+from auth0_actions.secrets import Secret
+from auth0_actions.target import Target
+from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 DEV_SECRET = "dev-session-secret-value-never-printed-1"

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from deploy.config import Tenant, load_tenant
-from deploy.plan.release import History, VersionInfo, choose_source
-from deploy.tenant_client import LiveAction, open_tenant_client
+from auth0_actions.config import Project, load_tenant
+from auth0_actions.plan.release import History, VersionInfo, choose_source
+from auth0_actions.tenant_client import LiveAction, open_tenant_client
 
 FIRST = "consent-on-first-login"
 OLD_TERMS, NEW_TERMS = '"2026-11-01"', '"2026-12-01"'
 
 
-def _tenant() -> Tenant:
+def _tenant() -> Project:
     return load_tenant(Path("tenant.yaml"))
 
 

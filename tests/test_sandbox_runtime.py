@@ -1,6 +1,6 @@
 """The sandbox runtime against Auth0's post-login semantics.
 
-Every test drives the harness through the pool (deploy/sandbox/pool.py) with
+Every test drives the harness through the pool (deploy/auth0_actions/sandbox/pool.py) with
 small inline action or rule code and checks one documented behaviour of
 shared/reference/actions-runtime.md; each docstring names its section.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from deploy.sandbox.event import HOSTNAME, build_event, rules_inputs
-from deploy.sandbox.pool import TIMEOUT_MESSAGE, Limits, SandboxPool
+from auth0_actions.sandbox.event import HOSTNAME, build_event, rules_inputs
+from auth0_actions.sandbox.pool import TIMEOUT_MESSAGE, Limits, SandboxPool
 
 TIMEOUT_MS = 1000
 USER_ID = "auth0|6543210fedcba98765432100"

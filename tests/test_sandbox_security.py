@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from deploy.sandbox.event import build_event
-from deploy.sandbox.isolation import API_BLOCK, NETNS, Isolation, detect_isolation
-from deploy.sandbox.pool import HARNESS_DIR, TIMEOUT_MESSAGE, Limits, Reply, SandboxPool
+from auth0_actions.sandbox.event import build_event
+from auth0_actions.sandbox.isolation import API_BLOCK, NETNS, Isolation, detect_isolation
+from auth0_actions.sandbox.pool import HARNESS_DIR, TIMEOUT_MESSAGE, Limits, Reply, SandboxPool
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX sandbox")
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from emulator_support import edit_template, writes
 
-from deploy.config import load_tenant
-from deploy.emulator.app import Emulator
-from deploy.plan import plan_environment
-from deploy.plan.saved import SAVED_PLAN_FORMAT, canonical, sha256_hex
-from deploy.secrets import LocalSecretStore, local_state_dir
-from deploy.tenant_client import open_tenant_client
+from auth0_actions.config import load_tenant
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.plan import plan_environment
+from auth0_actions.plan.saved import SAVED_PLAN_FORMAT, canonical, sha256_hex
+from auth0_actions.secrets import LocalSecretStore, local_state_dir
+from auth0_actions.tenant_client import open_tenant_client
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 

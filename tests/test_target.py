@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config import load_tenant
-from deploy.errors import ConfigError, SecretError
-from deploy.secrets import LocalSecretStore, Secret, resolve_secret_values
-from deploy.target import resolve_target
+from auth0_actions.config import load_tenant
+from auth0_actions.errors import ConfigError, SecretError
+from auth0_actions.secrets import LocalSecretStore, Secret, resolve_secret_values
+from auth0_actions.target import resolve_target
 
 PROD_ENV = {
     "AUTH0_PROD_CLIENT_ID": "prod-client",

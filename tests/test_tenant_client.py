@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from deploy.config import load_tenant
-from deploy.emulator.app import Emulator
-from deploy.emulator.knobs import Fault
-from deploy.emulator.server import ServerThread
-from deploy.emulator.tenant import LocalTenant
-from deploy.errors import TenantError
-from deploy.secrets import Secret
-from deploy.target import Target
-from deploy.tenant_client import (
+from auth0_actions.config import load_tenant
+from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.knobs import Fault
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.errors import TenantError
+from auth0_actions.secrets import Secret
+from auth0_actions.target import Target
+from auth0_actions.tenant_client import (
     BindingRef,
     LiveAction,
     RetryPolicy,
@@ -531,7 +531,7 @@ def test_a_local_tenant_served_over_tls_is_trusted_through_its_published_ca(
 def test_an_untrusted_certificate_is_refused_with_a_clear_error(
     project: Path, tmp_path: Path
 ) -> None:
-    from deploy.emulator.tls import ensure_tls
+    from auth0_actions.emulator.tls import ensure_tls
 
     other_ca = ensure_tls(tmp_path / "other").ca_path  # a CA that did not sign the server
     tenant = load_tenant(Path("tenant.yaml"))
@@ -555,7 +555,7 @@ def test_an_untrusted_certificate_is_refused_with_a_clear_error(
 
 
 def test_a_ca_bundle_that_is_not_one_is_a_config_error(project: Path) -> None:
-    from deploy.errors import ConfigError
+    from auth0_actions.errors import ConfigError
 
     (project / "not-a-ca.pem").write_text("hello\n", encoding="utf-8")
     tenant = load_tenant(Path("tenant.yaml"))

@@ -1,5 +1,0 @@
-import sys
-
-from deploy.cli.main import main
-
-sys.exit(main())

@@ -1,0 +1,152 @@
+"""auth0-actions consent export: every user's consent record to an NDJSON or CSV file."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from auth0_actions.cli.state import environment_option, output_option, state
+from auth0_actions.consent.export import ExportProgress, ExportSummary, export_consent
+from auth0_actions.errors import EXIT_OK
+from auth0_actions.tenant_client import open_tenant_client
+
+REDRAW_S = 0.1  # at most ten progress redraws a second
+
+
+class ProgressLine:
+    """One self-overwriting status line on a terminal's stderr."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, update: ExportProgress) -> None:
+        now = time.monotonic()
+        if update.phase == "downloading" and now - self.last < REDRAW_S:
+            return
+        self.last = now
+        self.draw(describe(update))
+
+    def draw(self, text: str) -> None:
+        pad = " " * max(0, self.width - len(text))
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self.width = len(text)
+
+    def clear(self) -> None:
+        if self.width:
+            self.draw("")
+            self.stream.write("\r")
+            self.stream.flush()
+
+
+def describe(update: ExportProgress) -> str:
+    """The progress line's text for one update."""
+    if update.phase == "waiting":
+        done = f" {update.percentage_done}%" if update.percentage_done is not None else ""
+        left = (
+            f", about {update.time_left_seconds} s left"
+            if update.time_left_seconds is not None
+            else ""
+        )
+        return f"export job {update.job_id}: preparing{done}{left}"
+    size = _size(update.downloaded_bytes)
+    if update.total_bytes:
+        size += f" of {_size(update.total_bytes)}"
+    verb = "downloaded" if update.phase == "done" else "downloading"
+    return f"export job {update.job_id}: {verb} {size}, {update.users:,} users"
+
+
+def _size(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} kB"
+    return f"{count / (1024 * 1024):.1f} MB"
+
+
+def summary_text(summary: ExportSummary, env: str) -> str:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    return (
+        f"{summary.users:,} users exported from the {env} tenant to {summary.path} "
+        f"({summary.file_format}, {_size(summary.bytes)}, {summary.seconds:.1f} s)"
+        + (f": {counts}" if counts else "")
+    )
+
+
+@click.command("export")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["ndjson", "csv"]),
+    required=True,
+    help="ndjson: one JSON object per user; csv: a header and one row per user.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    metavar="FILE",
+    help="Where to write; replaced only once the export is complete.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="PATH",
+    help="Also export this user field (e.g. created_at, last_login, "
+    "identities[0].connection); repeatable.",
+)
+@environment_option("The environment whose tenant to export (default: local).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress on stderr (default: when stderr is a terminal).",
+)
+@output_option
+def export_command(
+    file_format: str, out: Path, fields: tuple[str, ...], env: str, progress: bool | None
+) -> int:
+    """Export every user's consent record through a users-export job.
+
+    The job's file is streamed from the tenant and written row by row, so
+    memory stays flat for any number of users. Each row holds user_id,
+    email, any --field, the status against the configured terms version
+    (valid, missing, declined, withdrawn, outdated) and the record:
+    NDJSON as a "consent" object (null when there is none), CSV as
+    consent.given, consent.date, consent.terms_version, ... columns, the same
+    for both metadata layouts. CSV cells a spreadsheet would run as a formula
+    (starting with = + - @) are prefixed with an apostrophe.
+
+    FILE (mode 0600: it holds personal data) appears only when the export is
+    complete; on any error it is left as it was and the exit code is 1.
+    """
+    app = state()
+    tenant = app.tenant()
+    view = tenant.environment(env)
+    stderr = sys.stderr
+    show = stderr.isatty() if progress is None else progress
+    line = ProgressLine(stderr) if show else None
+    try:
+        with open_tenant_client(tenant, view) as client:
+            summary = export_consent(
+                client,
+                view.consent,
+                out,
+                "csv" if file_format == "csv" else "ndjson",
+                extra_fields=fields,
+                progress=line,
+            )
+    finally:
+        if line is not None:
+            line.clear()
+    if app.output == "json":
+        click.echo(json.dumps({**summary.as_json(), "environment": env}, indent=2, sort_keys=True))
+    else:
+        click.echo(summary_text(summary, env))
+    return EXIT_OK

@@ -1,0 +1,153 @@
+"""auth0-actions emulator serve | reset | seed: the project's local tenant."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from auth0_actions.cli.state import output_option, state
+from auth0_actions.emulator.knobs import RATE_PROFILES
+from auth0_actions.emulator.tenant import CREDENTIALS_FILE, LocalTenant, load_users
+from auth0_actions.errors import ConfigError
+from auth0_actions.secrets import LOCAL_STATE_DIR
+
+
+def _project_root() -> Path:
+    """The directory of tenant.yaml (as --config finds it), else the current one."""
+    try:
+        return state().config_path().resolve().parent
+    except ConfigError:
+        return Path.cwd()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.group("emulator")
+def emulator_group() -> None:
+    """The local tenant: an Auth0-compatible Management API on loopback.
+
+    State lives in .auth0-local/ (SQLite), so it persists across runs.
+    """
+
+
+@emulator_group.command("serve")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
+@click.option("--tls", is_flag=True, help="HTTPS with a locally generated CA (.auth0-local/tls/).")
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(0, 60_000),
+    default=0.0,
+    show_default=True,
+    help="Delay added to every request.",
+)
+@click.option(
+    "--rate-profile",
+    type=click.Choice(list(RATE_PROFILES)),
+    default="none",
+    show_default=True,
+    help="Rate limiting as Auth0's plans apply it (429 with x-ratelimit-* headers).",
+)
+@click.option(
+    "--build-seconds",
+    type=click.FloatRange(0, 600),
+    default=0.0,
+    show_default=True,
+    help="How long an action takes to go pending -> building -> built.",
+)
+@output_option
+def serve_command(
+    port: int, tls: bool, latency_ms: float, rate_profile: str, build_seconds: float
+) -> None:
+    """Serve the local tenant on 127.0.0.1 until Ctrl-C.
+
+    Writes .auth0-local/credentials.json (base URL, domain, CA path, client id
+    and secret with every Management API scope) and prints the same: it is
+    your own local tenant, so the secret is shown.
+    """
+    app = state()
+    root = _project_root()
+    with LocalTenant.open(
+        root,
+        port=port,
+        tls=tls,
+        latency_ms=latency_ms,
+        rate_profile=rate_profile,
+        build_seconds=build_seconds,
+    ) as tenant:
+        path = tenant.write_credentials()
+        data = {**tenant.credentials(), "credentials_file": str(path)}
+        lines = [
+            f"Local tenant at {tenant.base_url} (Ctrl-C to stop)",
+            f"  domain         {tenant.domain}",
+            f"  audience       {tenant.audience}",
+            f"  client_id      {tenant.client_id}",
+            f"  client_secret  {tenant.client_secret.reveal()}",
+        ]
+        if tenant.ca_path is not None:
+            lines.append(f"  ca_path        {tenant.ca_path}")
+        lines.append(f"  written to     {Path(LOCAL_STATE_DIR) / CREDENTIALS_FILE}")
+        app.emit(data, "\n".join(lines))
+        sys.stdout.flush()
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on SIGTERM too
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            if app.output == "text":
+                click.echo("Stopped.", err=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@emulator_group.command("reset")
+@output_option
+def reset_command() -> None:
+    """Wipe the local tenant's data (actions, users, rules, jobs).
+
+    The client credentials, signing key and local CA are kept.
+    """
+    root = _project_root()
+    with LocalTenant.open(root, serve=False) as tenant:
+        removed = tenant.reset()
+    total = sum(removed.values())
+    state().emit(
+        {"ok": True, "removed": removed},
+        f"Local tenant reset: {total} object(s) removed"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in removed.items())})" if removed else ""),
+    )
+
+
+@emulator_group.command("seed")
+@click.argument("users_file", type=click.Path(dir_okay=False, path_type=Path))
+@output_option
+def seed_command(users_file: Path) -> None:
+    """Load the users in USERS_FILE into the local tenant.
+
+    USERS_FILE is a YAML list of users: email and connection (required),
+    password, user_metadata, app_metadata, email_verified, name, ... Every
+    problem is reported with file:line, and then nothing is loaded.
+    """
+    users, document = load_users(users_file)
+    root = _project_root()
+    with LocalTenant.open(root, serve=False) as tenant:
+        created = tenant.seed(users, document)
+    state().emit(
+        {
+            "ok": True,
+            "loaded": len(created),
+            "users": [{"user_id": u["user_id"], "email": u["email"]} for u in created],
+        },
+        f"Loaded {len(created)} user(s) into the local tenant"
+        + "".join(f"\n  {u['user_id']}  {u['email']}" for u in created),
+    )

@@ -1,0 +1,85 @@
+"""auth0-actions plan: what apply would change in one environment's tenant (read-only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auth0_actions.cli.state import environment_option, state
+from auth0_actions.errors import EXIT_CHANGES, EXIT_OK
+from auth0_actions.plan.report import json_report, markdown_report, text_report
+from auth0_actions.plan.safety import thresholds, warnings
+from auth0_actions.plan.saved import snapshot, write_saved_plan
+
+
+def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
+    # Errors are reported as JSON only for json; markdown errors go to stderr as text.
+    state().output = "json" if value == "json" else "text"
+    return value
+
+
+@click.command("plan")
+@environment_option("The environment whose tenant to compare (exactly one).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    is_eager=True,
+    callback=_set_output,
+    help="Report format: text for people, json for CI, markdown for a pull-request comment.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes or drift (0: none, 1: error).",
+)
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="Plan to unbind and delete orphans (actions carrying the auth0-actions header "
+    "that tenant.yaml no longer lists). Without it they are only reported.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Also save the plan to FILE (JSON) for `auth0-actions apply FILE`, which applies "
+    "exactly this plan and refuses it if the tenant or the render changed since.",
+)
+def plan_command(
+    env: str, output: str, detailed_exitcode: bool, allow_delete: bool, out: Path | None
+) -> int:
+    """Show what would change in ENV's tenant: creates, updates, deploys, bindings, deletes.
+
+    Reads tenant.yaml, the rendered actions/<env>/ (a stale render is refused)
+    and the tenant; writes nothing (but FILE with --out). Secret values are
+    never read or shown. Warns when the plan exceeds a safety threshold.
+    """
+    tenant = state().tenant()
+    limits = thresholds(tenant, env)
+    snap = snapshot(tenant, env, allow_delete=allow_delete)
+    plan = snap.plan
+    warned = warnings(plan, limits)
+    if output == "json":
+        # stdout stays the documented plan schema; the warnings go beside it.
+        click.echo(json_report(plan))
+        for line in warned:
+            click.secho(line, fg="red", bold=True, err=True)
+    elif output == "markdown":
+        report = markdown_report(plan)
+        if warned:
+            report += "\n" + "".join(f"> **{line}**\n" for line in warned)
+        click.echo(report, nl=False)
+    else:
+        click.echo(text_report(plan))
+        for line in warned:
+            click.secho(line, fg="red", bold=True)
+    if out is not None:
+        write_saved_plan(out, snap)
+        click.echo(f"Saved the plan to {out}; apply it with `auth0-actions apply {out}`.", err=True)
+    if detailed_exitcode and (plan.changes or plan.drift):
+        return EXIT_CHANGES
+    return EXIT_OK

@@ -1,0 +1,320 @@
+"""The tenant.yaml data model.
+
+One set of pydantic models gives three things at once: typed objects for the
+rest of the code, validation with every error collected, and the JSON Schema
+that `auth0-actions config schema` publishes for editors. Models are strict
+(a YAML ``1.10`` is a float, not the string a terms version must be) and
+forbid unknown keys, so a typo is an error rather than a silently ignored
+setting.
+
+Checks that depend on more than one field or on the environment (URL schemes
+per environment, template files on disk, secret hygiene) live in
+:mod:`auth0_actions.config.checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# An environment variable name. Secrets are only ever referenced by such a
+# name; a value that is not one is treated as a secret written inline.
+ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_PATTERN, max_length=128)]
+
+# Auth0 rejects metadata keys with '.' or '$'; an identifier also keeps the
+# generated JavaScript readable.
+MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+# Names become file names under actions/<env>/ and Auth0 action names.
+ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+EnvironmentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+NpmName = Annotated[
+    str, StringConstraints(pattern=r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]{0,213}$")
+]
+
+# Auth0's entity limits (shared/reference/actions-runtime.md §3).
+MAX_DEPENDENCIES = 10
+MAX_SECRETS = 30
+MAX_ACTIONS_PER_TRIGGER = 20
+
+ROOT_KEYS = {
+    "given": "consentGiven",
+    "date": "consentDate",
+    "terms_version": "consentTermsVersion",
+    "text_url": "consentTextUrl",
+    "method": "consentMethod",
+    "ip": "consentIp",
+    "withdrawn_at": "consentWithdrawnAt",
+    "withdrawn_reason": "consentWithdrawnReason",
+}
+NESTED_KEYS = {
+    "given": "given",
+    "date": "date",
+    "terms_version": "terms_version",
+    # Auth0's own consent guide calls the URL of the text "text_details".
+    "text_url": "text_details",
+    "method": "method",
+    "ip": "ip",
+    "withdrawn_at": "withdrawn_at",
+    "withdrawn_reason": "withdrawn_reason",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RecordKeys(Strict):
+    """Property names of the consent record; defaults depend on the layout."""
+
+    given: MetadataKey | None = None
+    date: MetadataKey | None = None
+    terms_version: MetadataKey | None = None
+    text_url: MetadataKey | None = None
+    method: MetadataKey | None = None
+    ip: MetadataKey | None = None
+    withdrawn_at: MetadataKey | None = None
+    # Written by `auth0-actions consent withdraw --reason`; cleared with
+    # withdrawn_at when consent is given again.
+    withdrawn_reason: MetadataKey | None = None
+
+
+class MetadataLayout(Strict):
+    """Where the consent record lives in user_metadata."""
+
+    layout: Literal["root", "nested"] = Field(
+        "nested",
+        description="'nested': one object (user_metadata.consent = {given, date, ...}); "
+        "'root': top-level properties (consentGiven, consentDate, ...).",
+    )
+    object_key: MetadataKey = Field("consent", description="The object's key (nested only).")
+    keys: RecordKeys = Field(
+        default_factory=RecordKeys, description="Rename any property of the record."
+    )
+
+    def resolved_keys(self) -> dict[str, str]:
+        defaults = ROOT_KEYS if self.layout == "root" else NESTED_KEYS
+        chosen = self.keys.model_dump()
+        return {field: chosen[field] or default for field, default in defaults.items()}
+
+
+class SignupCapture(Strict):
+    """Consent given on a database signup form (custom field or checkbox)."""
+
+    field: MetadataKey = Field(
+        "terms_accepted",
+        description="user_metadata key the signup form writes; Auth0 stores it as a string.",
+    )
+    accepted_values: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
+        default_factory=lambda: ["true", "yes", "on", "1"],
+        min_length=1,
+        description="Values (compared case-insensitively) that mean the box was ticked.",
+    )
+    remove_field: bool = Field(
+        True, description="Delete the raw signup field once the record is written."
+    )
+    connections: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Database connections whose signups carry the field; empty means all.",
+    )
+
+
+class AskPolicy(Strict):
+    """Who is sent to the consent page when they lack valid consent."""
+
+    who: Literal["without-valid-consent", "social", "connections"] = Field(
+        "without-valid-consent",
+        description="'without-valid-consent': every user lacking valid consent; "
+        "'social': only users logging in through a social connection; "
+        "'connections': only the connections listed.",
+    )
+    connections: list[NonEmpty] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _connections_match_who(self) -> AskPolicy:
+        if self.who == "connections" and not self.connections:
+            raise ValueError("who: connections needs a non-empty 'connections' list")
+        if self.who != "connections" and self.connections:
+            raise ValueError("'connections' is only used with who: connections")
+        return self
+
+
+class DeclinePolicy(Strict):
+    action: Literal["deny"] = Field("deny", description="A decline always denies the login.")
+    reason: Reason = Field(
+        "You must accept the terms of service to continue.",
+        description="Shown to the application as error_description.",
+    )
+
+
+class WithdrawnPolicy(Strict):
+    action: Literal["ask", "deny"] = Field(
+        "ask", description="At the next login after a withdrawal: ask again, or deny."
+    )
+    reason: Reason = "Consent was withdrawn. Contact support to restore access."
+
+
+class RedirectImpossiblePolicy(Strict):
+    action: Literal["deny", "allow"] = Field(
+        "deny",
+        description="When consent is needed but no redirect is possible (prompt=none, "
+        "resource-owner password, refresh-token exchange): deny, or let the login "
+        "through and ask at the next interactive login.",
+    )
+    reason: Reason = "Consent to the current terms is required; sign in interactively."
+
+
+class ConsentPolicy(Strict):
+    """GDPR Article 7 consent policy shared by the consent templates."""
+
+    terms_version: Annotated[str, StringConstraints(pattern=r"^\S{1,64}$")] = Field(
+        description="Version of the terms users consent to. Quote it in YAML "
+        "('1.10' unquoted is a number). Changing it asks everyone again."
+    )
+    terms_url: NonEmpty = Field(description="URL of the terms text shown (https).")
+    privacy_url: NonEmpty = Field(description="URL of the privacy notice (https).")
+    consent_page_url: NonEmpty = Field(
+        description="Where the redirect Action sends users (https; http on loopback for local)."
+    )
+    token_ttl_seconds: int = Field(
+        600, ge=60, le=3600, description="Lifetime of the session token sent to the page."
+    )
+    metadata: MetadataLayout = Field(default_factory=MetadataLayout)
+    signup: SignupCapture = Field(default_factory=SignupCapture)
+    ask: AskPolicy = Field(default_factory=AskPolicy)
+    on_decline: DeclinePolicy = Field(default_factory=DeclinePolicy)
+    on_withdrawn: WithdrawnPolicy = Field(default_factory=WithdrawnPolicy)
+    when_redirect_impossible: RedirectImpossiblePolicy = Field(
+        default_factory=RedirectImpossiblePolicy
+    )
+
+
+class Dependency(Strict):
+    name: NpmName
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z.^~<>=*| -]{1,64}$")]
+
+
+class ActionSpec(Strict):
+    """One post-login Action rendered from a template."""
+
+    name: ActionName = Field(description="Auth0 action name and output file name.")
+    template: NonEmpty = Field(description="Path under rules_templates/, ending in .js.j2.")
+    trigger: Literal["post-login"] = "post-login"
+    order: int = Field(ge=1, le=MAX_ACTIONS_PER_TRIGGER, description="Position in the trigger.")
+    runtime: Literal["node22"] = Field("node22", description="Auth0 runtime (node22).")
+    dependencies: list[Dependency] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
+    secrets: dict[SecretName, EnvVarName] = Field(
+        default_factory=dict,
+        max_length=MAX_SECRETS,
+        description="Action secret name -> NAME of the environment variable holding its "
+        "value. Never the value itself.",
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Extra template values (action.values in templates)."
+    )
+
+
+class LegacyRuleSpec(Strict):
+    """A legacy Rule variant, for tenants migrating off Rules."""
+
+    name: ActionName
+    template: NonEmpty = Field(description="Path under rules_templates/, ending in .js.j2.")
+    order: int = Field(ge=1, le=100)
+    enabled: bool = True
+    configuration: dict[SecretName, EnvVarName] = Field(
+        default_factory=dict,
+        description="Rules configuration key -> NAME of the environment variable holding it.",
+    )
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+# Defaults of the safety thresholds. Deletes and unbinds happen only to orphans
+# (and to a managed action bound twice), and deletes only with --allow-delete:
+# one at a time is a deliberate rename or removal reviewed in tenant.yaml; more
+# at once is the signature of a mistake (an emptied actions list, a renamed
+# trigger). README "tenant.yaml reference" explains why prod should use 0.
+DEFAULT_MAX_DELETES = 1
+DEFAULT_MAX_UNBINDS = 1
+SAFETY_CEILING = 1000
+
+
+class SafetyThresholds(Strict):
+    """How much one apply may remove before it needs --force (as octoDNS's thresholds)."""
+
+    max_deletes: int = Field(
+        DEFAULT_MAX_DELETES,
+        ge=0,
+        le=SAFETY_CEILING,
+        description="Most actions one apply may delete without --force (0: every delete "
+        "needs --force).",
+    )
+    max_unbinds: int = Field(
+        DEFAULT_MAX_UNBINDS,
+        ge=0,
+        le=SAFETY_CEILING,
+        description="Most bindings one apply may remove without --force (0: every unbind "
+        "needs --force).",
+    )
+
+
+class SafetyOverride(Strict):
+    """Per-environment override of the top-level safety thresholds (unset keys inherit)."""
+
+    max_deletes: int | None = Field(None, ge=0, le=SAFETY_CEILING)
+    max_unbinds: int | None = Field(None, ge=0, le=SAFETY_CEILING)
+
+
+class Environment(Strict):
+    """One tenant the actions are deployed to."""
+
+    domain: NonEmpty = Field(
+        description="'local' (the built-in local tenant), a tenant domain "
+        "(example.eu.auth0.com), or a URL (https://127.0.0.1:8443) for a served tenant."
+    )
+    client_id_env: EnvVarName | None = Field(
+        None, description="NAME of the env var holding the Management API client id."
+    )
+    client_secret_env: EnvVarName | None = Field(
+        None, description="NAME of the env var holding the client secret."
+    )
+    secrets: dict[SecretName, EnvVarName] = Field(
+        default_factory=dict,
+        description="Per-environment override: secret name -> env var NAME.",
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Template values (env.values in templates)."
+    )
+    consent: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the consent policy for this environment "
+        "(any subset of its keys, merged over the top-level policy).",
+    )
+    safety: SafetyOverride = Field(
+        default_factory=SafetyOverride,
+        description="Overrides of the top-level safety thresholds for this environment.",
+    )
+
+
+class TenantConfig(Strict):
+    """The whole of tenant.yaml."""
+
+    version: Literal[1] = Field(1, description="Format version of this file.")
+    environments: dict[EnvironmentName, Environment] = Field(min_length=1)
+    consent: ConsentPolicy
+    actions: list[ActionSpec] = Field(min_length=1)
+    legacy_rules: list[LegacyRuleSpec] = Field(default_factory=list)
+    safety: SafetyThresholds = Field(
+        default_factory=SafetyThresholds,
+        description="How much one apply may delete or unbind before it needs --force; "
+        "environments.<name>.safety overrides it per environment.",
+    )
+
+    def safety_for(self, environment: str) -> SafetyThresholds:
+        """The thresholds in force for one environment: its overrides over the top level."""
+        override = self.environments[environment].safety.model_dump(exclude_none=True)
+        return self.safety.model_copy(update=override)

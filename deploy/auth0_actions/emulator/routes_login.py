@@ -1,0 +1,354 @@
+"""The login flow: /authorize, the login form, /continue and the code exchange.
+
+A login runs the post-login bindings in order in the sandbox, as Auth0 does
+(shared/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
+browser with ``state``; ``/continue`` resumes in that action's
+``onContinuePostLogin``; metadata writes are persisted when the trigger ends
+(and before a redirect); a deny ends at the application with
+``error=access_denied``; otherwise the application gets a code, and
+``/oauth/token`` (authorization_code) returns an id_token carrying the
+actions' custom claims.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import secrets
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.sandbox.event import build_event
+from auth0_actions.sandbox.pool import SandboxPool
+
+TRANSACTION_TTL_S = 600
+CODE_TTL_S = 300
+NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oauth2-password")
+
+
+def _hash_password(password: str, salt: str) -> str:
+    return hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
+
+
+def verify_password(user: dict[str, Any], password: str) -> bool:
+    """Checks the stored hash; accepts the users module's formats."""
+    stored = user.get("_password_hash")
+    if not isinstance(stored, str):
+        return False
+    if stored.startswith("scrypt$"):
+        _, salt, digest = stored.split("$", 2)
+        return secrets.compare_digest(_hash_password(password, salt), digest)
+    if stored.startswith("pbkdf2_sha256$"):
+        _, rounds, salt, digest = stored.split("$", 3)
+        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds))
+        return secrets.compare_digest(computed.hex(), digest)
+    return False
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _redirect(url: str) -> Response:
+    return Response(302, b"", {"location": url}, content_type="text/plain")
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
+    )
+    return Response(status, document.encode(), content_type="text/html; charset=utf-8")
+
+
+class LoginFlow:
+    """Transactions in flight and codes not yet exchanged, in memory."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._pool: SandboxPool | None = None
+
+    def pool(self) -> SandboxPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(1)
+            return self._pool
+
+    # --- the bound actions, as the sandbox wants them
+    def units(self) -> list[dict[str, Any]]:
+        store = self.app.store
+        bound = store.get("bindings", "post-login") or {"bindings": []}
+        units = []
+        for binding in bound["bindings"]:
+            action = store.get("action", binding["action_id"])
+            if not action or not action.get("deployed_version"):
+                continue
+            version = action["deployed_version"]
+            units.append(
+                {
+                    "name": action["name"],
+                    "code": version.get("code", ""),
+                    "filename": f"{action['name']}.js",
+                    "secrets": dict(action.get("_secret_values") or {}),
+                    "deps_dir": None,
+                }
+            )
+        return units
+
+    def event_for(self, user: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
+        public_user = {k: v for k, v in user.items() if not k.startswith("_")}
+        identities = public_user.get("identities") or []
+        connection = (
+            identities[0]["connection"] if identities else "Username-Password-Authentication"
+        )
+        strategy = identities[0].get("provider", "auth0") if identities else "auth0"
+        return build_event(
+            {
+                "user": {
+                    **public_user,
+                    "user_metadata": user.get("user_metadata") or {},
+                    "app_metadata": user.get("app_metadata") or {},
+                },
+                "client": {
+                    "client_id": tx["client_id"],
+                    "name": "Local application",
+                    "metadata": {},
+                },
+                "connection": {"id": f"con_{connection}", "name": connection, "strategy": strategy},
+                "request": {
+                    "hostname": self.app.domain,
+                    "ip": tx["ip"],
+                    "method": "GET",
+                    "query": tx["query"],
+                    "body": {},
+                },
+                "transaction": {
+                    "id": tx["id"],
+                    "protocol": tx.get("protocol", "oidc-basic-profile"),
+                    "redirect_uri": tx["redirect_uri"],
+                    "state": tx.get("app_state"),
+                    "prompt": tx["prompt"],
+                    "requested_scopes": tx["scopes"],
+                },
+                "stats": {"logins_count": int(user.get("logins_count") or 0) + 1},
+                "tenant": {"id": self.app.domain.split(".")[0]},
+            }
+        )
+
+    # --- outcomes
+    def run(self, tx: dict[str, Any], event: dict[str, Any], resume: int | None) -> Response:
+        units = tx["units"]
+        reply = self.pool().call(
+            {
+                "op": "post-login",
+                "units": units,
+                "event": event,
+                "resume": None if resume is None else {"index": resume},
+            }
+        )
+        if reply.result is None:
+            return self._finish_error(tx, "server_error", reply.failure or "the login failed")
+        result = reply.result
+        tx["claims"].update(result.get("id_token_claims") or {})
+        tx["access_claims"].update(result.get("access_token_claims") or {})
+        self._persist(tx["user_id"], result)
+        status = result["status"]
+        if status == "denied":
+            return self._finish_error(tx, "access_denied", result["deny"]["reason"])
+        if status == "error":
+            message = (result.get("error") or {}).get("message", "action failed")
+            return self._finish_error(tx, "access_denied", message)
+        if status == "redirected":
+            if "prompt" in tx["query"] and tx["query"]["prompt"] == "none":
+                return self._finish_error(tx, "interaction_required", "Interaction required")
+            state = secrets.token_urlsafe(24)
+            with self._lock:
+                tx["resume"] = result["redirect"]["index"]
+                tx["event"] = event
+                tx["expires"] = time.time() + TRANSACTION_TTL_S
+                self.transactions[state] = tx
+            return _redirect(_with_params(result["redirect"]["url"], {"state": state}))
+        return self._finish_code(tx)
+
+    def _persist(self, user_id: str, result: dict[str, Any]) -> None:
+        """Metadata writes, batched into one profile update as Auth0 does."""
+        store = self.app.store
+        with store.transaction():
+            user = store.get("user", user_id)
+            if user is None:
+                return
+            user["user_metadata"] = result.get("user_metadata") or {}
+            user["app_metadata"] = result.get("app_metadata") or {}
+            store.put("user", user_id, user)
+
+    def _finish_error(self, tx: dict[str, Any], error: str, description: str) -> Response:
+        params = {"error": error, "error_description": description}
+        if tx.get("app_state") is not None:
+            params["state"] = tx["app_state"]
+        return _redirect(_with_params(tx["redirect_uri"], params))
+
+    def _finish_code(self, tx: dict[str, Any]) -> Response:
+        code = secrets.token_urlsafe(24)
+        store = self.app.store
+        with store.transaction():
+            user = store.get("user", tx["user_id"]) or {}
+            user["logins_count"] = int(user.get("logins_count") or 0) + 1
+            user["last_login"] = self.app_now()
+            if user:
+                store.put("user", tx["user_id"], user)
+        with self._lock:
+            self.codes[code] = {**tx, "expires": time.time() + CODE_TTL_S}
+        params = {"code": code}
+        if tx.get("app_state") is not None:
+            params["state"] = tx["app_state"]
+        return _redirect(_with_params(tx["redirect_uri"], params))
+
+    def app_now(self) -> str:
+        from auth0_actions.emulator.app import now_iso
+
+        return now_iso()
+
+    def exchange(self, body: dict[str, Any]) -> dict[str, Any]:
+        code = str(body.get("code") or "")
+        with self._lock:
+            tx = self.codes.pop(code, None)
+        if tx is None or tx["expires"] < time.time():
+            raise ApiError(
+                403,
+                "Invalid authorization code",
+                "invalid_grant",
+                extra={"error_description": "Invalid authorization code"},
+            )
+        if body.get("client_id") and body["client_id"] != tx["client_id"]:
+            raise ApiError(403, "Invalid authorization code", "invalid_grant")
+        user = self.app.store.get("user", tx["user_id"]) or {}
+        now = int(time.time())
+        issuer = f"https://{self.app.domain}/"
+        id_claims = {
+            "iss": issuer,
+            "sub": tx["user_id"],
+            "aud": tx["client_id"],
+            "iat": now,
+            "exp": now + 36_000,
+            "email": user.get("email"),
+            "name": user.get("name"),
+            **({"nonce": tx["nonce"]} if tx.get("nonce") else {}),
+            **tx["claims"],
+        }
+        access_claims = {
+            "iss": issuer,
+            "sub": tx["user_id"],
+            "aud": f"{issuer}userinfo",
+            "iat": now,
+            "exp": now + 86_400,
+            "scope": " ".join(tx["scopes"]),
+            **tx["access_claims"],
+        }
+        return {
+            "access_token": self.app.authority.sign(access_claims),
+            "id_token": self.app.authority.sign(id_claims),
+            "token_type": "Bearer",
+            "expires_in": 86_400,
+            "scope": " ".join(tx["scopes"]),
+        }
+
+
+def close(app: Any) -> None:
+    """Stop the login flow's sandbox pool, if one was started."""
+    flow = getattr(app, "login_flow", None)
+    if flow is not None and flow._pool is not None:
+        flow._pool.close()
+        flow._pool = None
+
+
+def register(app: Any) -> None:
+    flow = LoginFlow(app)
+    app.login_flow = flow
+    app.exchange_code = flow.exchange
+
+    def authorize(request: Request) -> Response:
+        redirect_uri = request.arg("redirect_uri")
+        client_id = request.arg("client_id")
+        if not redirect_uri or not client_id:
+            raise bad_request(
+                "Missing required parameter: redirect_uri and client_id", "invalid_request"
+            )
+        if request.arg("response_type", "code") != "code":
+            raise bad_request("Unsupported response_type (only code)", "unsupported_response_type")
+        tx_id = secrets.token_urlsafe(16)
+        tx = {
+            "id": tx_id,
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "app_state": request.arg("state"),
+            "nonce": request.arg("nonce"),
+            "scopes": (request.arg("scope") or "openid").split(),
+            "prompt": [p for p in (request.arg("prompt") or "").split() if p],
+            "query": {k: v[-1] for k, v in request.query.items()},
+            "ip": request.headers.get("x-forwarded-for", "127.0.0.1"),
+            "claims": {},
+            "access_claims": {},
+            "expires": time.time() + TRANSACTION_TTL_S,
+        }
+        with flow._lock:
+            flow.transactions[f"login:{tx_id}"] = tx
+        hint = html.escape(request.arg("login_hint") or "")
+        form = (
+            f"<h1>Sign in to {html.escape(app.domain)}</h1>"
+            f'<form method="post" action="/u/login">'
+            f'<input type="hidden" name="tx" value="{tx_id}">'
+            f'<label>Email <input name="email" type="email" value="{hint}" required></label>'
+            '<label>Password <input name="password" type="password" required></label>'
+            '<button type="submit">Continue</button></form>'
+        )
+        return _page("Sign in", form)
+
+    def login(request: Request) -> Response:
+        form = request.json_object()
+        with flow._lock:
+            tx = flow.transactions.pop(f"login:{form.get('tx', '')}", None)
+        if tx is None or tx["expires"] < time.time():
+            raise bad_request("Unknown or expired login transaction", "invalid_request")
+        email = str(form.get("email") or "").lower()
+        user = next(
+            (u for u in app.store.all("user") if str(u.get("email", "")).lower() == email), None
+        )
+        if user is None or not verify_password(user, str(form.get("password") or "")):
+            return _page("Sign in", '<p role="alert">Wrong email or password.</p>', 401)
+        tx["user_id"] = user["user_id"]
+        tx["units"] = flow.units()
+        return flow.run(tx, flow.event_for(user, tx), None)
+
+    def resume(request: Request) -> Response:
+        state = request.arg("state")
+        body = request.json_object() if request.body else {}
+        state = state or body.get("state")
+        with flow._lock:
+            tx = flow.transactions.pop(str(state), None) if state else None
+        if tx is None or tx["expires"] < time.time():
+            raise bad_request("The state parameter is missing or invalid", "invalid_request")
+        user = app.store.get("user", tx["user_id"]) or {}
+        event = tx["event"]
+        event["user"]["user_metadata"] = user.get("user_metadata") or {}
+        event["user"]["app_metadata"] = user.get("app_metadata") or {}
+        # A new event.request after every resume: the /continue request.
+        event["request"] = {
+            **event["request"],
+            "method": request.method,
+            "query": {k: v[-1] for k, v in request.query.items()},
+            "body": body,
+        }
+        return flow.run(tx, event, tx["resume"])
+
+    app.router.add("GET", "/authorize", authorize)
+    app.router.add("POST", "/u/login", login)
+    app.router.add("GET", "/continue", resume)
+    app.router.add("POST", "/continue", resume)

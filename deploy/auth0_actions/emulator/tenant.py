@@ -1,0 +1,419 @@
+"""The local tenant of a project: state under ``.auth0-local/``, served on loopback.
+
+``LocalTenant.open(root)`` is the embedded default behind ``--env local`` and
+the engine of ``auth0-actions emulator serve``: an :class:`Emulator` whose
+store is ``.auth0-local/tenant.sqlite3`` (so what an apply created is still
+there on the next run), whose signing key is ``.auth0-local/signing-key.pem``,
+served in-process on 127.0.0.1 by a :class:`ServerThread`. The management
+client's id and secret are generated once and kept in
+``.auth0-local/management-client.json`` (0600), so they stay the same across
+runs; ``write_credentials`` publishes them with the base URL for other
+clients in ``.auth0-local/credentials.json`` (which auth0_actions.target reads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auth0_actions.emulator.app import Emulator, Settings, now_iso
+from auth0_actions.emulator.auth import write_credentials
+from auth0_actions.emulator.knobs import RATE_PROFILES
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.emulator.store import Store
+from auth0_actions.emulator.tls import LocalTls, ensure_tls
+from auth0_actions.errors import Auth0ActionsError, ConfigError, Location, Problem
+from auth0_actions.secrets import LOCAL_STATE_DIR, Secret
+from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
+
+DATABASE_FILE = "tenant.sqlite3"
+CLIENT_FILE = "management-client.json"
+CREDENTIALS_FILE = "credentials.json"  # auth0_actions.target.LOCAL_CREDENTIALS_FILE
+TLS_DIR = "tls"
+
+
+@dataclass(frozen=True)
+class ManagementClient:
+    client_id: str
+    client_secret: Secret
+
+
+def _write_private_json(path: Path, data: dict[str, Any]) -> None:
+    temp = path.with_suffix(".tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+    os.replace(temp, path)
+
+
+def _management_client(state_dir: Path) -> ManagementClient:
+    """The kept client credentials, generated on first use."""
+    path = state_dir / CLIENT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        client_id, client_secret = data["client_id"], data["client_secret"]
+        if isinstance(client_id, str) and isinstance(client_secret, str):
+            return ManagementClient(client_id, Secret(client_secret))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # unreadable or hand-edited: issue new credentials
+    client_id = secrets.token_urlsafe(24)
+    client_secret = secrets.token_urlsafe(48)
+    _write_private_json(path, {"client_id": client_id, "client_secret": client_secret})
+    return ManagementClient(client_id, Secret(client_secret))
+
+
+class LocalTenant:
+    """A project's local tenant: the emulator, its persistent state and (optionally) a server."""
+
+    def __init__(
+        self,
+        project_root: Path,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        self.root = project_root
+        self.state_dir = project_root / LOCAL_STATE_DIR
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.chmod(self.state_dir, 0o700)
+        database = self.state_dir / DATABASE_FILE
+        try:
+            self.store = Store(database)
+        except sqlite3.DatabaseError as exc:
+            raise Auth0ActionsError(
+                f"{database}: not a usable SQLite database ({exc}); move it away to start "
+                "from an empty local tenant"
+            ) from None
+        self.app = Emulator(self.store, state_dir=self.state_dir, settings=settings)
+        self.client = _management_client(self.state_dir)
+        self.app.authority.register(self.client.client_id, self.client.client_secret.reveal())
+        self.server: ServerThread | None = None
+        self.tls: LocalTls | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls,
+        project_root: Path,
+        *,
+        serve: bool = True,
+        port: int = 0,
+        tls: bool = False,
+        latency_ms: float = 0.0,
+        rate_profile: str = "none",
+        build_seconds: float = 0.0,
+    ) -> Iterator[LocalTenant]:
+        """``with LocalTenant.open(root) as tenant:`` serves it until the block ends."""
+        tenant = cls(project_root, settings=Settings(build_seconds=build_seconds))
+        try:
+            tenant.app.knobs.latency_ms = latency_ms
+            tenant.app.knobs.use_profile(rate_profile)
+            if serve:
+                tenant.serve(port=port, tls=tls)
+            yield tenant
+        finally:
+            tenant.close()
+
+    def serve(self, *, port: int = 0, tls: bool = False) -> ServerThread:
+        if self.server is None:
+            context = None
+            if tls:
+                self.tls = ensure_tls(self.state_dir / TLS_DIR)
+                context = self.tls.server_context()
+            try:
+                self.server = ServerThread(self.app, port=port, tls=context).start()
+            except OSError as exc:
+                raise Auth0ActionsError(
+                    f"cannot serve the local tenant on 127.0.0.1:{port}: {exc.strerror or exc}"
+                ) from None
+            # Links the tenant hands out (export downloads) must use its real scheme.
+            self.app.public_base_url = self.server.base_url
+        return self.server
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.app.close()
+
+    # -- what clients need ---------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the local tenant is not being served")
+        return self.server.base_url
+
+    @property
+    def domain(self) -> str:
+        """host:port, as the SDKs' domain arguments take it."""
+        return self.base_url.split("://", 1)[1]
+
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
+    @property
+    def client_secret(self) -> Secret:
+        return self.client.client_secret
+
+    @property
+    def ca_path(self) -> Path | None:
+        return self.tls.ca_path if self.tls else None
+
+    @property
+    def audience(self) -> str:
+        return f"https://{self.app.domain}/api/v2/"
+
+    def credentials(self) -> dict[str, Any]:
+        """What a client needs to reach the served tenant (the secret included)."""
+        data: dict[str, Any] = {
+            "base_url": self.base_url,
+            "domain": self.domain,
+            "audience": self.audience,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret.reveal(),
+        }
+        if self.ca_path is not None:
+            data["ca_path"] = str(self.ca_path)
+        return data
+
+    def write_credentials(self) -> Path:
+        """.auth0-local/credentials.json (0600) for clients of the served tenant."""
+        path = self.state_dir / CREDENTIALS_FILE
+        write_credentials(path, self.credentials())
+        return path
+
+    # -- state -------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self.store._lock:  # the store has no listing of kinds
+            rows = self.store._db.execute("SELECT DISTINCT kind FROM docs ORDER BY kind")
+            kinds = [str(row[0]) for row in rows.fetchall()]
+        return {kind: self.store.count(kind) for kind in kinds}
+
+    def reset(self) -> dict[str, int]:
+        """Wipe the tenant's data (actions, users, rules, ...); returns what was removed.
+
+        The management client's credentials, the signing key and the local CA
+        are kept, so configured clients go on working.
+        """
+        with self.store.transaction():
+            removed = self.counts()
+            self.store.clear()
+        self.app.knobs.log.clear()
+        return removed
+
+    def seed(
+        self, users: list[dict[str, Any]], source: YamlDocument | None = None
+    ) -> list[dict[str, Any]]:
+        """Add validated users (see :func:`load_users`) in one transaction: all or none."""
+        with self.store.transaction():
+            taken = {
+                (str(u.get("email", "")).lower(), _connection(u)) for u in self.store.all("user")
+            }
+            clashes: list[Problem] = []
+            for index, user in enumerate(users):
+                key = (user["email"].lower(), user["connection"])
+                if key in taken:
+                    where = (
+                        _locate(source, (index, "email"))
+                        if source
+                        else Location(key=f"users[{index}]")
+                    )
+                    clashes.append(
+                        Problem(
+                            where,
+                            f"{user['email']} already exists in connection {user['connection']}",
+                        )
+                    )
+                taken.add(key)
+            if clashes:
+                name = source.path if source else "users"
+                raise ConfigError(
+                    f"{name}: users already in the local tenant; none loaded", clashes
+                )
+            created = [_user_document(user) for user in users]
+            for doc in created:
+                self.store.put("user", doc["user_id"], doc)
+        return created
+
+
+def _connection(user: dict[str, Any]) -> str:
+    identities = user.get("identities") or [{}]
+    return str(identities[0].get("connection", ""))
+
+
+# -- users.yaml -----------------------------------------------------------------
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_STRING_FIELDS = ("name", "nickname", "given_name", "family_name", "picture", "user_id")
+_ALLOWED = {
+    "email",
+    "connection",
+    "password",
+    "user_metadata",
+    "app_metadata",
+    "email_verified",
+    "blocked",
+    *_STRING_FIELDS,
+}
+METADATA_MAX_BYTES = 16 * 1024
+
+
+def _metadata_key_problems(value: Any, path: KeyPath, out: list[tuple[KeyPath, str]]) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if not isinstance(key, str):
+                out.append((path, f"keys must be strings, not {key!r}"))
+            elif "." in key or "$" in key:
+                out.append(((*path, key), "metadata keys must not contain '.' or '$'"))
+            _metadata_key_problems(child, (*path, key), out)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _metadata_key_problems(child, (*path, index), out)
+
+
+def _check_user(index: int, user: Any, out: list[tuple[KeyPath, str]]) -> None:
+    here: KeyPath = (index,)
+    if not isinstance(user, dict):
+        out.append((here, "each user must be a mapping"))
+        return
+    for key in user:
+        if key not in _ALLOWED:
+            out.append(
+                ((index, str(key)), f"unknown field (allowed: {', '.join(sorted(_ALLOWED))})")
+            )
+    email = user.get("email")
+    if not isinstance(email, str) or not _EMAIL.match(email):
+        out.append(
+            ((index, "email") if "email" in user else here, "a valid email address is required")
+        )
+    connection = user.get("connection")
+    if not isinstance(connection, str) or not connection.strip():
+        out.append(
+            (
+                (index, "connection") if "connection" in user else here,
+                "a connection name is required",
+            )
+        )
+    if "password" in user and (not isinstance(user["password"], str) or not user["password"]):
+        out.append(((index, "password"), "password must be a non-empty string"))
+    for flag in ("email_verified", "blocked"):
+        if flag in user and not isinstance(user[flag], bool):
+            out.append(((index, flag), f"{flag} must be true or false"))
+    for field_name in _STRING_FIELDS:
+        if field_name in user and not isinstance(user[field_name], str):
+            out.append(((index, field_name), f"{field_name} must be a string"))
+    for meta in ("user_metadata", "app_metadata"):
+        if meta not in user:
+            continue
+        value = user[meta]
+        if not isinstance(value, dict):
+            out.append(((index, meta), f"{meta} must be a mapping"))
+            continue
+        _metadata_key_problems(value, (index, meta), out)
+        try:
+            size = len(json.dumps(value, default=str))
+        except (TypeError, ValueError):
+            size = 0
+        if size > METADATA_MAX_BYTES:
+            out.append(((index, meta), f"{meta} exceeds {METADATA_MAX_BYTES} bytes"))
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML dates and timestamps become ISO strings, as they would over JSON."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def load_users(path: Path) -> tuple[list[dict[str, Any]], YamlDocument]:
+    """Read and validate users.yaml: a list of users; every problem names file:line."""
+    document: YamlDocument = load_yaml(path)
+    data = document.data
+    if not isinstance(data, list):
+        problem = Problem(document.locate(()), "expected a YAML list of users")
+        raise ConfigError(f"{path}: invalid users file", [problem])
+    found: list[tuple[KeyPath, str]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, user in enumerate(data):
+        _check_user(index, user, found)
+        if isinstance(user, dict) and isinstance(user.get("email"), str):
+            key = (user["email"].lower(), str(user.get("connection")))
+            if key in seen:
+                found.append(((index, "email"), f"duplicate of user {seen[key]} in this file"))
+            seen.setdefault(key, index)
+    if found:
+        problems = [Problem(_locate(document, key_path), message) for key_path, message in found]
+        raise ConfigError(f"{path}: {len(problems)} problem(s); no user was loaded", problems)
+    return [_jsonable(user) for user in data], document
+
+
+def _locate(document: YamlDocument, key_path: KeyPath) -> Location:
+    where = document.locate(key_path)
+    key = f"users[{key_path[0]}]" + (
+        "".join(f".{part}" for part in key_path[1:]) if len(key_path) > 1 else ""
+    )
+    return Location(where.file, where.line, where.column, key)
+
+
+def hash_password(password: str) -> str:
+    """scrypt in the stored format the login flow verifies (``scrypt$<salt>$<hex>``)."""
+    salt = secrets.token_hex(8)
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
+    return f"scrypt${salt}${digest}"
+
+
+def _user_document(user: dict[str, Any]) -> dict[str, Any]:
+    """The user as the users endpoints keep it (the shared data model)."""
+    now = now_iso()
+    raw_id = user.get("user_id") or secrets.token_hex(12)
+    provider, _, local_id = raw_id.partition("|") if "|" in raw_id else ("auth0", "", raw_id)
+    email = user["email"]
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    doc: dict[str, Any] = {
+        "user_id": f"{provider}|{local_id}",
+        "email": email,
+        "email_verified": bool(user.get("email_verified", False)),
+        "name": user.get("name", email),
+        "nickname": user.get("nickname", email.split("@", 1)[0]),
+        "picture": user.get("picture", f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg"),
+        "created_at": now,
+        "updated_at": now,
+        "identities": [
+            {
+                "connection": user["connection"],
+                "provider": provider,
+                "user_id": local_id,
+                "isSocial": False,
+            }
+        ],
+        "logins_count": 0,
+    }
+    for optional in ("given_name", "family_name", "blocked"):
+        if optional in user:
+            doc[optional] = user[optional]
+    if "user_metadata" in user:
+        doc["user_metadata"] = user["user_metadata"]
+    if "app_metadata" in user:
+        doc["app_metadata"] = user["app_metadata"]
+    if user.get("password"):
+        doc["_password_hash"] = hash_password(user["password"])
+    return doc
+
+
+RATE_PROFILE_NAMES = tuple(RATE_PROFILES)

@@ -1,0 +1,436 @@
+"""Apply: make one environment's tenant match the plan, then check that it does.
+
+Order (each step only for what the plan changes):
+
+1. **create** and **update** drafts (code, dependencies, runtime, secrets;
+   secret values come from :func:`auth0_actions.secrets.resolve_secret_values` and
+   are never reported);
+2. **wait for the build** of every draft about to be deployed (polled with
+   backoff: each pause a quarter of the time waited so far, 0.1 s to 2 s). A
+   ``failed`` build stops here, before any deploy or binding: the previously
+   deployed version stays live;
+3. **deploy** and wait until each action's deployed version is built and
+   carries the desired code;
+4. **one bindings PATCH per trigger** with the full ordered list the plan
+   planned: ours by ``action_id``, bindings we do not own by ``binding_id``
+   (keeping their place and display name). Bindings change only after every
+   new version is live, and the list always holds every managed action, so a
+   managed action is never unbound while it is being updated;
+5. **delete** orphans (only when the plan has delete changes: ``allow_delete``);
+6. **verify**: the tenant is read again and a fresh plan must have no changes.
+
+Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
+once), and so are the deploys; each wait polls every pending action with one
+request per round. The order between steps holds: no deploy before every
+build succeeded, no binding before every deployed version is live.
+
+Nothing is kept between runs: an apply interrupted after any step is resumed
+by running it again, because the next plan starts from what the tenant holds.
+With no changes, apply writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from auth0_actions.config import Project
+from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.plan.changes import Create, Delete, Deploy, Plan, Update
+from auth0_actions.plan.diff import build_plan
+from auth0_actions.plan.report import describe
+from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
+from auth0_actions.secrets import Secret, resolve_secret_values
+from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
+
+BUILD_TIMEOUT_S = 300.0
+# Writes in flight at once. Each is independent (one action each); the tenant's
+# rate limit still holds, since every request honours 429 and x-ratelimit-reset.
+MAX_PARALLEL = 10
+POLL_FIRST_S = 0.1
+POLL_MAX_S = 2.0
+# Each pause is this share of the time waited so far (within the two bounds
+# above), so a poll never oversleeps a finished build by more than about a
+# quarter of the wait; plain doubling can oversleep it by the whole wait.
+POLL_FRACTION = 0.25
+BINDING_KINDS = ("bind", "reorder", "unbind")
+
+
+class ApplyError(Auth0ActionsError):
+    """Apply stopped: a build failed, a wait timed out, or the tenant did not converge."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write (or wait) apply made; never carries a secret value."""
+
+    kind: str  # create | update | build | deploy | bindings | delete
+    trigger: str
+    action: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"step": self.kind, "trigger": self.trigger, "action": self.action, **self.detail}
+
+    def describe(self) -> str:
+        target = f"{self.trigger}/{self.action}" if self.action else self.trigger
+        d = self.detail
+        if self.kind == "create":
+            return f"created {target} ({d['action_id']})"
+        if self.kind == "update":
+            return f"updated {target}: {', '.join(d['fields'])}"
+        if self.kind == "build":
+            return f"built {target}"
+        if self.kind == "deploy":
+            return f"deployed {target} version {d['version']}"
+        if self.kind == "bindings":
+            return f"bound {target}: {' -> '.join(d['bindings']) or '(none)'}"
+        return f"deleted {target} ({d['action_id']})"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    applied: bool  # False when there was nothing to do (or it was not confirmed)
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "environment": self.plan.environment,
+            "applied": self.applied,
+            "verified": self.applied or not self.plan.changes,
+            "steps": [s.data for s in self.steps],
+            "plan": self.plan.data,
+        }
+
+
+@dataclass
+class Waiter:
+    """Polls with backoff until every action is ready, within one overall deadline.
+
+    Each round costs one request whatever the number of actions waited for
+    (``get_action`` for one, ``list_actions`` for several).
+    """
+
+    client: TenantClient
+    deadline: float
+    progress: Callable[[str], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    resume: str = "run apply again to resume"  # the advice a timeout ends with
+
+    def wait(
+        self,
+        what: str,
+        pending: dict[str, str],  # "trigger/name" -> action id
+        check: Callable[[str, LiveAction], str],  # (label, action) -> done | failed | wait
+        on_failed: Callable[[str], ApplyError],
+    ) -> None:
+        total, start = len(pending), self.clock()
+        pending = dict(pending)
+        last: dict[str, str] = {}
+        while pending:
+            seen = self._read(set(pending.values()))
+            for label, action_id in list(pending.items()):
+                action = seen.get(action_id)
+                if action is None:
+                    raise ApplyError(f"{label} ({action_id}) vanished from the tenant during apply")
+                verdict = check(label, action)
+                last[label] = action.status
+                if verdict == "failed":
+                    raise on_failed(label)
+                if verdict == "done":
+                    del pending[label]
+            if self.progress is not None:
+                self.progress(
+                    f"waiting for {what}: {total - len(pending)}/{total} ready "
+                    f"({self.clock() - start:.1f}s)"
+                )
+            if not pending:
+                break
+            now = self.clock()
+            delay = min(POLL_MAX_S, max(POLL_FIRST_S, POLL_FRACTION * (now - start)))
+            if now + delay > self.deadline:
+                waiting = ", ".join(f"{label} (status {last[label]})" for label in sorted(pending))
+                raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
+            self.sleep(delay)
+
+    def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
+        """One read per round: the action itself, or every action in one listing."""
+        if len(action_ids) == 1:
+            [action_id] = action_ids
+            return {action_id: self.client.get_action(action_id)}
+        return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
+
+
+def _desired_by_name(desired: DesiredState) -> dict[tuple[str, str], DesiredAction]:
+    return {(d.trigger, d.name): d for d in desired.actions}
+
+
+def _managed_ids(desired: DesiredState, live: LiveState) -> dict[tuple[str, str], str]:
+    """(trigger, name) -> live action id of every managed action that exists."""
+    ids: dict[tuple[str, str], str] = {}
+    for d in desired.actions:
+        for action in live.actions:  # the last match wins, as in build_plan
+            if action.name == d.name and d.trigger in action.trigger_ids:
+                ids[(d.trigger, d.name)] = action.id
+    return ids
+
+
+def _binding_refs(
+    trigger: str,
+    planned: list[str],
+    desired: DesiredState,
+    live: LiveState,
+    ids: Mapping[tuple[str, str], str],
+    deleting: set[str],
+) -> list[BindingRef]:
+    """The plan's planned list as refs: ours by action id, the others by their binding id."""
+    ours = {d.name for d in desired.for_trigger(trigger)}
+    managed = {ids[(trigger, name)] for name in ours if (trigger, name) in ids}
+    others = [
+        b
+        for b in live.bindings.get(trigger, ())
+        if b.action_id not in managed and b.action_id not in deleting
+    ]
+    refs: list[BindingRef] = []
+    for name in planned:
+        if name in ours:
+            refs.append(BindingRef("action_id", ids[(trigger, name)]))
+            continue
+        binding = next(b for b in others if b.action_name == name)
+        others.remove(binding)
+        refs.append(BindingRef("binding_id", binding.id, binding.display_name or None))
+    return refs
+
+
+def _in_parallel(calls: Sequence[Callable[[], Step]], done: Callable[[Step], None]) -> None:
+    """Run independent writes on a small pool; report their steps in plan order.
+
+    After the first failure no further call starts; the calls already in flight
+    run to their end (a request on the wire cannot be recalled) and are
+    reported, then the failure is raised, so what went through is shown.
+    """
+    if len(calls) <= 1:
+        for call in calls:
+            done(call())
+        return
+    with ThreadPoolExecutor(min(MAX_PARALLEL, len(calls)), "apply") as pool:
+        futures = [pool.submit(call) for call in calls]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()  # only those not started yet
+    failure: BaseException | None = None
+    for future in futures:
+        if future.cancelled():
+            continue
+        error = future.exception()
+        if error is None:
+            done(future.result())
+        elif failure is None:
+            failure = error
+    if failure is not None:
+        raise failure
+
+
+def execute_plan(
+    client: TenantClient,
+    plan: Plan,
+    desired: DesiredState,
+    live: LiveState,
+    secrets: Callable[[], Mapping[str, Secret]],
+    *,
+    build_timeout: float = BUILD_TIMEOUT_S,
+    on_step: Callable[[Step], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Step]:
+    """Carry out ``plan`` (made from ``desired`` and ``live``) in the documented order."""
+    steps: list[Step] = []
+
+    def record(step: Step) -> None:
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+
+    wanted = _desired_by_name(desired)
+    ids = _managed_ids(desired, live)
+    waiter = Waiter(client, clock() + build_timeout, progress, sleep, clock)
+    values: dict[str, Secret] | None = None
+
+    def secret_values(d: DesiredAction) -> dict[str, Secret]:
+        nonlocal values
+        if values is None:
+            values = dict(secrets())
+        return {name: values[name] for name in d.secret_names}
+
+    # 1. create / update drafts, concurrently (each is one independent request)
+    building: dict[str, str] = {}
+
+    def create(d: DesiredAction, sent: Mapping[str, Secret]) -> Step:
+        made = client.create_action(
+            d.name, d.trigger, d.code, runtime=d.runtime, dependencies=d.dependencies, secrets=sent
+        )
+        return Step("create", d.trigger, d.name, {"action_id": made.id})
+
+    def update(change: Update, d: DesiredAction, sent: Mapping[str, Secret] | None) -> Step:
+        fields = set(change.fields)
+        client.update_action(
+            change.action_id,
+            code=d.code if "code" in fields else None,
+            runtime=d.runtime if "runtime" in fields else None,
+            dependencies=d.dependencies if "dependencies" in fields else None,
+            secrets=sent,
+        )
+        return Step("update", d.trigger, d.name, {"fields": list(change.fields)})
+
+    writes: list[Callable[[], Step]] = []
+    for change in plan.changes:
+        if isinstance(change, Create):
+            d = wanted[(change.trigger, change.action or "")]
+            writes.append(partial(create, d, secret_values(d)))
+        elif isinstance(change, Update):
+            d = wanted[(change.trigger, change.action or "")]
+            sent = secret_values(d) if "secrets" in change.fields else None
+            writes.append(partial(update, change, d, sent))
+
+    def drafted(step: Step) -> None:
+        key = (step.trigger, step.action or "")
+        if step.kind == "create":
+            ids[key] = step.detail["action_id"]
+        building[f"{step.trigger}/{step.action}"] = ids[key]
+        record(step)
+
+    _in_parallel(writes, drafted)
+
+    # 2. wait for the drafts about to be deployed (and the ones just changed) to build
+    deploys = [c for c in plan.changes if isinstance(c, Deploy)]
+    live_by_id = {a.id: a for a in live.actions}
+    for change in deploys:
+        action_id = ids[(change.trigger, change.action or "")]
+        known = live_by_id.get(action_id)
+        if known is None or known.status != "built":
+            building.setdefault(f"{change.trigger}/{change.action}", action_id)
+
+    def build_failed(label: str) -> ApplyError:
+        return ApplyError(
+            f"the build of {label} failed; nothing was deployed or bound, the previously "
+            "deployed version stays live. Fix the code, render, and apply again"
+        )
+
+    def built(_: str, action: LiveAction) -> str:
+        return {"built": "done", "failed": "failed"}.get(action.status, "wait")
+
+    if building:
+        waiter.wait("the build", building, built, build_failed)
+        for label in building:
+            trigger, name = label.split("/", 1)
+            record(Step("build", trigger, name))
+
+    # 3. deploy (concurrently), and wait until the deployed version is built with the
+    #    desired code
+    live_ready: dict[str, str] = {}
+
+    def deploy(trigger: str, name: str) -> Step:
+        version = client.deploy_action(ids[(trigger, name)])
+        return Step("deploy", trigger, name, {"version": version.number})
+
+    def deploy_sent(step: Step) -> None:
+        live_ready[f"{step.trigger}/{step.action}"] = ids[(step.trigger, step.action or "")]
+        record(step)
+
+    _in_parallel([partial(deploy, c.trigger, c.action or "") for c in deploys], deploy_sent)
+    # A deploy from an interrupted run may still be building: bindings need it built.
+    for d in desired.actions:
+        known = live_by_id.get(ids.get((d.trigger, d.name), ""))
+        deployed = known.deployed_version if known else None
+        if deployed is not None and deployed.status != "built" and known is not None:
+            live_ready.setdefault(f"{d.trigger}/{d.name}", known.id)
+
+    def deployed_ok(label: str, action: LiveAction) -> str:
+        trigger, name = label.split("/", 1)
+        d = wanted[(trigger, name)]
+        version = action.deployed_version
+        if version is not None and version.status == "failed":
+            return "failed"
+        ready = version is not None and version.status == "built" and version.deployed
+        return "done" if ready and version is not None and version.code == d.code else "wait"
+
+    def deploy_failed(label: str) -> ApplyError:
+        return ApplyError(f"the deployed version of {label} failed to build; nothing was bound")
+
+    if live_ready:
+        waiter.wait("the deployed versions", live_ready, deployed_ok, deploy_failed)
+
+    # 4. one bindings PATCH per trigger whose list changes
+    deleting = {c.action_id for c in plan.changes if isinstance(c, Delete)}
+    triggers = sorted({c.trigger for c in plan.changes if c.kind in BINDING_KINDS})
+    for trigger in triggers:
+        planned = plan.bindings.get(trigger, {}).get("planned", [])
+        refs = _binding_refs(trigger, planned, desired, live, ids, deleting)
+        client.set_bindings(trigger, refs)
+        record(Step("bindings", trigger, None, {"bindings": list(planned)}))
+
+    # 5. delete orphans (only planned with allow_delete)
+    for change in plan.changes:
+        if isinstance(change, Delete):
+            client.delete_action(change.action_id)
+            record(Step("delete", change.trigger, change.action, {"action_id": change.action_id}))
+    return steps
+
+
+def apply_environment(
+    tenant: Project,
+    environment: str,
+    *,
+    allow_delete: bool = False,
+    environ: Mapping[str, str] | None = None,
+    confirm: Callable[[Plan], bool] = lambda _: True,
+    check: Callable[[DesiredState, LiveState, Plan], None] | None = None,
+    build_timeout: float = BUILD_TIMEOUT_S,
+    on_step: Callable[[Step], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ApplyResult:
+    """Plan ENV (as ``plan`` does), ask ``confirm``, apply, then verify with a fresh plan.
+
+    ``check`` sees the plan and the states it was made from before anything
+    is asked or written, even when there are no changes, and refuses by
+    raising (a saved plan that is out of date, a safety threshold exceeded).
+    With no changes nothing is asked and nothing is written. Raises
+    :class:`ApplyError` when a build fails, a wait times out or the fresh
+    plan still has changes (listed in the message).
+    """
+    view = tenant.environment(environment)
+    with open_states(tenant, environment, environ) as (client, desired, live):
+        plan = build_plan(desired, live, allow_delete=allow_delete)
+        if check is not None:
+            check(desired, live, plan)
+        if not plan.changes or not confirm(plan):
+            return ApplyResult(plan, applied=False)
+        steps = execute_plan(
+            client,
+            plan,
+            desired,
+            live,
+            lambda: resolve_secret_values(tenant, view, environ),
+            build_timeout=build_timeout,
+            on_step=on_step,
+            progress=progress,
+            sleep=sleep,
+            clock=clock,
+        )
+        after = build_plan(desired, live_state(client, desired.triggers), allow_delete=allow_delete)
+    if after.changes:
+        remaining = "; ".join(describe(c) for c in after.changes)
+        raise ApplyError(f"applied, but the tenant still differs from the plan: {remaining}")
+    return ApplyResult(plan, applied=True, steps=tuple(steps))

@@ -1,0 +1,166 @@
+"""The plan for people (text, coloured on a terminal), for CI (JSON) and for a PR (Markdown)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from auth0_actions.plan.changes import Change, Plan
+
+_MARKS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "deploy": ("^", "cyan"),
+    "bind": ("+", "green"),
+    "reorder": ("~", "yellow"),
+    "unbind": ("-", "red"),
+    "delete": ("-", "red"),
+}
+
+
+def summary_line(plan: Plan) -> str:
+    n = plan.counts()
+    bindings = n["bind"] + n["reorder"] + n["unbind"]
+    return (
+        f"Plan: {n['create']} to create, {n['update']} to update, {n['deploy']} to deploy, "
+        f"{bindings} to bind/reorder/unbind, {n['delete']} to delete"
+    )
+
+
+def describe(change: Change) -> str:
+    """One line: what happens to what."""
+    data = change.data
+    target = f"{change.trigger}/{change.action}" if change.action else change.trigger
+    if change.kind == "create":
+        secrets = ", ".join(data["secrets"]) or "none"
+        return f"create {target} (runtime {data['runtime']}, secrets: {secrets})"
+    if change.kind == "update":
+        return f"update {target}: {', '.join(data['fields'])}"
+    if change.kind == "deploy":
+        live = data["live_version"]
+        since = f"replacing version {live}" if live is not None else data["reason"]
+        return f"deploy {target} ({since})"
+    if change.kind == "bind":
+        return f"bind {target} at position {data['position'] + 1}"
+    if change.kind == "reorder":
+        return f"reorder {target}: {' -> '.join(data['live'])}  =>  {' -> '.join(data['planned'])}"
+    if change.kind == "unbind":
+        return f"unbind {target} ({data['reason']})"
+    return f"delete {target} ({data['reason']})"
+
+
+def _values(change: Change) -> list[str]:
+    values = change.data.get("values") or {}
+    return [
+        f"{name}: {json.dumps(v['live'])} -> {json.dumps(v['desired'])}"
+        for name, v in values.items()
+    ]
+
+
+def _colour_diff(diff: str) -> str:
+    out = []
+    for line in diff.rstrip("\n").split("\n"):
+        if line.startswith(("+++", "---")):
+            out.append(click.style(line, bold=True))
+        elif line.startswith("+"):
+            out.append(click.style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(click.style(line, fg="red"))
+        elif line.startswith("@@"):
+            out.append(click.style(line, fg="cyan"))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def text_report(plan: Plan) -> str:
+    """ANSI-styled; click.echo drops the styles when stdout is not a terminal."""
+    lines = [click.style(f"Environment {plan.environment}", bold=True)]
+    if plan.changes:
+        lines.append("")
+        for change in plan.changes:
+            mark, colour = _MARKS[change.kind]
+            lines.append(click.style(f"{mark} {describe(change)}", fg=colour))
+            lines.extend(f"    {v}" for v in _values(change))
+            diff = change.data.get("diff")
+            if diff:
+                lines.append(_colour_diff(diff))
+    if plan.drift:
+        lines.append("")
+        lines.append(click.style("Drift (changed in the tenant by hand):", fg="magenta", bold=True))
+        for drift in plan.drift:
+            where = f"{drift.trigger}/{drift.action}" if drift.action else drift.trigger
+            lines.append(click.style(f"! {drift.kind} {where}: {drift.detail}", fg="magenta"))
+            if drift.diff:
+                lines.append(_colour_diff(drift.diff))
+    if plan.unmanaged:
+        lines.append("")
+        lines.append("Unmanaged (not in tenant.yaml; never changed):")
+        for action in plan.unmanaged:
+            note = " [orphan: carries the auth0-actions header]" if action.orphan else ""
+            lines.append(f"  {action.name} ({', '.join(action.triggers) or 'no trigger'}){note}")
+    for trigger, lists in plan.bindings.items():
+        lines.append("")
+        lines.append(f"Bindings {trigger}: {' -> '.join(lists['planned']) or '(none)'}")
+    lines.append("")
+    summary = summary_line(plan)
+    if not plan.changes:
+        summary += ". No changes: the tenant matches tenant.yaml."
+    lines.append(click.style(summary, bold=True))
+    return "\n".join(lines)
+
+
+def json_report(plan: Plan) -> str:
+    return json.dumps(plan.data, indent=2, sort_keys=True)
+
+
+def _fence(diff: str) -> list[str]:
+    # A diff line could hold ``` itself: use a longer fence than any run inside.
+    longest = max((len(run) for run in diff.split("\n") if set(run) == {"`"}), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}diff", diff.rstrip("\n"), fence]
+
+
+def markdown_report(plan: Plan) -> str:
+    """For a pull-request comment: a summary, a table of changes, diffs in ```diff fences."""
+    lines = [f"### auth0-actions plan: `{plan.environment}`", "", f"**{summary_line(plan)}**", ""]
+    if plan.changes:
+        lines += ["| # | change | details |", "|---|---|---|"]
+        for index, change in enumerate(plan.changes, 1):
+            details = "; ".join(_values(change)) or ""
+            row = [str(index), describe(change), details]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        lines.append("")
+        for change in plan.changes:
+            diff = change.data.get("diff")
+            if diff:
+                lines += [
+                    "<details>",
+                    f"<summary>{change.kind} {change.action}: code diff</summary>",
+                    "",
+                    *_fence(diff),
+                    "",
+                    "</details>",
+                    "",
+                ]
+    else:
+        lines += ["No changes: the tenant matches tenant.yaml.", ""]
+    if plan.drift:
+        lines += ["#### Drift", ""]
+        for drift in plan.drift:
+            where = f"{drift.trigger}/{drift.action}" if drift.action else drift.trigger
+            lines.append(f"- **{drift.kind}** `{where}`: {drift.detail}")
+            if drift.diff:
+                lines += ["", *(f"  {line}" for line in _fence(drift.diff)), ""]
+        lines.append("")
+    if plan.unmanaged:
+        lines += ["#### Unmanaged actions (never changed)", ""]
+        for action in plan.unmanaged:
+            note = " (orphan: carries the auth0-actions header)" if action.orphan else ""
+            lines.append(f"- `{action.name}` ({', '.join(action.triggers)}){note}")
+        lines.append("")
+    for trigger, lists in plan.bindings.items():
+        planned = " → ".join(f"`{n}`" for n in lists["planned"]) or "(none)"
+        lines.append(f"Bindings `{trigger}` after apply: {planned}")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,296 @@
+"""Render one Action or legacy Rule from its Jinja2 template.
+
+Guarantees, each enforced here rather than left to template authors:
+
+- every ``{{ }}`` output must come from the ``js`` filter (a finalize hook
+  refuses anything else), and no ``{{ }}`` may sit inside a JS string;
+- a missing value is an error naming template and line (StrictUndefined);
+- the output is byte-identical for the same inputs: sorted JSON, LF line
+  endings, no timestamps; its header records where it came from;
+- every ``event.secrets.X`` (``configuration.X`` in a Rule) the code reads is
+  declared in tenant.yaml, and no secret value is ever part of the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from auth0_actions import __version__
+from auth0_actions.errors import RenderError
+from auth0_actions.render.jsvalue import JsLiteral, to_js
+from auth0_actions.render.lint import lint_template, mask_comments_and_strings
+
+UnitKind = Literal["action", "rule"]
+
+# Where secrets live: event.secrets in an Action, the configuration global in
+# a Rule (not a property such as foo.configuration).
+_SECRET_HOLDERS = {"action": r"\bevent\.secrets", "rule": r"(?<![\w$.])configuration\b"}
+# A read by literal name: .X, ?.X, ["X"], ?.["X"]. Anything else (destructuring,
+# passing the whole object, computed names) cannot be checked against
+# tenant.yaml and is refused.
+_LITERAL_READ = r"\s*(?:\?\.|\.)\s*([A-Za-z_$][\w$]*)|\s*(?:\?\.)?\[\s*(['\"])([^'\"]+)\2\s*\]"
+# Filters a {% filter %} block may apply: they reshape text, never insert values.
+_BLOCK_FILTERS = {"indent"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to render: an Action or a legacy Rule, for one environment."""
+
+    kind: UnitKind
+    name: str
+    environment: str
+    template: str  # POSIX path relative to rules_templates/
+    output: PurePosixPath  # relative to the project root
+    context: Mapping[str, Any]
+    secret_names: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}' ({self.environment})"
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    unit: Unit
+    text: str
+
+    @property
+    def path(self) -> PurePosixPath:
+        return self.unit.output
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, JsLiteral):
+        return value
+    raise _RawOutput(type(value).__name__)
+
+
+class _RawOutput(Exception):
+    """A {{ }} expression bypassed the js filter."""
+
+
+def _js_filter(value: Any, indent: int | None = None) -> JsLiteral:
+    if isinstance(value, jinja2.Undefined):
+        # Force StrictUndefined to raise with its own message.
+        str(value)
+    return to_js(value, indent=indent)
+
+
+def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
+    """Template file and line from a traceback that Jinja has rewritten."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.filename, exc.lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return frame.filename, frame.lineno
+    return None, None
+
+
+class _TemplateEnvironment(ImmutableSandboxedEnvironment):
+    """Mapping keys win over methods: ``action.values`` is the values, not dict.values."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+def _unsafe_filter_blocks(ast: nodes.Template) -> list[int]:
+    """Lines of {% filter %} blocks that could write a value into the output."""
+    lines = []
+    for block in ast.find_all(nodes.FilterBlock):
+        chain: nodes.Node | None = block.filter
+        while isinstance(chain, nodes.Filter):
+            arguments = [*chain.args, *(kw.value for kw in chain.kwargs)]
+            if chain.name not in _BLOCK_FILTERS or not all(
+                isinstance(arg, nodes.Const) for arg in arguments
+            ):
+                lines.append(block.lineno)
+                break
+            chain = chain.node
+    return lines
+
+
+class TemplateRenderer:
+    """A Jinja environment over one rules_templates/ directory."""
+
+    def __init__(self, templates_dir: Path, project_root: Path) -> None:
+        self.templates_dir = templates_dir
+        self.project_root = project_root
+        # The sandbox keeps templates to data access: no attribute tricks
+        # reaching Python internals from a template under review.
+        self.env = _TemplateEnvironment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize,
+        )
+        self.env.filters["js"] = _js_filter
+        self._sources: dict[str, str] = {}
+
+    def _display(self, filename: str | None) -> str:
+        if not filename:
+            return "<template>"
+        path = Path(filename)
+        try:
+            return path.resolve().relative_to(self.project_root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _source(self, name: str) -> str:
+        if name not in self._sources:
+            try:
+                self._sources[name] = (self.templates_dir / name).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RenderError(f"rules_templates/{name}: cannot read: {exc}") from None
+        return self._sources[name]
+
+    def template_closure(self, name: str) -> list[str]:
+        """The template and everything it includes, imports or extends, sorted."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                ast = self.env.parse(self._source(current), current, f"rules_templates/{current}")
+            except jinja2.TemplateSyntaxError as exc:
+                raise RenderError(
+                    f"rules_templates/{current}:{exc.lineno}: template syntax error: {exc.message}"
+                ) from None
+            for line in _unsafe_filter_blocks(ast):
+                raise RenderError(
+                    f"rules_templates/{current}:{line}: a {{% filter %}} block may only "
+                    f"reshape text ({', '.join(sorted(_BLOCK_FILTERS))} with constant "
+                    "arguments); values enter code only through {{ value | js }}"
+                )
+            for ref in meta.find_referenced_templates(ast):
+                if ref is None:
+                    raise RenderError(
+                        f"rules_templates/{current}: includes a template chosen at render "
+                        "time; name included templates literally so provenance is exact"
+                    )
+                pending.append(ref)
+        return sorted(seen)
+
+    def lint(self, names: list[str]) -> None:
+        problems = [
+            f"rules_templates/{name}:{finding.line}: {finding.message}"
+            for name in names
+            for finding in lint_template(self._source(name))
+        ]
+        if problems:
+            raise RenderError("templates place values inside strings:\n  " + "\n  ".join(problems))
+
+    def render(self, unit: Unit) -> RenderedFile:
+        closure = self.template_closure(unit.template)
+        self.lint(closure)
+        template_digest = _sha256(
+            "".join(f"{n}\0{_sha256(self._source(n).encode())}\n" for n in closure).encode()
+        )
+        try:
+            canonical = json.dumps(unit.context, sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            # tenant.yaml validation refuses non-JSON values; this guards the library API.
+            raise RenderError(f"{unit.label}: template values are not JSON data: {exc}") from None
+        values_digest = _sha256(canonical.encode())
+        try:
+            body = self.env.get_template(unit.template).render(dict(unit.context))
+        except _RawOutput as exc:
+            filename, line = _template_line(exc)
+            raise RenderError(
+                f"{self._display(filename)}:{line}: {{{{ }}}} outputs a raw {exc}; every value "
+                "must pass through the js filter: {{ value | js }}"
+            ) from None
+        except jinja2.TemplateError as exc:
+            filename, line = _template_line(exc)
+            raise RenderError(
+                f"{self._display(filename)}:{line}: {exc.message or exc} (rendering {unit.label})"
+            ) from None
+        except ValueError as exc:
+            filename, line = _template_line(exc)
+            raise RenderError(f"{self._display(filename)}:{line}: {exc}") from None
+        text = _header(unit, closure, template_digest, values_digest) + _normalise(body)
+        self._check_secret_reads(unit, text)
+        return RenderedFile(unit=unit, text=text)
+
+    def _check_secret_reads(self, unit: Unit, text: str) -> None:
+        holder = re.compile(_SECRET_HOLDERS[unit.kind])
+        literal = re.compile(_LITERAL_READ)
+        used: set[str] = set()
+        for found in holder.finditer(mask_comments_and_strings(text)):
+            read = literal.match(text, found.end())
+            if read is None:
+                line = text.count("\n", 0, found.start()) + 1
+                raise RenderError(
+                    f"{unit.output}:{line}: {unit.label} uses {found[0]} other than by a "
+                    f"literal name ({found[0]}.NAME); tenant.yaml could not check what it reads"
+                )
+            used.add(read[1] or read[3])
+        missing = sorted(used - set(unit.secret_names))
+        if missing:
+            where = "secrets" if unit.kind == "action" else "configuration"
+            source = "event.secrets" if unit.kind == "action" else "configuration"
+            reads = ", ".join(f"{source}.{name}" for name in missing)
+            raise RenderError(
+                f"rules_templates/{unit.template}: {unit.label} reads "
+                f"{reads} but tenant.yaml does not declare "
+                f"{'it' if len(missing) == 1 else 'them'} under the {unit.kind}'s '{where}'"
+            )
+
+
+def _normalise(body: str) -> str:
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line.rstrip() for line in body.split("\n")]
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def _header(unit: Unit, closure: list[str], template_digest: str, values_digest: str) -> str:
+    ctx = unit.context
+    if unit.kind == "action":
+        action = ctx["action"]
+        what = (
+            f"action {unit.name} ({action['trigger']}, order {action['order']}, "
+            f"{action['runtime']})"
+        )
+    else:
+        rule = ctx["rule"]
+        state = "enabled" if rule["enabled"] else "disabled"
+        what = f"legacy rule {unit.name} (order {rule['order']}, {state})"
+    templates = ", ".join(f"rules_templates/{name}" for name in closure)
+    secrets = ", ".join(unit.secret_names) or "none"
+    lines = [
+        f"// Generated by auth0-actions {__version__}. Do not edit: change the template or",
+        "// tenant.yaml, then run `auth0-actions render`.",
+        f"// {what}, environment {unit.environment}",
+        f"// template: {templates}",
+        f"// template-sha256: {template_digest}",
+        f"// values-sha256: {values_digest}",
+        f"// secrets (names only; values live in Auth0): {secrets}",
+        "",
+    ]
+    return "\n".join(lines) + "\n"

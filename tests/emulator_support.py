@@ -3,7 +3,7 @@
 ``ServedTenant`` starts an :class:`Emulator` on loopback with a registered client
 and a bearer token. ``replay`` sends a recording's requests in order to the
 emulator, substituting the ids the emulator returned for the recorded ones,
-and compares what matters across runs (shared/conformance/README.md): status
+and compares what matters across runs (tests/conformance/README.md): status
 codes, key sets, value types, enum values and list envelopes -- not ids or
 timestamps.
 """

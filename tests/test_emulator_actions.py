@@ -1,6 +1,6 @@
 """The local tenant's actions endpoints answer as Auth0 does.
 
-management-api.md §1 and the recordings in shared/conformance/recordings:
+docs/reference/management-api.md §1 and the recordings in tests/conformance/recordings:
 replayed request by request, over real HTTP with httpx, and through the
 official auth0-python 6.8 SDK. Build timing, limits, scopes and the
 bound-delete conflict are checked on the wire.

@@ -14,7 +14,7 @@ schema when it is a success. Two documented relaxations: responses may carry
 properties the document does not list (Auth0 itself sends undocumented
 fields such as an action's current_version, and the SDK models allow extras),
 and a success status the document does not list (deploy answers 200 where the
-document says 202; see management-api.md) is checked against the schema of
+document says 202; see docs/reference/management-api.md) is checked against the schema of
 the operation's documented success status.
 
 Findings accepted for now are listed in KNOWN, each with its reason. The

@@ -1,6 +1,6 @@
 """The local tenant's login flow runs the bound consent actions in the sandbox.
 
-actions-runtime.md §1: bindings run in order; sendUserTo suspends with state;
+docs/reference/actions-runtime.md §1: bindings run in order; sendUserTo suspends with state;
 /continue resumes in onContinuePostLogin; metadata is persisted when the
 trigger ends; deny reaches the application as error=access_denied.
 """

@@ -2,7 +2,7 @@
 
 Every test drives the harness through the pool (deploy/auth0_actions/sandbox/pool.py) with
 small inline action or rule code and checks one documented behaviour of
-shared/reference/actions-runtime.md; each docstring names its section.
+docs/reference/actions-runtime.md; each docstring names its section.
 """
 
 from __future__ import annotations

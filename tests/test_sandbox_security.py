@@ -6,7 +6,7 @@ memory and tampering), the host must show no trace of it (no file, no
 connection to a loopback server started here, no host variable, no child
 process), and the pool must keep serving normal requests afterwards.
 
-The isolation itself is shared/reference/actions-runtime.md §6 (Sandboxing on
+The isolation itself is docs/reference/actions-runtime.md §6 (Sandboxing on
 Node 20/22); the limits are §3.
 """
 

@@ -103,7 +103,7 @@ from auth0_actions.target import LOCAL_CREDENTIALS_FILE, Target, resolve_target
 
 T = TypeVar("T")
 
-# The trigger versions a new action is created for (management-api.md §1).
+# The trigger versions a new action is created for (docs/reference/management-api.md §1).
 TRIGGER_VERSIONS: dict[str, str] = {
     "post-login": "v3",
     "credentials-exchange": "v2",

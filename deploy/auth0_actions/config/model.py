@@ -37,7 +37,7 @@ NpmName = Annotated[
     str, StringConstraints(pattern=r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]{0,213}$")
 ]
 
-# Auth0's entity limits (shared/reference/actions-runtime.md §3).
+# Auth0's entity limits (docs/reference/actions-runtime.md §3).
 MAX_DEPENDENCIES = 10
 MAX_SECRETS = 30
 MAX_ACTIONS_PER_TRIGGER = 20

@@ -4,7 +4,7 @@
 export fallback of ``consent audit``:
 
 1. create an NDJSON (``format: "json"``) users-export job for the fields
-   asked for (management-api.md §3);
+   asked for (docs/reference/management-api.md §3);
 2. poll ``GET /jobs/{id}`` with a growing interval until it is
    ``completed`` (or ``failed``), reporting ``percentage_done``;
 3. download the file from the job's ``location`` and yield one user per line.

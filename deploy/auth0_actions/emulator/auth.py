@@ -20,7 +20,7 @@ from auth0_actions.emulator.http import ApiError
 TOKEN_LIFETIME_S = 86_400  # Auth0's default for Management API tokens
 KEY_ID = "local-tenant-1"
 
-# Every scope the implemented endpoints check (management-api.md §1-4).
+# Every scope the implemented endpoints check (docs/reference/management-api.md §1-4).
 MANAGEMENT_SCOPES = (
     "read:actions",
     "create:actions",

@@ -2,7 +2,7 @@
 
 Every failure a client can cause becomes an :class:`ApiError`, rendered as
 Auth0 renders it: ``{"statusCode", "error", "message", "errorCode"?}``
-(shared/reference/management-api.md §5). Nothing else ever reaches a client:
+(docs/reference/management-api.md §5). Nothing else ever reaches a client:
 an unexpected exception is a generic 500 body, never a stack trace.
 """
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from auth0_actions.emulator.http import ApiError
 
 # Sustained requests per second and burst, per Auth0's published policies
-# (management-api.md §5). "none" disables limiting.
+# (docs/reference/management-api.md §5). "none" disables limiting.
 RATE_PROFILES: dict[str, tuple[float, int] | None] = {
     "none": None,
     "free": (2.0, 2),

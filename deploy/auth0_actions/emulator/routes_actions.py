@@ -1,7 +1,7 @@
 """Actions, versions, triggers and bindings, as Auth0's Management API serves them.
 
-Wire format: shared/reference/management-api.md §1 and the recordings in
-shared/conformance/recordings (TestAcc*Action*, go_TestActionManager_*).
+Wire format: docs/reference/management-api.md §1 and the recordings in
+tests/conformance/recordings (TestAcc*Action*, go_TestActionManager_*).
 
 The build state machine is computed when read, never by a background
 thread: a draft (and a version) is ``pending`` for the first third of

@@ -1,6 +1,6 @@
 """Bulk user exports: POST /jobs/users-exports, GET /jobs/{id}, and the download.
 
-Shaped as go_TestJobManager_ExportUsers.yaml and management-api.md §3. A job
+Shaped as go_TestJobManager_ExportUsers.yaml and docs/reference/management-api.md §3. A job
 answers ``status: "pending"`` when created and moves on lazily, when it is
 read: the first read finds it ``processing`` (with ``percentage_done`` and
 ``time_left_seconds``), a later read ``completed`` once the export time

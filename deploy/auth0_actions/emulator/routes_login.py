@@ -1,7 +1,7 @@
 """The login flow: /authorize, the login form, /continue and the code exchange.
 
 A login runs the post-login bindings in order in the sandbox, as Auth0 does
-(shared/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
+(docs/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
 browser with ``state``; ``/continue`` resumes in that action's
 ``onContinuePostLogin``; metadata writes are persisted when the trigger ends
 (and before a redirect); a deny ends at the application with

@@ -1,4 +1,7 @@
-"""Rules and rules-configs (management-api.md §2; TestAccRule, TestAccRuleConfig, go_TestRule*).
+"""Rules and rules-configs.
+
+Wire format: docs/reference/management-api.md §2; recordings TestAccRule, TestAccRuleConfig,
+go_TestRule*.
 
 A rule is ``{id: "rul_" + 16 alphanumerics, enabled, script, name, order,
 stage: "login_success"}``; ``enabled`` defaults to true and ``order`` to one

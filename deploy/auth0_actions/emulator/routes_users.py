@@ -1,6 +1,6 @@
 """Users: create, get, users-by-email, search, PATCH with Auth0's metadata rules, delete.
 
-Wire format per shared/reference/management-api.md §3 and the recordings
+Wire format per docs/reference/management-api.md §3 and the recordings
 (TestAccUser, TestAccDataSourceUser, go_TestUserManager_*):
 
 - ids are ``auth0|<24 hex>`` (or ``auth0|<user_id>`` when the body names one);

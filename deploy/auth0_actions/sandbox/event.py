@@ -2,7 +2,7 @@
 
 The default is a realistic login (fields as in Auth0's post-login event
 reference and the sample event of @auth0/actions, see
-shared/reference/actions-runtime.md §1): a database user logging in to a
+docs/reference/actions-runtime.md §1): a database user logging in to a
 regular web application over OIDC. Scenarios override any part of it; a
 mapping in an override is merged into the default, anything else replaces.
 """
@@ -137,7 +137,7 @@ def build_event(*overrides: Mapping[str, Any]) -> dict[str, Any]:
 def rules_inputs(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (user, context) a legacy Rule sees for the same login.
 
-    Follows the Rules -> Actions mapping (actions-runtime.md §4): context
+    Follows the Rules -> Actions mapping (docs/reference/actions-runtime.md §4): context
     fields carry the event's client, connection, protocol, request and stats.
     """
     user = copy.deepcopy(dict(event["user"]))

@@ -528,7 +528,8 @@ class _RuleDriver(_Driver):
     def outcome(self) -> Outcome:
         outcome = self._base_outcome()
         if self.last and self.failure is None and self.last["status"] in ("denied", "unauthorized"):
-            # Any error passed to the callback denies the login (actions-runtime.md §4).
+            # Any error passed to the callback denies the login
+            # (docs/reference/actions-runtime.md §4).
             outcome.app_error = (
                 "unauthorized" if self.last["status"] == "unauthorized" else "access_denied"
             )

@@ -1,6 +1,6 @@
 'use strict';
 // The post-login trigger: the `api` object and a pipeline of actions run in
-// binding order (shared/reference/actions-runtime.md §1).
+// binding order (docs/reference/actions-runtime.md §1).
 //
 // A run is one segment of a login: from the first action (execute), or from
 // the action that redirected (continue: its onContinuePostLogin, then the

@@ -1,5 +1,5 @@
 'use strict';
-// Legacy Rules (shared/reference/actions-runtime.md §4): `function (user,
+// Legacy Rules (docs/reference/actions-runtime.md §4): `function (user,
 // context, callback)`, run in order; the first callback wins; an
 // UnauthorizedError ends the login with error=unauthorized, any other error
 // with access_denied; context.redirect suspends after the remaining rules ran,

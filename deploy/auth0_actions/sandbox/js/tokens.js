@@ -1,6 +1,6 @@
 'use strict';
 // HS256 session tokens as Auth0's api.redirect.encodeToken / validateToken
-// make and check them (shared/reference/actions-runtime.md §2).
+// make and check them (docs/reference/actions-runtime.md §2).
 
 // Fix: captured, not looked up per call: action code can assign to the
 // (shared, unfrozen) crypto module, e.g. createHmac, and so fake the

@@ -1,8 +1,9 @@
 """One error hierarchy for expected failures; the CLI maps it to exit codes.
 
-Exit codes (documented in the README): 0 ok, 1 error, 2 changes present
-(only with ``--detailed-exitcode``). Anything not derived from
-:class:`Auth0ActionsError` is a bug and is reported as such.
+Exit codes (docs/cli.md): 0 ok, 1 an expected failure, 2 changes present
+(only where a command documents it), 3 an internal error, 130 interrupted.
+Anything not derived from :class:`Auth0ActionsError` is a bug and is
+reported as such (exit 3).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import click
 
+from auth0_actions.cli.commands_consent_export import export_command
 from auth0_actions.cli.state import environment_option, output_option, state
 from auth0_actions.config import ConsentPolicy
 from auth0_actions.consent.audit import AuditReport, Source, audit
@@ -32,6 +33,9 @@ env_option = environment_option("The environment whose tenant to use (default: l
 @click.group("consent")
 def consent_group() -> None:
     """Show, grant, withdraw, audit and export users' consent records."""
+
+
+consent_group.add_command(export_command)
 
 
 @contextmanager

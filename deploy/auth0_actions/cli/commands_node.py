@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import platform
 import sys
-from pathlib import Path
 
 import click
 
 from auth0_actions import __version__
-from auth0_actions.cli.state import AppState, output_option, state
-from auth0_actions.errors import ConfigError
+from auth0_actions.cli.state import output_option, state
 from auth0_actions.node import (
     MIRROR_ENV_VAR,
     PROJECT_NODE_DIR,
     install_project_node,
     node_selection,
     selected_node,
-    use_node,
 )
 from auth0_actions.sandbox.isolation import detect_isolation
-
-
-def _project_root(app: AppState) -> Path | None:
-    """The directory of the tenant.yaml in use, or None outside a project."""
-    try:
-        return app.config_path().parent.resolve()
-    except ConfigError:
-        # doctor and `config schema` also run outside a project; they then
-        # simply have no project Node.
-        return None
-
-
-def select_node(ctx: click.Context, app: AppState) -> None:
-    """Make --node and the project's Node the choice of this command.
-
-    Called by the root group, so every command (render's `node --check`
-    included) resolves Node the same way; undone when the command ends.
-    """
-    use_node(app.node, _project_root(app))
-    ctx.call_on_close(use_node)
 
 
 @click.group("node")

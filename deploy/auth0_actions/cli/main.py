@@ -1,9 +1,12 @@
-"""Entry point: the click group and the one place errors become exit codes.
+"""Entry point: the root group and the one place errors become exit codes.
 
-Exit codes: 0 ok; 1 any error (bad input, failed check, usage error); 2 only
-means "changes present" and is returned only where a command documents it
-(``--detailed-exitcode``). click's own usage errors exit 2 by default, which
-would read as "changes present" in CI, so they are mapped to 1 here.
+Exit codes: 0 ok; 1 an expected failure (bad input, a failed check, an
+unreachable tenant, a usage error); 2 "changes present", only where a
+command documents it (``--detailed-exitcode``, ``--fail-on-findings``); 3 an
+internal error (a bug: one line and a hint, the traceback with
+``AUTH0_ACTIONS_DEBUG=1``); 130 interrupted. click's own usage errors exit 2
+by default, which would read as "changes present" in CI, so they are mapped
+to 1 here.
 """
 
 from __future__ import annotations
@@ -17,26 +20,23 @@ from pathlib import Path
 import click
 
 from auth0_actions import __version__
-from auth0_actions.cli.commands_apply import apply_command
-from auth0_actions.cli.commands_config import config_group
-from auth0_actions.cli.commands_consent import consent_group
-from auth0_actions.cli.commands_consent_export import export_command
-from auth0_actions.cli.commands_consent_page import consent_page_group
-from auth0_actions.cli.commands_emulator import emulator_group
-from auth0_actions.cli.commands_node import doctor_command, node_group, select_node
-from auth0_actions.cli.commands_plan import plan_command
-from auth0_actions.cli.commands_promote import promote_command
-from auth0_actions.cli.commands_release import history_command, rollback_command
-from auth0_actions.cli.commands_render import render_command
-from auth0_actions.cli.commands_sandbox import sandbox_group
-from auth0_actions.cli.commands_test import test_command
-from auth0_actions.cli.state import AppState
-from auth0_actions.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
+from auth0_actions.cli.lazy import LazyGroup
+from auth0_actions.cli.state import AppState, select_node
+from auth0_actions.errors import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Auth0ActionsError,
+)
 
 DEBUG_ENV = "AUTH0_ACTIONS_DEBUG"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="auth0-actions")
 @click.option(
     "--config",
@@ -53,7 +53,7 @@ DEBUG_ENV = "AUTH0_ACTIONS_DEBUG"
 )
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, node: Path | None) -> None:
-    """Auth0 post-login Actions as reviewed, tested, diffable code.
+    """Auth0 Actions as reviewed, tested, diffable code.
 
     Renders the GDPR consent Actions from Jinja2 templates and tenant.yaml
     into actions/<env>/, the exact JavaScript that is reviewed and shipped.
@@ -62,23 +62,6 @@ def cli(ctx: click.Context, config: Path | None, node: Path | None) -> None:
     app.config = config
     app.node = node
     select_node(ctx, app)
-
-
-cli.add_command(render_command)
-cli.add_command(config_group)
-cli.add_command(test_command)
-cli.add_command(sandbox_group)
-cli.add_command(node_group)
-cli.add_command(doctor_command)
-cli.add_command(emulator_group)
-cli.add_command(plan_command)
-cli.add_command(apply_command)
-cli.add_command(history_command)
-cli.add_command(rollback_command)
-cli.add_command(promote_command)
-cli.add_command(consent_group)
-consent_group.add_command(export_command)
-cli.add_command(consent_page_group)
 
 
 def _report_error(state: AppState, error: Auth0ActionsError) -> None:
@@ -93,6 +76,19 @@ def _report_error(state: AppState, error: Auth0ActionsError) -> None:
         click.secho(f"error: {error}", fg="red", err=True)
 
 
+def _report_bug(error: BaseException) -> None:
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exception(error)
+    summary = str(error).splitlines()[0] if str(error) else ""
+    click.secho(
+        f"internal error: {type(error).__name__}{': ' if summary else ''}{summary}\n"
+        f"This is a bug in auth0-actions {__version__}; rerun with {DEBUG_ENV}=1 for the "
+        "traceback and include it in a report.",
+        fg="red",
+        err=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     state = AppState()
     try:
@@ -100,27 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     except Auth0ActionsError as error:
         _report_error(state, error)
         return error.exit_code
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as error:
         error.show()
         return EXIT_ERROR
     except click.exceptions.Exit as done:
         return done.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
     except Exception as error:  # a bug: say so plainly, details on request
-        if os.environ.get(DEBUG_ENV):
-            traceback.print_exc()
-        click.secho(
-            f"internal error: {type(error).__name__}: {error}\n"
-            f"This is a bug in auth0-actions; rerun with {DEBUG_ENV}=1 for a traceback.",
-            fg="red",
-            err=True,
-        )
-        return EXIT_ERROR
+        _report_bug(error)
+        return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_OK
 
 

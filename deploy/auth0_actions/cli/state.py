@@ -6,12 +6,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
-from auth0_actions.config import DEFAULT_CONFIG, Project, load_tenant
 from auth0_actions.errors import ConfigError
+from auth0_actions.layout import DEFAULT_CONFIG, find_config
+
+if TYPE_CHECKING:
+    from auth0_actions.config import Project
 
 OutputFormat = Literal["text", "json"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,16 +32,31 @@ class AppState:
         if self.config is not None:
             return self.config
         here = Path.cwd()
-        for directory in (here, *here.parents):
-            candidate = directory / DEFAULT_CONFIG
-            if candidate.is_file():
-                return candidate.relative_to(here) if directory == here else candidate
-        raise ConfigError(f"no {DEFAULT_CONFIG} in {here} or its parents; pass --config PATH")
+        found = find_config(here)
+        if found is None:
+            raise ConfigError(
+                f"no {DEFAULT_CONFIG} in {here} or its parents; pass --config PATH "
+                "(or create one with `auth0-actions init`)"
+            )
+        return found
 
     def tenant(self) -> Project:
         if self._tenant is None:
+            # Imported here: pydantic and the checks cost a tenth of a second
+            # that --help, doctor and `config schema` need not pay.
+            from auth0_actions.config import load_tenant
+
             self._tenant = load_tenant(self.config_path())
         return self._tenant
+
+    def project_root(self) -> Path | None:
+        """The directory of the tenant.yaml in use, or None outside a project."""
+        try:
+            return self.config_path().parent.resolve()
+        except ConfigError:
+            # doctor and `config schema` also run outside a project; they then
+            # simply have no project Node.
+            return None
 
     def emit(self, data: Any, text: str) -> None:
         """Print a result in the chosen format: data for json, text for people."""
@@ -46,6 +64,18 @@ class AppState:
             click.echo(json.dumps(data, indent=2, sort_keys=True))
         elif text:
             click.echo(text)
+
+
+def select_node(ctx: click.Context, app: AppState) -> None:
+    """Make --node and the project's Node the choice of this command.
+
+    Called by the root group, so every command (render's `node --check`
+    included) resolves Node the same way; undone when the command ends.
+    """
+    from auth0_actions.node import use_node
+
+    use_node(app.node, app.project_root())
+    ctx.call_on_close(use_node)
 
 
 def state() -> AppState:

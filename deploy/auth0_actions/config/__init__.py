@@ -1,6 +1,6 @@
 """tenant.yaml: model, validation and the published JSON Schema."""
 
-from auth0_actions.config.load import DEFAULT_CONFIG, EnvironmentView, Project, load_tenant
+from auth0_actions.config.load import EnvironmentView, Project, load_tenant
 from auth0_actions.config.model import (
     ActionSpec,
     ConsentPolicy,
@@ -8,6 +8,7 @@ from auth0_actions.config.model import (
     SafetyThresholds,
     TenantConfig,
 )
+from auth0_actions.layout import DEFAULT_CONFIG
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -18,9 +18,9 @@ from pydantic_core import ErrorDetails
 from auth0_actions.config import checks
 from auth0_actions.config.model import ConsentPolicy, Environment, TenantConfig
 from auth0_actions.errors import ConfigError, Problem
+from auth0_actions.layout import DEFAULT_CONFIG
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
 
-DEFAULT_CONFIG = Path("tenant.yaml")
 _NAME_KEYS = ("secrets", "configuration")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DEFAULT_CONFIG = Path("tenant.yaml")
+SCENARIO_SUFFIX = ".scenarios.yaml"  # rules_templates/<name>.scenarios.yaml
 
 
 def find_config(start: Path) -> Path | None:

@@ -21,10 +21,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auth0_actions.errors import ConfigError, Location, Problem
+from auth0_actions.layout import SCENARIO_SUFFIX
 from auth0_actions.yamlsource import KeyPath, YamlDocument, dotted
 
 Form = Literal["action", "rule"]
-SUFFIX = ".scenarios.yaml"
+SUFFIX = SCENARIO_SUFFIX
 
 
 # --- matchers ---------------------------------------------------------------

@@ -3,92 +3,37 @@
 Registered as a pytest11 entry point, so any project with auth0-actions
 installed gets its ``*.scenarios.yaml`` collected (add ``rules_templates`` to
 ``testpaths``). All items of a session share one warm sandbox pool.
+
+pytest imports this module in every environment the package is installed
+in, including a user's own test runs that have nothing to do with Actions:
+it imports nothing heavy until a scenario file is actually collected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from auth0_actions.config import DEFAULT_CONFIG, Project, load_tenant
-from auth0_actions.errors import Auth0ActionsError
-from auth0_actions.sandbox.pool import SandboxPool
-from auth0_actions.scenarios.model import SUFFIX, load_scenarios
-from auth0_actions.scenarios.runner import Case, CaseResult, ScenarioRunner, expand
-from auth0_actions.scenarios.suite import describe_failure, sandbox_read_paths
+from auth0_actions.layout import SCENARIO_SUFFIX
 
-_POOL = pytest.StashKey[SandboxPool]()
-_TENANTS = pytest.StashKey[dict[Path, Project]]()
-_RUNNERS = pytest.StashKey[dict[Path, ScenarioRunner]]()
+if TYPE_CHECKING:
+    from auth0_actions.sandbox.pool import SandboxPool
+
+POOL: pytest.StashKey[SandboxPool] = pytest.StashKey()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.name.endswith(SUFFIX):
-        collector: pytest.Collector = ScenarioCollector.from_parent(parent, path=file_path)
-        return collector
-    return None
+    if not file_path.name.endswith(SCENARIO_SUFFIX):
+        return None
+    from auth0_actions.scenarios.pytest_items import ScenarioCollector
+
+    collector: pytest.Collector = ScenarioCollector.from_parent(parent, path=file_path)
+    return collector
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    pool = config.stash.get(_POOL, None)
+    pool = config.stash.get(POOL, None)
     if pool is not None:
         pool.close()
-
-
-def _tenant_for(config: pytest.Config, path: Path) -> Project:
-    for directory in path.resolve().parents:
-        candidate = directory / DEFAULT_CONFIG
-        if candidate.is_file():
-            tenants = config.stash.setdefault(_TENANTS, {})
-            if candidate not in tenants:
-                tenants[candidate] = load_tenant(candidate)
-            return tenants[candidate]
-    raise Auth0ActionsError(f"{path}: no {DEFAULT_CONFIG} in any parent directory")
-
-
-def _runner(config: pytest.Config, tenant: Project) -> ScenarioRunner:
-    """One runner per project: its rendered code is made once per session."""
-    if _POOL not in config.stash:
-        config.stash[_POOL] = SandboxPool(read_paths=sandbox_read_paths(tenant))
-    runners = config.stash.setdefault(_RUNNERS, {})
-    if tenant.path not in runners:
-        runners[tenant.path] = ScenarioRunner(tenant, config.stash[_POOL])
-    return runners[tenant.path]
-
-
-class ScenarioCollector(pytest.File):
-    def collect(self) -> Iterator[pytest.Item]:
-        tenant = _tenant_for(self.config, self.path)
-        loaded = load_scenarios(self.path)
-        for case in expand(loaded, tenant, None):
-            name = f"{case.scenario.name} [{case.environment}/{case.variant}/{case.form}]"
-            yield ScenarioItem.from_parent(self, name=name, case=case, tenant=tenant)
-
-
-class ScenarioFailed(Exception):
-    def __init__(self, result: CaseResult) -> None:
-        super().__init__(result.case.id)
-        self.result = result
-
-
-class ScenarioItem(pytest.Item):
-    def __init__(self, *, case: Case, tenant: Project, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.case = case
-        self.tenant = tenant
-
-    def runtest(self) -> None:
-        result = _runner(self.config, self.tenant).run(self.case)
-        if not result.passed:
-            raise ScenarioFailed(result)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ScenarioFailed):
-            return describe_failure(excinfo.value.result)
-        return str(super().repr_failure(excinfo, style))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, self.case.id

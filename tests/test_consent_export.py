@@ -139,7 +139,8 @@ def apps(
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".partial" in p.name)
+    """Temporary files of an interrupted write (hidden, beside the target)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix == ".tmp")
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

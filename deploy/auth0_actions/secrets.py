@@ -16,6 +16,7 @@ from pathlib import Path
 
 from auth0_actions.config import EnvironmentView, Project
 from auth0_actions.errors import SecretError
+from auth0_actions.files import write_private_json
 
 LOCAL_STATE_DIR = ".auth0-local"
 LOCAL_SECRETS_FILE = "secrets.json"
@@ -77,12 +78,8 @@ class LocalSecretStore:
         if missing:
             stored.update({name: random.token_urlsafe(32) for name in missing})
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.path.with_suffix(".tmp")
-            # Created 0600: the values are real secrets for the local tenant.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(stored, handle, indent=2, sort_keys=True)
-            os.replace(temp, self.path)
+            # 0600: the values are real secrets for the local tenant.
+            write_private_json(self.path, stored)
         return {name: Secret(stored[name]) for name in names}
 
 

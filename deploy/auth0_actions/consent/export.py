@@ -32,8 +32,6 @@ import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 import zlib
 from collections import Counter
@@ -53,6 +51,7 @@ from auth0_actions.consent.record import (
     flat_fields,
 )
 from auth0_actions.errors import Auth0ActionsError, TenantError
+from auth0_actions.files import atomic_binary
 from auth0_actions.tenant_client import TenantClient
 
 ExportJob = TenantClient.ExportJob
@@ -478,20 +477,9 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"{path}: directory {folder} does not exist")
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, renamed or removed
-            mode="wb", dir=folder, prefix=f".{path.name}.", suffix=".partial", delete=False
-        )
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
-    temp = Path(handle.name)
-    try:
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(atomic_binary(path, private=True))
+        except OSError as exc:
+            raise ExportError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
+        yield handle

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from auth0_actions.clock import iso_from_datetime
 from auth0_actions.config.model import ConsentPolicy
 
 Status = Literal["valid", "missing", "declined", "withdrawn", "outdated"]
@@ -121,8 +122,7 @@ def js_truthy(value: JsonValue) -> bool:
 
 def utc_now_iso(now: datetime | None = None) -> str:
     """The instant as JavaScript's ``new Date().toISOString()`` writes it."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso_from_datetime(now or datetime.now(UTC))
 
 
 @dataclass(frozen=True)

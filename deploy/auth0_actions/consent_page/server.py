@@ -151,6 +151,7 @@ class ConsentPageServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    _body_read = False
     server: ConsentPageServer
     server_version = "consent-page"
     sys_version = ""
@@ -174,13 +175,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, handler: Any) -> None:
         settings = self.server.settings
+        self._body_read = False  # one handler serves every request of a connection
         try:
             if urlsplit(self.path).path != PAGE_PATH:
                 raise PageError(404, "Page not found", "There is no page at this address.")
             handler()
         except PageError as error:
-            # A refused POST's body may be unread: never reuse this connection.
+            # A refused POST's body may be unread: never reuse this connection,
+            # and read what is left of a form-sized body first. Closing a socket
+            # with unread bytes makes the kernel send a reset, which can destroy
+            # the answer before the browser reads it.
             self.close_connection = True
+            self._drain_body()
             self._html(error.status, render_error(error.heading, error.message, None))
         except TenantUnreachable as error:
             self.log_error("%s", str(error))
@@ -192,6 +198,17 @@ class _Handler(BaseHTTPRequestHandler):
                     settings.support_email,
                 ),
             )
+
+    def _drain_body(self) -> None:
+        if self._body_read:
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            return
+        if 0 < length <= MAX_FORM_BYTES:
+            self.rfile.read(length)
+        self._body_read = True
 
     def _not_allowed(self) -> None:
         raise PageError(405, "Method not allowed", "This page answers GET and POST only.")
@@ -300,6 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0 or length > MAX_FORM_BYTES:
             raise PageError(413, "Form too large", "The form is larger than this page accepts.")
         raw = self.rfile.read(length)
+        self._body_read = True
         try:
             return parse_qs(raw.decode("ascii"), max_num_fields=10)
         except (UnicodeDecodeError, ValueError):

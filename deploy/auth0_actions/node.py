@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from auth0_actions.config.checks import is_loopback_host
 from auth0_actions.errors import NodeError
+from auth0_actions.network import is_loopback_host
 
 REQUIRED_MAJOR = 22
 NODE_ENV_VAR = "AUTH0_ACTIONS_NODE"

@@ -96,8 +96,8 @@ from auth0.management.core.pagination import SyncPager
 from auth0.management.core.parse_error import ParsingError
 
 from auth0_actions.config import EnvironmentView, Project
-from auth0_actions.config.checks import is_loopback_host
 from auth0_actions.errors import ConfigError, TenantError
+from auth0_actions.network import is_loopback_host
 from auth0_actions.secrets import LOCAL_STATE_DIR, Secret
 from auth0_actions.target import LOCAL_CREDENTIALS_FILE, Target, resolve_target
 

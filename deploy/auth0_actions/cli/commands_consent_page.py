@@ -9,9 +9,10 @@ import threading
 import click
 
 from auth0_actions.cli.state import environment_option, state
-from auth0_actions.consent_page.server import ConsentPageServer, is_loopback
+from auth0_actions.consent_page.server import ConsentPageServer
 from auth0_actions.consent_page.settings import settings_for_environment
 from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.network import is_loopback_host
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -63,7 +64,7 @@ def serve_command(
     refuses cross-site posts, and sends the browser on to the tenant's
     /continue with a signed answer. The access log shows paths only, never tokens.
     """
-    if not is_loopback(host):
+    if not is_loopback_host(host):
         if not allow_non_loopback:
             raise Auth0ActionsError(
                 f"--host {host} is not a loopback address; pass --allow-non-loopback "

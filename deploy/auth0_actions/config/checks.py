@@ -7,7 +7,6 @@ be a secret.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import math
 import re
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auth0_actions.config.model import ActionSpec, ConsentPolicy, LegacyRuleSpec, TenantConfig
+from auth0_actions.network import is_loopback_host
 from auth0_actions.yamlsource import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -38,15 +38,6 @@ _SECRET_SUFFIXES = {
     ("bearer", "token"),
     ("auth", "token"),
 }
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def url_problem(url: str, *, allow_loopback_http: bool) -> str | None:

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
-from auth0_actions.config.checks import is_loopback_host
 from auth0_actions.config.model import ConsentPolicy
 from auth0_actions.consent.record import (
     FLAT_COLUMNS,
@@ -52,6 +51,7 @@ from auth0_actions.consent.record import (
 )
 from auth0_actions.errors import Auth0ActionsError, TenantError
 from auth0_actions.files import atomic_binary
+from auth0_actions.network import is_loopback_host
 from auth0_actions.tenant_client import TenantClient
 
 ExportJob = TenantClient.ExportJob

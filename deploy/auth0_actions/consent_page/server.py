@@ -16,7 +16,6 @@ the method, the path and the status only.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 import sys
 import threading
@@ -384,15 +383,6 @@ def _single(params: dict[str, list[str]], name: str) -> str | None:
     if not values or len(values) != 1:
         return None
     return values[0]
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ConsentPageThread:

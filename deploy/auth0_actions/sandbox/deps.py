@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from auth0_actions.config.checks import is_loopback_host
 from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.network import is_loopback_host
 from auth0_actions.node import (
     PROJECT_STATE_DIR,
     NodeRuntime,

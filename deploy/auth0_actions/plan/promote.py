@@ -20,6 +20,7 @@ tenant it just called proven. It is refused before the tenant is read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -78,8 +79,7 @@ def refuse_same_tenant(
         where = f"{where} and {ends[1].base_url}, the same tenant"
     refusing = f"refusing to promote {source} to {target}"
     nothing = "Nothing was read or changed"
-    overridden = f"${DOMAIN_OVERRIDE}"
-    if ends[0].origins.get("domain") == overridden or ends[1].origins.get("domain") == overridden:
+    if (os.environ if environ is None else environ).get(DOMAIN_OVERRIDE):
         raise SameTenantError(
             f"{refusing}: {DOMAIN_OVERRIDE} is set, so {source} and {target} both resolve to "
             f"{where} ({DOMAIN_OVERRIDE} overrides every environment's domain). Unset it for "

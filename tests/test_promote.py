@@ -16,6 +16,7 @@ import pytest
 from emulator_support import ServedTenant as Served
 from emulator_support import writes as _writes
 
+from auth0_actions.plan.promote import tenant_identity
 from auth0_actions.secrets import Secret
 from auth0_actions.target import Target
 from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
@@ -178,3 +179,81 @@ def test_the_same_environment_twice_is_an_error(project: Path, cli: Any) -> None
     unknown = cli("promote", "--from", "dev", "--to", "staging", "--yes")
     assert unknown.code == 1
     assert "no environment 'staging'" in unknown.err
+
+
+def _requests(tenants: dict[str, Served]) -> dict[str, list[tuple[str, str]]]:
+    return {env: [(e.method, e.path) for e in t.app.knobs.requests()] for env, t in tenants.items()}
+
+
+def test_refused_when_auth0_domain_points_both_environments_at_one_tenant(
+    project: Path, cli: Any, tenants: dict[str, Served], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("apply", "--env", "dev", "--yes").code == 0  # dev is clean: promote would go on
+    dev = tenants["dev"]
+    # A CI job aimed at dev, as documented: all three overrides set to dev's tenant.
+    monkeypatch.setenv("AUTH0_DOMAIN", dev.base_url)
+    monkeypatch.setenv("AUTH0_CLIENT_ID", dev.client_id)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET", dev.client_secret)
+    for served in tenants.values():
+        served.app.knobs.log.clear()
+    run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
+    assert run.code == 1
+    assert (
+        f"refusing to promote dev to prod: AUTH0_DOMAIN is set, so dev and prod both resolve "
+        f"to {dev.base_url} (AUTH0_DOMAIN overrides every environment's domain). Unset it for "
+        "promote" in run.err
+    )
+    assert "Nothing was read or changed" in run.err
+    assert run.out == ""
+    assert _requests(tenants) == {"dev": [], "prod": []}  # not even a token request
+    monkeypatch.delenv("AUTH0_DOMAIN")
+    monkeypatch.delenv("AUTH0_CLIENT_ID")
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET")
+    for name in (FIRST, REDIRECT):  # dev still runs dev's render, not prod's
+        deployed = by_name(dev)[name].deployed_version
+        assert deployed is not None
+        assert "environment dev" in deployed.code
+
+
+def test_refused_when_tenant_yaml_gives_both_environments_one_tenant(
+    project: Path, cli: Any, tenants: dict[str, Served]
+) -> None:
+    dev, prod = tenants["dev"], tenants["prod"]
+    path = project / "tenant.yaml"
+    # The same served tenant, spelt another way: localhost is 127.0.0.1's port too.
+    same = dev.base_url.replace("127.0.0.1", "localhost")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f"domain: {prod.base_url}\n", f"domain: {same}\n"))
+    for served in tenants.values():
+        served.app.knobs.log.clear()
+    run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
+    assert run.code == 1
+    assert (
+        "refusing to promote dev to prod: tenant.yaml: environments.dev.domain and "
+        "environments.prod.domain both resolve to "
+        f"{dev.base_url} and {same}, the same tenant. Give each environment its own tenant"
+    ) in run.err
+    as_json = cli("promote", "--from", "dev", "--to", "prod", "--yes", "-o", "json")
+    assert as_json.code == 1
+    assert as_json.json()["ok"] is False
+    assert "environments.dev.domain and environments.prod.domain" in as_json.json()["error"]
+    assert _requests(tenants) == {"dev": [], "prod": []}
+
+
+def _target(domain: str, base_url: str | None) -> Target:
+    return Target("x", domain, base_url, None, None, {})
+
+
+def test_one_tenant_spelt_two_ways_is_one_tenant() -> None:
+    plain = tenant_identity(_target("acme.eu.auth0.com", "https://acme.eu.auth0.com"))
+    assert plain == tenant_identity(
+        _target("ACME.eu.auth0.com:443", "https://ACME.eu.auth0.com:443")
+    )
+    assert plain != tenant_identity(
+        _target("acme-dev.eu.auth0.com", "https://acme-dev.eu.auth0.com")
+    )
+    served = tenant_identity(_target("127.0.0.1:8443", "http://127.0.0.1:8443"))
+    assert served == tenant_identity(_target("localhost:8443", "http://localhost:8443"))
+    assert served != tenant_identity(_target("127.0.0.1:8444", "http://127.0.0.1:8444"))
+    assert tenant_identity(_target("local", None)) == tenant_identity(_target("local", None))
+    assert tenant_identity(_target("local", None)) != served

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from auth0_actions.config import Project, load_tenant
-from auth0_actions.plan.release import History, VersionInfo, choose_source
+from auth0_actions.plan.rollback import History, VersionInfo, choose_source
 from auth0_actions.tenant_client import LiveAction, open_tenant_client
 
 FIRST = "consent-on-first-login"

@@ -10,7 +10,7 @@ import click
 from auth0_actions.cli.state import confirm_shown, environment_option, report_option, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from auth0_actions.plan.apply import BUILD_TIMEOUT_S
-from auth0_actions.plan.release import (
+from auth0_actions.plan.rollback import (
     History,
     RollbackPlan,
     RollbackResult,

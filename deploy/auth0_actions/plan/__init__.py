@@ -1,8 +1,11 @@
 """Plan: what would change in a tenant to make it match tenant.yaml and actions/<env>/.
 
-Read-only. :func:`plan_environment` renders the environment (refusing a stale
-actions/), reads the tenant through the TenantClient port and returns a
-:class:`Plan` of typed changes in a fixed order.
+Planning is read-only: :func:`plan_environment` (in ``planner``) renders the environment
+(refusing a stale actions/), reads the tenant through the TenantClient port
+(``state``) and returns a :class:`Plan` of typed changes (``changes``) in a
+fixed order. ``report`` shows a plan; ``apply`` carries it out; ``saved``
+keeps it for a later apply; ``promote`` and ``safety`` guard it; and
+``rollback`` redeploys an earlier version of one action.
 """
 
 from auth0_actions.plan.changes import (
@@ -17,7 +20,7 @@ from auth0_actions.plan.changes import (
     Unbind,
     Update,
 )
-from auth0_actions.plan.diff import build_plan
+from auth0_actions.plan.planner import build_plan, plan_environment
 from auth0_actions.plan.state import (
     PROVENANCE_MARKER,
     DesiredAction,
@@ -25,7 +28,6 @@ from auth0_actions.plan.state import (
     LiveState,
     desired_state,
     live_state,
-    plan_environment,
 )
 
 __all__ = [

@@ -34,15 +34,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from auth0_actions.config import Project
 from auth0_actions.errors import Auth0ActionsError
-from auth0_actions.plan.changes import Create, Delete, Deploy, Plan, Update
-from auth0_actions.plan.diff import build_plan
-from auth0_actions.plan.report import describe
+from auth0_actions.plan.changes import BINDING_CHANGES, Create, Delete, Deploy, Plan, Update
+from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.secrets import Secret, resolve_secret_values
 from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
@@ -57,7 +56,6 @@ POLL_MAX_S = 2.0
 # above), so a poll never oversleeps a finished build by more than about a
 # quarter of the wait; plain doubling can oversleep it by the whole wait.
 POLL_FRACTION = 0.25
-BINDING_KINDS = ("bind", "reorder", "unbind")
 
 
 class ApplyError(Auth0ActionsError):
@@ -66,31 +64,99 @@ class ApplyError(Auth0ActionsError):
 
 @dataclass(frozen=True)
 class Step:
-    """One write (or wait) apply made; never carries a secret value."""
+    """One write (or wait) apply made; never carries a secret value.
 
-    kind: str  # create | update | build | deploy | bindings | delete
+    Each kind of step is a subclass that says what it did (:meth:`describe`)
+    and what it reports beyond trigger and action (:meth:`extra`).
+    """
+
+    kind: ClassVar[str] = ""
     trigger: str
     action: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"{self.trigger}/{self.action}" if self.action else self.trigger
+
+    def describe(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} does not describe itself")
+
+    def extra(self) -> dict[str, Any]:
+        return {}
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"step": self.kind, "trigger": self.trigger, "action": self.action, **self.detail}
+        return {"step": self.kind, "trigger": self.trigger, "action": self.action, **self.extra()}
+
+
+@dataclass(frozen=True)
+class Created(Step):
+    kind: ClassVar[str] = "create"
+    action_id: str = ""
 
     def describe(self) -> str:
-        target = f"{self.trigger}/{self.action}" if self.action else self.trigger
-        d = self.detail
-        if self.kind == "create":
-            return f"created {target} ({d['action_id']})"
-        if self.kind == "update":
-            return f"updated {target}: {', '.join(d['fields'])}"
-        if self.kind == "build":
-            return f"built {target}"
-        if self.kind == "deploy":
-            return f"deployed {target} version {d['version']}"
-        if self.kind == "bindings":
-            return f"bound {target}: {' -> '.join(d['bindings']) or '(none)'}"
-        return f"deleted {target} ({d['action_id']})"
+        return f"created {self.where} ({self.action_id})"
+
+    def extra(self) -> dict[str, Any]:
+        return {"action_id": self.action_id}
+
+
+@dataclass(frozen=True)
+class Updated(Step):
+    kind: ClassVar[str] = "update"
+    fields: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"updated {self.where}: {', '.join(self.fields)}"
+
+    def extra(self) -> dict[str, Any]:
+        return {"fields": list(self.fields)}
+
+
+@dataclass(frozen=True)
+class Built(Step):
+    kind: ClassVar[str] = "build"
+
+    def describe(self) -> str:
+        return f"built {self.where}"
+
+
+@dataclass(frozen=True)
+class Deployed(Step):
+    kind: ClassVar[str] = "deploy"
+    version: int = 0
+
+    def describe(self) -> str:
+        return f"deployed {self.where} version {self.version}"
+
+    def extra(self) -> dict[str, Any]:
+        return {"version": self.version}
+
+
+@dataclass(frozen=True)
+class Bound(Step):
+    """A trigger's whole binding list, set in one PATCH."""
+
+    kind: ClassVar[str] = "bindings"
+    bindings: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"bound {self.where}: {' -> '.join(self.bindings) or '(none)'}"
+
+    def extra(self) -> dict[str, Any]:
+        return {"bindings": list(self.bindings)}
+
+
+@dataclass(frozen=True)
+class Deleted(Step):
+    kind: ClassVar[str] = "delete"
+    action_id: str = ""
+
+    def describe(self) -> str:
+        return f"deleted {self.where} ({self.action_id})"
+
+    def extra(self) -> dict[str, Any]:
+        return {"action_id": self.action_id}
 
 
 @dataclass(frozen=True)
@@ -279,7 +345,7 @@ def execute_plan(
         made = client.create_action(
             d.name, d.trigger, d.code, runtime=d.runtime, dependencies=d.dependencies, secrets=sent
         )
-        return Step("create", d.trigger, d.name, {"action_id": made.id})
+        return Created(d.trigger, d.name, made.id)
 
     def update(change: Update, d: DesiredAction, sent: Mapping[str, Secret] | None) -> Step:
         fields = set(change.fields)
@@ -290,7 +356,7 @@ def execute_plan(
             dependencies=d.dependencies if "dependencies" in fields else None,
             secrets=sent,
         )
-        return Step("update", d.trigger, d.name, {"fields": list(change.fields)})
+        return Updated(d.trigger, d.name, change.fields)
 
     writes: list[Callable[[], Step]] = []
     for change in plan.changes:
@@ -304,8 +370,8 @@ def execute_plan(
 
     def drafted(step: Step) -> None:
         key = (step.trigger, step.action or "")
-        if step.kind == "create":
-            ids[key] = step.detail["action_id"]
+        if isinstance(step, Created):
+            ids[key] = step.action_id
         building[f"{step.trigger}/{step.action}"] = ids[key]
         record(step)
 
@@ -333,7 +399,7 @@ def execute_plan(
         waiter.wait("the build", building, built, build_failed)
         for label in building:
             trigger, name = label.split("/", 1)
-            record(Step("build", trigger, name))
+            record(Built(trigger, name))
 
     # 3. deploy (concurrently), and wait until the deployed version is built with the
     #    desired code
@@ -341,7 +407,7 @@ def execute_plan(
 
     def deploy(trigger: str, name: str) -> Step:
         version = client.deploy_action(ids[(trigger, name)])
-        return Step("deploy", trigger, name, {"version": version.number})
+        return Deployed(trigger, name, version.number)
 
     def deploy_sent(step: Step) -> None:
         live_ready[f"{step.trigger}/{step.action}"] = ids[(step.trigger, step.action or "")]
@@ -372,18 +438,18 @@ def execute_plan(
 
     # 4. one bindings PATCH per trigger whose list changes
     deleting = {c.action_id for c in plan.changes if isinstance(c, Delete)}
-    triggers = sorted({c.trigger for c in plan.changes if c.kind in BINDING_KINDS})
+    triggers = sorted({c.trigger for c in plan.changes if isinstance(c, BINDING_CHANGES)})
     for trigger in triggers:
         planned = plan.bindings.get(trigger, {}).get("planned", [])
         refs = _binding_refs(trigger, planned, desired, live, ids, deleting)
         client.set_bindings(trigger, refs)
-        record(Step("bindings", trigger, None, {"bindings": list(planned)}))
+        record(Bound(trigger, None, tuple(planned)))
 
     # 5. delete orphans (only planned with allow_delete)
     for change in plan.changes:
         if isinstance(change, Delete):
             client.delete_action(change.action_id)
-            record(Step("delete", change.trigger, change.action, {"action_id": change.action_id}))
+            record(Deleted(change.trigger, change.action, change.action_id))
     return steps
 
 
@@ -431,6 +497,6 @@ def apply_environment(
         )
         after = build_plan(desired, live_state(client, desired.triggers), allow_delete=allow_delete)
     if after.changes:
-        remaining = "; ".join(describe(c) for c in after.changes)
+        remaining = "; ".join(c.describe() for c in after.changes)
         raise ApplyError(f"applied, but the tenant still differs from the plan: {remaining}")
     return ApplyResult(plan, applied=True, steps=tuple(steps))

@@ -4,6 +4,10 @@ The order is the order apply needs: creates, updates, deploys, then the
 binding changes (bind, reorder, unbind), then deletes; within a kind by
 trigger, then tenant.yaml order (or name). Output built from it is
 deterministic and serialisable.
+
+Each kind of change describes itself (:meth:`Change.describe`, and the mark
+and colour the text report puts before it), so a new kind is one class here
+and no branch anywhere else.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ DriftKind = Literal[
 @dataclass(frozen=True)
 class Change:
     kind: ClassVar[str] = ""
+    symbol: ClassVar[str] = ""  # the text report's mark: + adds, ~ changes, ^ ships, - removes
+    colour: ClassVar[str] = ""
     trigger: str
     action: str | None  # None for a change of a whole trigger (reorder)
     order: int  # tenant.yaml order within the trigger; 0 when it has none
@@ -30,6 +36,15 @@ class Change:
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
         return (KINDS.index(self.kind), self.trigger, self.order, self.action or "")
+
+    @property
+    def where(self) -> str:
+        """trigger/action, or the trigger alone for a change of a whole trigger."""
+        return f"{self.trigger}/{self.action}" if self.action else self.trigger
+
+    def describe(self) -> str:
+        """One line: what happens to what."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe itself")
 
     def extra(self) -> dict[str, Any]:
         return {}
@@ -42,9 +57,15 @@ class Change:
 @dataclass(frozen=True)
 class Create(Change):
     kind: ClassVar[str] = "create"
+    symbol: ClassVar[str] = "+"
+    colour: ClassVar[str] = "green"
     runtime: str = ""
     dependencies: tuple[tuple[str, str], ...] = ()
     secret_names: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        secrets = ", ".join(self.secret_names) or "none"
+        return f"create {self.where} (runtime {self.runtime}, secrets: {secrets})"
 
     def extra(self) -> dict[str, Any]:
         return {
@@ -59,10 +80,15 @@ class Update(Change):
     """The draft differs from the desired one; ``fields`` says where."""
 
     kind: ClassVar[str] = "update"
+    symbol: ClassVar[str] = "~"
+    colour: ClassVar[str] = "yellow"
     action_id: str = ""
     fields: tuple[str, ...] = ()  # of: code, dependencies, runtime, secrets
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # structured: live/desired
     diff: str | None = None  # draft code -> rendered code, when the draft was edited by hand
+
+    def describe(self) -> str:
+        return f"update {self.where}: {', '.join(self.fields)}"
 
     def extra(self) -> dict[str, Any]:
         return {
@@ -78,10 +104,17 @@ class Deploy(Change):
     """A new version from the (desired) draft goes live; ``diff`` is deployed -> rendered code."""
 
     kind: ClassVar[str] = "deploy"
+    symbol: ClassVar[str] = "^"
+    colour: ClassVar[str] = "cyan"
     action_id: str | None = None
     live_version: int | None = None
     reason: str = ""  # new | changed | not-deployed
     diff: str | None = None
+
+    def describe(self) -> str:
+        live = self.live_version
+        since = f"replacing version {live}" if live is not None else self.reason
+        return f"deploy {self.where} ({since})"
 
     def extra(self) -> dict[str, Any]:
         return {
@@ -95,7 +128,12 @@ class Deploy(Change):
 @dataclass(frozen=True)
 class Bind(Change):
     kind: ClassVar[str] = "bind"
+    symbol: ClassVar[str] = "+"
+    colour: ClassVar[str] = "green"
     position: int = 0  # 0-based index in the planned binding list
+
+    def describe(self) -> str:
+        return f"bind {self.where} at position {self.position + 1}"
 
     def extra(self) -> dict[str, Any]:
         return {"position": self.position}
@@ -104,8 +142,13 @@ class Bind(Change):
 @dataclass(frozen=True)
 class Reorder(Change):
     kind: ClassVar[str] = "reorder"
+    symbol: ClassVar[str] = "~"
+    colour: ClassVar[str] = "yellow"
     live: tuple[str, ...] = ()
     planned: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"reorder {self.where}: {' -> '.join(self.live)}  =>  {' -> '.join(self.planned)}"
 
     def extra(self) -> dict[str, Any]:
         return {"live": list(self.live), "planned": list(self.planned)}
@@ -114,8 +157,13 @@ class Reorder(Change):
 @dataclass(frozen=True)
 class Unbind(Change):
     kind: ClassVar[str] = "unbind"
+    symbol: ClassVar[str] = "-"
+    colour: ClassVar[str] = "red"
     binding_id: str = ""
     reason: str = ""  # orphan | duplicate
+
+    def describe(self) -> str:
+        return f"unbind {self.where} ({self.reason})"
 
     def extra(self) -> dict[str, Any]:
         return {"binding_id": self.binding_id, "reason": self.reason}
@@ -124,11 +172,20 @@ class Unbind(Change):
 @dataclass(frozen=True)
 class Delete(Change):
     kind: ClassVar[str] = "delete"
+    symbol: ClassVar[str] = "-"
+    colour: ClassVar[str] = "red"
     action_id: str = ""
     reason: str = "orphan"
 
+    def describe(self) -> str:
+        return f"delete {self.where} ({self.reason})"
+
     def extra(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "reason": self.reason}
+
+
+# The changes apply carries out with one bindings PATCH per trigger.
+BINDING_CHANGES: tuple[type[Change], ...] = (Bind, Reorder, Unbind)
 
 
 @dataclass(frozen=True)

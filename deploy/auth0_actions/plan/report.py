@@ -8,16 +8,6 @@ import click
 
 from auth0_actions.plan.changes import Change, Plan
 
-_MARKS = {
-    "create": ("+", "green"),
-    "update": ("~", "yellow"),
-    "deploy": ("^", "cyan"),
-    "bind": ("+", "green"),
-    "reorder": ("~", "yellow"),
-    "unbind": ("-", "red"),
-    "delete": ("-", "red"),
-}
-
 
 def summary_line(plan: Plan) -> str:
     n = plan.counts()
@@ -26,28 +16,6 @@ def summary_line(plan: Plan) -> str:
         f"Plan: {n['create']} to create, {n['update']} to update, {n['deploy']} to deploy, "
         f"{bindings} to bind/reorder/unbind, {n['delete']} to delete"
     )
-
-
-def describe(change: Change) -> str:
-    """One line: what happens to what."""
-    data = change.data
-    target = f"{change.trigger}/{change.action}" if change.action else change.trigger
-    if change.kind == "create":
-        secrets = ", ".join(data["secrets"]) or "none"
-        return f"create {target} (runtime {data['runtime']}, secrets: {secrets})"
-    if change.kind == "update":
-        return f"update {target}: {', '.join(data['fields'])}"
-    if change.kind == "deploy":
-        live = data["live_version"]
-        since = f"replacing version {live}" if live is not None else data["reason"]
-        return f"deploy {target} ({since})"
-    if change.kind == "bind":
-        return f"bind {target} at position {data['position'] + 1}"
-    if change.kind == "reorder":
-        return f"reorder {target}: {' -> '.join(data['live'])}  =>  {' -> '.join(data['planned'])}"
-    if change.kind == "unbind":
-        return f"unbind {target} ({data['reason']})"
-    return f"delete {target} ({data['reason']})"
 
 
 def _values(change: Change) -> list[str]:
@@ -80,8 +48,7 @@ def text_report(plan: Plan) -> str:
     if plan.changes:
         lines.append("")
         for change in plan.changes:
-            mark, colour = _MARKS[change.kind]
-            lines.append(click.style(f"{mark} {describe(change)}", fg=colour))
+            lines.append(click.style(f"{change.symbol} {change.describe()}", fg=change.colour))
             lines.extend(f"    {v}" for v in _values(change))
             diff = change.data.get("diff")
             if diff:
@@ -129,7 +96,7 @@ def markdown_report(plan: Plan) -> str:
         lines += ["| # | change | details |", "|---|---|---|"]
         for index, change in enumerate(plan.changes, 1):
             details = "; ".join(_values(change)) or ""
-            row = [str(index), describe(change), details]
+            row = [str(index), change.describe(), details]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
         lines.append("")
         for change in plan.changes:

@@ -40,7 +40,7 @@ from auth0_actions import __version__
 from auth0_actions.config import Project
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.plan.changes import Plan
-from auth0_actions.plan.diff import build_plan
+from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredState, LiveState, open_states
 from auth0_actions.tenant_client import LiveVersion
 

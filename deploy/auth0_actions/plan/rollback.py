@@ -1,4 +1,4 @@
-"""Release: an action's version history, and rollback to an earlier version.
+"""Rollback: an action's version history, and deploying an earlier version again.
 
 Both work on one action of one environment's tenant, found by name, through
 the TenantClient port.

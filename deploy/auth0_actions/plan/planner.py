@@ -1,4 +1,8 @@
-"""Compare desired and live state into a :class:`Plan`.
+"""The planner: compare desired and live state into a :class:`Plan` of typed changes.
+
+:func:`build_plan` is the comparison itself (pure: two states in, a plan
+out); :func:`plan_environment` renders one environment and reads its tenant
+(:func:`~auth0_actions.plan.state.open_states`), then builds the plan.
 
 Structured fields (runtime, dependencies, secret names) are compared with
 deepdiff; code is compared exactly (the rendered file, header included, is
@@ -9,10 +13,12 @@ either state: only names are compared.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from auth0_actions.config import Project
 from auth0_actions.plan.changes import (
     Bind,
     Change,
@@ -26,7 +32,13 @@ from auth0_actions.plan.changes import (
     UnmanagedAction,
     Update,
 )
-from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, is_orphan
+from auth0_actions.plan.state import (
+    DesiredAction,
+    DesiredState,
+    LiveState,
+    is_orphan,
+    open_states,
+)
 from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding
 
 STRUCTURED = ("dependencies", "runtime", "secrets")
@@ -263,3 +275,15 @@ def build_plan(desired: DesiredState, live: LiveState, *, allow_delete: bool = F
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (u.name, u.id))),
         bindings=bindings,
     )
+
+
+def plan_environment(
+    tenant: Project,
+    environment: str,
+    *,
+    allow_delete: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """Desired and live state of one environment, compared: the Plan (nothing is written)."""
+    with open_states(tenant, environment, environ) as (_, desired, live):
+        return build_plan(desired, live, allow_delete=allow_delete)

@@ -457,6 +457,52 @@ def test_every_cited_repository_path_exists() -> None:
     )
 
 
+# A section of a page, cited as the page's name, an optional comma and the heading in quotes.
+SECTION_CITATION = re.compile(r'(?<![\w/.-])(README(?:\.md)?|[\w./-]+\.md),?\s+"([^"]+)"')
+# A comment's line breaks and its leading `*`, `#` or `//`, which may split a heading.
+COMMENT_BREAK = re.compile(r"\s*\n\s*(?:\*(?!/)|#|//)?\s*")
+
+
+def section_citations(text: str) -> list[tuple[str, str]]:
+    """(page, heading) pairs cited as `page, "Heading"` (README alone is README.md)."""
+    flat = COMMENT_BREAK.sub(" ", text)
+    return [
+        ("README.md" if page == "README" else page, heading)
+        for page, heading in SECTION_CITATION.findall(flat)
+    ]
+
+
+def test_section_citations_are_read_across_comment_lines() -> None:
+    text = (
+        ' * Token contract: README.md, "Consent page\n'
+        ' * token contract".\n'
+        '# README "tenant.yaml reference" explains it; see docs/consent.md "Consent page".'
+    )
+    assert section_citations(text) == [
+        ("README.md", "Consent page token contract"),
+        ("README.md", "tenant.yaml reference"),
+        ("docs/consent.md", "Consent page"),
+    ]
+
+
+def test_every_cited_section_exists() -> None:
+    missing = []
+    for path in scanned_files():
+        text = commentary(path)
+        if text is None:
+            continue
+        for page, heading in section_citations(text):
+            target = next(
+                (base / page for base in (REPO, path.parent) if (base / page).is_file()), None
+            )
+            if target is None or anchor(heading) not in anchors(target):
+                missing.append(f'{path.relative_to(REPO)}: {page}, "{heading}"')
+    assert not missing, (
+        "these comments and documents cite a section that is not in the page they name:\n  "
+        + "\n  ".join(missing)
+    )
+
+
 def test_every_relative_markdown_link_resolves() -> None:
     broken = []
     pages = [path for path in scanned_files() if path.suffix == ".md"]

@@ -17,7 +17,7 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,24 +362,25 @@ def python_commentary(source: str) -> str:
 
 
 JS_COMMENT = re.compile(r"/\*.*?\*/|(?<![:\"'\\])//[^\n]*|\{#.*?#\}", re.S)
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 HTML_COMMENT = re.compile(r"<!--.*?-->|\{#.*?#\}", re.S)
 HASH_COMMENT = re.compile(r"(?:^|\s)(#[^\n]*)", re.M)
 
 
 def commentary(path: Path) -> str | None:
     """The prose of a file that may cite other files; None for files that have none."""
-    text = path.read_text(encoding="utf-8")
     name = path.name
-    if name.endswith(".md"):
-        return text
-    if name.endswith(".py"):
-        return python_commentary(text)
-    if name.endswith((".js", ".js.j2", ".mjs", ".cjs")):
-        return "\n".join(JS_COMMENT.findall(text))
-    if name.endswith((".html", ".html.j2")):
-        return "\n".join(HTML_COMMENT.findall(text))
-    if name.endswith((".yaml", ".yml", ".toml", ".sh")):
-        return "\n".join(HASH_COMMENT.findall(text))
+    kinds: list[tuple[tuple[str, ...], Callable[[str], str]]] = [
+        ((".md",), lambda text: text),
+        ((".py",), python_commentary),
+        ((".js", ".js.j2", ".mjs", ".cjs"), lambda text: "\n".join(JS_COMMENT.findall(text))),
+        ((".css",), lambda text: "\n".join(CSS_COMMENT.findall(text))),
+        ((".html", ".html.j2"), lambda text: "\n".join(HTML_COMMENT.findall(text))),
+        ((".yaml", ".yml", ".toml", ".sh"), lambda text: "\n".join(HASH_COMMENT.findall(text))),
+    ]
+    for suffixes, prose in kinds:
+        if name.endswith(suffixes):
+            return prose(path.read_text(encoding="utf-8"))
     return None
 
 

@@ -14,6 +14,7 @@ run says what to write.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -393,6 +394,13 @@ def scanned_files() -> Iterator[Path]:
                 yield path
 
 
+@functools.cache
+def commentaries() -> tuple[tuple[Path, str], ...]:
+    """The commentary of every scanned file that has one (read once for all the tests)."""
+    found = ((path, commentary(path)) for path in scanned_files())
+    return tuple((path, text) for path, text in found if text is not None)
+
+
 def test_detector_finds_paths_outside_the_repository() -> None:
     assert citations("see shared/reference/actions-runtime.md §3") == [
         "shared/reference/actions-runtime.md"
@@ -445,10 +453,7 @@ def test_commentary_is_comments_and_docstrings_only() -> None:
 
 def test_every_cited_repository_path_exists() -> None:
     missing = []
-    for path in scanned_files():
-        text = commentary(path)
-        if text is None:
-            continue
+    for path, text in commentaries():
         for cited in citations(text):
             if not cited_path_exists(cited, path):
                 missing.append(f"{path.relative_to(REPO)}: {cited}")
@@ -488,10 +493,7 @@ def test_section_citations_are_read_across_comment_lines() -> None:
 
 def test_every_cited_section_exists() -> None:
     missing = []
-    for path in scanned_files():
-        text = commentary(path)
-        if text is None:
-            continue
+    for path, text in commentaries():
         for page, heading in section_citations(text):
             target = next(
                 (base / page for base in (REPO, path.parent) if (base / page).is_file()), None

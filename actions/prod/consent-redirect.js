@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: 34536e33d69abddde897b8f45602aebbf9d51556e061066aabbbe1807430653d
+// template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
 // values-sha256: 5893806eaf1865a45898fea13c1fc9793329d01f4104ace41f26f4709484853e
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
@@ -19,8 +19,8 @@
  * with api.redirect.validateToken (signature, expiry, subject, state); an
  * acceptance is recorded, a decline is recorded and the login denied.
  *
- * Token contract (what a consent page must do): README.md, "Consent page
- * token contract".
+ * Token contract (what a consent page must do): docs/consent.md, "Consent
+ * page token contract".
  */
 // ---------------------------------------------------------------------------
 // Consent policy, rendered from tenant.yaml (GDPR Art. 7: ask, track,

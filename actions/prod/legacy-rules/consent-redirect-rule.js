@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 013cc1f6f5977fced05674eb7cd33e4767111a9e4b1108b2ab87d69ad5ed865a
+// template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
 // values-sha256: cee718e191f3f7e0d3989a613553ee800eb15bb45474a0058ab417c8bbeb676a
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
@@ -15,8 +15,8 @@
  * configuration value. When the page sends the user back, Auth0 runs every
  * rule again with context.protocol "redirect-callback"; this rule then checks
  * the returned token (algorithm, signature, expiry, issuer, subject, state)
- * and records the decision. The token contract is the Action's: README.md,
- * "Consent page token contract".
+ * and records the decision. The token contract is the Action's:
+ * docs/consent.md, "Consent page token contract".
  */
 function consentRedirect(user, context, callback) {
   // ---------------------------------------------------------------------------

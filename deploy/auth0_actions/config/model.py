@@ -237,7 +237,7 @@ class LegacyRuleSpec(Strict):
 # (and to a managed action bound twice), and deletes only with --allow-delete:
 # one at a time is a deliberate rename or removal reviewed in tenant.yaml; more
 # at once is the signature of a mistake (an emptied actions list, a renamed
-# trigger). README "tenant.yaml reference" explains why prod should use 0.
+# trigger). docs/tenant-yaml.md, "Safety" explains why prod should use 0.
 DEFAULT_MAX_DELETES = 1
 DEFAULT_MAX_UNBINDS = 1
 SAFETY_CEILING = 1000

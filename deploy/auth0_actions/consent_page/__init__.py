@@ -2,7 +2,7 @@
 
 The consent-redirect Action sends the browser here with a signed session
 token; the page shows the terms and sends the decision back to the tenant's
-``/continue`` as a new signed token (README.md, "Consent page token
-contract"). ``tokens`` signs and checks the HS256 tokens, ``page`` renders
+``/continue`` as a new signed token (docs/consent.md, "Consent page
+token contract"). ``tokens`` signs and checks the HS256 tokens, ``page`` renders
 the HTML, ``server`` serves it (``auth0-actions consent-page serve``).
 """

@@ -125,7 +125,7 @@ def verify_session_token(
 def result_token(
     session: SessionClaims, state: str, accepted: bool, secret: str, *, now: float | None = None
 ) -> str:
-    """The answer /continue expects (README.md, "Consent page token contract")."""
+    """The answer /continue expects (docs/consent.md, "Consent page token contract")."""
     issued = int(time.time() if now is None else now)
     return sign(
         {

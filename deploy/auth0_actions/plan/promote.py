@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from auth0_actions.config import Project
-from auth0_actions.config.checks import is_loopback_host
 from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.network import is_loopback_host
 from auth0_actions.plan.changes import Plan
 from auth0_actions.plan.planner import plan_environment
 from auth0_actions.target import DOMAIN_OVERRIDE, Target, resolve_target

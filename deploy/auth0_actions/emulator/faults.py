@@ -1,5 +1,6 @@
-"""Realism for tests and benchmarks: latency, Auth0's rate limits, faults, holds, a request log.
+"""Fault injection for tests and benchmarks: latency, Auth0's rate limits, faults, holds.
 
+:class:`FaultInjector` applies them to every request and logs what arrived.
 A :class:`Fault` fails matching requests, before they are handled (the
 tenant never saw them) or, with ``phase="after"``, once they were handled
 (the write went through, the answer is lost). A :class:`Hold` parks one
@@ -93,7 +94,12 @@ class LoggedRequest:
 
 
 @dataclass
-class Knobs:
+class FaultInjector:
+    """What stands between a request and its handler: latency, rate limits, faults, holds.
+
+    It also keeps the request log tests read (:meth:`requests`).
+    """
+
     latency_ms: float = 0.0
     rate_per_s: float | None = None
     burst: int = 0

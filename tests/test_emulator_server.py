@@ -532,7 +532,7 @@ def test_serve_command_writes_credentials_and_stops_on_ctrl_c(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "deploy",
+            "auth0_actions",
             "emulator",
             "serve",
             "--tls",

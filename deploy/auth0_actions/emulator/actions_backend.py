@@ -24,9 +24,8 @@ from typing import Any
 
 from auth0_actions import clock
 from auth0_actions.emulator.actions_spec import DEFAULT_RUNTIME
-from auth0_actions.emulator.context import Settings
+from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, bad_request, not_found
-from auth0_actions.emulator.store import Store
 
 BUILD_FAILURE = "/* a0-emulator:build-failure */"
 
@@ -59,13 +58,13 @@ class ActionsBackend:
     Every public method that reads or writes runs in one store transaction.
     """
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
-        self.settings = settings
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app  # its settings are read on every use: a test may replace them
+        self.store = app.store
 
     # ---- build clock -----------------------------------------------------
     def _build_ns(self) -> int:
-        return int(max(0.0, self.settings.build_seconds) * 1_000_000_000)
+        return int(max(0.0, self.app.settings.build_seconds) * 1_000_000_000)
 
     def _draft_status(self, doc: Mapping[str, Any], now_ns: int) -> str:
         start = int(doc.get("_build_start_ns") or 0)
@@ -310,7 +309,7 @@ class ActionsBackend:
 
     def _evict(self, doc: dict[str, Any], now_ns: int) -> None:
         """Keep at most settings.versions_kept versions; the oldest go first."""
-        keep = max(1, int(self.settings.versions_kept))
+        keep = max(1, int(self.app.settings.versions_kept))
         versions = self._versions_of(doc)
         if len(versions) <= keep:
             doc["_versions"] = [v["id"] for v in versions]

@@ -68,7 +68,7 @@ class Actions:
 
     def __init__(self, app: EmulatorApp) -> None:
         self.app = app
-        self.backend = ActionsBackend(app.store, app.settings)
+        self.backend = ActionsBackend(app)
         self._pool_lock = threading.Lock()
 
     # ---- actions ------------------------------------------------------------

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
 
 # Sustained requests per second and burst, per Auth0's published policies
@@ -195,7 +196,7 @@ class FaultInjector:
                 if fault.status is None:
                     raise DropConnection
                 if fault.status == 429:
-                    reset = math.ceil(time.time() + fault.reset_s)
+                    reset = math.ceil(clock.now_s() + fault.reset_s)
                     headers = {
                         **headers,
                         "x-ratelimit-limit": headers.get("x-ratelimit-limit", "50"),
@@ -223,7 +224,7 @@ class FaultInjector:
                 if hold.skip > 0:
                     hold.skip -= 1
                     continue
-                hold.held = LoggedRequest(method, path, {}, None, at=time.time())
+                hold.held = LoggedRequest(method, path, {}, None, at=clock.now_s())
                 hold.reached.set()
                 taken = hold
                 break
@@ -238,13 +239,13 @@ class FaultInjector:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_per_s)
             self._last = now
-            reset = int(time.time() + (self.burst - self._tokens) / self.rate_per_s) + 1
+            reset = int(clock.now_s() + (self.burst - self._tokens) / self.rate_per_s) + 1
             if self._tokens < 1:
                 headers = {
                     "x-ratelimit-limit": str(self.burst),
                     "x-ratelimit-remaining": "0",
                     "x-ratelimit-reset": str(
-                        int(time.time() + (1 - self._tokens) / self.rate_per_s) + 1
+                        int(clock.now_s() + (1 - self._tokens) / self.rate_per_s) + 1
                     ),
                 }
                 raise ApiError(

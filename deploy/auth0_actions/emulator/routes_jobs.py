@@ -265,7 +265,7 @@ def register(app: EmulatorApp) -> None:
     def complete(job: dict[str, Any]) -> None:
         failures = app.export_failures
         if failures:
-            # A knob for tests: the next completing job fails, as a real one can.
+            # A hook for tests: the next completing job fails, as a real one can.
             job["status"] = "failed"
             job["status_details"] = str(failures.pop(0))
             for key in ("percentage_done", "time_left_seconds"):

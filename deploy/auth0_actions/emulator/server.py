@@ -15,12 +15,12 @@ import socket
 import ssl
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from auth0_actions import clock
 from auth0_actions.emulator.faults import DropConnection, LoggedRequest
 from auth0_actions.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
 
@@ -44,7 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         app = self.server.app
         parts = urlsplit(self.path)
-        entry = LoggedRequest(self.command, parts.path, parse_qs(parts.query), None, at=time.time())
+        entry = LoggedRequest(
+            self.command, parts.path, parse_qs(parts.query), None, at=clock.now_s()
+        )
         headers: dict[str, str] = {}
         try:
             body = self._body()

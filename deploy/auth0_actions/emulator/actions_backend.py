@@ -55,7 +55,10 @@ def _iso(ns: int) -> str:
 class ActionsBackend:
     """The tenant's actions, versions and bindings; one per emulator.
 
-    Every public method that reads or writes runs in one store transaction.
+    Each operation the handlers call (``list_actions``, ``create``, ``deploy``,
+    ``rollback``, ``set_bindings``, ...) runs in one store transaction;
+    :meth:`action`, :meth:`settle` and :meth:`render_action` are building
+    blocks for use inside one.
     """
 
     def __init__(self, app: EmulatorApp) -> None:

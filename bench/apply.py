@@ -144,7 +144,7 @@ def _served(root: Path) -> Iterator[LocalTenant]:
 
 
 def _requests(local: LocalTenant, mark: int) -> list[Any]:
-    return list(local.app.knobs.log[mark:])
+    return list(local.app.injector.log[mark:])
 
 
 def _writes(entries: list[Any]) -> int:
@@ -160,7 +160,7 @@ def run(runs: int, count: int) -> dict[str, Any]:
         if not first.applied:
             raise SystemExit("the setup apply changed nothing")
 
-        knobs = local.app.knobs
+        injector = local.app.injector
         walls: list[float] = []
         networks: list[float] = []
         requests: list[int] = []
@@ -170,9 +170,9 @@ def run(runs: int, count: int) -> dict[str, Any]:
             _write_project(root, count, revision)
             tenant = load_tenant(root / "tenant.yaml")
             local.app.settings.build_seconds = BUILD_S
-            knobs.latency_ms = LATENCY_MS
-            knobs.set_rate_limit(RATE_PER_S, BURST)
-            mark = len(knobs.log)
+            injector.latency_ms = LATENCY_MS
+            injector.set_rate_limit(RATE_PER_S, BURST)
+            mark = len(injector.log)
             start = time.perf_counter()
             result = apply_environment(tenant, "local", environ=environ)
             wall = time.perf_counter() - start
@@ -192,7 +192,7 @@ def run(runs: int, count: int) -> dict[str, Any]:
                 f"ratio {wall / lower_bound:.2f}"
             )
 
-        mark = len(knobs.log)
+        mark = len(injector.log)
         noop = apply_environment(load_tenant(root / "tenant.yaml"), "local", environ=environ)
         if noop.applied:
             raise SystemExit("the no-op apply changed something")

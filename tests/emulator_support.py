@@ -223,7 +223,7 @@ def writes(app: Emulator) -> list[tuple[str, str]]:
     """Management API writes the app received (the token request is not one)."""
     return [
         (e.method, e.path)
-        for e in app.knobs.requests()
+        for e in app.injector.requests()
         if e.method in ("POST", "PATCH", "DELETE") and e.path.startswith("/api/v2/")
     ]
 

@@ -12,9 +12,9 @@ import pytest
 from emulator_support import edit_template, writes
 
 from auth0_actions.config import Project, load_tenant
+from auth0_actions.emulator.actions_backend import BUILD_FAILURE
 from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.knobs import LoggedRequest
-from auth0_actions.emulator.routes_actions import BUILD_FAILURE
+from auth0_actions.emulator.faults import LoggedRequest
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.plan import Plan, build_plan, desired_state, live_state, plan_environment
 from auth0_actions.plan.apply import (
@@ -42,7 +42,7 @@ def plan(allow_delete: bool = False) -> Plan:
 
 
 def binding_patches(started: list[Emulator]) -> list[LoggedRequest]:
-    return [e for app in started for e in app.knobs.requests("PATCH", BINDINGS)]
+    return [e for app in started for e in app.injector.requests("PATCH", BINDINGS)]
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_apply_converges_and_a_second_apply_writes_nothing(
     assert f"bound post-login: {FIRST} -> {REDIRECT}" in first.out
     assert "Verified: a fresh plan is empty." in first.out
     assert [m for m, _ in writes(apps[-1])] == ["POST", "POST", "POST", "POST", "PATCH"]
-    [patch] = apps[-1].knobs.requests("PATCH", BINDINGS)
+    [patch] = apps[-1].injector.requests("PATCH", BINDINGS)
     assert [b["ref"]["type"] for b in patch.body["bindings"]] == ["action_id", "action_id"]
     assert plan().changes == ()
 
@@ -367,24 +367,24 @@ def test_apply_rides_out_429s_5xx_and_dropped_connections(
 ) -> None:
     """A hostile tenant (rate limit, a 503 on the bindings PATCH, a dropped connection on
     a read) still converges in one apply, and a second apply writes nothing."""
-    from auth0_actions.emulator.knobs import Fault
+    from auth0_actions.emulator.faults import Fault
 
     started: list[Emulator] = []
     original = LocalTenant.serve
 
     def serve(self: LocalTenant, **kwargs: Any) -> Any:
         # After open() has applied its own knob settings, before any request.
-        knobs = self.app.knobs
-        knobs.use_profile("free")  # Auth0's free plan: 2 requests/s, burst 2
-        knobs.faults.append(Fault("PATCH", BINDINGS, status=503, times=1))
-        knobs.faults.append(Fault("GET", r"^/api/v2/actions/actions$", status=None, times=1))
+        injector = self.app.injector
+        injector.use_profile("free")  # Auth0's free plan: 2 requests/s, burst 2
+        injector.faults.append(Fault("PATCH", BINDINGS, status=503, times=1))
+        injector.faults.append(Fault("GET", r"^/api/v2/actions/actions$", status=None, times=1))
         started.append(self.app)
         return original(self, **kwargs)
 
     monkeypatch.setattr(LocalTenant, "serve", serve)
     first = cli("apply", "--yes")
     assert first.code == 0, first.out + first.err
-    log = started[0].knobs.requests()
+    log = started[0].injector.requests()
     assert any(e.status == 429 for e in log), "the rate limit was never hit"
     assert any(e.status == 503 for e in log)
     assert any(e.status == -1 for e in log)  # the dropped connection

@@ -19,8 +19,8 @@ import pytest
 from emulator_support import edit_template
 
 from auth0_actions.config import load_tenant
-from auth0_actions.emulator.knobs import Fault, Hold, LoggedRequest
-from auth0_actions.emulator.routes_actions import BUILD_FAILURE
+from auth0_actions.emulator.actions_backend import BUILD_FAILURE
+from auth0_actions.emulator.faults import Fault, Hold, LoggedRequest
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.plan import build_plan, desired_state, live_state
 from auth0_actions.plan.apply import execute_plan
@@ -49,15 +49,15 @@ class Served:
     env: dict[str, str]
 
     @property
-    def knobs(self) -> Any:
-        return self.local.app.knobs
+    def injector(self) -> Any:
+        return self.local.app.injector
 
     def mark(self) -> int:
         """A position in the request log: what comes after it is one run's traffic."""
-        return len(self.knobs.log)
+        return len(self.injector.log)
 
     def since(self, mark: int) -> list[LoggedRequest]:
-        return list(self.knobs.log[mark:])
+        return list(self.injector.log[mark:])
 
     def client(self, **kwargs: Any) -> TenantClient:
         local = self.local
@@ -126,7 +126,7 @@ def assert_converged(served: Served, cli: Any) -> None:
 def assert_managed_never_unbound(served: Served) -> None:
     """Every bindings PATCH after the first one binds both managed actions."""
     ids = {a.name: a.id for a in served.actions()}
-    patches = [e for e in served.knobs.requests("PATCH", BINDINGS) if e.body]
+    patches = [e for e in served.injector.requests("PATCH", BINDINGS) if e.body]
     for patch in patches:
         values = {b["ref"]["value"] for b in patch.body["bindings"]}
         assert {ids[FIRST], ids[REDIRECT]} <= values, patch.body
@@ -188,7 +188,7 @@ CASES = _cases()
 
 def _killed_at(served: Served, hold: Hold, args: list[str], log: Path) -> None:
     """Run apply in its own process; SIGKILL it once the hold has caught its request."""
-    served.knobs.holds.append(hold)
+    served.injector.holds.append(hold)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(CLI), *args], cwd=served.project, env=served.env, stdout=out, stderr=out
@@ -205,10 +205,10 @@ def _killed_at(served: Served, hold: Hold, args: list[str], log: Path) -> None:
                 process.kill()
                 process.wait()
             hold.release()
-    served.knobs.holds.remove(hold)
+    served.injector.holds.remove(hold)
     # Requests the killed process sent may still be in hand: let them land in the
     # log before the re-run's traffic is marked.
-    assert served.knobs.wait_idle()
+    assert served.injector.wait_idle()
 
 
 @pytest.mark.parametrize("step", list(CASES))
@@ -299,7 +299,7 @@ def test_5xx_and_dropped_connections_per_endpoint(
     where = ENDPOINTS[endpoint]
     extra = _prepare(served, cli, where.setup)
     status, phase = FAULTS[fault]
-    served.knobs.faults.append(Fault(where.method, where.path, status, times=1, phase=phase))  # type: ignore[arg-type]
+    served.injector.faults.append(Fault(where.method, where.path, status, times=1, phase=phase))  # type: ignore[arg-type]
     mark = served.mark()
     first = cli("apply", "--yes", *extra)
     hit = [e for e in served.since(mark) if e.method == where.method and e.status in (503, -1)]
@@ -354,7 +354,7 @@ def test_a_long_429_storm_is_waited_out_honouring_x_ratelimit_reset(served: Serv
     the time left to x-ratelimit-reset (plus jitter), and the apply converges."""
     slept: list[float] = []
     storm = Fault("GET", ACTIONS, status=429, times=20, reset_s=1.0)
-    served.knobs.faults.append(storm)
+    served.injector.faults.append(storm)
     with served.client(sleep=slept.append, retry=RetryPolicy(backoff_s=0.01)) as client:
         client.credentials()  # the token first: the storm is on the API
         mark = served.mark()
@@ -370,7 +370,7 @@ def test_a_long_429_storm_is_waited_out_honouring_x_ratelimit_reset(served: Serv
 def test_a_429_storm_from_the_rate_limit_is_honoured_on_the_wire(served: Served, cli: Any) -> None:
     """A real limit (3 requests/s, burst 1) against concurrent writes: no request is
     retried before the x-ratelimit-reset its refusal named, and the apply converges."""
-    served.knobs.set_rate_limit(3, 1)
+    served.injector.set_rate_limit(3, 1)
     mark = served.mark()
     result = cli("apply", "--yes")
     assert result.code == 0, result.out + result.err
@@ -386,7 +386,7 @@ def test_a_429_storm_from_the_rate_limit_is_honoured_on_the_wire(served: Served,
                                                                      entry.body)
         )  # fmt: skip
         assert retry.at >= reset - 0.01
-    served.knobs.set_rate_limit(None)
+    served.injector.set_rate_limit(None)
     assert_converged(served, cli)
 
 

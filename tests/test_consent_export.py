@@ -22,7 +22,7 @@ import pytest
 
 from auth0_actions.consent.export import ExportError, _LineAssembler, csv_cell
 from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.knobs import Fault
+from auth0_actions.emulator.faults import Fault
 from auth0_actions.emulator.tenant import LocalTenant
 
 DB = "Username-Password-Authentication"
@@ -308,11 +308,11 @@ def test_the_download_carries_no_authorization_header(
 
     assert cli("consent", "export", "--format", "csv", "--out", str(out)).code == 0
 
-    log = apps[-1].knobs.requests()
+    log = apps[-1].injector.requests()
     job_calls = [(e.method, e.path.split("/job_")[0]) for e in log if "/jobs" in e.path]
     assert job_calls[0] == ("POST", "/api/v2/jobs/users-exports")
     assert {m for m, _ in job_calls[1:]} == {"GET"}
-    [download] = apps[-1].knobs.requests("GET", DOWNLOAD)
+    [download] = apps[-1].injector.requests("GET", DOWNLOAD)
     # The emulator answers 400 to a download that carries a bearer token.
     assert download.status == 200
     job = next(e for e in log if e.path == "/api/v2/jobs/users-exports")
@@ -361,7 +361,7 @@ def test_a_failed_job_leaves_no_file_and_exits_1(
     assert "failed: storage quota exceeded" in run.err
     assert not out.exists()
     assert leftovers(project) == []
-    assert apps[-1].knobs.requests("GET", DOWNLOAD) == []
+    assert apps[-1].injector.requests("GET", DOWNLOAD) == []
 
 
 def test_a_dropped_download_leaves_no_file_and_exits_1(
@@ -369,7 +369,7 @@ def test_a_dropped_download_leaves_no_file_and_exits_1(
 ) -> None:
     seed(project, people(nested))
     hooks.append(
-        lambda app: app.knobs.faults.append(Fault("GET", DOWNLOAD, status=None, times=None))
+        lambda app: app.injector.faults.append(Fault("GET", DOWNLOAD, status=None, times=None))
     )
     out = project / "consent.ndjson"
 
@@ -383,7 +383,7 @@ def test_a_dropped_download_leaves_no_file_and_exits_1(
     assert "/exports/" not in error["error"]  # the pre-signed URL is a credential
     assert not out.exists()
     assert leftovers(project) == []
-    assert len(apps[-1].knobs.requests("GET", DOWNLOAD)) == 3  # retried, then given up
+    assert len(apps[-1].injector.requests("GET", DOWNLOAD)) == 3  # retried, then given up
 
 
 def test_a_failed_export_leaves_an_existing_file_as_it_was(
@@ -392,7 +392,7 @@ def test_a_failed_export_leaves_an_existing_file_as_it_was(
     seed(project, people(nested))
     out = project / "consent.csv"
     out.write_text("yesterday's export\n", encoding="utf-8")
-    hooks.append(lambda app: app.knobs.faults.append(Fault("GET", DOWNLOAD, status=403)))
+    hooks.append(lambda app: app.injector.faults.append(Fault("GET", DOWNLOAD, status=403)))
 
     run = cli("consent", "export", "--format", "csv", "--out", str(out))
 
@@ -407,14 +407,14 @@ def test_one_dropped_download_is_retried(
     project: Path, cli: Any, apps: list[Emulator], hooks: list[Any]
 ) -> None:
     seed(project, people(nested))
-    hooks.append(lambda app: app.knobs.faults.append(Fault("GET", DOWNLOAD, status=None)))
+    hooks.append(lambda app: app.injector.faults.append(Fault("GET", DOWNLOAD, status=None)))
     out = project / "consent.csv"
 
     run = cli("consent", "export", "--format", "csv", "--out", str(out))
 
     assert run.code == 0, run.err
     assert len(read_csv(out)) == 6
-    assert [e.status for e in apps[-1].knobs.requests("GET", DOWNLOAD)] == [-1, 200]
+    assert [e.status for e in apps[-1].injector.requests("GET", DOWNLOAD)] == [-1, 200]
 
 
 def test_a_download_link_over_plain_http_elsewhere_is_refused(
@@ -447,7 +447,7 @@ def test_out_must_name_a_file_in_an_existing_directory(
     assert missing.code == 1
     assert "no/such/dir" in missing.err
     assert "does not exist" in missing.err
-    assert apps == [] or apps[-1].knobs.requests("POST", "users-exports") == []
+    assert apps == [] or apps[-1].injector.requests("POST", "users-exports") == []
 
 
 # -- streaming ---------------------------------------------------------------------------
@@ -510,5 +510,5 @@ def test_a_tenant_served_over_tls_by_the_local_ca(
         assert run.code == 0, run.err
         assert served.base_url.startswith("https://")
         assert len(read_csv(out)) == 6
-        [download] = served.app.knobs.requests("GET", DOWNLOAD)
+        [download] = served.app.injector.requests("GET", DOWNLOAD)
         assert download.status == 200

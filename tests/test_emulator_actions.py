@@ -19,9 +19,9 @@ from auth0.management import ActionTrigger, Auth0, DeployActionVersionRequestCon
 from auth0.management.core.api_error import ApiError as SdkApiError
 from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
-from auth0_actions.emulator import routes_actions
+from auth0_actions.emulator import actions_backend, actions_spec, routes_actions
+from auth0_actions.emulator.actions_backend import BUILD_FAILURE
 from auth0_actions.emulator.app import Settings
-from auth0_actions.emulator.routes_actions import BUILD_FAILURE
 
 API = "/api/v2/actions"
 POST_LOGIN = [{"id": "post-login", "version": "v3"}]
@@ -49,7 +49,7 @@ SHAPE = Shape(
         "status": frozenset(
             BUILD_STATES | {s.upper() for s in BUILD_STATES} | {"CURRENT", "DEPRECATED"}
         ),
-        "trigger_id": frozenset(routes_actions.TRIGGER_IDS),
+        "trigger_id": frozenset(actions_spec.TRIGGER_IDS),
         "runtime": frozenset({"node12", "node16", "node18", "node18-actions", "node22"}),
     },
 )
@@ -382,7 +382,7 @@ def test_triggers(http: httpx.Client) -> None:
     assert current
     assert current[0]["version"] == "v3"
     assert "node22" in current[0]["runtimes"]
-    assert {t["id"] for t in triggers} <= set(routes_actions.SPEC_TRIGGERS)
+    assert {t["id"] for t in triggers} <= set(actions_spec.SPEC_TRIGGERS)
 
 
 # ----------------------------------------------------------------- bindings
@@ -437,7 +437,7 @@ def test_binding_errors(http: httpx.Client) -> None:
     _error(
         _bind(http, ("action_id", undeployed["id"])),
         400,
-        routes_actions.NOT_DEPLOYED,
+        actions_backend.NOT_DEPLOYED,
     )
     response = http.patch(
         f"{API}/triggers/post-login/bindings", json={"bindings": [{"display_name": "x"}]}

@@ -40,7 +40,8 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 
-from auth0_actions.emulator.app import Emulator, now_iso
+from auth0_actions.clock import iso_utc
+from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 
 REPO = Path(__file__).resolve().parent.parent
@@ -230,7 +231,7 @@ class Generator:
         if "email" in fmt:
             return f"fuzz.{self.text(3, 8).lower()}@example.com"
         if fmt == "date-time":
-            return now_iso()
+            return iso_utc(digits=9)
         if fmt == "date":
             return "2026-01-01"
         if "uri" in fmt or "url" in fmt:

@@ -19,7 +19,8 @@ import httpx
 import jwt
 import pytest
 
-from auth0_actions.emulator.app import Emulator, now_iso
+from auth0_actions.clock import iso_utc
+from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.scenarios.runner import sign_token
 
@@ -47,7 +48,7 @@ def _user(email: str, metadata: dict[str, Any]) -> dict[str, Any]:
         "user_id": "auth0|" + hashlib.sha256(email.encode()).hexdigest()[:24],
         "email": email,
         "name": email.split("@")[0],
-        "created_at": now_iso(),
+        "created_at": iso_utc(),
         "identities": [
             {
                 "connection": "Username-Password-Authentication",
@@ -292,7 +293,7 @@ def test_login_runs_actions_deployed_and_bound_through_the_api() -> None:
         location = urlsplit(to_page.headers["location"])
         assert location.path == "/consent"
         assert "session_token" in parse_qs(location.query)
-        log = [(e.method, e.path) for e in app.knobs.requests()]
+        log = [(e.method, e.path) for e in app.injector.requests()]
         assert ("POST", "/u/login") in log
     finally:
         server.stop()

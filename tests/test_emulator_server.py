@@ -1,4 +1,4 @@
-"""Serving the local tenant: realism knobs, TLS, persistence, the emulator commands.
+"""Serving the local tenant: fault injection, TLS, persistence, the emulator commands.
 
 Everything talks real HTTP to a server on 127.0.0.1; nothing reaches the network.
 """
@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.faults import Fault
 from auth0_actions.emulator.http import ApiError, Request, Response
-from auth0_actions.emulator.knobs import Fault
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.tenant import LocalTenant, load_users
 from auth0_actions.errors import Auth0ActionsError, ConfigError
@@ -100,14 +100,14 @@ def _assert_auth0_error(response: httpx.Response, status: int) -> dict[str, Any]
     return dict(body)
 
 
-# -- knobs ---------------------------------------------------------------------
+# -- fault injection ----------------------------------------------------------
 
 
 def test_latency_is_applied_to_every_request(served: SimpleNamespace) -> None:
     started = time.perf_counter()
     served.http.get("/.well-known/jwks.json")
     fast = time.perf_counter() - started
-    served.app.knobs.latency_ms = 150
+    served.app.injector.latency_ms = 150
     started = time.perf_counter()
     assert served.http.get("/.well-known/jwks.json").status_code == 200
     slow = time.perf_counter() - started
@@ -116,7 +116,7 @@ def test_latency_is_applied_to_every_request(served: SimpleNamespace) -> None:
 
 
 def test_rate_limit_answers_429_with_auth0_body_and_headers(served: SimpleNamespace) -> None:
-    served.app.knobs.use_profile("free")  # burst 2, 2 per second
+    served.app.injector.use_profile("free")  # burst 2, 2 per second
     responses = [served.http.get("/.well-known/jwks.json") for _ in range(4)]
     assert [r.status_code for r in responses[:2]] == [200, 200]
     limited = [r for r in responses if r.status_code == 429]
@@ -129,7 +129,7 @@ def test_rate_limit_answers_429_with_auth0_body_and_headers(served: SimpleNamesp
         assert time.time() - 1 <= reset <= time.time() + 5
     assert limited[0].json() == TOO_MANY
     assert limited[0].headers["x-ratelimit-remaining"] == "0"
-    served.app.knobs.use_profile("none")
+    served.app.injector.use_profile("none")
     ok = served.http.get("/.well-known/jwks.json")
     assert ok.status_code == 200
     assert "x-ratelimit-limit" not in ok.headers
@@ -141,14 +141,14 @@ def test_sdk_recovers_from_429_by_honouring_the_reset_header(served: SimpleNames
     path = "/api/v2/actions/triggers"
     _ensure_route(served.app, "GET", path, {"triggers": []}, ("read:actions",))
     sdk = Auth0(base_url=f"{served.server.base_url}/api/v2", token=served.token, max_retries=2)
-    served.app.knobs.use_profile("free")
+    served.app.injector.use_profile("free")
     for _ in range(2):  # use up the burst
         served.http.get("/.well-known/jwks.json")
     started = time.monotonic()
     triggers = sdk.actions.triggers.list()
     elapsed = time.monotonic() - started
     assert triggers is not None
-    statuses = [e.status for e in served.app.knobs.requests("GET", f"^{path}$")]
+    statuses = [e.status for e in served.app.injector.requests("GET", f"^{path}$")]
     assert statuses[0] == 429
     assert statuses[-1] == 200
     assert len(statuses) <= 3
@@ -156,7 +156,7 @@ def test_sdk_recovers_from_429_by_honouring_the_reset_header(served: SimpleNames
 
 
 def test_scripted_fault_fails_once_then_recovers(served: SimpleNamespace) -> None:
-    served.app.knobs.faults.append(Fault("GET", r"^/\.well-known/jwks\.json$", status=503))
+    served.app.injector.faults.append(Fault("GET", r"^/\.well-known/jwks\.json$", status=503))
     first = served.http.get("/.well-known/jwks.json")
     body = _assert_auth0_error(first, 503)
     assert body["error"] == "Service Unavailable"
@@ -166,19 +166,21 @@ def test_scripted_fault_fails_once_then_recovers(served: SimpleNamespace) -> Non
 
 
 def test_dropped_connection_is_a_connection_error_for_the_client(served: SimpleNamespace) -> None:
-    served.app.knobs.faults.append(Fault("*", r"^/\.well-known/", status=None, times=1))
+    served.app.injector.faults.append(Fault("*", r"^/\.well-known/", status=None, times=1))
     with httpx.Client(base_url=served.server.base_url, timeout=5) as fresh:
         with pytest.raises(httpx.TransportError):
             fresh.get("/.well-known/jwks.json")
         assert fresh.get("/.well-known/jwks.json").status_code == 200
-    dropped = served.app.knobs.requests("GET", r"jwks")
+    dropped = served.app.injector.requests("GET", r"jwks")
     assert [e.status for e in dropped] == [-1, 200]
 
 
 def _random_fault_run(seed: int) -> list[int]:
     app = Emulator()
-    app.knobs.set_seed(seed)
-    app.knobs.faults.append(Fault("*", r"^/\.well-known/", status=500, times=None, probability=0.5))
+    app.injector.set_seed(seed)
+    app.injector.faults.append(
+        Fault("*", r"^/\.well-known/", status=500, times=None, probability=0.5)
+    )
     server = ServerThread(app).start()
     try:
         with httpx.Client(base_url=server.base_url, timeout=5) as http:
@@ -200,15 +202,15 @@ def test_random_faults_are_repeatable_with_a_seed() -> None:
 
 
 def test_request_log_counts_calls(served: SimpleNamespace) -> None:
-    before = len(served.app.knobs.requests())
+    before = len(served.app.injector.requests())
     for _ in range(3):
         served.http.get("/.well-known/jwks.json")
     served.http.post("/oauth/token", json={"grant_type": "nope"})
-    assert len(served.app.knobs.requests("GET", r"^/\.well-known/jwks\.json$")) == 3
-    posts = served.app.knobs.requests("POST", "^/oauth/token$")
+    assert len(served.app.injector.requests("GET", r"^/\.well-known/jwks\.json$")) == 3
+    posts = served.app.injector.requests("POST", "^/oauth/token$")
     assert posts[-1].body == {"grant_type": "nope"}
     assert posts[-1].status == 403
-    assert len(served.app.knobs.requests()) == before + 4
+    assert len(served.app.injector.requests()) == before + 4
 
 
 # -- bad requests ----------------------------------------------------------------
@@ -530,7 +532,7 @@ def test_serve_command_writes_credentials_and_stops_on_ctrl_c(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "deploy",
+            "auth0_actions",
             "emulator",
             "serve",
             "--tls",

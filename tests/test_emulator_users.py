@@ -28,14 +28,13 @@ from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
 from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
-from auth0_actions.emulator.routes_users import (
+from auth0_actions.emulator.server import ServerThread
+from auth0_actions.emulator.users_backend import (
     METADATA_MAX_BYTES,
     connection_id,
-    matches,
     merge_metadata,
-    parse_query,
 )
-from auth0_actions.emulator.server import ServerThread
+from auth0_actions.emulator.users_query import matches, parse_query
 
 AUDIENCE = "https://local.auth0-actions.test/api/v2/"
 DB = "Username-Password-Authentication"

@@ -94,7 +94,7 @@ def test_promotes_a_clean_dev_to_prod_with_prods_values(
     project: Path, cli: Any, tenants: dict[str, Served]
 ) -> None:
     assert cli("apply", "--env", "dev", "--yes").code == 0
-    tenants["dev"].app.knobs.log.clear()
+    tenants["dev"].app.injector.log.clear()
     run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
     assert run.code == 0, run.err
     assert "dev matches its rendered state (no changes, no drift): promoting to prod." in run.out
@@ -115,7 +115,7 @@ def test_promotes_a_clean_dev_to_prod_with_prods_values(
     for secret in (DEV_SECRET, PROD_SECRET):
         assert secret not in run.out + run.err
 
-    tenants["prod"].app.knobs.log.clear()
+    tenants["prod"].app.injector.log.clear()
     again = cli("promote", "--from", "dev", "--to", "prod", "--yes")
     assert again.code == 0, again.err
     assert "No changes" in again.out
@@ -152,7 +152,7 @@ def test_prods_safety_thresholds_apply_unless_forced(
     path = project / "tenant.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("\nactions:\n", "\nsafety:\n  max_unbinds: 0\n\nactions:\n"))
-    tenants["prod"].app.knobs.log.clear()
+    tenants["prod"].app.injector.log.clear()
     refused = cli("promote", "--from", "dev", "--to", "prod", "--yes")
     assert refused.code == 1
     assert "the plan unbinds 1 binding in prod, over safety.max_unbinds (0)" in refused.err

@@ -13,7 +13,7 @@ import pytest
 
 from auth0_actions.config import load_tenant
 from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.knobs import Fault
+from auth0_actions.emulator.faults import Fault
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.errors import TenantError
@@ -41,7 +41,7 @@ class Served:
     client: TenantClient
 
     def tokens_issued(self) -> int:
-        return len(self.app.knobs.requests("POST", r"^/oauth/token$"))
+        return len(self.app.injector.requests("POST", r"^/oauth/token$"))
 
 
 def _target(server: ServerThread, client_id: str, secret: str) -> Target:
@@ -73,9 +73,9 @@ def served(emulator: tuple[Emulator, ServerThread, Target]) -> Iterator[Served]:
     """The module's emulator, emptied and without faults, and a fresh client."""
     app, server, target = emulator
     app.store.clear()
-    app.knobs.faults.clear()
-    app.knobs.set_rate_limit(None)
-    app.knobs.log.clear()
+    app.injector.faults.clear()
+    app.injector.set_rate_limit(None)
+    app.injector.log.clear()
     client = TenantClient.for_target(target, retry=FAST)
     try:
         yield Served(app, server, target, client)
@@ -201,7 +201,7 @@ def test_bindings_round_trip_and_delete(served: Served) -> None:
     assert caught.value.status == 409
     assert "Unable to delete an action bound to a trigger." in str(caught.value)
     assert time.monotonic() - started < 1
-    assert len(served.app.knobs.requests("DELETE")) == 1
+    assert len(served.app.injector.requests("DELETE")) == 1
 
     client.delete_action(first.id, force=True)
     assert [b.action_id for b in client.get_bindings("post-login")] == [second.id]
@@ -216,17 +216,17 @@ def test_bindings_round_trip_and_delete(served: Served) -> None:
 def test_the_pager_is_followed_to_the_end(served: Served) -> None:
     client = served.client
     made = {_create(client, f"action-{i:02d}").id for i in range(55)}
-    served.app.knobs.log.clear()
+    served.app.injector.log.clear()
     assert {a.id for a in client.list_actions()} == made
-    pages = served.app.knobs.requests("GET", ACTIONS)
+    pages = served.app.injector.requests("GET", ACTIONS)
     assert [p.query.get("page") for p in pages] == [["0"], ["1"]]  # the short page ends it
 
     # Exactly a page: the reported total ends it without asking for an empty page.
     for action_id in sorted(made)[:5]:
         client.delete_action(action_id)
-    served.app.knobs.log.clear()
+    served.app.injector.log.clear()
     assert len(client.list_actions("post-login")) == 50
-    assert len(served.app.knobs.requests("GET", ACTIONS)) == 1
+    assert len(served.app.injector.requests("GET", ACTIONS)) == 1
 
 
 def test_errors_carry_status_and_auth0_message(served: Served) -> None:
@@ -264,7 +264,7 @@ def test_the_token_is_cached_and_refreshed_before_expiry(served: Served) -> None
         client.list_actions()
         client.list_actions()
         assert served.tokens_issued() == 2
-    token_request = served.app.knobs.requests("POST", r"^/oauth/token$")[0]
+    token_request = served.app.injector.requests("POST", r"^/oauth/token$")[0]
     assert token_request.body["audience"] == f"https://{served.target.domain}/api/v2/"
     assert token_request.body["grant_type"] == "client_credentials"
 
@@ -315,11 +315,11 @@ def test_secrets_never_show(served: Served) -> None:
 def test_a_429_storm_is_waited_out_honouring_the_reset(served: Served) -> None:
     client = served.client
     client.list_actions()  # token first
-    served.app.knobs.set_rate_limit(10, 2)
-    served.app.knobs.log.clear()
+    served.app.injector.set_rate_limit(10, 2)
+    served.app.injector.log.clear()
     for _ in range(4):
         assert client.list_actions() == []
-    log = served.app.knobs.requests()
+    log = served.app.injector.requests()
     statuses = [entry.status for entry in log]
     assert 429 in statuses
     assert statuses.count(200) == 4
@@ -330,38 +330,41 @@ def test_a_429_storm_is_waited_out_honouring_the_reset(served: Served) -> None:
 
 
 def test_token_requests_are_retried_on_429(served: Served) -> None:
-    served.app.knobs.faults.append(Fault("POST", r"^/oauth/token$", status=429, times=1))
+    served.app.injector.faults.append(Fault("POST", r"^/oauth/token$", status=429, times=1))
     assert served.client.list_actions() == []
-    assert [e.status for e in served.app.knobs.requests("POST", r"^/oauth/token$")] == [429, 200]
+    assert [e.status for e in served.app.injector.requests("POST", r"^/oauth/token$")] == [429, 200]
 
 
 def test_a_503_on_a_read_is_retried(served: Served) -> None:
     client = served.client
     _create(client)
-    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=503, times=2))
+    served.app.injector.faults.append(Fault("GET", ACTIONS, status=503, times=2))
     assert len(client.list_actions()) == 1
-    assert [e.status for e in served.app.knobs.requests("GET", ACTIONS)] == [503, 503, 200]
+    assert [e.status for e in served.app.injector.requests("GET", ACTIONS)] == [503, 503, 200]
 
 
 def test_a_dropped_connection_on_a_read_is_retried(served: Served) -> None:
     client = served.client
     action = _create(client)
-    served.app.knobs.faults.append(Fault("GET", r"/actions/actions/", status=None, times=1))
+    served.app.injector.faults.append(Fault("GET", r"/actions/actions/", status=None, times=1))
     assert client.get_action(action.id).id == action.id
-    assert [e.status for e in served.app.knobs.requests("GET", r"/actions/actions/")] == [-1, 200]
+    assert [e.status for e in served.app.injector.requests("GET", r"/actions/actions/")] == [
+        -1,
+        200,
+    ]
 
 
 def test_idempotent_writes_are_retried(served: Served) -> None:
     client = served.client
     action = _create(client)
     client.deploy_action(action.id)
-    served.app.knobs.faults += [
+    served.app.injector.faults += [
         Fault("PATCH", r"/bindings$", status=502, times=1),
         Fault("PATCH", r"/actions/actions/", status=None, times=1),
     ]
     assert len(client.set_bindings("post-login", [BindingRef("action_id", action.id)])) == 1
     assert client.update_action(action.id, code=CODE + "//x").code == CODE + "//x"
-    assert [e.status for e in served.app.knobs.requests("PATCH")] == [502, 200, -1, 200]
+    assert [e.status for e in served.app.injector.requests("PATCH")] == [502, 200, -1, 200]
 
 
 @pytest.mark.parametrize("status", [503, None])
@@ -369,21 +372,21 @@ def test_creates_are_not_repeated_after_an_unclear_failure(
     served: Served, status: int | None
 ) -> None:
     served.client.list_actions()
-    served.app.knobs.faults.append(Fault("POST", ACTIONS, status=status, times=1))
+    served.app.injector.faults.append(Fault("POST", ACTIONS, status=status, times=1))
     with pytest.raises(TenantError) as caught:
         _create(served.client)
     assert caught.value.status == status
-    assert len(served.app.knobs.requests("POST", ACTIONS)) == 1
+    assert len(served.app.injector.requests("POST", ACTIONS)) == 1
     assert served.client.list_actions() == []
 
 
 def test_retries_are_bounded(served: Served) -> None:
     served.client.list_actions()
-    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=500, times=None))
+    served.app.injector.faults.append(Fault("GET", ACTIONS, status=500, times=None))
     with pytest.raises(TenantError) as caught:
         served.client.list_actions()
     assert caught.value.status == 500
-    assert len(served.app.knobs.requests("GET", ACTIONS)) == 1 + FAST.attempts
+    assert len(served.app.injector.requests("GET", ACTIONS)) == 1 + FAST.attempts
 
 
 def test_an_unreachable_tenant_is_a_tenant_error() -> None:
@@ -426,7 +429,7 @@ def test_a_served_local_tenant_takes_the_same_path(project: Path) -> None:
             assert client.base_url == local.base_url
             created = _create(client, "over-http")
         assert local.store.get("action", created.id) is not None
-        token_request = local.app.knobs.requests("POST", r"^/oauth/token$")[0]
+        token_request = local.app.injector.requests("POST", r"^/oauth/token$")[0]
         assert token_request.body["audience"] == local.audience
 
 
@@ -441,11 +444,11 @@ def test_credentials_come_from_the_variables_tenant_yaml_names(
         "AUTH0_DEV_CLIENT_SECRET": target.client_secret.reveal(),
     }
     tenant = load_tenant(Path("tenant.yaml"))
-    app.knobs.log.clear()
+    app.injector.log.clear()
     with open_tenant_client(tenant, tenant.environment("dev"), environ) as client:
         created = _create(client, "from-dev")
         assert client.get_action(created.id).name == "from-dev"
-    token_request = app.knobs.requests("POST", r"^/oauth/token$")[0]
+    token_request = app.injector.requests("POST", r"^/oauth/token$")[0]
     assert token_request.body["client_id"] == target.client_id
 
 
@@ -455,10 +458,10 @@ def test_a_retried_delete_that_finds_the_action_gone_succeeded(served: Served) -
     def meanwhile(_: float) -> None:  # the first attempt went through; its answer was lost
         served.app.store.delete("action", action.id)
 
-    served.app.knobs.faults.append(Fault("DELETE", r"/actions/actions/", status=503, times=1))
+    served.app.injector.faults.append(Fault("DELETE", r"/actions/actions/", status=503, times=1))
     with TenantClient.for_target(served.target, retry=FAST, sleep=meanwhile) as client:
         client.delete_action(action.id)
-    assert [e.status for e in served.app.knobs.requests("DELETE")] == [503, 404]
+    assert [e.status for e in served.app.injector.requests("DELETE")] == [503, 404]
     # Without an unclear failure first, a 404 is an error.
     with pytest.raises(TenantError, match="no such action") as caught:
         served.client.delete_action(action.id)
@@ -470,17 +473,17 @@ def test_a_429_storm_longer_than_the_attempts_is_waited_out(served: Served) -> N
     """429s were refused, not processed: they do not use up the 5xx attempts."""
     served.client.list_actions()
     storm = 3 * FAST.attempts
-    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=429, times=storm, reset_s=0))
+    served.app.injector.faults.append(Fault("GET", ACTIONS, status=429, times=storm, reset_s=0))
     slept: list[float] = []
     with TenantClient.for_target(served.target, retry=FAST, sleep=slept.append) as client:
         assert client.list_actions() == []
     assert len(slept) == storm
-    assert [e.status for e in served.app.knobs.requests("GET", ACTIONS)][-1] == 200
+    assert [e.status for e in served.app.injector.requests("GET", ACTIONS)][-1] == 200
 
 
 def test_the_rate_limit_budget_bounds_a_storm_that_never_ends(served: Served) -> None:
     served.client.list_actions()
-    served.app.knobs.faults.append(Fault("GET", ACTIONS, status=429, times=None, reset_s=1))
+    served.app.injector.faults.append(Fault("GET", ACTIONS, status=429, times=None, reset_s=1))
     slept: list[float] = []
     policy = dataclasses.replace(FAST, rate_limit_s=5.0)
     with (
@@ -495,11 +498,13 @@ def test_the_rate_limit_budget_bounds_a_storm_that_never_ends(served: Served) ->
 
 def test_a_token_request_429_is_retried_once_by_our_policy_alone(served: Served) -> None:
     """The token exchange shares the client's policy: no hidden retries of its own."""
-    served.app.knobs.faults.append(Fault("POST", r"^/oauth/token$", status=429, times=2, reset_s=0))
+    served.app.injector.faults.append(
+        Fault("POST", r"^/oauth/token$", status=429, times=2, reset_s=0)
+    )
     slept: list[float] = []
     with TenantClient.for_target(served.target, retry=FAST, sleep=slept.append) as client:
         assert client.list_actions() == []
-    assert [e.status for e in served.app.knobs.requests("POST", r"^/oauth/token$")] == [
+    assert [e.status for e in served.app.injector.requests("POST", r"^/oauth/token$")] == [
         429,
         429,
         200,
@@ -525,7 +530,7 @@ def test_a_local_tenant_served_over_tls_is_trusted_through_its_published_ca(
             applied = cli("apply", "--yes")
             assert applied.code == 0, applied.err
             assert cli("plan", "--detailed-exitcode").code == 0
-        assert local.app.knobs.requests("POST", r"^/oauth/token$")
+        assert local.app.injector.requests("POST", r"^/oauth/token$")
 
 
 def test_an_untrusted_certificate_is_refused_with_a_clear_error(
@@ -551,7 +556,7 @@ def test_an_untrusted_certificate_is_refused_with_a_clear_error(
             ):
                 client.list_actions()
             assert "AUTH0_CA_BUNDLE" in str(caught.value)
-            assert not local.app.knobs.requests("POST", r"^/oauth/token$")
+            assert not local.app.injector.requests("POST", r"^/oauth/token$")
 
 
 def test_a_ca_bundle_that_is_not_one_is_a_config_error(project: Path) -> None:

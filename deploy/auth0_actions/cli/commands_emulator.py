@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from auth0_actions.cli.state import output_option, state
-from auth0_actions.emulator.knobs import RATE_PROFILES
+from auth0_actions.emulator.faults import RATE_PROFILES
 from auth0_actions.emulator.tenant import CREDENTIALS_FILE, LocalTenant, load_users
 from auth0_actions.errors import ConfigError
 from auth0_actions.secrets import LOCAL_STATE_DIR

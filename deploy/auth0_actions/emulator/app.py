@@ -1,35 +1,25 @@
-"""The emulator application: state, token authority, routes and knobs together."""
+"""The emulator application: state, token authority, routes and fault injection together."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from auth0_actions.emulator import routes
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.context import Settings
+from auth0_actions.emulator.faults import FaultInjector
 from auth0_actions.emulator.http import ApiError, Request, Response, Router
-from auth0_actions.emulator.knobs import Knobs
 from auth0_actions.emulator.store import Store
+
+__all__ = ["DEFAULT_DOMAIN", "Emulator", "Settings"]
 
 DEFAULT_DOMAIN = "local.auth0-actions.test"
 
 
-def now_iso() -> str:
-    """Auth0's timestamps: UTC with nanosecond precision (2026-05-29T10:45:58.888947671Z)."""
-    ns = time.time_ns()
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
-
-
-@dataclass
-class Settings:
-    build_seconds: float = 0.0  # pending -> building -> built takes this long
-    versions_kept: int = 50
-
-
 class Emulator:
-    """One local tenant. Modules add their routes in ``register``."""
+    """One local tenant; :mod:`auth0_actions.emulator.routes` adds its endpoints."""
 
     def __init__(
         self,
@@ -42,28 +32,25 @@ class Emulator:
         self.store = store or Store()
         self.domain = domain
         self.settings = settings or Settings()
-        self.knobs = Knobs()
+        self.injector = FaultInjector()
         self.authority = TokenAuthority(
             f"https://{domain}/", state_dir / "signing-key.pem" if state_dir else None
         )
         self.router = Router()
         self.public_base_url: str | None = None  # set by whoever serves the app
-        from auth0_actions.emulator import routes_auth
-
-        routes_auth.register(self)
-        for module in _modules():
-            module.register(self)
+        self.export_failures: list[str] = []
+        self.exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        self.login_flow: Any = None
+        self.actions_sandbox: Any = None
+        routes.register(self)
 
     def close(self) -> None:
         """Stop the sandbox workers the app started, then close its state."""
-        for module in _modules():
-            closer = getattr(module, "close", None)
-            if closer is not None:
-                closer(self)
+        routes.close(self)
         self.store.close()
 
     def dispatch(self, request: Request) -> tuple[Response, dict[str, str]]:
-        headers = self.knobs.before(request.method, request.path)
+        headers = self.injector.before(request.method, request.path)
         try:
             route, params = self.router.match(request.method, request.path)
             request.params = params
@@ -80,17 +67,3 @@ class Emulator:
         except ApiError as error:
             error.headers = {**headers, **error.headers}
             raise
-
-
-def _modules() -> list[Any]:
-    """Endpoint modules present in this build, each with register(app)."""
-    import importlib
-
-    found = []
-    for name in ("routes_actions", "routes_users", "routes_rules", "routes_jobs", "routes_login"):
-        try:
-            found.append(importlib.import_module(f"auth0_actions.emulator.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"auth0_actions.emulator.{name}":
-                raise
-    return found

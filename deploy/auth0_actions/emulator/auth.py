@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
+from auth0_actions.files import write_private, write_private_json
 
 TOKEN_LIFETIME_S = 86_400  # Auth0's default for Management API tokens
 KEY_ID = "local-tenant-1"
@@ -74,9 +73,7 @@ class TokenAuthority:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
+            write_private(key_file, pem)
         return key
 
     def register(
@@ -122,7 +119,7 @@ class TokenAuthority:
         granted = client.scopes
         if scope:
             granted = tuple(s for s in scope.split() if s in client.scopes)
-        now = int(time.time())
+        now = int(clock.now_s())
         claims = {
             "iss": self.issuer,
             "sub": f"{client_id}@clients",
@@ -171,7 +168,4 @@ class TokenAuthority:
 def write_credentials(path: Path, data: dict[str, Any]) -> None:
     """credentials.json for clients of a served tenant (0600: it holds a secret)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-    os.replace(path.with_suffix(".tmp"), path)
+    write_private_json(path, data)

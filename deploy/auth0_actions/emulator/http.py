@@ -142,6 +142,22 @@ class Response:
         return json.dumps(self.body, separators=(",", ":")).encode()
 
 
+def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document without its private ("_"-prefixed) fields."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def project(doc: Mapping[str, Any], fields: str | None, include: bool | None) -> dict[str, Any]:
+    """Apply Auth0's ``fields`` / ``include_fields`` to one object."""
+    out = public(doc)
+    if not fields:
+        return out
+    names = {f.strip() for f in fields.split(",") if f.strip()}
+    if include is False:
+        return {k: v for k, v in out.items() if k not in names}
+    return {k: v for k, v in out.items() if k in names}
+
+
 Handler = Callable[[Request], Response]
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response
 
 
-def register(app: Any) -> None:
+def register(app: EmulatorApp) -> None:
     def token(request: Request) -> Response:
         body = request.json_object()  # form or JSON: the SDKs send both
         grant = body.get("grant_type")
@@ -19,7 +18,7 @@ def register(app: Any) -> None:
                 body.get("scope"),
             )
             return Response(200, issued)
-        if grant == "authorization_code" and hasattr(app, "exchange_code"):
+        if grant == "authorization_code" and app.exchange_code is not None:
             return Response(200, app.exchange_code(body))
         raise ApiError(
             403,

@@ -40,13 +40,15 @@ import re
 import secrets
 import string
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from auth0_actions.emulator.http import ApiError, Request, Response, bad_request, not_found
-from auth0_actions.emulator.routes_users import DEFAULT_CONNECTION, connection_id, public, value_at
+from auth0_actions import clock
+from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.http import ApiError, Request, Response, bad_request, not_found, public
+from auth0_actions.emulator.users_backend import DEFAULT_CONNECTION, connection_id
+from auth0_actions.emulator.users_query import value_at
 
 CSV_MAX_FIELDS = 30
 FIELDS_MAX = 100
@@ -70,12 +72,6 @@ _ALNUM = string.ascii_letters + string.digits
 
 def _job_id() -> str:
     return "job_" + "".join(secrets.choice(_ALNUM) for _ in range(16))
-
-
-def _created_at() -> str:
-    ms = time.time_ns() // 1_000_000
-    seconds, fraction = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
 
 
 def _connections(store: Any) -> dict[str, str]:
@@ -170,17 +166,14 @@ def _iter_users(store: Any) -> Iterator[dict[str, Any]]:
             yield json.loads(body)
 
 
-def register(app: Any) -> None:
+def register(app: EmulatorApp) -> None:
     store = app.store
-    app.export_failures = []  # messages; each fails the next job that completes
     memory: dict[str, bytes] = {}
     lock = threading.Lock()
 
     def export_dir() -> Path | None:
-        base = getattr(app, "state_dir", None)
-        if base is None and getattr(store, "path", None) is not None:
-            base = Path(store.path).parent
-        return Path(base) / "exports" if base is not None else None
+        # Beside the tenant's database: .auth0-local/exports for the embedded tenant.
+        return store.path.parent / "exports" if store.path is not None else None
 
     def shaped(job: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in job.items() if not k.startswith("_")}
@@ -258,21 +251,21 @@ def register(app: Any) -> None:
             job["fields"] = fields
         if connection is not None:
             job["connection"] = connection
-        job["created_at"] = _created_at()
+        job["created_at"] = clock.iso_utc()
         job["id"] = _job_id()
-        job["_started"] = time.time()
+        job["_started"] = clock.now_s()
         job["_reads"] = 0
         job["_token"] = secrets.token_urlsafe(24)
         host = request.headers.get("host") or "127.0.0.1"
-        job["_base"] = getattr(app, "public_base_url", None) or f"http://{host}"
+        job["_base"] = app.public_base_url or f"http://{host}"
         with store.transaction():
             store.put("job", job["id"], job)
         return Response(200, shaped(job))
 
     def complete(job: dict[str, Any]) -> None:
-        failures = getattr(app, "export_failures", None)
+        failures = app.export_failures
         if failures:
-            # A knob for tests: the next completing job fails, as a real one can.
+            # A hook for tests: the next completing job fails, as a real one can.
             job["status"] = "failed"
             job["status_details"] = str(failures.pop(0))
             for key in ("percentage_done", "time_left_seconds"):
@@ -319,7 +312,7 @@ def register(app: Any) -> None:
                 raise not_found("The job does not exist.", "inexistent_job")
             if job["status"] not in ("completed", "failed"):
                 duration = float(getattr(app.settings, "build_seconds", 0.0) or 0.0)
-                elapsed = time.time() - float(job["_started"])
+                elapsed = clock.now_s() - float(job["_started"])
                 job["_reads"] = int(job.get("_reads", 0)) + 1
                 if job["_reads"] >= 2 and elapsed >= duration:
                     complete(job)

@@ -16,10 +16,11 @@ import hashlib
 import html
 import secrets
 import threading
-import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from auth0_actions import clock
+from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
 from auth0_actions.sandbox.event import build_event
 from auth0_actions.sandbox.pool import SandboxPool
@@ -69,7 +70,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 class LoginFlow:
     """Transactions in flight and codes not yet exchanged, in memory."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: EmulatorApp) -> None:
         self.app = app
         self.transactions: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
@@ -173,7 +174,7 @@ class LoginFlow:
             with self._lock:
                 tx["resume"] = result["redirect"]["index"]
                 tx["event"] = event
-                tx["expires"] = time.time() + TRANSACTION_TTL_S
+                tx["expires"] = clock.now_s() + TRANSACTION_TTL_S
                 self.transactions[state] = tx
             return _redirect(_with_params(result["redirect"]["url"], {"state": state}))
         return self._finish_code(tx)
@@ -201,26 +202,21 @@ class LoginFlow:
         with store.transaction():
             user = store.get("user", tx["user_id"]) or {}
             user["logins_count"] = int(user.get("logins_count") or 0) + 1
-            user["last_login"] = self.app_now()
+            user["last_login"] = clock.iso_utc()  # a user field: milliseconds
             if user:
                 store.put("user", tx["user_id"], user)
         with self._lock:
-            self.codes[code] = {**tx, "expires": time.time() + CODE_TTL_S}
+            self.codes[code] = {**tx, "expires": clock.now_s() + CODE_TTL_S}
         params = {"code": code}
         if tx.get("app_state") is not None:
             params["state"] = tx["app_state"]
         return _redirect(_with_params(tx["redirect_uri"], params))
 
-    def app_now(self) -> str:
-        from auth0_actions.emulator.app import now_iso
-
-        return now_iso()
-
     def exchange(self, body: dict[str, Any]) -> dict[str, Any]:
         code = str(body.get("code") or "")
         with self._lock:
             tx = self.codes.pop(code, None)
-        if tx is None or tx["expires"] < time.time():
+        if tx is None or tx["expires"] < clock.now_s():
             raise ApiError(
                 403,
                 "Invalid authorization code",
@@ -230,7 +226,7 @@ class LoginFlow:
         if body.get("client_id") and body["client_id"] != tx["client_id"]:
             raise ApiError(403, "Invalid authorization code", "invalid_grant")
         user = self.app.store.get("user", tx["user_id"]) or {}
-        now = int(time.time())
+        now = int(clock.now_s())
         issuer = f"https://{self.app.domain}/"
         id_claims = {
             "iss": issuer,
@@ -261,15 +257,15 @@ class LoginFlow:
         }
 
 
-def close(app: Any) -> None:
+def close(app: EmulatorApp) -> None:
     """Stop the login flow's sandbox pool, if one was started."""
-    flow = getattr(app, "login_flow", None)
+    flow = app.login_flow
     if flow is not None and flow._pool is not None:
         flow._pool.close()
         flow._pool = None
 
 
-def register(app: Any) -> None:
+def register(app: EmulatorApp) -> None:
     flow = LoginFlow(app)
     app.login_flow = flow
     app.exchange_code = flow.exchange
@@ -296,7 +292,7 @@ def register(app: Any) -> None:
             "ip": request.headers.get("x-forwarded-for", "127.0.0.1"),
             "claims": {},
             "access_claims": {},
-            "expires": time.time() + TRANSACTION_TTL_S,
+            "expires": clock.now_s() + TRANSACTION_TTL_S,
         }
         with flow._lock:
             flow.transactions[f"login:{tx_id}"] = tx
@@ -315,7 +311,7 @@ def register(app: Any) -> None:
         form = request.json_object()
         with flow._lock:
             tx = flow.transactions.pop(f"login:{form.get('tx', '')}", None)
-        if tx is None or tx["expires"] < time.time():
+        if tx is None or tx["expires"] < clock.now_s():
             raise bad_request("Unknown or expired login transaction", "invalid_request")
         email = str(form.get("email") or "").lower()
         user = next(
@@ -333,7 +329,7 @@ def register(app: Any) -> None:
         state = state or body.get("state")
         with flow._lock:
             tx = flow.transactions.pop(str(state), None) if state else None
-        if tx is None or tx["expires"] < time.time():
+        if tx is None or tx["expires"] < clock.now_s():
             raise bad_request("The state parameter is missing or invalid", "invalid_request")
         user = app.store.get("user", tx["user_id"]) or {}
         event = tx["event"]

@@ -17,8 +17,8 @@ import secrets
 import string
 from typing import Any
 
-from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
-from auth0_actions.emulator.routes_users import project
+from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.http import ApiError, Request, Response, bad_request, project
 
 _NAME = re.compile(r"^[a-zA-Z0-9]([ \-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _CONFIG_KEY = re.compile(r"^[A-Za-z0-9_\-@*+:]*$")
@@ -90,7 +90,7 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def register(app: Any) -> None:
+def register(app: EmulatorApp) -> None:
     store = app.store
 
     def conflicts(body: dict[str, Any], rule_id: str | None) -> None:

@@ -2,8 +2,9 @@
 
 Runs in a background thread for the embedded tenant and tests, or in the
 foreground for ``auth0-actions emulator serve``. Every request passes the
-realism knobs, the bearer-token and scope checks of its route, then its
-handler; every error leaves as an Auth0-shaped JSON body.
+fault injector (latency, rate limits, faults, holds), the bearer-token and
+scope checks of its route, then its handler; every error leaves as an
+Auth0-shaped JSON body.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import socket
 import ssl
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from auth0_actions import clock
+from auth0_actions.emulator.faults import DropConnection, LoggedRequest
 from auth0_actions.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
-from auth0_actions.emulator.knobs import DropConnection, LoggedRequest
 
 POLL_INTERVAL_S = 0.02  # how soon a stopped server notices
 
@@ -34,16 +35,18 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # the knobs' request log is the record; stderr stays quiet
+        pass  # the fault injector's request log is the record; stderr stays quiet
 
     def _serve(self) -> None:
-        with self.server.app.knobs.handling():
+        with self.server.app.injector.handling():
             self._handle()
 
     def _handle(self) -> None:
         app = self.server.app
         parts = urlsplit(self.path)
-        entry = LoggedRequest(self.command, parts.path, parse_qs(parts.query), None, at=time.time())
+        entry = LoggedRequest(
+            self.command, parts.path, parse_qs(parts.query), None, at=clock.now_s()
+        )
         headers: dict[str, str] = {}
         try:
             body = self._body()
@@ -58,10 +61,10 @@ class _Handler(BaseHTTPRequestHandler):
                 entry.body = json.loads(body) if body else None
             response, headers = app.dispatch(request)
             # Handled: an "after" fault or hold may still lose or replace the answer.
-            app.knobs.after(request.method, request.path, headers)
+            app.injector.after(request.method, request.path, headers)
         except DropConnection:
             entry.status = -1
-            app.knobs.record(entry)
+            app.injector.record(entry)
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -73,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         entry.status = response.status
         sent = {**headers, **response.headers}
         entry.headers = {k: v for k, v in sent.items() if k.startswith("x-ratelimit-")}
-        app.knobs.record(entry)
+        app.injector.record(entry)
         payload = response.payload()
         self.send_response(response.status)
         if response.body is not None:

@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auth0_actions.emulator.app import Emulator, Settings, now_iso
+from auth0_actions import clock
+from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import write_credentials
-from auth0_actions.emulator.knobs import RATE_PROFILES
+from auth0_actions.emulator.faults import RATE_PROFILES
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.store import Store
 from auth0_actions.emulator.tls import LocalTls, ensure_tls
+from auth0_actions.emulator.users_backend import hash_password
 from auth0_actions.errors import Auth0ActionsError, ConfigError, Location, Problem
+from auth0_actions.files import write_private_json
 from auth0_actions.secrets import LOCAL_STATE_DIR, Secret
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
 
@@ -45,14 +48,6 @@ TLS_DIR = "tls"
 class ManagementClient:
     client_id: str
     client_secret: Secret
-
-
-def _write_private_json(path: Path, data: dict[str, Any]) -> None:
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-    os.replace(temp, path)
 
 
 def _management_client(state_dir: Path) -> ManagementClient:
@@ -69,7 +64,7 @@ def _management_client(state_dir: Path) -> ManagementClient:
         pass  # unreadable or hand-edited: issue new credentials
     client_id = secrets.token_urlsafe(24)
     client_secret = secrets.token_urlsafe(48)
-    _write_private_json(path, {"client_id": client_id, "client_secret": client_secret})
+    write_private_json(path, {"client_id": client_id, "client_secret": client_secret})
     return ManagementClient(client_id, Secret(client_secret))
 
 
@@ -118,8 +113,8 @@ class LocalTenant:
         """``with LocalTenant.open(root) as tenant:`` serves it until the block ends."""
         tenant = cls(project_root, settings=Settings(build_seconds=build_seconds))
         try:
-            tenant.app.knobs.latency_ms = latency_ms
-            tenant.app.knobs.use_profile(rate_profile)
+            tenant.app.injector.latency_ms = latency_ms
+            tenant.app.injector.use_profile(rate_profile)
             if serve:
                 tenant.serve(port=port, tls=tls)
             yield tenant
@@ -211,7 +206,7 @@ class LocalTenant:
         with self.store.transaction():
             removed = self.counts()
             self.store.clear()
-        self.app.knobs.log.clear()
+        self.app.injector.log.clear()
         return removed
 
     def seed(
@@ -371,16 +366,9 @@ def _locate(document: YamlDocument, key_path: KeyPath) -> Location:
     return Location(where.file, where.line, where.column, key)
 
 
-def hash_password(password: str) -> str:
-    """scrypt in the stored format the login flow verifies (``scrypt$<salt>$<hex>``)."""
-    salt = secrets.token_hex(8)
-    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
-    return f"scrypt${salt}${digest}"
-
-
 def _user_document(user: dict[str, Any]) -> dict[str, Any]:
     """The user as the users endpoints keep it (the shared data model)."""
-    now = now_iso()
+    now = clock.iso_utc()  # users carry millisecond timestamps
     raw_id = user.get("user_id") or secrets.token_hex(12)
     provider, _, local_id = raw_id.partition("|") if "|" in raw_id else ("auth0", "", raw_id)
     email = user["email"]

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from auth0_actions.files import write_atomic, write_private
+
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
 SERVER_CERT = "server.pem"
@@ -58,20 +60,6 @@ class LocalTls:
     def client_context(self) -> ssl.SSLContext:
         """A client context trusting only the local CA (for urllib, the SDKs, ...)."""
         return ssl.create_default_context(cafile=str(self.ca_path))
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temp, path)
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    temp = path.with_suffix(".tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -137,8 +125,8 @@ def _new_ca(tls: LocalTls) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(tls.directory / CA_KEY, _key_pem(key))
-    _write_public(tls.ca_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_private(tls.directory / CA_KEY, _key_pem(key))
+    write_atomic(tls.ca_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
 
 
@@ -167,8 +155,8 @@ def _new_server(tls: LocalTls, ca: x509.Certificate, ca_key: ec.EllipticCurvePri
         )
         .sign(ca_key, hashes.SHA256())
     )
-    _write_private(tls.key_path, _key_pem(key))
-    _write_public(tls.cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_private(tls.key_path, _key_pem(key))
+    write_atomic(tls.cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _signed_by(cert_path: Path, ca: x509.Certificate) -> bool:

@@ -1,5 +1,6 @@
-"""Realism for tests and benchmarks: latency, Auth0's rate limits, faults, holds, a request log.
+"""Fault injection for tests and benchmarks: latency, Auth0's rate limits, faults, holds.
 
+:class:`FaultInjector` applies them to every request and logs what arrived.
 A :class:`Fault` fails matching requests, before they are handled (the
 tenant never saw them) or, with ``phase="after"``, once they were handled
 (the write went through, the answer is lost). A :class:`Hold` parks one
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
 
 # Sustained requests per second and burst, per Auth0's published policies
@@ -93,7 +95,12 @@ class LoggedRequest:
 
 
 @dataclass
-class Knobs:
+class FaultInjector:
+    """What stands between a request and its handler: latency, rate limits, faults, holds.
+
+    It also keeps the request log tests read (:meth:`requests`).
+    """
+
     latency_ms: float = 0.0
     rate_per_s: float | None = None
     burst: int = 0
@@ -189,7 +196,7 @@ class Knobs:
                 if fault.status is None:
                     raise DropConnection
                 if fault.status == 429:
-                    reset = math.ceil(time.time() + fault.reset_s)
+                    reset = math.ceil(clock.now_s() + fault.reset_s)
                     headers = {
                         **headers,
                         "x-ratelimit-limit": headers.get("x-ratelimit-limit", "50"),
@@ -217,7 +224,7 @@ class Knobs:
                 if hold.skip > 0:
                     hold.skip -= 1
                     continue
-                hold.held = LoggedRequest(method, path, {}, None, at=time.time())
+                hold.held = LoggedRequest(method, path, {}, None, at=clock.now_s())
                 hold.reached.set()
                 taken = hold
                 break
@@ -232,13 +239,13 @@ class Knobs:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_per_s)
             self._last = now
-            reset = int(time.time() + (self.burst - self._tokens) / self.rate_per_s) + 1
+            reset = int(clock.now_s() + (self.burst - self._tokens) / self.rate_per_s) + 1
             if self._tokens < 1:
                 headers = {
                     "x-ratelimit-limit": str(self.burst),
                     "x-ratelimit-remaining": "0",
                     "x-ratelimit-reset": str(
-                        int(time.time() + (1 - self._tokens) / self.rate_per_s) + 1
+                        int(clock.now_s() + (1 - self._tokens) / self.rate_per_s) + 1
                     ),
                 }
                 raise ApiError(

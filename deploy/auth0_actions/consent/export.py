@@ -53,9 +53,7 @@ from auth0_actions.consent.record import (
     flat_fields,
 )
 from auth0_actions.errors import Auth0ActionsError, TenantError
-from auth0_actions.tenant_client import TenantClient
-
-ExportJob = TenantClient.ExportJob
+from auth0_actions.tenant_client import ExportJob, TenantClient
 
 POLL_FIRST_S = 0.25  # the first look: small exports finish almost at once
 POLL_FACTOR = 2.0

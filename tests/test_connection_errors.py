@@ -128,7 +128,7 @@ def test_a_name_that_does_not_resolve_fails_at_once(project: Path) -> None:
     assert time.monotonic() - started < 5
     message = str(caught.value)
     assert "cannot reach the tenant at https://tenant.invalid: DNS name not found" in message
-    assert "check the domain: $AUTH0_DOMAIN (tenant.invalid)" in message
+    assert "check the domain: $AUTH0_DOMAIN = tenant.invalid" in message
     assert "attempts" not in message  # not retried: the name will not appear in a second
     assert SECRET not in message
 
@@ -142,7 +142,9 @@ def test_the_domain_from_tenant_yaml_is_named_where_it_was_set(project: Path) ->
     environ = {"AUTH0_DEV_CLIENT_ID": "some-client", "AUTH0_DEV_CLIENT_SECRET": SECRET}
     with (
         open_tenant_client(tenant, tenant.environment("dev"), environ) as client,
-        pytest.raises(TenantError, match=r"environments\.dev\.domain in tenant\.yaml"),
+        pytest.raises(
+            TenantError, match=r"environments\.dev\.domain = acme-dev\.invalid in tenant\.yaml"
+        ),
     ):
         client.list_actions()
 
@@ -237,7 +239,7 @@ def test_refused_credentials_name_the_variables_tenant_yaml_names(
     assert caught.value.status == 401
     assert "the client credentials were refused" in message
     assert "$AUTH0_DEV_CLIENT_ID and $AUTH0_DEV_CLIENT_SECRET" in message
-    assert "client_id_env / client_secret_env of environment dev" in message
+    assert "named by environments.dev.client_id_env / client_secret_env" in message
     assert SECRET not in message
     assert "not-a-client-of-this-tenant" not in message
 

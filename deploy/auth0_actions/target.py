@@ -70,8 +70,8 @@ class Target:
         if origin is None:
             return f"the domain {self.domain}"
         if origin.startswith("$"):
-            return f"{origin} ({self.domain})"
-        return f"environments.{self.environment}.domain in {origin} ({self.domain})"
+            return f"{origin} = {self.domain}"
+        return f"environments.{self.environment}.domain = {self.domain} in {origin}"
 
     @property
     def credential_source(self) -> str:
@@ -91,8 +91,7 @@ class Target:
         if id_from == f"${CLIENT_ID_OVERRIDE}" and secret_from == f"${CLIENT_SECRET_OVERRIDE}":
             return f"{pair} (the CI overrides)"
         return (
-            f"{pair} (client_id_env / client_secret_env of environment {self.environment} "
-            "in tenant.yaml, or the overrides $AUTH0_CLIENT_ID / $AUTH0_CLIENT_SECRET)"
+            f"{pair} (named by environments.{self.environment}.client_id_env / client_secret_env)"
         )
 
 

@@ -112,14 +112,14 @@ def advice(cause: Cause, origin: str, provenance: Provenance) -> str:
         return f"check the domain: {provenance.domain}"
     if cause.kind == "refused":
         return (
-            f"check the domain and port ({provenance.domain}) and that the tenant is up "
+            f"check the domain and port: {provenance.domain}, and that the tenant is up "
             "(a served local tenant: `auth0-actions emulator serve`)"
         )
     if cause.kind == "tls":
-        return f"check {CA_BUNDLE_VARIABLE} and the domain ({provenance.domain})"
+        return f"check {CA_BUNDLE_VARIABLE} and the domain: {provenance.domain}"
     return (
         f"check the network and any proxy (HTTPS_PROXY) between here and {origin}, "
-        f"and the domain ({provenance.domain})"
+        f"and the domain: {provenance.domain}"
     )
 
 
@@ -145,10 +145,7 @@ def server_error(origin: str, status: int, attempts: int) -> str:
 
 
 def unauthorized(provenance: Provenance) -> str:
-    return (
-        f"; the client credentials were refused: check {provenance.credentials} "
-        "(the client id and secret of a Machine to Machine application of the tenant)"
-    )
+    return f"; the client credentials were refused: check {provenance.credentials}"
 
 
 def forbidden(provenance: Provenance, granted: frozenset[str] | None) -> str:

@@ -46,8 +46,18 @@ from auth0.management.core.parse_error import ParsingError
 
 from auth0_actions.errors import ConfigError, TenantError
 from auth0_actions.secrets import Secret
-from auth0_actions.tenant_client import failures
-from auth0_actions.tenant_client.failures import UNKNOWN_PROVENANCE, Provenance
+from auth0_actions.tenant_client.failures import (
+    UNKNOWN_PROVENANCE,
+    Provenance,
+    cannot_reach,
+    classify,
+    describe,
+    forbidden,
+    is_unreachable,
+    scrub,
+    server_error,
+    unauthorized,
+)
 from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryBudget, RetryPolicy, backoff
 
 T = TypeVar("T")
@@ -161,13 +171,13 @@ class ClientCredentials:
             try:
                 answer = self._http.post(f"{self.origin}/oauth/token", json=body)
             except httpx.TransportError as exc:
-                cause = failures.classify(exc, self.retry, urlsplit(self.origin).hostname or "")
+                cause = classify(exc, self.retry, urlsplit(self.origin).hostname or "")
                 go_on = cause.kind not in ("dns", "tls") and (
-                    budget.unreachable() if failures.is_unreachable(cause) else budget.failed()
+                    budget.unreachable() if is_unreachable(cause) else budget.failed()
                 )
                 if not go_on:
                     raise TenantError(
-                        failures.cannot_reach(
+                        cannot_reach(
                             what, self.origin, cause, self.provenance, budget.failures or 1
                         )
                     ) from None
@@ -188,15 +198,15 @@ class ClientCredentials:
     def _refused(self, what: str, status: int, data: object, budget: RetryBudget) -> TenantError:
         fields = data if isinstance(data, dict) else {}
         raw = fields.get("error_description") or fields.get("message") or ""
-        message = failures.scrub(str(raw), self.sensitive())
+        message = scrub(str(raw), self.sensitive())
         code = str(fields["error"]) if fields.get("error") else None
-        text = failures.describe(what, status, message, code)
+        text = describe(what, status, message, code)
         if status == 401:
-            text += failures.unauthorized(self.provenance)
+            text += unauthorized(self.provenance)
         elif status == 403:  # the application is not authorized for the Management API
-            text += failures.forbidden(self.provenance, None)
+            text += forbidden(self.provenance, None)
         elif status >= 500:
-            text += failures.server_error(self.origin, status, max(budget.failures, 1))
+            text += server_error(self.origin, status, max(budget.failures, 1))
         return TenantError(text, status=status, error_code=code, auth0_message=message)
 
 
@@ -278,15 +288,13 @@ class Transport:
         """The wait before trying again after no answer; raises when that is not safe or
         the budget is spent."""
         origin = origin_of(self.base_url)
-        cause = failures.classify(exc, self.retry, urlsplit(self.base_url).hostname or "")
+        cause = classify(exc, self.retry, urlsplit(self.base_url).hostname or "")
         unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
         retryable = (idempotent or unsent) and cause.kind not in ("dns", "tls")
-        if retryable and (
-            budget.unreachable() if failures.is_unreachable(cause) else budget.failed()
-        ):
+        if retryable and (budget.unreachable() if is_unreachable(cause) else budget.failed()):
             return backoff(budget.failures, self.retry)
         attempts = max(budget.failures, 1)
-        text = failures.cannot_reach(what, origin, cause, self.credentials.provenance, attempts)
+        text = cannot_reach(what, origin, cause, self.credentials.provenance, attempts)
         if not (idempotent or unsent):
             text += (
                 "; it may or may not have been carried out: re-read the tenant "
@@ -313,17 +321,17 @@ class Transport:
         elif isinstance(body, str) and body.strip():
             message = body.strip()[:200]
         if message is not None:
-            message = failures.scrub(message, [*hidden, *self.credentials.sensitive()])
+            message = scrub(message, [*hidden, *self.credentials.sensitive()])
         status = exc.status_code
         head = not_found if status == 404 and not_found else what
-        text = failures.describe(head, status, message, code)
+        text = describe(head, status, message, code)
         provenance = self.credentials.provenance
         if status == 401:
-            text += failures.unauthorized(provenance)
+            text += unauthorized(provenance)
         elif status == 403:
-            text += failures.forbidden(provenance, self.credentials.granted)
+            text += forbidden(provenance, self.credentials.granted)
         elif status is not None and status >= 500:
-            text += failures.server_error(origin_of(self.base_url), status, max(budget.failures, 1))
+            text += server_error(origin_of(self.base_url), status, max(budget.failures, 1))
         return TenantError(text, status=status, error_code=code, auth0_message=message)
 
     def _all_pages(

@@ -28,7 +28,7 @@ from auth0_actions.emulator.http import ApiError, Request, Response
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.tenant import LocalTenant, load_users
 from auth0_actions.errors import Auth0ActionsError, ConfigError
-from auth0_actions.target import _local_credentials
+from auth0_actions.served_credentials import read_published
 
 AUTH0_KEYS = {"statusCode", "error", "message"}
 TOO_MANY = {
@@ -353,9 +353,10 @@ def test_credentials_json_is_written_0600_and_read_by_the_target(tmp_path: Path)
         assert data["domain"] == tenant.base_url.removeprefix("http://")
         assert data["client_secret"] == tenant.client_secret.reveal()
         assert tenant.client_secret.reveal() not in repr(tenant.client_secret)
-        client_id, secret = _local_credentials(SimpleNamespace(root=tmp_path))  # type: ignore[arg-type]
-        assert client_id == tenant.client_id
-        assert secret == tenant.client_secret
+        published = read_published(tmp_path)
+        assert published is not None
+        assert published.client_id == tenant.client_id
+        assert published.client_secret == tenant.client_secret
         # The credentials work against the served tenant.
         _token(data["base_url"], data["client_id"], data["client_secret"])
     assert stat.S_IMODE((tmp_path / ".auth0-local").stat().st_mode) == 0o700

@@ -10,21 +10,25 @@ credentials come from the local tenant itself.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from auth0_actions.config import EnvironmentView, Project
 from auth0_actions.config.checks import LOCAL, domain_problem
 from auth0_actions.errors import ConfigError, SecretError
-from auth0_actions.secrets import CLIENT_SECRET_OVERRIDE, LOCAL_STATE_DIR, Secret
+from auth0_actions.secrets import CLIENT_SECRET_OVERRIDE, Secret
+from auth0_actions.served_credentials import (
+    LOCAL_CREDENTIALS_FILE,
+    PUBLISHED_PATH,
+    read_published,
+)
 
 DOMAIN_OVERRIDE = "AUTH0_DOMAIN"
 CLIENT_ID_OVERRIDE = "AUTH0_CLIENT_ID"
-LOCAL_CREDENTIALS_FILE = "credentials.json"
+EMBEDDED = "the embedded local tenant"
+__all__ = ["LOCAL_CREDENTIALS_FILE", "Target", "resolve_target"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,37 @@ class Target:
             "origins": dict(self.origins),
         }
 
+    @property
+    def domain_source(self) -> str:
+        """Where the domain was set, for messages that say what to check."""
+        origin = self.origins.get("domain")
+        if origin is None:
+            return f"the domain {self.domain}"
+        if origin.startswith("$"):
+            return f"{origin} = {self.domain}"
+        return f"environments.{self.environment}.domain = {self.domain} in {origin}"
+
+    @property
+    def credential_source(self) -> str:
+        """Where the client id and secret came from: variable names or a file, never values."""
+        id_from = self.origins.get("client_id")
+        secret_from = self.origins.get("client_secret")
+        if id_from is None and secret_from is None:
+            return "the client credentials"
+        if id_from == EMBEDDED:
+            return f"{EMBEDDED}'s own client"
+        if id_from == PUBLISHED_PATH:
+            return (
+                f"client_id and client_secret in {PUBLISHED_PATH} "
+                "(written by `auth0-actions emulator serve`)"
+            )
+        pair = " and ".join(v for v in (id_from, secret_from) if v)
+        if id_from == f"${CLIENT_ID_OVERRIDE}" and secret_from == f"${CLIENT_SECRET_OVERRIDE}":
+            return f"{pair} (the CI overrides)"
+        return (
+            f"{pair} (named by environments.{self.environment}.client_id_env / client_secret_env)"
+        )
+
 
 def _split_domain(domain: str) -> tuple[str, str | None]:
     if domain == LOCAL:
@@ -67,23 +102,6 @@ def _split_domain(domain: str) -> tuple[str, str | None]:
         parts = urlsplit(domain)
         return parts.netloc, f"{parts.scheme}://{parts.netloc}"
     return domain, f"https://{domain}"
-
-
-def _local_credentials(tenant: Project) -> tuple[str | None, Secret | None]:
-    """Credentials a served local tenant wrote for its clients, if any."""
-    path = tenant.root / LOCAL_STATE_DIR / LOCAL_CREDENTIALS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: unreadable ({exc.__class__.__name__})") from None
-    client_id = data.get("client_id") if isinstance(data, dict) else None
-    secret = data.get("client_secret") if isinstance(data, dict) else None
-    return (
-        client_id if isinstance(client_id, str) else None,
-        Secret(secret) if isinstance(secret, str) else None,
-    )
 
 
 def resolve_target(
@@ -126,10 +144,12 @@ def resolve_target(
 
     if view.is_local and client_id is None:
         if base_url is None:
-            origins["client_id"] = origins["client_secret"] = "the embedded local tenant"  # noqa: S105
+            origins["client_id"] = origins["client_secret"] = EMBEDDED
         else:
-            client_id, client_secret = _local_credentials(tenant)
-            where = str(Path(LOCAL_STATE_DIR) / LOCAL_CREDENTIALS_FILE)
+            published = read_published(tenant.root)
+            if published is not None:
+                client_id, client_secret = published.client_id, published.client_secret
+            where = PUBLISHED_PATH
             origins["client_id"] = origins["client_secret"] = where
             if client_id is None and require_credentials:
                 raise SecretError(

@@ -10,9 +10,10 @@ import click
 from auth0_actions.cli.state import output_option, state
 from auth0_actions.config import Project
 from auth0_actions.config.schema import tenant_schema_json
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import SecretError
 from auth0_actions.secrets import LOCAL_STATE_DIR, declared_secrets
-from auth0_actions.target import Target, resolve_target
+from auth0_actions.target import Target
 
 
 @click.group("config")
@@ -55,13 +56,13 @@ def validate_command(env_name: str | None) -> None:
 
 def preflight_environment(tenant: Project, env_name: str) -> tuple[Target, dict[str, str]]:
     """Resolve an environment's target and secrets; one error lists all that is missing."""
-    view = tenant.environment(env_name)
     missing: list[str] = []
     try:
-        target = resolve_target(tenant, view)
+        environment = open_environment(tenant, env_name)
     except SecretError as exc:
         missing.append(exc.message)
-        target = resolve_target(tenant, view, require_credentials=False)
+        environment = open_environment(tenant, env_name, require_credentials=False)
+    target, view = environment.target, environment.view
     secrets: dict[str, str] = {}
     for name, variable in sorted(declared_secrets(tenant, view).items()):
         if view.is_local:

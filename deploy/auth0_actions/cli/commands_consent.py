@@ -24,8 +24,9 @@ from auth0_actions.consent.operations import (
     show,
     withdraw,
 )
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import EXIT_CHANGES, EXIT_OK
-from auth0_actions.tenant_client import TenantClient, open_tenant_client
+from auth0_actions.tenant_client import TenantClient
 
 env_option = environment_option("The environment whose tenant to use (default: local).")
 
@@ -40,10 +41,9 @@ consent_group.add_command(export_command)
 
 @contextmanager
 def _tenant(env: str) -> Iterator[tuple[TenantClient, ConsentPolicy]]:
-    tenant = state().tenant()
-    view = tenant.environment(env)
-    with open_tenant_client(tenant, view) as client:
-        yield client, view.consent
+    environment = open_environment(state().tenant(), env)
+    with environment.tenant_client() as client:
+        yield client, environment.consent
 
 
 def _user_line(user: UserConsent) -> str:

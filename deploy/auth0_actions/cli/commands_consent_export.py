@@ -12,8 +12,8 @@ import click
 
 from auth0_actions.cli.state import environment_option, output_option, state
 from auth0_actions.consent.export import ExportProgress, ExportSummary, export_consent
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import EXIT_OK
-from auth0_actions.tenant_client import open_tenant_client
 
 REDRAW_S = 0.1  # at most ten progress redraws a second
 
@@ -127,16 +127,15 @@ def export_command(
     complete; on any error it is left as it was and the exit code is 1.
     """
     app = state()
-    tenant = app.tenant()
-    view = tenant.environment(env)
+    environment = open_environment(app.tenant(), env)
     stderr = sys.stderr
     show = stderr.isatty() if progress is None else progress
     line = ProgressLine(stderr) if show else None
     try:
-        with open_tenant_client(tenant, view) as client:
+        with environment.tenant_client() as client:
             summary = export_consent(
                 client,
-                view.consent,
+                environment.consent,
                 out,
                 "csv" if file_format == "csv" else "ndjson",
                 extra_fields=fields,

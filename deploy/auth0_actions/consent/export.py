@@ -52,9 +52,7 @@ from auth0_actions.consent.record import (
 from auth0_actions.errors import Auth0ActionsError, TenantError
 from auth0_actions.files import atomic_binary
 from auth0_actions.network import is_loopback_host
-from auth0_actions.tenant_client import TenantClient
-
-ExportJob = TenantClient.ExportJob
+from auth0_actions.tenant_client import ExportJob, TenantClient
 
 POLL_FIRST_S = 0.25  # the first look: small exports finish almost at once
 POLL_FACTOR = 2.0

@@ -10,7 +10,6 @@ the emulator's domain.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,10 @@ from urllib.parse import urlsplit
 
 from auth0_actions.config import Project
 from auth0_actions.emulator.app import DEFAULT_DOMAIN
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import ConfigError, SecretError
-from auth0_actions.secrets import LOCAL_STATE_DIR, Secret, resolve_secret_values
-from auth0_actions.target import LOCAL_CREDENTIALS_FILE, resolve_target
+from auth0_actions.secrets import Secret
+from auth0_actions.served_credentials import PUBLISHED_PATH, read_published
 
 SECRET_NAME = "CONSENT_SESSION_SECRET"  # noqa: S105 (a secret's name)
 
@@ -49,18 +49,18 @@ def fixed_tenant(url: str) -> TenantLocator:
 
 def served_local_tenant(root: Path) -> TenantLocator:
     """The local tenant served by ``emulator serve``: its port changes, so read it per request."""
-    path = root / LOCAL_STATE_DIR / LOCAL_CREDENTIALS_FILE
 
     def locate() -> str:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return origin_of(str(data["base_url"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            raise TenantUnreachable(
-                f"the local tenant is not being served ({LOCAL_STATE_DIR}/"
-                f"{LOCAL_CREDENTIALS_FILE} is missing): run `auth0-actions emulator serve`, "
-                "or pass --tenant-url"
-            ) from None
+            published = read_published(root)
+        except ConfigError:
+            published = None  # hand-edited beyond reading: as good as not served
+        if published is not None and published.base_url is not None:
+            return origin_of(published.base_url)
+        raise TenantUnreachable(
+            f"the local tenant is not being served ({PUBLISHED_PATH} is missing): run "
+            "`auth0-actions emulator serve`, or pass --tenant-url"
+        )
 
     return locate
 
@@ -81,15 +81,14 @@ def settings_for_environment(
     environ: Mapping[str, str] | None = None,
 ) -> PageSettings:
     """The consent page settings of one environment of tenant.yaml."""
-    view = tenant.environment(env_name)
-    values = resolve_secret_values(tenant, view, environ)
-    secret = values.get(SECRET_NAME)
+    environment = open_environment(tenant, env_name, environ, require_credentials=False)
+    view, target = environment.view, environment.target
+    secret = environment.secret_values().get(SECRET_NAME)
     if secret is None:
         raise SecretError(
             f"{tenant.path}: no action of environment {env_name} declares the secret "
             f"{SECRET_NAME}, so no consent page can check its tokens"
         )
-    target = resolve_target(tenant, view, environ, require_credentials=False)
     if issuer is None:
         # A custom domain changes event.request.hostname: pass --issuer then.
         if view.is_local:

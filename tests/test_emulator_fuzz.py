@@ -43,7 +43,6 @@ import pytest
 from auth0_actions.emulator.app import Emulator, now_iso
 from auth0_actions.emulator.server import ServerThread
 
-REPO = Path(__file__).resolve().parent.parent
 SPEC = Path(__file__).resolve().parent / "conformance" / "auth0-management-api.openapi.json"
 PREFIX = "/api/v2"
 MAX_REQUESTS = 300

@@ -23,6 +23,7 @@ from auth0_actions.cli.commands_consent import consent_group
 from auth0_actions.cli.commands_consent_export import export_command
 from auth0_actions.cli.commands_consent_page import consent_page_group
 from auth0_actions.cli.commands_emulator import emulator_group
+from auth0_actions.cli.commands_init import init_command
 from auth0_actions.cli.commands_node import doctor_command, node_group, select_node
 from auth0_actions.cli.commands_plan import plan_command
 from auth0_actions.cli.commands_promote import promote_command
@@ -64,6 +65,7 @@ def cli(ctx: click.Context, config: Path | None, node: Path | None) -> None:
     select_node(ctx, app)
 
 
+cli.add_command(init_command)
 cli.add_command(render_command)
 cli.add_command(config_group)
 cli.add_command(test_command)

@@ -43,7 +43,7 @@ AUDIT_ACTION = """\
 """
 AUDIT_TEMPLATE = """\
 exports.onExecutePostLogin = async (event, api) => {
-  api.user.setAppMetadata("last_login_audit", {{ values.support_email | js }});
+  api.user.setAppMetadata("last_login_audit", {{ env.values.support_email | js }});
 };
 """
 

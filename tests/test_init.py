@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import auth0_actions
 from auth0_actions import __version__
 from auth0_actions.config import load_tenant
 from auth0_actions.scaffold import WORKFLOW, ScaffoldError, init_project, scaffold
@@ -174,3 +176,20 @@ def test_the_scaffold_ships_every_template_of_its_tenant_yaml() -> None:
     config = yaml.safe_load(files["tenant.yaml"])
     for unit in [*config["actions"], *config["legacy_rules"]]:
         assert f"rules_templates/{unit['template']}" in files
+
+
+def test_every_scaffold_file_is_shipped_as_package_data() -> None:
+    """An installed package (not only this checkout) has all of init's files."""
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["auth0_actions"]
+    package = Path(auth0_actions.__file__).parent
+    shipped = {path for pattern in globs for path in package.glob(pattern)}
+    data = {
+        path
+        for path in (package / "scaffold").rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc")
+    }
+    assert len(data) >= len(TEMPLATES) + 3
+    assert data <= shipped, sorted(str(p) for p in data - shipped)

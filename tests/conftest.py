@@ -21,6 +21,10 @@ from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.scaffold import init_project, render_all
 
+# The tool's own checkout: for examples/, schema/ and pyproject.toml, never for
+# its tenant.yaml, rules_templates/ or actions/ (the dogfood project).
+REPO = Path(__file__).resolve().parent.parent
+
 # Real tenants, as a deployed repository has them: for tests of credentials,
 # secrets per environment, safety thresholds and promotion.
 REMOTE_ENVIRONMENTS = """\

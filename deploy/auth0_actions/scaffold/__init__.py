@@ -80,7 +80,7 @@ def _bare_tenant(full: str) -> str:
     head, found, _ = full.partition(_ACTIONS_SECTION)
     if not found:  # the package data itself is wrong: a bug, not bad input
         raise RuntimeError("scaffold tenant.yaml has no top-level 'actions:' section")
-    return head + "\n" + _BARE_ACTIONS
+    return head + _BARE_ACTIONS
 
 
 def scaffold(*, bare: bool = False) -> Scaffold:

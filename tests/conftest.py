@@ -1,4 +1,10 @@
-"""Shared fixtures: a throwaway copy of the project, and the CLI run in-process."""
+"""Shared fixtures: a throwaway project made by `init`, and the CLI run in-process.
+
+No test reads this repository's own tenant.yaml, rules_templates/ or
+actions/ (the project `./dev local` runs): every project is written by the
+scaffold into a temporary directory, so a repository that adds its own
+actions and environments keeps a passing suite.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,84 @@ import pytest
 from auth0_actions.cli.main import main
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.scaffold import init_project, render_all
 
+# The tool's own checkout: for examples/, schema/ and pyproject.toml, never for
+# its tenant.yaml, rules_templates/ or actions/ (the dogfood project).
 REPO = Path(__file__).resolve().parent.parent
+
+# Real tenants, as a deployed repository has them: for tests of credentials,
+# secrets per environment, safety thresholds and promotion.
+REMOTE_ENVIRONMENTS = """\
+  dev:
+    domain: acme-dev.eu.auth0.com
+    client_id_env: AUTH0_DEV_CLIENT_ID
+    client_secret_env: AUTH0_DEV_CLIENT_SECRET
+    secrets:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_DEV
+    values:
+      support_email: privacy@example.com
+    consent:
+      consent_page_url: https://consent.dev.example.com/consent
+  prod:
+    domain: acme.eu.auth0.com
+    client_id_env: AUTH0_PROD_CLIENT_ID
+    client_secret_env: AUTH0_PROD_CLIENT_SECRET
+    secrets:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD
+    values:
+      support_email: privacy@example.com
+    # Every delete or unbind in prod needs --force (the defaults allow one of each).
+    safety:
+      max_deletes: 0
+      max_unbinds: 0
+"""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "remote_envs: the `project` fixture also has the dev and prod environments "
+        "(real tenants), rendered",
+    )
+
+
+def add_environments(root: Path, block: str) -> None:
+    """Append environments (YAML indented under `environments:`) to root/tenant.yaml.
+
+    Does not render; call render_all(root) afterwards for actions/<env>/.
+    """
+    path = root / "tenant.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("environments:\n") + 1
+    end = start
+    for index in range(start, len(lines)):
+        if lines[index].startswith((" ", "\n")):
+            end = index + 1
+        else:
+            break
+    while end > start and lines[end - 1] == "\n":
+        end -= 1
+    lines[end:end] = [block if block.endswith("\n") else block + "\n"]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`auth0-actions init` once per session; tests get copies (rendering runs Node)."""
+    root = tmp_path_factory.mktemp("scaffold") / "project"
+    init_project(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def scaffolded_with_remote_envs(tmp_path_factory: pytest.TempPathFactory, scaffolded: Path) -> Path:
+    """The scaffold plus REMOTE_ENVIRONMENTS, every environment rendered."""
+    root = tmp_path_factory.mktemp("scaffold-remote") / "project"
+    shutil.copytree(scaffolded, root, symlinks=True)
+    add_environments(root, REMOTE_ENVIRONMENTS)
+    render_all(root)
+    return root
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +110,15 @@ def _isolated_home(
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of this repository's tenant.yaml, templates and rendered actions; cwd set to it."""
+def project(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A new project as `init` writes it (tenant.yaml, rules_templates/, actions/ rendered
+    for `local`); cwd set to it. With @pytest.mark.remote_envs it also has dev and prod."""
+    remote = request.node.get_closest_marker("remote_envs") is not None
+    source = request.getfixturevalue("scaffolded_with_remote_envs" if remote else "scaffolded")
     root = tmp_path / "project"
-    root.mkdir()
-    shutil.copy(REPO / "tenant.yaml", root / "tenant.yaml")
-    shutil.copytree(REPO / "rules_templates", root / "rules_templates")
-    if (REPO / "actions").is_dir():
-        shutil.copytree(REPO / "actions", root / "actions")
+    shutil.copytree(source, root, symlinks=True)
     monkeypatch.chdir(root)
     return root
 

@@ -1,9 +1,9 @@
 """tenant.yaml validation: every error names file, line and key, and never echoes a secret.
 
-Each bad input is one edit of the repository's own tenant.yaml (copied by the
-``project`` fixture), so the cases stay realistic and drift with the real
-file. Expected line numbers are computed from the edited text, never
-hard-coded.
+Each bad input is one edit of the tenant.yaml `init` writes, with the dev and
+prod environments of a deployed repository added (the ``project`` fixture with
+``remote_envs``), so the cases stay realistic and drift with the scaffold.
+Expected line numbers are computed from the edited text, never hard-coded.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from auth0_actions.config import load_tenant
 from auth0_actions.errors import ConfigError
 
+REPO = Path(__file__).resolve().parent.parent
+# The published schema is part of the tool, not of the project it manages.
 SCHEMA_FILE = REPO / "schema" / "tenant.schema.json"
+
+pytestmark = pytest.mark.remote_envs
 
 # Fragments of the copied tenant.yaml that the edits below rely on.
 LOCAL_CONSENT_URL = "      consent_page_url: http://127.0.0.1:8766/consent\n"

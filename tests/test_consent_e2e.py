@@ -35,8 +35,8 @@ from auth0_actions.consent_page.server import ConsentPageThread
 from auth0_actions.consent_page.settings import settings_for_environment
 from auth0_actions.emulator.tenant import LocalTenant
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
+# Screenshots for people to look at, beside the tests (git-ignored).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -207,11 +207,8 @@ class Stack:
         return page
 
 
-def _copy_project(root: Path) -> None:
-    root.mkdir(parents=True)
-    shutil.copy(REPO / "tenant.yaml", root / "tenant.yaml")
-    shutil.copytree(REPO / "rules_templates", root / "rules_templates")
-    shutil.copytree(REPO / "actions", root / "actions")
+def _copy_project(source: Path, root: Path) -> None:
+    shutil.copytree(source, root, symlinks=True)
 
 
 def _edit_tenant_yaml(root: Path, old: str, new: str) -> None:
@@ -222,11 +219,11 @@ def _edit_tenant_yaml(root: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, scaffolded: Path) -> Iterator[Stack]:
     # Fail, never skip: a missing browser is a broken setup, not an optional feature.
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
     root = tmp_path_factory.mktemp("consent-e2e") / "project"
-    _copy_project(root)
+    _copy_project(scaffolded, root)
     with LocalTenant.open(root, port=0) as local, sync_playwright() as playwright:
         local.write_credentials()
         # The local environment deploys to this served tenant ...

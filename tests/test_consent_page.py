@@ -413,6 +413,7 @@ def test_local_finds_the_served_local_tenant_when_asked(project: Path) -> None:
     assert settings.tenant_url() == "http://127.0.0.1:8124"
 
 
+@pytest.mark.remote_envs
 def test_other_environments_read_the_named_variable(project: Path) -> None:
     tenant = load_tenant(project / "tenant.yaml")
     with pytest.raises(SecretError, match="CONSENT_SESSION_SECRET_DEV"):

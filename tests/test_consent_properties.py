@@ -29,7 +29,6 @@ from auth0_actions.secrets import Secret
 from auth0_actions.target import Target
 from auth0_actions.tenant_client import RetryPolicy, TenantClient
 
-REPO = Path(__file__).resolve().parent.parent
 USER_ID = "auth0|property"
 LAYOUTS: tuple[Literal["nested", "root"], ...] = ("nested", "root")
 
@@ -42,7 +41,7 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
+def served(scaffolded: Path) -> Iterator[Served]:
     app = Emulator()
     server = ServerThread(app).start()
     registered = app.authority.register()
@@ -66,7 +65,7 @@ def served() -> Iterator[Served]:
         headers={"authorization": f"Bearer {client.credentials()}"},
     )
     assert created.status_code == 201, created.text
-    base = load_tenant(REPO / "tenant.yaml").environment("local").consent
+    base = load_tenant(scaffolded / "tenant.yaml").environment("local").consent
     try:
         yield Served(app, client, base)
     finally:

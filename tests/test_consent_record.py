@@ -110,8 +110,8 @@ def test_status_and_patch_match_the_rendered_actions(
         assert patch == expected["patch"], metadata
 
 
-def test_withdrawal_reason_is_only_read_while_withdrawn() -> None:
-    policy = load_tenant(Path(__file__).resolve().parent.parent / "tenant.yaml")
+def test_withdrawal_reason_is_only_read_while_withdrawn(scaffolded: Path) -> None:
+    policy = load_tenant(scaffolded / "tenant.yaml")
     consent = policy.environment("local").consent
     leftover = {"consent": {"given": True, "terms_version": "x", "withdrawn_reason": "old"}}
     record = ConsentRecord.from_metadata(leftover, consent)

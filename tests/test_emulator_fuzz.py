@@ -44,7 +44,6 @@ from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 
-REPO = Path(__file__).resolve().parent.parent
 SPEC = Path(__file__).resolve().parent / "conformance" / "auth0-management-api.openapi.json"
 PREFIX = "/api/v2"
 MAX_REQUESTS = 300

@@ -24,14 +24,18 @@ from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.scenarios.runner import sign_token
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "login-flow-secret-0123456789abcdef"
 APP = "https://app.example.com/callback"
 PASSWORD = "correct horse battery staple"
 
 
-def _action(name: str, secrets_: dict[str, str]) -> dict[str, Any]:
-    code = (REPO / "actions" / "local" / f"{name}.js").read_text()
+def _rendered(project: Path, name: str) -> str:
+    """The action as `init` renders it for the local environment."""
+    return (project / "actions" / "local" / f"{name}.js").read_text(encoding="utf-8")
+
+
+def _action(project: Path, name: str, secrets_: dict[str, str]) -> dict[str, Any]:
+    code = _rendered(project, name)
     return {
         "id": f"id-{name}",
         "name": name,
@@ -64,11 +68,11 @@ def _user(email: str, metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def tenant() -> Iterator[tuple[Emulator, str]]:
+def tenant(scaffolded: Path) -> Iterator[tuple[Emulator, str]]:
     app = Emulator()
     store = app.store
-    first = _action("consent-on-first-login", {})
-    redirect = _action("consent-redirect", {"CONSENT_SESSION_SECRET": SECRET})
+    first = _action(scaffolded, "consent-on-first-login", {})
+    redirect = _action(scaffolded, "consent-redirect", {"CONSENT_SESSION_SECRET": SECRET})
     for action in (first, redirect):
         store.put("action", action["id"], action)
     store.put(
@@ -230,7 +234,7 @@ def test_wrong_password_and_unknown_state(tenant: tuple[Emulator, str]) -> None:
     assert stale.json()["errorCode"] == "invalid_request"
 
 
-def test_login_runs_actions_deployed_and_bound_through_the_api() -> None:
+def test_login_runs_actions_deployed_and_bound_through_the_api(scaffolded: Path) -> None:
     """The whole chain over HTTP: create and deploy the consent actions, bind them in
     order, create a user, log in: the bound redirect action sends the user to the page."""
     app = Emulator()
@@ -258,7 +262,7 @@ def test_login_runs_actions_deployed_and_bound_through_the_api() -> None:
                 json={
                     "name": name,
                     "supported_triggers": [{"id": "post-login", "version": "v3"}],
-                    "code": (REPO / "actions" / "local" / f"{name}.js").read_text(),
+                    "code": _rendered(scaffolded, name),
                     "secrets": secrets_,
                 },
             )

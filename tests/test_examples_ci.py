@@ -1,4 +1,7 @@
-"""examples/ci/github-actions.yml parses, and every auth0-actions command in it is valid.
+"""The CI workflows parse, and every auth0-actions command in them is valid.
+
+Two workflows: examples/ci/github-actions.yml (a deployed repository's
+pipeline) and the one `auth0-actions init` writes into a new project.
 
 Each command line is parsed by the real click command tree (options,
 arguments, required options, choices), without running it, so a renamed
@@ -20,31 +23,38 @@ import yaml
 from auth0_actions.cli.main import cli
 from auth0_actions.cli.state import AppState
 from auth0_actions.config import load_tenant
+from auth0_actions.scaffold import WORKFLOW as INIT_WORKFLOW
+from auth0_actions.scaffold import scaffold
 
-REPO = Path(__file__).resolve().parent.parent
-WORKFLOW = REPO / "examples" / "ci" / "github-actions.yml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ci" / "github-actions.yml"
 SHELL_OPERATORS = {">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "2>&1"}
 PROGRAM = re.compile(r"^(?:\.venv/bin/)?auth0-actions$")
 
 
-def workflow() -> dict[str, Any]:
-    return dict(yaml.safe_load(WORKFLOW.read_text(encoding="utf-8")))
+def workflow_text(source: str) -> str:
+    if source == "init":
+        return scaffold().files[INIT_WORKFLOW]
+    return EXAMPLE.read_text(encoding="utf-8")
 
 
-def run_scripts() -> list[tuple[str, str]]:
+def workflow(source: str = "example") -> dict[str, Any]:
+    return dict(yaml.safe_load(workflow_text(source)))
+
+
+def run_scripts(source: str = "example") -> list[tuple[str, str]]:
     """(job, script) for every `run:` step."""
     return [
         (name, str(step["run"]))
-        for name, job in workflow()["jobs"].items()
+        for name, job in workflow(source)["jobs"].items()
         for step in job.get("steps", [])
         if "run" in step
     ]
 
 
-def commands() -> list[tuple[str, list[str]]]:
+def commands(source: str = "example") -> list[tuple[str, list[str]]]:
     """(job, argv after the program) for every auth0-actions invocation, up to a shell operator."""
     found = []
-    for job, script in run_scripts():
+    for job, script in run_scripts(source):
         for line in script.replace("\\\n", " ").splitlines():
             lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
             lexer.whitespace_split = True
@@ -102,14 +112,29 @@ def test_there_are_commands_to_check() -> None:
     assert ("promote-prod", "promote") in found
 
 
+def test_the_init_workflow_checks_tests_and_plans_with_the_installed_package() -> None:
+    data = workflow("init")
+    triggers = data.get("on", data.get(True))
+    assert set(triggers) == {"pull_request", "push"}
+    scripts = [s for _, s in run_scripts("init")]
+    assert any(s.startswith("python -m pip install auth0-actions==") for s in scripts)
+    assert not any("./dev" in s or "pip install ." in s for s in scripts)
+    found = [args for _, args in commands("init")]
+    assert ["render", "--check"] in found
+    assert ["test"] in found
+    assert ["plan", "--env", "local", "--detailed-exitcode"] in found
+
+
 @pytest.mark.parametrize(
-    ("job", "args"), commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else v
+    ("source", "job", "args"),
+    [(source, job, args) for source in ("example", "init") for job, args in commands(source)],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else v,
 )
-def test_every_command_is_accepted_by_the_cli(job: str, args: list[str]) -> None:
+def test_every_command_is_accepted_by_the_cli(source: str, job: str, args: list[str]) -> None:
     try:
         path = parse(args)
     except click.UsageError as error:  # pragma: no cover - the failure message
-        pytest.fail(f"job {job}: `auth0-actions {' '.join(args)}` is rejected: {error}")
+        pytest.fail(f"{source} job {job}: `auth0-actions {' '.join(args)}` is rejected: {error}")
     assert path, args
 
 
@@ -140,8 +165,9 @@ def test_apply_to_dev_applies_the_plan_saved_in_the_same_job() -> None:
     assert shlex.split(script_apply)[:3] == ["auth0-actions", "apply", out]
 
 
-def test_secrets_are_the_variables_tenant_yaml_names() -> None:
-    tenant = load_tenant(REPO / "tenant.yaml")
+def test_secrets_are_the_variables_tenant_yaml_names(scaffolded_with_remote_envs: Path) -> None:
+    """The example's variables are those of a project with the usual dev and prod blocks."""
+    tenant = load_tenant(scaffolded_with_remote_envs / "tenant.yaml")
     jobs = workflow()["jobs"]
     needed = {
         "plan": {"dev": False, "prod": False},  # planning reads no secret values

@@ -25,6 +25,8 @@ FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
 DEV_SECRET = "dev-session-secret-value-never-printed-1"
 PROD_SECRET = "prod-session-secret-value-never-printed-2"
 
+pytestmark = pytest.mark.remote_envs
+
 
 @pytest.fixture
 def tenants(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Served]]:

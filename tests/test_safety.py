@@ -52,6 +52,7 @@ def add_orphans(names: list[str]) -> None:
 
 
 # -- the configuration --------------------------------------------------------------
+@pytest.mark.remote_envs
 def test_defaults_and_a_per_environment_override(project: Path) -> None:
     tenant = load_tenant(Path("tenant.yaml"))
     default = tenant.config.safety_for("dev")

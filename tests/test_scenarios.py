@@ -129,6 +129,7 @@ def test_bad_scenario_files_name_file_line_and_key(
     assert says in run.err
 
 
+@pytest.mark.remote_envs
 def test_policy_matchers_follow_each_environment(cli: Any, project: Path) -> None:
     """!policy reads the resolved policy: dev and local have different consent pages."""
     _only(

@@ -13,6 +13,8 @@ from auth0_actions.errors import ConfigError, SecretError
 from auth0_actions.secrets import LocalSecretStore, Secret, resolve_secret_values
 from auth0_actions.target import resolve_target
 
+pytestmark = pytest.mark.remote_envs
+
 PROD_ENV = {
     "AUTH0_PROD_CLIENT_ID": "prod-client",
     "AUTH0_PROD_CLIENT_SECRET": "prod-secret-value-0123456789",

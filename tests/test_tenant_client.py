@@ -433,6 +433,7 @@ def test_a_served_local_tenant_takes_the_same_path(project: Path) -> None:
         assert token_request.body["audience"] == local.audience
 
 
+@pytest.mark.remote_envs
 def test_credentials_come_from_the_variables_tenant_yaml_names(
     project: Path, emulator: tuple[Emulator, ServerThread, Target]
 ) -> None:

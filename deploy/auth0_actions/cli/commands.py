@@ -19,6 +19,11 @@ class CommandEntry:
 
 
 COMMANDS: dict[str, CommandEntry] = {
+    "init": CommandEntry(
+        "commands_init",
+        "init_command",
+        "Start a config repository in DIR (default: the current directory).",
+    ),
     "config": CommandEntry(
         "commands_config", "config_group", "Validate tenant.yaml and publish its JSON Schema."
     ),

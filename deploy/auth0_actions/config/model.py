@@ -306,7 +306,8 @@ class TenantConfig(Strict):
     version: Literal[1] = Field(1, description="Format version of this file.")
     environments: dict[EnvironmentName, Environment] = Field(min_length=1)
     consent: ConsentPolicy
-    actions: list[ActionSpec] = Field(min_length=1)
+    # May be empty: a new project (`init --bare`) is valid before its first action.
+    actions: list[ActionSpec]
     legacy_rules: list[LegacyRuleSpec] = Field(default_factory=list)
     safety: SafetyThresholds = Field(
         default_factory=SafetyThresholds,

@@ -21,7 +21,8 @@ _RUNNERS = pytest.StashKey[dict[Path, ScenarioRunner]]()
 
 
 def _tenant_for(config: pytest.Config, path: Path) -> Project:
-    for directory in path.resolve().parents:
+    # Not resolved: a symlinked rules_templates/ belongs to the project it is linked into.
+    for directory in path.absolute().parents:
         candidate = directory / DEFAULT_CONFIG
         if candidate.is_file():
             tenants = config.stash.setdefault(_TENANTS, {})

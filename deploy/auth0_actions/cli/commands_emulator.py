@@ -11,9 +11,10 @@ import click
 
 from auth0_actions.cli.state import output_option, state
 from auth0_actions.emulator.faults import RATE_PROFILES
-from auth0_actions.emulator.tenant import CREDENTIALS_FILE, LocalTenant, load_users
+from auth0_actions.emulator.tenant import LocalTenant, load_users
 from auth0_actions.errors import ConfigError
 from auth0_actions.secrets import LOCAL_STATE_DIR
+from auth0_actions.served_credentials import LOCAL_CREDENTIALS_FILE
 
 
 def _project_root() -> Path:
@@ -97,7 +98,7 @@ def serve_command(
         ]
         if tenant.ca_path is not None:
             lines.append(f"  ca_path        {tenant.ca_path}")
-        lines.append(f"  written to     {Path(LOCAL_STATE_DIR) / CREDENTIALS_FILE}")
+        lines.append(f"  written to     {Path(LOCAL_STATE_DIR) / LOCAL_CREDENTIALS_FILE}")
         app.emit(data, "\n".join(lines))
         sys.stdout.flush()
         previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on SIGTERM too

@@ -8,7 +8,7 @@ served in-process on 127.0.0.1 by a :class:`ServerThread`. The management
 client's id and secret are generated once and kept in
 ``.auth0-local/management-client.json`` (0600), so they stay the same across
 runs; ``write_credentials`` publishes them with the base URL for other
-clients in ``.auth0-local/credentials.json`` (which auth0_actions.target reads).
+clients in ``.auth0-local/credentials.json`` (which auth0_actions.served_credentials reads).
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from auth0_actions.emulator.users_backend import hash_password
 from auth0_actions.errors import Auth0ActionsError, ConfigError, Location, Problem
 from auth0_actions.files import write_private_json
 from auth0_actions.secrets import LOCAL_STATE_DIR, Secret
+from auth0_actions.served_credentials import LOCAL_CREDENTIALS_FILE
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
 
 DATABASE_FILE = "tenant.sqlite3"
 CLIENT_FILE = "management-client.json"
-CREDENTIALS_FILE = "credentials.json"  # auth0_actions.target.LOCAL_CREDENTIALS_FILE
 TLS_DIR = "tls"
 
 
@@ -186,7 +186,7 @@ class LocalTenant:
 
     def write_credentials(self) -> Path:
         """.auth0-local/credentials.json (0600) for clients of the served tenant."""
-        path = self.state_dir / CREDENTIALS_FILE
+        path = self.state_dir / LOCAL_CREDENTIALS_FILE
         write_credentials(path, self.credentials())
         return path
 

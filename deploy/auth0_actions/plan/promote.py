@@ -25,11 +25,12 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from auth0_actions.config import Project
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.network import is_loopback_host
 from auth0_actions.plan.changes import Plan
 from auth0_actions.plan.planner import plan_environment
-from auth0_actions.target import DOMAIN_OVERRIDE, Target, resolve_target
+from auth0_actions.target import DOMAIN_OVERRIDE, Target
 
 
 class PromotionRefused(Auth0ActionsError):
@@ -69,7 +70,7 @@ def refuse_same_tenant(
     # Credentials are not needed to know where a target is: a missing one is
     # reported when the tenant is opened, after this check has passed.
     ends = [
-        resolve_target(tenant, tenant.environment(name), environ, require_credentials=False)
+        open_environment(tenant, name, environ, require_credentials=False).target
         for name in (source, target)
     ]
     if tenant_identity(ends[0]) != tenant_identity(ends[1]):

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from auth0_actions.config import Project
+from auth0_actions.environment import open_environment
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.plan.apply import BUILD_TIMEOUT_S, ApplyError, Waiter
-from auth0_actions.tenant_client import LiveAction, LiveVersion, TenantClient, open_tenant_client
+from auth0_actions.tenant_client import LiveAction, LiveVersion, TenantClient
 
 
 class ReleaseError(Auth0ActionsError):
@@ -166,8 +167,7 @@ def action_history(
     tenant: Project, environment: str, name: str, environ: Mapping[str, str] | None = None
 ) -> History:
     """The versions of the action called ``name`` in ENV's tenant, newest first (read-only)."""
-    view = tenant.environment(environment)
-    with open_tenant_client(tenant, view, environ) as client:
+    with open_environment(tenant, environment, environ).tenant_client() as client:
         return _history(client, name, environment)
 
 
@@ -229,8 +229,7 @@ def rollback_action(
     exist, is live already or failed to build. ``confirm`` sees the plan first;
     declined, nothing is written. The draft is left as it is.
     """
-    view = tenant.environment(environment)
-    with open_tenant_client(tenant, view, environ) as client:
+    with open_environment(tenant, environment, environ).tenant_client() as client:
         history = _history(client, name, environment)
         live, source = choose_source(history, to_version)
         managed = any(a.name == history.action for a in tenant.config.actions)

@@ -1295,6 +1295,21 @@ def test_optional_chained_secret_read_is_refused(project: Path, cli: Any) -> Non
     assert "OTHER" in run.err
 
 
+@pytest.mark.parametrize(
+    "expression",
+    ["action.values._data", "action['values']['_data']", "action.values.__class__"],
+)
+def test_templates_cannot_reach_around_the_recorded_reads(
+    project: Path, cli: Any, expression: str
+) -> None:
+    """A read that bypassed the recording would be missing from values-sha256."""
+    add_action(project, f"exports.x = {{{{ {expression} | js }}}};\n" + ON_EXECUTE, values={})
+    run = failed(cli("render", "--env", "dev"))
+    assert "rules_templates/probe.js.j2:1:" in run.err
+    assert "Recording" not in run.err
+    assert not (project / "actions/dev/probe.js").exists()
+
+
 def test_output_of_a_removed_environment_is_unexpected(project: Path, cli: Any) -> None:
     """Dropping an environment from tenant.yaml must not leave its code looking current."""
     retired = project / "actions" / "staging"

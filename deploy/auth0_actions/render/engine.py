@@ -123,7 +123,12 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
 
 
 class _TemplateEnvironment(ImmutableSandboxedEnvironment):
-    """Mapping keys win over methods: ``action.values`` is the values, not dict.values."""
+    """Mapping keys win over methods: ``action.values`` is the values, not dict.values.
+
+    A missing key starting with "_" is just missing: the sandbox would refuse
+    the attribute anyway, and its message would name the view that records
+    reads rather than the data.
+    """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -131,10 +136,16 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
                 return obj[attribute]
             except (KeyError, TypeError):
                 if attribute.startswith("_"):
-                    # Private either way; say so as for a plain dict, not
-                    # by naming the view that records reads.
                     return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping) and isinstance(argument, str) and argument.startswith("_"):
+            try:
+                return obj[argument]
+            except (KeyError, TypeError):
+                return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
 
 def _unsafe_filter_blocks(ast: nodes.Template) -> list[int]:

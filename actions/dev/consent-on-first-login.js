@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: 104104e373b0624201c720e754e5a46a894bfa5d9d530bc90b7a522b10842984
+// values-sha256: 0e00ba2b72d02485b7934c58b9f460876dbd3d7ae87226da92647080657d63d5
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: ef6817ed6aa56276fed0fdc2fe357c8dbc4c23a9f28e7db341aa7613a5e7d729
+// values-sha256: d802445df85af9eb83c079d963ecf88c7d05abb0ef0c9a2856849a63c25e2580
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: 60e56705551147135af7001b5063d5a7d70a2244a850652608807c6950a042d5
+// values-sha256: 503113c17d87674681dbb01deb728510a425cf631b09abb92c225ce0e82c849c
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: 86819d97f7c7657633635c51715a6b0e33320300b285309a10ed0dd7e6adbe71
+// values-sha256: b14515633d5b597645ab2bce7a883d40a22b81185dd1e13e0e1d7194c2ce19c3
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

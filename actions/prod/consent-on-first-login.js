@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: 16135db2d720f12541514ab7507a0bca93a0ebb41bc5d1cd36474bd908450f21
+// values-sha256: fc1605ee4f754e79f191ec39640ba816693d50a86cba386870e355038b80ac50
 // secrets (names only; values live in Auth0): none
 
 /**

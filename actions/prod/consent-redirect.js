@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: 5893806eaf1865a45898fea13c1fc9793329d01f4104ace41f26f4709484853e
+// values-sha256: 038122ad6b85ba73249ff7fb9e42742dc9d0fc916c8e2b68bce892b776884c0f
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

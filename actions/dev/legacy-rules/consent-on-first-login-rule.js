@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: 8d053163c766053aa2f55d1f96ea876abd6ed23dee1cf443fd37e39260da0bfb
+// values-sha256: 0e00ba2b72d02485b7934c58b9f460876dbd3d7ae87226da92647080657d63d5
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: 81a5765931b9e77429f6c7bc057eabf327144cb8aedbaf63e249d1556fc25b4f
+// values-sha256: d802445df85af9eb83c079d963ecf88c7d05abb0ef0c9a2856849a63c25e2580
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: 1bdb4325595e73dc24c9fa97c73bd6ef81261ce22271014d2d083b6ff1b1a646
+// values-sha256: 503113c17d87674681dbb01deb728510a425cf631b09abb92c225ce0e82c849c
 // secrets (names only; values live in Auth0): none
 
 /**

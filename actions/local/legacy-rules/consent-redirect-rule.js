@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: c01692b55640b328ca4f2e0ce666e9e942d04f397a1fd2db805a74010e856ce6
+// values-sha256: b14515633d5b597645ab2bce7a883d40a22b81185dd1e13e0e1d7194c2ce19c3
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: ef93d91b8890c6349a81468f28e38796bf2e799f664e8509fc0ec40351c65771
+// values-sha256: fc1605ee4f754e79f191ec39640ba816693d50a86cba386870e355038b80ac50
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: cee718e191f3f7e0d3989a613553ee800eb15bb45474a0058ab417c8bbeb676a
+// values-sha256: 038122ad6b85ba73249ff7fb9e42742dc9d0fc916c8e2b68bce892b776884c0f
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

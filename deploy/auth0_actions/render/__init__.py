@@ -9,6 +9,7 @@ from auth0_actions.render.project import (
     units_for,
     write,
 )
+from auth0_actions.render.provenance import ValueReads
 
 __all__ = [
     "JsLiteral",
@@ -16,6 +17,7 @@ __all__ = [
     "RenderedFile",
     "TemplateRenderer",
     "Unit",
+    "ValueReads",
     "compare",
     "render_environments",
     "to_js",

@@ -6,7 +6,8 @@ Guarantees, each enforced here rather than left to template authors:
   refuses anything else), and no ``{{ }}`` may sit inside a JS string;
 - a missing value is an error naming template and line (StrictUndefined);
 - the output is byte-identical for the same inputs: sorted JSON, LF line
-  endings, no timestamps; its header records where it came from;
+  endings, no timestamps; its header records where it came from, and its
+  values-sha256 covers only the values the unit's templates read;
 - every ``event.secrets.X`` (``configuration.X`` in a Rule) the code reads is
   declared in tenant.yaml, and no secret value is ever part of the output.
 """
@@ -25,11 +26,13 @@ from typing import Any, Literal
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 
 from auth0_actions import __version__
 from auth0_actions.errors import RenderError
 from auth0_actions.render.jsvalue import JsLiteral, to_js
 from auth0_actions.render.lint import lint_template, mask_comments_and_strings
+from auth0_actions.render.provenance import ValueReads, original, taken_whole
 
 UnitKind = Literal["action", "rule"]
 
@@ -78,7 +81,7 @@ def _sha256(data: bytes) -> str:
 def _finalize(value: Any) -> Any:
     if isinstance(value, JsLiteral):
         return value
-    raise _RawOutput(type(value).__name__)
+    raise _RawOutput(type(original(value)).__name__)
 
 
 class _RawOutput(Exception):
@@ -89,7 +92,24 @@ def _js_filter(value: Any, indent: int | None = None) -> JsLiteral:
     if isinstance(value, jinja2.Undefined):
         # Force StrictUndefined to raise with its own message.
         str(value)
-    return to_js(value, indent=indent)
+    return to_js(taken_whole(value), indent=indent)
+
+
+def _json_dumps(value: Any, **kwargs: Any) -> str:
+    return json.dumps(taken_whole(value), **kwargs)
+
+
+class _StrictUndefined(jinja2.StrictUndefined):
+    """Errors name the data's own type (dict), not the view that recorded the read."""
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: type[jinja2.exceptions.TemplateRuntimeError] = jinja2.UndefinedError,
+    ) -> None:
+        super().__init__(hint, original(obj), name, exc)
 
 
 def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
@@ -103,15 +123,29 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
 
 
 class _TemplateEnvironment(ImmutableSandboxedEnvironment):
-    """Mapping keys win over methods: ``action.values`` is the values, not dict.values."""
+    """Mapping keys win over methods: ``action.values`` is the values, not dict.values.
+
+    A missing key starting with "_" is just missing: the sandbox would refuse
+    the attribute anyway, and its message would name the view that records
+    reads rather than the data.
+    """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
             try:
                 return obj[attribute]
             except (KeyError, TypeError):
-                pass
+                if attribute.startswith("_"):
+                    return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping) and isinstance(argument, str) and argument.startswith("_"):
+            try:
+                return obj[argument]
+            except (KeyError, TypeError):
+                return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
 
 def _unsafe_filter_blocks(ast: nodes.Template) -> list[int]:
@@ -140,7 +174,7 @@ class TemplateRenderer:
         # reaching Python internals from a template under review.
         self.env = _TemplateEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
-            undefined=jinja2.StrictUndefined,
+            undefined=_StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -148,6 +182,9 @@ class TemplateRenderer:
             finalize=_finalize,
         )
         self.env.filters["js"] = _js_filter
+        # tojson's output is refused by finalize, but a template may still
+        # compute with it; it must see the data and count it as read.
+        self.env.policies["json.dumps_function"] = _json_dumps
         self._sources: dict[str, str] = {}
 
     def _display(self, filename: str | None) -> str:
@@ -213,13 +250,13 @@ class TemplateRenderer:
             "".join(f"{n}\0{_sha256(self._source(n).encode())}\n" for n in closure).encode()
         )
         try:
-            canonical = json.dumps(unit.context, sort_keys=True, ensure_ascii=False)
+            json.dumps(unit.context, sort_keys=True, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             # tenant.yaml validation refuses non-JSON values; this guards the library API.
             raise RenderError(f"{unit.label}: template values are not JSON data: {exc}") from None
-        values_digest = _sha256(canonical.encode())
+        reads = ValueReads()
         try:
-            body = self.env.get_template(unit.template).render(dict(unit.context))
+            body = self.env.get_template(unit.template).render(reads.watch(unit.context))
         except _RawOutput as exc:
             filename, line = _template_line(exc)
             raise RenderError(
@@ -234,7 +271,7 @@ class TemplateRenderer:
         except ValueError as exc:
             filename, line = _template_line(exc)
             raise RenderError(f"{self._display(filename)}:{line}: {exc}") from None
-        text = _header(unit, closure, template_digest, values_digest) + _normalise(body)
+        text = _header(unit, closure, template_digest, reads.digest()) + _normalise(body)
         self._check_secret_reads(unit, text)
         return RenderedFile(unit=unit, text=text)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth0_actions.emulator.knobs import Fault
 
 from auth0_actions.config import load_tenant
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.faults import Fault
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.errors import TenantError
@@ -192,11 +192,11 @@ def test_a_5xx_storm_gives_up_after_the_attempts_saying_so(
     registered = app.authority.register()
     target = _target(server.base_url, registered.client_id, registered.client_secret)
     policy = RetryPolicy(attempts=3, backoff_s=0.01)
-    app.knobs.faults.append(Fault("GET", ACTIONS, status=503, times=None))
+    app.injector.faults.append(Fault("GET", ACTIONS, status=503, times=None))
     try:
         error, _ = _failure(TenantClient.for_target(target, retry=policy))
     finally:
-        app.knobs.faults.clear()
+        app.injector.faults.clear()
     assert error.status == 503
     assert f"server error 503 from {server.base_url} after 3 attempts" in str(error)
     assert registered.client_secret not in str(error)
@@ -209,11 +209,11 @@ def test_a_5xx_storm_on_the_token_exchange_says_so(
     registered = app.authority.register()
     target = _target(server.base_url, registered.client_id, registered.client_secret)
     policy = RetryPolicy(attempts=2, backoff_s=0.01)
-    app.knobs.faults.append(Fault("POST", r"^/oauth/token$", status=502, times=None))
+    app.injector.faults.append(Fault("POST", r"^/oauth/token$", status=502, times=None))
     try:
         error, _ = _failure(TenantClient.for_target(target, retry=policy))
     finally:
-        app.knobs.faults.clear()
+        app.injector.faults.clear()
     assert error.status == 502
     assert f"token request to {server.base_url}: 502" in str(error)
     assert "after 2 attempts" in str(error)

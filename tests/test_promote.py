@@ -184,7 +184,9 @@ def test_the_same_environment_twice_is_an_error(project: Path, cli: Any) -> None
 
 
 def _requests(tenants: dict[str, Served]) -> dict[str, list[tuple[str, str]]]:
-    return {env: [(e.method, e.path) for e in t.app.knobs.requests()] for env, t in tenants.items()}
+    return {
+        env: [(e.method, e.path) for e in t.app.injector.requests()] for env, t in tenants.items()
+    }
 
 
 def test_refused_when_auth0_domain_points_both_environments_at_one_tenant(
@@ -197,7 +199,7 @@ def test_refused_when_auth0_domain_points_both_environments_at_one_tenant(
     monkeypatch.setenv("AUTH0_CLIENT_ID", dev.client_id)
     monkeypatch.setenv("AUTH0_CLIENT_SECRET", dev.client_secret)
     for served in tenants.values():
-        served.app.knobs.log.clear()
+        served.app.injector.log.clear()
     run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
     assert run.code == 1
     assert (
@@ -227,7 +229,7 @@ def test_refused_when_tenant_yaml_gives_both_environments_one_tenant(
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace(f"domain: {prod.base_url}\n", f"domain: {same}\n"))
     for served in tenants.values():
-        served.app.knobs.log.clear()
+        served.app.injector.log.clear()
     run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
     assert run.code == 1
     assert (

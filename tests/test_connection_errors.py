@@ -112,6 +112,7 @@ def test_a_host_that_never_completes_a_connection_times_out_connecting() -> None
     assert "timed out connecting (no connection within 0.3 s) after 2 attempts" in str(error)
 
 
+@pytest.mark.remote_envs
 def test_a_name_that_does_not_resolve_fails_at_once(project: Path) -> None:
     tenant = load_tenant(Path("tenant.yaml"))
     environ = {
@@ -133,6 +134,7 @@ def test_a_name_that_does_not_resolve_fails_at_once(project: Path) -> None:
     assert SECRET not in message
 
 
+@pytest.mark.remote_envs
 def test_the_domain_from_tenant_yaml_is_named_where_it_was_set(project: Path) -> None:
     text = (project / "tenant.yaml").read_text(encoding="utf-8")
     (project / "tenant.yaml").write_text(
@@ -149,6 +151,7 @@ def test_the_domain_from_tenant_yaml_is_named_where_it_was_set(project: Path) ->
         client.list_actions()
 
 
+@pytest.mark.remote_envs
 def test_the_cli_reports_an_unreachable_tenant_with_exit_code_1(
     project: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,6 +223,7 @@ def test_a_5xx_storm_on_the_token_exchange_says_so(
 
 
 # -- refused credentials name where they came from, never their values --------------------
+@pytest.mark.remote_envs
 def test_refused_credentials_name_the_variables_tenant_yaml_names(
     project: Path, emulator: tuple[Emulator, ServerThread]
 ) -> None:
@@ -244,6 +248,7 @@ def test_refused_credentials_name_the_variables_tenant_yaml_names(
     assert "not-a-client-of-this-tenant" not in message
 
 
+@pytest.mark.remote_envs
 def test_refused_credentials_name_the_ci_overrides(
     project: Path, emulator: tuple[Emulator, ServerThread]
 ) -> None:

@@ -29,6 +29,7 @@ def test_the_local_environment_opens_the_embedded_tenant(project: Path) -> None:
         assert client.list_actions() == []
 
 
+@pytest.mark.remote_envs
 def test_credentials_are_described_by_where_they_come_from_never_their_values(
     project: Path,
 ) -> None:
@@ -49,6 +50,7 @@ def test_credentials_are_described_by_where_they_come_from_never_their_values(
     assert ci.target.domain_source == "$AUTH0_DOMAIN = acme-staging.eu.auth0.com"
 
 
+@pytest.mark.remote_envs
 def test_missing_credentials_fail_naming_the_variables_now_or_when_the_tenant_is_opened(
     project: Path,
 ) -> None:

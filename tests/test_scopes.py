@@ -10,11 +10,12 @@ fewer, it fails with exit code 1 and a message naming the missing scope.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import ServedTenant
 
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.target import Target
@@ -32,6 +33,7 @@ class Served:
     local: LocalTenant
     cli: Any
     monkeypatch: pytest.MonkeyPatch
+    others: list[ServedTenant] = field(default_factory=list)  # stopped at teardown
 
     def client(self) -> TenantClient:
         """A client with every scope, to set the scene."""
@@ -53,7 +55,12 @@ def served(project: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
         # dev and prod reach the served tenant too; their secrets, as CI would set them
         monkeypatch.setenv("CONSENT_SESSION_SECRET_DEV", "dev-session-secret-0123456789")
         monkeypatch.setenv("CONSENT_SESSION_SECRET_PROD", "prod-session-secret-0123456789")
-        yield Served(project, local, cli, monkeypatch)
+        served = Served(project, local, cli, monkeypatch)
+        try:
+            yield served
+        finally:
+            for other in served.others:
+                other.stop()
 
 
 def _orphan(served: Served) -> None:
@@ -74,13 +81,25 @@ def _two_versions(served: Served) -> None:
 
 
 def _dev(served: Served) -> None:
-    """dev applied (by a client with every scope), prod's actions not yet deployed: the
-    promotion updates the drafts and deploys them."""
-    with served.monkeypatch.context() as patch:
-        patch.setenv("AUTH0_CLIENT_ID", served.local.client_id)
-        patch.setenv("AUTH0_CLIENT_SECRET", served.local.client_secret.reveal())
-        run = served.cli("apply", "--env", "dev", "--yes")
-        assert run.code == 0, run.err
+    """dev is a tenant of its own (promote refuses one tenant for both), applied by its
+    own client with every scope; prod (the served tenant) has none of the actions yet:
+    the promotion creates and deploys them there with the restricted prod client."""
+    if not served.others:  # the first round: dev's own tenant, named in tenant.yaml
+        served.others.append(ServedTenant())
+        path = served.project / "tenant.yaml"
+        text = path.read_text(encoding="utf-8")
+        for domain, url in (("acme-dev.eu.auth0.com", served.others[0].base_url),
+                            ("acme.eu.auth0.com", served.local.base_url)):  # fmt: skip
+            assert f"domain: {domain}\n" in text
+            text = text.replace(f"domain: {domain}\n", f"domain: {url}\n")
+        path.write_text(text, encoding="utf-8")
+    dev = served.others[0]
+    patch = served.monkeypatch
+    patch.delenv("AUTH0_DOMAIN", raising=False)
+    patch.setenv("AUTH0_DEV_CLIENT_ID", dev.client_id)
+    patch.setenv("AUTH0_DEV_CLIENT_SECRET", dev.client_secret)
+    run = served.cli("apply", "--env", "dev", "--yes")
+    assert run.code == 0, run.err
 
 
 def _user(metadata: dict[str, Any] | None = None) -> Callable[[Served], None]:
@@ -101,6 +120,9 @@ class Case:
     command: str
     args: tuple[str, ...]
     setup: Callable[[Served], None]
+    # Where the restricted client's credentials go: the CI overrides, except for
+    # promote, whose two environments each need their own (prod's are restricted).
+    client_vars: tuple[str, str] = ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")
 
 
 CASES = [
@@ -117,7 +139,12 @@ CASES = [
         ("consent", "export", "--format", "ndjson", "--out", "consent.ndjson"),
         _user(),
     ),
-    Case("promote", ("promote", "--from", "dev", "--to", "prod", "--yes", "--force"), _dev),
+    Case(
+        "promote",
+        ("promote", "--from", "dev", "--to", "prod", "--yes", "--force"),
+        _dev,
+        ("AUTH0_PROD_CLIENT_ID", "AUTH0_PROD_CLIENT_SECRET"),
+    ),
 ]
 
 
@@ -125,26 +152,28 @@ def test_every_command_in_the_table_is_checked() -> None:
     assert {case.command for case in CASES} == set(COMMAND_SCOPES)
 
 
+@pytest.mark.remote_envs
 @pytest.mark.parametrize("case", CASES, ids=[case.command for case in CASES])
 def test_the_tables_scopes_are_exactly_what_the_command_needs(
     served: Served, case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scopes = COMMAND_SCOPES[case.command]
+    id_var, secret_var = case.client_vars
     for index, missing in enumerate((None, *scopes)):
         served.local.reset()
         case.setup(served)
         granted = tuple(s for s in scopes if s != missing)
         client = served.local.app.authority.register(f"client-{index}", CLIENT_SECRET, granted)
-        monkeypatch.setenv("AUTH0_CLIENT_ID", client.client_id)
-        monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv(id_var, client.client_id)
+        monkeypatch.setenv(secret_var, CLIENT_SECRET)
         run = served.cli(*case.args)
-        monkeypatch.delenv("AUTH0_CLIENT_ID")
-        monkeypatch.delenv("AUTH0_CLIENT_SECRET")
+        monkeypatch.delenv(id_var)
+        monkeypatch.delenv(secret_var)
         if missing is None:
             assert run.code == 0, f"{case.command} with {granted}: {run.err}"
             continue
         assert run.code == 1, f"{case.command} without {missing}: {run.out}{run.err}"
         assert f"`{case.command}` needs the Management API scopes {', '.join(scopes)}" in run.err
         assert f"missing: {missing}" in run.err, run.err
-        assert "$AUTH0_CLIENT_ID and $AUTH0_CLIENT_SECRET" in run.err
+        assert f"${id_var} and ${secret_var}" in run.err
         assert CLIENT_SECRET not in run.out + run.err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import graphlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import auth0_actions.plan
 from auth0_actions.config import Project, load_tenant
 from auth0_actions.plan import Plan, desired_state, plan_environment
 from auth0_actions.plan.planner import unified_diff
@@ -316,37 +313,3 @@ def test_json_is_deterministic(project: Path, cli: Any) -> None:
     first = cli("plan", "-o", "json").out
     assert first == cli("plan", "-o", "json").out
     assert json.loads(first)["changes"][0]["kind"] == "create"
-
-
-PLAN_PACKAGE = Path(auth0_actions.plan.__file__).parent
-PLAN_PREFIX = "auth0_actions.plan"
-
-
-def _plan_imports(path: Path, modules: set[str]) -> set[str]:
-    """The plan package's modules ``path`` imports, at its top or inside a function."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-        elif isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        else:
-            continue
-        for name in names:
-            if name == PLAN_PREFIX:
-                found.add("__init__")
-            elif name.startswith(f"{PLAN_PREFIX}."):
-                found.add(name.removeprefix(f"{PLAN_PREFIX}.").split(".")[0])
-    return found & modules
-
-
-def test_the_plan_package_is_layered_without_import_cycles() -> None:
-    modules = {path.stem: path for path in PLAN_PACKAGE.glob("*.py")}
-    assert {"planner", "state", "changes", "report", "apply", "rollback"} <= set(modules)
-    graph = {name: _plan_imports(path, set(modules)) for name, path in modules.items()}
-    assert "planner" in graph["apply"]  # the walk does see the package's own imports
-    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
-    lengths = {
-        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()
-    }
-    assert {name: n for name, n in lengths.items() if n > 600} == {}

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from auth0_actions.config import checks
+import auth0_actions.config.checks as checks
 from auth0_actions.config.model import ConsentPolicy, Environment, TenantConfig
 from auth0_actions.errors import ConfigError, Problem
 from auth0_actions.layout import DEFAULT_CONFIG

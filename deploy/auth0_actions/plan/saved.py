@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 from auth0_actions import __version__
 from auth0_actions.config import Project
 from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.files import write_atomic
 from auth0_actions.plan.changes import Plan
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredState, LiveState, open_states
@@ -172,19 +171,10 @@ def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
 def write_saved_plan(path: Path, snap: Snapshot) -> None:
     """Write atomically: a temporary file beside it, then a rename over it."""
     text = json.dumps(saved_plan_data(snap), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        # 0600 as before: a plan describes the tenant's code and bindings.
+        write_atomic(path, text, private=True)
     except OSError as exc:
-        raise SavedPlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
         raise SavedPlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
 
 

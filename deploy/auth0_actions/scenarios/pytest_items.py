@@ -12,10 +12,10 @@ from auth0_actions.config import DEFAULT_CONFIG, Project, load_tenant
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.model import load_scenarios
-from auth0_actions.scenarios.pytest_plugin import POOL
 from auth0_actions.scenarios.runner import Case, CaseResult, ScenarioRunner, expand
 from auth0_actions.scenarios.suite import describe_failure, sandbox_read_paths
 
+POOL = pytest.StashKey[SandboxPool]()
 _TENANTS = pytest.StashKey[dict[Path, Project]]()
 _RUNNERS = pytest.StashKey[dict[Path, ScenarioRunner]]()
 
@@ -35,7 +35,9 @@ def _tenant_for(config: pytest.Config, path: Path) -> Project:
 def _runner(config: pytest.Config, tenant: Project) -> ScenarioRunner:
     """One runner per project: its rendered code is made once per session."""
     if POOL not in config.stash:
-        config.stash[POOL] = SandboxPool(read_paths=sandbox_read_paths(tenant))
+        pool = SandboxPool(read_paths=sandbox_read_paths(tenant))
+        config.stash[POOL] = pool
+        config.add_cleanup(pool.close)  # the workers end with the session
     runners = config.stash.setdefault(_RUNNERS, {})
     if tenant.path not in runners:
         runners[tenant.path] = ScenarioRunner(tenant, config.stash[POOL])

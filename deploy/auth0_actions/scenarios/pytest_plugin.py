@@ -12,16 +12,10 @@ it imports nothing heavy until a scenario file is actually collected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from auth0_actions.layout import SCENARIO_SUFFIX
-
-if TYPE_CHECKING:
-    from auth0_actions.sandbox.pool import SandboxPool
-
-POOL: pytest.StashKey[SandboxPool] = pytest.StashKey()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -31,9 +25,3 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
     collector: pytest.Collector = ScenarioCollector.from_parent(parent, path=file_path)
     return collector
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    pool = config.stash.get(POOL, None)
-    if pool is not None:
-        pool.close()

@@ -352,6 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
+        if self.close_connection:
+            # Say so: a client that is not told reuses the connection for its next
+            # request and loses it when the close arrives mid-send.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auth0_actions.config import ConsentPolicy, EnvironmentView, Project
 from auth0_actions.secrets import (
@@ -25,9 +26,12 @@ from auth0_actions.secrets import (
 )
 from auth0_actions.served_credentials import PublishedCredentials, read_published
 from auth0_actions.target import Target, resolve_target
-from auth0_actions.tenant_client.client import TenantClient
-from auth0_actions.tenant_client.connect import connect
-from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryPolicy
+
+if TYPE_CHECKING:
+    # The client brings the Auth0 SDK (a few hundred ms to import): opened on
+    # first use, so `config validate --env` and friends never pay for it.
+    from auth0_actions.tenant_client.client import TenantClient
+    from auth0_actions.tenant_client.retry import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class Environment:
     def tenant_client(
         self,
         *,
-        retry: RetryPolicy = DEFAULT_POLICY,
+        retry: RetryPolicy | None = None,
         timeout: float | None = None,
         command: str | None = None,
     ) -> AbstractContextManager[TenantClient]:
@@ -85,6 +89,9 @@ class Environment:
         ``command`` (default: the CLI command running) names the Management
         API scopes a 403 asks for.
         """
+        from auth0_actions.tenant_client.connect import connect
+        from auth0_actions.tenant_client.retry import DEFAULT_POLICY
+
         target = self.target
         if not self.credentials_checked:  # fail naming the missing variables
             target = resolve_target(self.project, self.view, self.environ)
@@ -93,7 +100,7 @@ class Environment:
             target,
             self.environ,
             local=self.view.is_local,
-            retry=retry,
+            retry=retry or DEFAULT_POLICY,
             timeout=timeout,
             command=command,
         )

@@ -19,13 +19,13 @@ import hmac
 import secrets
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from auth0_actions.clock import now_s
 from auth0_actions.consent_page.page import (
     ConsentView,
     render_consent,
@@ -104,7 +104,7 @@ class TicketBook:
         """Mark the ticket decided, once, if the CSRF token is this ticket's."""
         with self._lock:
             ticket = self._tickets.get(digest)
-            if ticket is None or ticket.session.exp <= time.time():
+            if ticket is None or ticket.session.exp <= now_s():
                 raise PageError(
                     400,
                     "This consent request has expired",
@@ -129,7 +129,7 @@ class TicketBook:
             return ticket
 
     def _forget_expired(self) -> None:
-        now = time.time()
+        now = now_s()
         for digest in [d for d, t in self._tickets.items() if t.session.exp <= now]:
             del self._tickets[digest]
 
@@ -238,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
                 support_email=settings.support_email,
             )
         )
-        max_age = max(0, int(session.exp - time.time()))
+        max_age = max(0, int(session.exp - now_s()))
         cookie = _cookie_header(ticket.csrf, max_age)
         self._html(200, body, form_targets=(tenant,), extra={"Set-Cookie": cookie})
 

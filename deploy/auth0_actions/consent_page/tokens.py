@@ -13,10 +13,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
+
+from auth0_actions.clock import now_s
 
 # Clock skew tolerated between the tenant and this server.
 LEEWAY_S = 30
@@ -92,7 +93,7 @@ def verify_session_token(
     if not hmac.compare_digest(wanted, given):
         raise TokenRejected("the session token's signature is not valid")
 
-    moment = time.time() if now is None else now
+    moment = now_s() if now is None else now
     iat, exp = claims.get("iat"), claims.get("exp")
     if not _is_int(iat) or not _is_int(exp):
         raise TokenRejected("the session token lacks iat or exp")
@@ -126,7 +127,7 @@ def result_token(
     session: SessionClaims, state: str, accepted: bool, secret: str, *, now: float | None = None
 ) -> str:
     """The answer /continue expects (docs/consent.md, "Consent page token contract")."""
-    issued = int(time.time() if now is None else now)
+    issued = int(now_s() if now is None else now)
     return sign(
         {
             "sub": session.sub,

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from auth0_actions.clock import now_s
 from auth0_actions.config import ConsentPolicy, EnvironmentView, Project
 from auth0_actions.errors import Auth0ActionsError, ConfigError
 from auth0_actions.render import TemplateRenderer, units_for
@@ -372,7 +373,7 @@ class _Driver:
             raise ConfigError(
                 f"step {number}: no secret {page.secret_name} to sign the answer with"
             )
-        now = int(time.time())
+        now = int(now_s())
         terms = resolve_policy_refs(tweaks.terms_version, ctx) if tweaks.terms_version else None
         claims: dict[str, Any] = {
             "iat": now,

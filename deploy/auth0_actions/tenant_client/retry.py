@@ -30,9 +30,10 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from auth0_actions.clock import now_s
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def rate_limit_wait(headers: Mapping[str, str], retry: RetryPolicy) -> float:
     else:
         reset = headers.get("x-ratelimit-reset")
         if reset and reset.strip().isdigit():
-            wait = float(reset) - time.time()
+            wait = float(reset) - now_s()
     if wait is None or wait <= 0:
         wait = retry.backoff_s / 5
     return min(wait * (1 + random.random() * 0.2), retry.max_wait_s)  # noqa: S311

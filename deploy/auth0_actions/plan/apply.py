@@ -40,7 +40,15 @@ from typing import Any, ClassVar
 
 from auth0_actions.config import Project
 from auth0_actions.errors import Auth0ActionsError
-from auth0_actions.plan.changes import BINDING_CHANGES, Create, Delete, Deploy, Plan, Update
+from auth0_actions.plan.changes import (
+    BINDING_CHANGES,
+    Create,
+    Delete,
+    Deploy,
+    Plan,
+    TriggerEvent,
+    Update,
+)
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.secrets import Secret, resolve_secret_values
@@ -63,30 +71,14 @@ class ApplyError(Auth0ActionsError):
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(TriggerEvent):
     """One write (or wait) apply made; never carries a secret value.
 
     Each kind of step is a subclass that says what it did (:meth:`describe`)
     and what it reports beyond trigger and action (:meth:`extra`).
     """
 
-    kind: ClassVar[str] = ""
-    trigger: str
-    action: str | None
-
-    @property
-    def where(self) -> str:
-        return f"{self.trigger}/{self.action}" if self.action else self.trigger
-
-    def describe(self) -> str:
-        raise NotImplementedError(f"{type(self).__name__} does not describe itself")
-
-    def extra(self) -> dict[str, Any]:
-        return {}
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"step": self.kind, "trigger": self.trigger, "action": self.action, **self.extra()}
+    data_key: ClassVar[str] = "step"
 
 
 @dataclass(frozen=True)

@@ -25,21 +25,22 @@ DriftKind = Literal[
 
 
 @dataclass(frozen=True)
-class Change:
-    kind: ClassVar[str] = ""
-    symbol: ClassVar[str] = ""  # the text report's mark: + adds, ~ changes, ^ ships, - removes
-    colour: ClassVar[str] = ""
-    trigger: str
-    action: str | None  # None for a change of a whole trigger (reorder)
-    order: int  # tenant.yaml order within the trigger; 0 when it has none
+class TriggerEvent:
+    """Something that happens to one action of a trigger, or to the whole trigger.
 
-    @property
-    def sort_key(self) -> tuple[int, str, int, str]:
-        return (KINDS.index(self.kind), self.trigger, self.order, self.action or "")
+    A planned :class:`Change` and an apply ``Step`` (what was done) are both
+    this: each subclass says what it is (:meth:`describe`) and what it reports
+    beyond trigger and action (:meth:`extra`), under ``data_key`` in its data.
+    """
+
+    kind: ClassVar[str] = ""
+    data_key: ClassVar[str] = "kind"
+    trigger: str
+    action: str | None  # None for something that concerns the whole trigger
 
     @property
     def where(self) -> str:
-        """trigger/action, or the trigger alone for a change of a whole trigger."""
+        """trigger/action, or the trigger alone."""
         return f"{self.trigger}/{self.action}" if self.action else self.trigger
 
     def describe(self) -> str:
@@ -51,7 +52,23 @@ class Change:
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"kind": self.kind, "trigger": self.trigger, "action": self.action, **self.extra()}
+        return {
+            self.data_key: self.kind,
+            "trigger": self.trigger,
+            "action": self.action,
+            **self.extra(),
+        }
+
+
+@dataclass(frozen=True)
+class Change(TriggerEvent):
+    symbol: ClassVar[str] = ""  # the text report's mark: + adds, ~ changes, ^ ships, - removes
+    colour: ClassVar[str] = ""
+    order: int  # tenant.yaml order within the trigger; 0 when it has none
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (KINDS.index(self.kind), self.trigger, self.order, self.action or "")
 
 
 @dataclass(frozen=True)

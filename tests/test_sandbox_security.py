@@ -85,8 +85,14 @@ def outputs(reply: Reply) -> list[Any]:
     ]
 
 
+def workers_of(pool: SandboxPool, body: str) -> list[int]:
+    """The live workers serving the action made of ``body`` (its isolation domain)."""
+    code = action(body)
+    return [w.process.pid for w in pool.workers() if w.domain.code == code]
+
+
 def worker_pids(pool: SandboxPool) -> set[int]:
-    return {worker.process.pid for worker in pool._all}
+    return {worker.process.pid for worker in pool.workers()}
 
 
 def children_of(pids: set[int]) -> list[int]:
@@ -462,24 +468,21 @@ def test_network_is_blocked_without_a_namespace(listener: Listener) -> None:
 )
 def test_looping_forever_is_stopped(pool: SandboxPool, body: str) -> None:
     """§3 Limits: the trigger limit ends a loop that never yields; the worker is replaced."""
-    call(pool, "out(1);")  # a warm worker to be replaced
-    before = worker_pids(pool)
     reply = call(pool, body)
     assert reply.result is None
     assert reply.failure == TIMEOUT_MESSAGE
-    assert before - worker_pids(pool)  # the looping worker is gone
+    assert not workers_of(pool, body)  # the looping worker is gone
     assert_pool_works(pool)
 
 
 def test_heap_blow_up_is_contained(pool: SandboxPool) -> None:
     """§3 Limits (memory): unbounded JS allocation ends in a clean out-of-memory failure."""
-    call(pool, "out(1);")
-    before = worker_pids(pool)
-    reply = call(pool, "const keep = []; for (;;) keep.push(new Array(1e5).fill(Math.random()));")
+    body = "const keep = []; for (;;) keep.push(new Array(1e5).fill(Math.random()));"
+    reply = call(pool, body)
     assert reply.result is None
     assert reply.failure is not None
     assert "ran out of memory" in reply.failure
-    assert before - worker_pids(pool)
+    assert not workers_of(pool, body)
     assert_pool_works(pool)
 
 
@@ -494,15 +497,13 @@ def test_heap_blow_up_is_contained(pool: SandboxPool) -> None:
 )
 def test_buffer_blow_up_is_contained(pool: SandboxPool, body: str) -> None:
     """§3 Limits (memory): Buffers live outside the heap; the address-space cap stops them."""
-    call(pool, "out(1);")
-    before = worker_pids(pool)
     reply = call(pool, body)
     if reply.failure is not None:
         assert "memory" in reply.failure
     else:
         refused(reply, "allocation failed")
         assert reply.retired == "an allocation failed"
-    assert before - worker_pids(pool)  # never reused
+    assert not workers_of(pool, body)  # never reused
     assert_pool_works(pool)
 
 
@@ -557,14 +558,13 @@ def test_memory_held_after_the_action_retires_the_worker(pool: SandboxPool) -> N
 )
 def test_prototype_pollution_is_reported(pool: SandboxPool, body: str, what: str) -> None:
     """§3 Loader (one realm, shared built-ins): tampering is reported; the worker is replaced."""
-    call(pool, "out(1);")
-    before = worker_pids(pool)
-    reply = call(pool, f"api.access.deny('should not count'); {body}")
+    hostile = f"api.access.deny('should not count'); {body}"
+    reply = call(pool, hostile)
     assert reply.result is None
     assert reply.failure is not None
     assert reply.failure.startswith("the action tampered with the sandbox: ")
     assert what in reply.failure
-    assert before - worker_pids(pool)
+    assert not workers_of(pool, hostile)
     assert_pool_works(pool)
 
 

@@ -14,15 +14,51 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 NETNS = "network-namespace"
 API_BLOCK = "api-block"
 
 
 @dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    harness_dir: str
+    deps_dir: str | None
+
+
+@dataclass(frozen=True)
 class Isolation:
     network: str  # NETNS or API_BLOCK
     prefix: tuple[str, ...]  # command prefix that enters the namespace, if any
+
+    def launch(
+        self, node: Path, *, harness: Path, deps: Path | None, memory_mb: int, cpu_seconds: int
+    ) -> Launch:
+        allow = [f"--allow-fs-read={harness}"] + ([f"--allow-fs-read={deps}"] if deps else [])
+        space = (memory_mb + 1536) * 1024 * 1024
+        argv = [
+            "prlimit",
+            f"--as={space}",
+            "--core=0",
+            f"--cpu={cpu_seconds}",
+            "--",
+            *self.prefix,
+            str(node),
+            "--permission",
+            *allow,
+            f"--max-old-space-size={memory_mb}",
+            "--disable-wasm-trap-handler",
+            "--zero-fill-buffers",
+            str(harness / "worker.js"),
+        ]
+        return Launch(argv, {"TZ": "UTC"}, str(harness), str(harness), str(deps) if deps else None)
+
+
+def ensure_required_level(isolation: Isolation) -> None:
+    """Placeholder until the OS sandbox lands (same branch of work)."""
 
     @property
     def description(self) -> str:

@@ -1,9 +1,11 @@
 'use strict';
 // Load action and rule code the way Auth0's loader does (@auth0/actions
 // _XK5Fidc.js): compiled with vm.compileFunction in the main realm, with a
-// real `require` resolving from the action's dependency directory. Every
-// execution gets a fresh module instance, so scenarios cannot leak module
-// state into each other.
+// real `require` resolving from the action's dependency directory. A worker
+// serves one action (its isolation domain), so the module is loaded once and
+// its module-level state persists across that action's executions, as in
+// Auth0's Node 22 runtime (docs/reference/actions-runtime.md, "module-level
+// code runs once per instance"); no other action ever shares it.
 
 // Fix: functions captured at load; action code can assign to these shared
 // module objects (e.g. require('vm').compileFunction) and would otherwise
@@ -21,8 +23,10 @@ function requireFor(depsDir) {
   return createRequire(base);
 }
 
+// `sink` is a function returning the current execution's log list: a module
+// loaded once logs into whichever execution is running.
 function makeConsole(sink, unitName) {
-  const write = (level) => (...args) => sink.push({ action: unitName, level, message: format(...args) });
+  const write = (level) => (...args) => sink().push({ action: unitName, level, message: format(...args) });
   return {
     log: write('log'),
     info: write('info'),
@@ -33,7 +37,7 @@ function makeConsole(sink, unitName) {
   };
 }
 
-/** A fresh module for an Action: returns module.exports. */
+/** Load an Action's module: returns module.exports. `logs` as in makeConsole. */
 function loadAction(unit, logs) {
   const params = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
   const fn = compileFunction(unit.code, params, { filename: unit.filename });
@@ -50,7 +54,7 @@ function loadAction(unit, logs) {
   return module.exports;
 }
 
-/** A legacy Rule: a bare function expression, evaluated with the Rules globals. */
+/** A legacy Rule: a bare function expression, evaluated with the Rules globals. `logs` as in makeConsole. */
 function loadRule(unit, globals, logs) {
   const params = ['configuration', 'auth0', 'UnauthorizedError', 'require', 'console', 'global'];
   // The wrapper line is compensated by lineOffset, so stack traces keep the

@@ -1,11 +1,8 @@
 'use strict';
-// The post-login trigger: the `api` object and a pipeline of actions run in
-// binding order (docs/reference/actions-runtime.md §1).
-//
-// A run is one segment of a login: from the first action (execute), or from
-// the action that redirected (continue: its onContinuePostLogin, then the
-// later actions' onExecutePostLogin). The host keeps the transaction between
-// segments, so a worker holds no state from one request to the next.
+// The post-login trigger: the `api` object, and one action's execution
+// (docs/reference/actions-runtime.md §1). The host runs the pipeline: each
+// action in binding order, in its own worker, carrying the transaction
+// (metadata, transaction metadata, cache) from one to the next.
 
 const { loadAction } = require('./loader');
 const tokens = require('./tokens');
@@ -297,107 +294,106 @@ function signatureError(name) {
 }
 
 /**
- * Run a segment of the post-login pipeline.
- * request: {units: [{name, code, filename, secrets, deps_dir}], event, resume: null | {index},
- *           cache, now_ms}
+ * One action's runner. A worker serves one action (its isolation domain), so
+ * the runner holds that action alone: its code, its secrets, its module. The
+ * pipeline (binding order, stopping on deny/redirect/error, carrying state
+ * from one action to the next) is run by the host, one request per action
+ * (deploy/auth0_actions/sandbox/pipeline.py).
+ *
+ * request: {event, handler, state: {user_metadata, app_metadata,
+ *           transaction_metadata, cache, primary_user}, now_ms}
  */
-async function runPostLogin(request) {
-  const base = request.event;
-  const offset = (request.now_ms ?? Date.now()) - Date.now();
-  const now = () => Date.now() + offset;
-  const tx = {
-    commands: [],
-    logs: [],
-    userMetadata: clone(base.user.user_metadata ?? {}),
-    appMetadata: clone(base.user.app_metadata ?? {}),
-    idTokenClaims: {},
-    accessTokenClaims: {},
-    scopes: { added: [], removed: [] },
-    multifactor: null,
-    transactionMetadata: clone((base.transaction && base.transaction.metadata) || {}),
-    cache: clone(request.cache || {}),
-    primaryUser: null,
-    deny: null,
-    redirect: null,
-    executed: [],
-  };
-  const start = request.resume ? request.resume.index : 0;
-  let status = 'completed';
-  let error = null;
-  for (let index = start; index < request.units.length; index += 1) {
-    const unit = request.units[index];
-    const handler = request.resume && index === start ? 'onContinuePostLogin' : 'onExecutePostLogin';
-    const event = clone(base);
+function actionRunner(unit) {
+  let exported = null; // module-level code runs once per instance
+  let logs = [];
+  const sink = () => logs;
+  return async function run(request) {
+    const state = request.state || {};
+    const handler = request.handler === 'onContinuePostLogin' ? 'onContinuePostLogin' : 'onExecutePostLogin';
+    const offset = (request.now_ms ?? Date.now()) - Date.now();
+    const now = () => Date.now() + offset;
+    logs = [];
+    const tx = {
+      commands: [],
+      logs,
+      userMetadata: clone(state.user_metadata ?? {}),
+      appMetadata: clone(state.app_metadata ?? {}),
+      idTokenClaims: {},
+      accessTokenClaims: {},
+      scopes: { added: [], removed: [] },
+      multifactor: null,
+      transactionMetadata: clone(state.transaction_metadata ?? {}),
+      cache: clone(state.cache ?? {}),
+      primaryUser: state.primary_user ?? null,
+      deny: null,
+      redirect: null,
+      executed: [],
+    };
+    const event = clone(request.event);
     // Earlier actions' metadata writes are visible to later ones.
     event.user.user_metadata = clone(tx.userMetadata);
     event.user.app_metadata = clone(tx.appMetadata);
     event.secrets = clone(unit.secrets || {});
     if (event.transaction) event.transaction.metadata = clone(tx.transactionMetadata);
-    let exported;
-    try {
-      exported = loadAction(unit, tx.logs);
-    } catch (err) {
-      error = { action: unit.name, handler, message: String(err && err.message), stack: String(err && err.stack) };
+    let status = 'completed';
+    let error = null;
+    const fail = (err, extra) => {
       status = 'error';
-      break;
+      error = { action: unit.name, handler, message: String(err && err.message), ...extra };
+    };
+    try {
+      if (exported === null) exported = loadAction(unit, sink);
+    } catch (err) {
+      fail(err, { stack: String(err && err.stack) });
     }
-    const fn = exported[handler];
-    if (fn === undefined) {
+    const fn = exported && exported[handler];
+    if (status === 'error') {
+      // reported below
+    } else if (fn === undefined) {
       if (handler === 'onContinuePostLogin') {
-        error = { action: unit.name, handler, message: 'The action redirected but exports no onContinuePostLogin handler.' };
-        status = 'error';
-        break;
+        fail({ message: 'The action redirected but exports no onContinuePostLogin handler.' });
+      } else {
+        status = 'skipped';
       }
-      continue;
+    } else if (typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') {
+      fail(signatureError(handler));
+    } else {
+      const { api, state: apiState, close } = makeApi(tx, unit, event, handler, now);
+      tx.executed.push({ action: unit.name, handler });
+      try {
+        await fn(event, api);
+      } catch (err) {
+        fail(err, { stack: String(err && err.stack) });
+      } finally {
+        close();
+      }
+      if (status !== 'error') {
+        if (tx.deny) status = 'denied';
+        else if (apiState.redirected || apiState.rendered) status = 'redirected';
+      }
     }
-    if (typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') {
-      const err = signatureError(handler);
-      error = { action: unit.name, handler, message: err.message };
-      status = 'error';
-      break;
-    }
-    const { api, state, close } = makeApi(tx, unit, event, handler, now);
-    tx.executed.push({ action: unit.name, handler });
-    try {
-      await fn(event, api);
-    } catch (err) {
-      error = { action: unit.name, handler, message: String(err && err.message), stack: String(err && err.stack) };
-      status = 'error';
-      break;
-    } finally {
-      close();
-    }
-    if (tx.deny) {
-      status = 'denied';
-      break;
-    }
-    if (state.redirected || state.rendered) {
-      status = 'redirected';
-      tx.redirect.index = index;
-      break;
-    }
-  }
-  return {
-    status,
-    error,
-    deny: tx.deny,
-    redirect: tx.redirect,
-    commands: tx.commands,
-    logs: tx.logs,
-    user_metadata: tx.userMetadata,
-    app_metadata: tx.appMetadata,
-    id_token_claims: tx.idTokenClaims,
-    access_token_claims: tx.accessTokenClaims,
-    access_token_scopes: tx.scopes,
-    multifactor: tx.multifactor,
-    transaction_metadata: tx.transactionMetadata,
-    primary_user: tx.primaryUser,
-    cache: tx.cache,
-    executed: tx.executed,
+    return {
+      status,
+      error,
+      deny: tx.deny,
+      redirect: tx.redirect,
+      commands: tx.commands,
+      logs: tx.logs,
+      user_metadata: tx.userMetadata,
+      app_metadata: tx.appMetadata,
+      id_token_claims: tx.idTokenClaims,
+      access_token_claims: tx.accessTokenClaims,
+      access_token_scopes: tx.scopes,
+      multifactor: tx.multifactor,
+      transaction_metadata: tx.transactionMetadata,
+      primary_user: tx.primaryUser,
+      cache: tx.cache,
+      executed: tx.executed,
+    };
   };
 }
 
 // Fix: frozen. Action code can require() harness modules (its require
 // resolves from here when it has no dependencies); assigning e.g.
 // require('./tokens').verify changed every later validateToken on the worker.
-module.exports = Object.freeze({ runPostLogin, canRedirect });
+module.exports = Object.freeze({ actionRunner, canRedirect });

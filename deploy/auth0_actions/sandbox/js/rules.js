@@ -4,6 +4,8 @@
 // UnauthorizedError ends the login with error=unauthorized, any other error
 // with access_denied; context.redirect suspends after the remaining rules ran,
 // and on /continue every rule runs again with protocol "redirect-callback".
+// This file runs one rule; the host runs them in order
+// (deploy/auth0_actions/sandbox/pipeline.py).
 
 const { loadRule } = require('./loader');
 
@@ -69,90 +71,91 @@ function invokeRule(fn, user, context, timeoutMs) {
 }
 
 /**
- * request: {units: [{name, code, filename, deps_dir}], user, context, configuration, timeout_ms}
+ * One rule's runner. A worker serves one rule (its isolation domain); the host
+ * runs the rules in order, one request each, carrying user and context
+ * (deploy/auth0_actions/sandbox/pipeline.py).
+ *
+ * unit: {name, code, filename, deps_dir, configuration}
+ * request: {user, context, state: {user_metadata, app_metadata}, timeout_ms}
  */
-async function runRules(request) {
-  const run = {
-    commands: [],
-    logs: [],
-    userMetadata: clone(request.user.user_metadata ?? {}),
-    appMetadata: clone(request.user.app_metadata ?? {}),
-  };
-  let user = clone(request.user);
-  let context = clone(request.context);
-  const shared = {}; // `global`: shared by the rules of one login
-  let status = 'completed';
-  let error = null;
-  const executed = [];
-  for (const unit of request.units) {
+function ruleRunner(unit) {
+  // `global` persists across this rule's executions in its worker, as in
+  // Auth0's rule containers; no other rule shares it.
+  const shared = {};
+  let logs = [];
+  const sink = () => logs;
+  return async function run(request) {
+    const state = request.state || {};
+    logs = [];
+    const run = {
+      commands: [],
+      logs,
+      userMetadata: clone(state.user_metadata ?? {}),
+      appMetadata: clone(state.app_metadata ?? {}),
+    };
+    let user = clone(request.user);
+    let context = clone(request.context);
+    let status = 'completed';
+    let error = null;
+    const executed = [];
     let fn;
     try {
       fn = loadRule(
         unit,
         {
-          configuration: clone(request.configuration || {}),
+          configuration: clone(unit.configuration || {}),
           auth0: makeAuth0(run, unit.name, context),
           UnauthorizedError,
           global: shared,
         },
-        run.logs,
+        sink,
       );
     } catch (err) {
       status = 'error';
       error = { rule: unit.name, name: String(err && err.name), message: String(err && err.message) };
-      break;
     }
-    if (typeof fn !== 'function') {
+    if (status === 'completed' && typeof fn !== 'function') {
       status = 'error';
       error = { rule: unit.name, name: 'TypeError', message: 'A rule must be a function (user, context, callback).' };
-      break;
     }
-    executed.push(unit.name);
-    const outcome = await invokeRule(fn, user, context, request.timeout_ms ?? 20000);
-    // Let promises the rule started before calling back settle (Auth0 keeps
-    // the sandbox alive for them).
-    await new Promise((resolve) => setImmediate(resolve));
-    if (outcome.timeout) {
-      status = 'error';
-      error = { rule: unit.name, name: 'Error', message: 'Request to Webtask exceeded allowed execution time' };
-      break;
+    if (status === 'completed') {
+      executed.push(unit.name);
+      const outcome = await invokeRule(fn, user, context, request.timeout_ms ?? 20000);
+      // Let promises the rule started before calling back settle (Auth0 keeps
+      // the sandbox alive for them).
+      await new Promise((resolve) => setImmediate(resolve));
+      if (outcome.timeout) {
+        status = 'error';
+        error = { rule: unit.name, name: 'Error', message: 'Request to Webtask exceeded allowed execution time' };
+      } else if (outcome.err) {
+        const err = outcome.err;
+        const unauthorized = err instanceof UnauthorizedError || (err && err.name === 'UnauthorizedError');
+        status = unauthorized ? 'unauthorized' : 'denied';
+        error = {
+          rule: unit.name,
+          name: unauthorized ? 'UnauthorizedError' : String((err && err.name) || 'Error'),
+          message: typeof err === 'string' ? err : String(err && err.message),
+        };
+      } else {
+        if (outcome.user) user = outcome.user;
+        if (outcome.context) context = outcome.context;
+      }
     }
-    if (outcome.err) {
-      const err = outcome.err;
-      const unauthorized = err instanceof UnauthorizedError || (err && err.name === 'UnauthorizedError');
-      status = unauthorized ? 'unauthorized' : 'denied';
-      error = {
-        rule: unit.name,
-        name: unauthorized ? 'UnauthorizedError' : String((err && err.name) || 'Error'),
-        message: typeof err === 'string' ? err : String(err && err.message),
-      };
-      break;
-    }
-    if (outcome.user) user = outcome.user;
-    if (outcome.context) context = outcome.context;
-  }
-  let redirect = null;
-  if (status === 'completed' && context.redirect && context.protocol !== 'redirect-callback') {
-    const url = String(context.redirect.url);
-    const state = request.state || 'sandbox-state';
-    redirect = { url: `${url}${url.includes('?') ? '&' : '?'}state=${encodeURIComponent(state)}`, state };
-    status = 'redirected';
-  }
-  return {
-    status,
-    error,
-    redirect,
-    commands: run.commands,
-    logs: run.logs,
-    user_metadata: run.userMetadata,
-    app_metadata: run.appMetadata,
-    id_token_claims: clone(context.idToken || {}),
-    access_token_claims: clone(context.accessToken || {}),
-    executed,
+    return {
+      status,
+      error,
+      commands: run.commands,
+      logs: run.logs,
+      user_metadata: run.userMetadata,
+      app_metadata: run.appMetadata,
+      user: clone(user),
+      context: clone(context),
+      executed,
+    };
   };
 }
 
 // Fix: frozen. Action code can require() harness modules (its require
 // resolves from here when it has no dependencies); assigning e.g.
 // require('./tokens').verify changed every later validateToken on the worker.
-module.exports = Object.freeze({ runRules, UnauthorizedError });
+module.exports = Object.freeze({ ruleRunner, UnauthorizedError });

@@ -1,10 +1,15 @@
 'use strict';
-// A long-lived sandbox worker. The host starts it under Node's permission
+// A long-lived sandbox worker. The host starts it inside the OS sandbox
+// (deploy/auth0_actions/sandbox/isolation.py) and under Node's permission
 // model (read-only harness and dependencies; no writes, child processes,
-// workers or addons), with an empty environment, a heap cap and, where the OS
-// allows, in its own network namespace.
+// workers or addons), with an empty environment and a heap cap.
 //
-// Protocol: the first stdin line is a nonce; then one JSON request per line.
+// A worker serves one isolation domain: one action (or rule), its secret
+// values and its dependency set, sent once at start. It never runs anything
+// else, so nothing in its memory belongs to another action.
+//
+// Protocol: the first stdin line is a nonce; the second the domain (JSON);
+// then one JSON request per line.
 // Each response is one line "<nonce> <json>" on stdout. Action code cannot
 // learn the nonce (it is read before any action code runs and kept in this
 // closure), so nothing it prints can pass for a result.
@@ -145,8 +150,8 @@ function blockProcessControl() {
 }
 blockProcessControl();
 
-const { runPostLogin } = require('./postlogin');
-const { runRules } = require('./rules');
+const { actionRunner } = require('./postlogin');
+const { ruleRunner } = require('./rules');
 
 // --- integrity of the built-ins the harness (and JSON) depend on
 const TypedArray = getPrototypeOf(Uint8Array);
@@ -360,6 +365,13 @@ function readLine() {
 
 const NONCE = readLine();
 if (!NONCE) exit(2);
+const DOMAIN = (() => {
+  const line = readLine();
+  if (!line) exit(2);
+  return jsonParse(line);
+})();
+const runDomain = DOMAIN.kind === 'rule' ? ruleRunner(DOMAIN) : actionRunner(DOMAIN);
+const DOMAIN_OP = DOMAIN.kind === 'rule' ? 'rules' : 'post-login';
 
 function respond(payload) {
   // Fix: the leading newline ends any partial line action code left on
@@ -400,9 +412,8 @@ function withTimeout(promise, ms) {
 
 async function handle(request) {
   if (request.op === 'ping') return { pong: true };
-  if (request.op === 'post-login') return withTimeout(runPostLogin(request), request.timeout_ms ?? 20000);
-  if (request.op === 'rules') return withTimeout(runRules(request), request.timeout_ms ?? 20000);
-  return { status: 'error', error: { message: `unknown op ${request.op}` } };
+  if (request.op === DOMAIN_OP) return withTimeout(runDomain(request), request.timeout_ms ?? 20000);
+  return { status: 'error', error: { message: `this worker serves ${DOMAIN_OP} only, not ${request.op}` } };
 }
 
 // --- reuse: a worker is only reused when the last request left nothing behind

@@ -1,0 +1,78 @@
+"""Isolation domains: what one sandbox worker may ever hold.
+
+A domain is one action (or legacy rule): its code, its secret values (a
+rule's configuration) and its dependency set. A warm worker serves exactly
+one domain for its whole life, so no worker's memory ever holds two actions'
+secrets, and state an action leaves behind (patched built-ins, globals,
+hooks, module-level variables) reaches only that same action's later
+executions, as on Auth0, where module-level code runs once per instance.
+
+Two units with the same code, secrets and dependencies are the same domain
+and share warm workers; anything different is another domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ACTION = "action"
+RULE = "rule"
+
+
+@dataclass(frozen=True, eq=False)
+class Domain:
+    kind: str  # ACTION or RULE
+    name: str
+    code: str
+    filename: str
+    # An action's secrets, or a rule's configuration (tenant-wide on Auth0:
+    # every rule sees all of it, so it is part of each rule's domain).
+    values: Mapping[str, Any]
+    deps_dir: Path | None
+
+    @classmethod
+    def of_action(cls, unit: Mapping[str, Any]) -> Domain:
+        return cls._of(ACTION, unit, unit.get("secrets") or {})
+
+    @classmethod
+    def of_rule(cls, unit: Mapping[str, Any], configuration: Mapping[str, Any]) -> Domain:
+        return cls._of(RULE, unit, configuration)
+
+    @classmethod
+    def _of(cls, kind: str, unit: Mapping[str, Any], values: Mapping[str, Any]) -> Domain:
+        deps = unit.get("deps_dir")
+        return cls(
+            kind=kind,
+            name=str(unit.get("name", "")),
+            code=str(unit.get("code", "")),
+            filename=str(unit.get("filename", "")),
+            values=dict(values),
+            deps_dir=Path(deps) if deps else None,
+        )
+
+    @property
+    def key(self) -> str:
+        """Equal for the same code, values and dependencies; never reveals the values."""
+        material = json.dumps(
+            [self.kind, self.name, self.code, self.filename, self.values, str(self.deps_dir)],
+            sort_keys=True,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def message(self, deps_inside: str | None) -> bytes:
+        """The domain as the worker reads it: one JSON line, dependencies as it sees them."""
+        values = dict(self.values)
+        unit: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "code": self.code,
+            "filename": self.filename,
+            "deps_dir": deps_inside,
+        }
+        unit["configuration" if self.kind == RULE else "secrets"] = values
+        return json.dumps(unit).encode()

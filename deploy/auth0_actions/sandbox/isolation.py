@@ -57,9 +57,6 @@ class Isolation:
         return Launch(argv, {"TZ": "UTC"}, str(harness), str(harness), str(deps) if deps else None)
 
 
-def ensure_required_level(isolation: Isolation) -> None:
-    """Placeholder until the OS sandbox lands (same branch of work)."""
-
     @property
     def description(self) -> str:
         base = "Node permission model (read-only harness and dependencies; no writes, "
@@ -86,3 +83,7 @@ def detect_isolation() -> Isolation:
             if _works(prefix):
                 return Isolation(NETNS, tuple(prefix))
     return Isolation(API_BLOCK, ())
+
+
+def ensure_required_level(isolation: Isolation) -> None:
+    """Placeholder until the OS sandbox lands (same branch of work)."""

@@ -6,6 +6,13 @@ memory and tampering), the host must show no trace of it (no file, no
 connection to a loopback server started here, no host variable, no child
 process), and the pool must keep serving normal requests afterwards.
 
+The second half (from "breaking out") is issue 11's attacks, tried as an
+attacker would with action code alone, through ``SandboxPool.call``,
+``auth0-actions test``, ``auth0-actions sandbox run`` and the local tenant's
+login flow. Each is proven against a canary a breach would reveal (another
+action's secret, a file in the project, the local tenant's database) and
+checks the host is untouched; the helpers are in tests/attack_support.py.
+
 The isolation itself is docs/reference/actions-runtime.md §6 (Sandboxing on
 Node 20/22); the limits are §3.
 """
@@ -13,11 +20,16 @@ Node 20/22); the limits are §3.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -25,10 +37,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
+from attack_support import (
+    SHARED_DIRS,
+    SHM,
+    TMP,
+    HostSnapshot,
+    action_code,
+    assert_no_leak,
+    assert_no_leaks,
+    attacker_channels,
+    hostile,
+    new_canary,
+    post_login,
+    reply_channels,
+    unit,
+)
 
-from auth0_actions.sandbox.event import build_event
+from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.sandbox.event import HOSTNAME, build_event, rules_inputs
 from auth0_actions.sandbox.isolation import API_BLOCK, NETNS, Isolation, detect_isolation
 from auth0_actions.sandbox.pool import HARNESS_DIR, TIMEOUT_MESSAGE, Limits, Reply, SandboxPool
 
@@ -37,6 +67,9 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX sandbox")
 TIMEOUT_MS = 1000
 MEMORY_MB = 128
 NETWORK_DISABLED = "Network access is disabled in the auth0-actions sandbox."
+# What the lockdown (a second layer in front of the permission model) says of a
+# refused built-in module; either layer refusing is a pass.
+SANDBOX_MODULE = "is not available in the auth0-actions sandbox"
 PRELUDE = "const out = (x) => console.log('OUT ' + JSON.stringify(x));\n"
 
 
@@ -324,7 +357,7 @@ def test_spawning_a_process_is_refused(pool: SandboxPool, tmp_path: Path, templa
     marker = tmp_path / "spawned"
     pids = worker_pids(pool)
     reply = call(pool, template.replace("MARKER", json.dumps(str(marker))))
-    refused(reply, "allow-child-process")
+    refused(reply, re.compile(f"allow-child-process|{SANDBOX_MODULE}"))
     assert not marker.exists()
     assert children_of(pids | worker_pids(pool)) == []
     assert_pool_works(pool)
@@ -340,7 +373,7 @@ def test_spawning_a_process_is_refused(pool: SandboxPool, tmp_path: Path, templa
 )
 def test_starting_a_worker_is_refused(pool: SandboxPool, body: str) -> None:
     """§6 Permission model: no worker threads (no --allow-worker)."""
-    refused(call(pool, body), "allow-worker")
+    refused(call(pool, body), re.compile(f"allow-worker|{SANDBOX_MODULE}"))
     assert_pool_works(pool)
 
 
@@ -355,7 +388,10 @@ def test_starting_a_worker_is_refused(pool: SandboxPool, body: str) -> None:
 )
 def test_addons_inspector_and_wasi_are_refused(pool: SandboxPool, body: str) -> None:
     """§6 Permission model: no addons (--allow-addons), inspector or WASI (--allow-wasi)."""
-    refused(call(pool, body), re.compile("addons|restricted|allow-wasi|WASI", re.IGNORECASE))
+    refused(
+        call(pool, body),
+        re.compile(f"addons|restricted|allow-wasi|WASI|{SANDBOX_MODULE}", re.IGNORECASE),
+    )
     assert_pool_works(pool)
 
 
@@ -846,3 +882,948 @@ def test_process_listeners_retire_the_worker(pool: SandboxPool, body: str) -> No
         reply = call(pool, "setTimeout(() => { throw new Error('late'); }, 0); out('clean');")
         assert reply.ok, reply.failure
         assert outputs(reply) == ["clean"]
+
+
+# =====================================================================================
+# Breaking out (issue 11): each attack as action code alone, proven against a canary.
+# =====================================================================================
+
+# A secret-holding action doing ordinary things with its secret: a Buffer of it
+# (small Buffers come from Node's shared pool), an HMAC, a random id, a cached
+# copy on the warm instance, an error quoting it, a promise resolving to it,
+# and a process warning. It never writes the secret anywhere itself.
+VICTIM = """
+const crypto = require('crypto');
+exports.onExecutePostLogin = async (event, api) => {
+  const key = event.secrets.API_KEY;
+  const keyBytes = Buffer.from(key);
+  const signature = crypto.createHmac('sha256', key).update(event.user.user_id).digest('hex');
+  const requestId = crypto.randomUUID();
+  globalThis.cachedKey = key;
+  try { throw new Error('upstream rejected key ' + key); } catch (err) { void err.stack; }
+  const fetched = await new Promise((resolve) => setImmediate(() => resolve(key)));
+  process.emitWarning('rotating ' + fetched);
+  api.user.setAppMetadata('request_id', requestId);
+  api.user.setAppMetadata('signature', signature);
+  api.user.setAppMetadata('key_bytes', keyBytes.length);
+};
+"""
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+HEAP_SCAN = """
+let heap = '';
+try { for await (const chunk of require('v8').getHeapSnapshot()) heap += chunk; }
+catch (e) { loot.push('heap snapshot refused: ' + e.message); }
+grab(heap);
+heap = '';
+"""
+BUFFER_SCAN = """
+try {
+  for (let i = 0; i < 64; i += 1) {
+    grab(Buffer.from(Buffer.allocUnsafe(1 + i).buffer).toString('latin1'));
+  }
+  grab(Buffer.allocUnsafeSlow(1 << 16).toString('latin1'));
+  grab(Buffer.allocUnsafe(1 << 20).toString('latin1'));
+} catch (e) { loot.push('buffer scan failed: ' + e.message); }
+"""
+
+
+@pytest.fixture
+def canary() -> str:
+    return new_canary()
+
+
+@pytest.fixture
+def lone() -> Iterator[SandboxPool]:
+    """One worker, so that under a shared-worker design every action would share it."""
+    with SandboxPool(1, limits=Limits(timeout_ms=5000)) as p:
+        yield p
+
+
+def victim(canary: str, name: str = "victim") -> dict[str, Any]:
+    return unit(name, VICTIM, {"API_KEY": canary})
+
+
+def spied(reply: Reply, name: str = "hostile") -> list[Any]:
+    """What the hostile action reported; it must have run and reported (else no proof)."""
+    assert reply.result is not None, reply.failure
+    reports = [
+        e for e in reply.result["logs"] if e["action"] == name and e["message"].startswith("LEAK ")
+    ]
+    assert reports, f"the hostile action {name} did not run to its report"
+    return [json.loads(e["message"][5:]) for e in reports]
+
+
+class TestCrossActionReads:
+    """§ issue 11 "Why": another action's secret through memory or shared state."""
+
+    @pytest.mark.parametrize("order", ["spy-first", "spy-after"])
+    def test_a_heap_snapshot_in_the_same_login_holds_no_other_secret(
+        self, lone: SandboxPool, canary: str, order: str
+    ) -> None:
+        spy = hostile(f"{HEAP_SCAN} leak(api, loot);")
+        units = [spy, victim(canary)] if order == "spy-first" else [victim(canary), spy]
+        reply = post_login(lone, *units)
+        spied(reply)
+        assert_no_leak(canary, **attacker_channels(reply))
+
+    def test_a_heap_snapshot_on_a_later_execution_holds_no_earlier_secret(
+        self, lone: SandboxPool, canary: str
+    ) -> None:
+        for _ in range(3):
+            assert post_login(lone, victim(canary)).ok
+        reply = post_login(lone, hostile(f"{HEAP_SCAN} leak(api, loot);"))
+        spied(reply)
+        assert_no_leak(canary, **reply_channels(reply))
+
+    def test_heap_snapshots_cannot_be_written(
+        self, lone: SandboxPool, canary: str, tmp_path: Path
+    ) -> None:
+        marker = f"attack-{secrets.token_hex(4)}"
+        host = HostSnapshot.take(
+            marker,
+            trees=[HARNESS_DIR, tmp_path],
+            shared=[*SHARED_DIRS, Path.cwd()],
+        )
+        targets = [None, f"{TMP}/{marker}.heapsnapshot", f"{tmp_path}/{marker}.heapsnapshot"]
+        targets += [f"{SHM}/{marker}.heapsnapshot", f"{HARNESS_DIR}/{marker}.heapsnapshot"]
+        body = f"""
+        for (const target of {json.dumps(targets)}) {{
+          try {{ loot.push('wrote ' + require('v8').writeHeapSnapshot(target ?? undefined)); }}
+          catch (e) {{ loot.push('refused'); }}
+        }}
+        leak(api, loot);
+        """
+        reply = post_login(lone, victim(canary), hostile(body))
+        [report] = spied(reply)
+        host.assert_untouched()
+        assert report == ["refused"] * len(targets)
+
+    @pytest.mark.parametrize("same_login", [False, True], ids=["later-login", "same-login"])
+    def test_the_shared_buffer_pool_holds_no_other_secret(
+        self, lone: SandboxPool, canary: str, same_login: bool
+    ) -> None:
+        spy = hostile(f"{BUFFER_SCAN} leak(api, loot);")
+        if same_login:
+            reply = post_login(lone, victim(canary), spy)
+            channels = attacker_channels(reply)
+        else:
+            for _ in range(3):
+                assert post_login(lone, victim(canary)).ok
+            reply = post_login(lone, spy)
+            channels = reply_channels(reply)
+        spied(reply)
+        assert_no_leak(canary, **channels)
+
+
+# Traps one action sets for later ones: (installed on its first execution,
+# collected on a later one). Each reports what it caught through `loot`.
+TRAPS = {
+    "global-read": (
+        "",
+        "for (const k of Object.getOwnPropertyNames(globalThis)) {"
+        " let v; try { v = globalThis[k]; } catch (e) { continue; }"
+        " if (typeof v === 'string') grab(v); }",
+    ),
+    "global-setter": (
+        "Object.defineProperty(globalThis, 'cachedKey',"
+        " { configurable: true, get() { return undefined; }, set(v) { grab(v); } });",
+        "",
+    ),
+    "prepareStackTrace": (
+        "Error.prepareStackTrace = (err, frames) => {"
+        " grab(err && err.message); return String(err); };",
+        "",
+    ),
+    "async_hooks": (
+        "globalThis.__promises = []; require('async_hooks').createHook({"
+        " init(id, type, trigger, resource) {"
+        " if (type === 'PROMISE' && __promises.length < 20000) __promises.push(resource); }"
+        " }).enable();",
+        "const seen = (globalThis.__promises || []).splice(0);"
+        " await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)),"
+        " Promise.all(seen.map((p) => Promise.resolve(p).then((v) => {"
+        " try { grab(typeof v === 'string' ? v : JSON.stringify(v)); } catch (e) {}"
+        " }, () => {})))]);",
+    ),
+    "crypto-wrappers": (
+        "const c = require('crypto'); const uuid = c.randomUUID; const hmac = c.createHmac;"
+        " c.randomUUID = (...a) => {"
+        " const v = uuid.apply(c, a); loot.push('uuid:' + v); return v; };"
+        " c.createHmac = (alg, key, ...rest) => { grab(String(key));"
+        " return hmac.apply(c, [alg, key, ...rest]); };",
+        "",
+    ),
+    "process-listener": ("process.on('warning', (w) => grab(w && w.message));", ""),
+}
+
+
+def trap_action(install: str, collect: str) -> str:
+    return f"""
+    if (!globalThis.__installed) {{
+      globalThis.__installed = true;
+      try {{ {install} }} catch (e) {{ loot.push('install refused: ' + e.message); }}
+    }} else {{
+      try {{ {collect} }} catch (e) {{ loot.push('collect failed: ' + e.message); }}
+    }}
+    leak(api, loot);
+    """
+
+
+class TestStateLeftForOtherActions:
+    """§ issue 11: patched built-ins, globals and hooks set by one action for another."""
+
+    @pytest.mark.parametrize("same_login", [False, True], ids=["later-logins", "same-login"])
+    @pytest.mark.parametrize("trap", sorted(TRAPS))
+    def test_a_trap_catches_nothing_of_another_action(
+        self, lone: SandboxPool, canary: str, trap: str, same_login: bool
+    ) -> None:
+        spy = hostile(trap_action(*TRAPS[trap]))
+        reporter = {**spy, "name": "hostile-reporter"}
+        if same_login:
+            reply = post_login(lone, spy, victim(canary), reporter)
+            spied(reply, "hostile-reporter")
+            assert reply.result is not None
+            request_ids = [reply.result["app_metadata"].get("request_id")]
+            channels = attacker_channels(reply)
+        else:
+            spied(post_login(lone, spy))
+            victims = [post_login(lone, victim(canary)) for _ in range(3)]
+            request_ids = [r.result["app_metadata"]["request_id"] for r in victims if r.result]
+            reply = post_login(lone, spy)
+            spied(reply)
+            channels = reply_channels(reply)
+        assert_no_leak(canary, **channels)
+        for request_id in request_ids:
+            assert request_id is not None
+            assert_no_leak(request_id, **channels)
+
+    def test_a_patched_timing_safe_equal_does_not_open_the_consent_rule(
+        self, lone: SandboxPool, scaffolded: Path, canary: str
+    ) -> None:
+        """The legacy consent Rule must reject an all-zero signature whatever ran before."""
+        rule = (scaffolded / "actions/local/legacy-rules/consent-redirect-rule.js").read_text()
+        event = build_event({"request": {"query": {"state": "rule-state-1"}}})
+        user, context = rules_inputs(event)
+        context["protocol"] = "redirect-callback"
+        now = int(time.time())
+        claims = {"iat": now, "exp": now + 300, "sub": user["user_id"], "iss": HOSTNAME}
+        claims |= {"state": "rule-state-1", "terms_version": "2026-11-01", "consent": "accepted"}
+
+        def continue_with(signature: str | None) -> dict[str, Any]:
+            token = _token(claims, canary, signature)
+            context["request"] = {**context["request"], "body": {"session_token": token}}
+            reply = lone.call(
+                {
+                    "op": "rules",
+                    "units": [
+                        {
+                            "name": "consent-redirect-rule",
+                            "code": rule,
+                            "filename": "/rules/consent-redirect-rule.js",
+                            "deps_dir": None,
+                        }
+                    ],
+                    "user": user,
+                    "context": context,
+                    "configuration": {"CONSENT_SESSION_SECRET": canary},
+                    "state": "rule-state-1",
+                }
+            )
+            assert reply.result is not None, reply.failure
+            return reply.result
+
+        # Control: the rule accepts the page's properly signed answer.
+        accepted = continue_with(None)
+        assert accepted["status"] == "completed", accepted["error"]
+        assert accepted["user_metadata"]["consent"]["given"] is True
+        patch = (
+            "try { require('crypto').timingSafeEqual = () => true; } catch (e) {}"
+            " try { Object.defineProperty(require('crypto'), 'timingSafeEqual',"
+            " { value: () => true }); } catch (e) {}"
+        )
+        for _ in range(2):
+            post_login(lone, hostile(f"{patch} leak(api, loot);"))
+            forged = continue_with("A" * 43)  # 32 zero bytes
+            assert forged["status"] == "unauthorized", forged["status"]
+            assert "consent" not in forged["user_metadata"]
+
+    def test_an_action_validating_a_token_rejects_a_zero_signature(
+        self, lone: SandboxPool, canary: str
+    ) -> None:
+        """api.redirect.validateToken after a hostile action patched crypto."""
+        patch = "try { require('crypto').timingSafeEqual = () => true; } catch (e) {}"
+        post_login(lone, hostile(f"{patch} leak(api, loot);"))
+        claims = {"iat": 1, "exp": 4102444800, "sub": "auth0|6543210fedcba98765432100"}
+        claims |= {"iss": HOSTNAME, "state": "app-state-9f8e7d"}
+        checker = unit(
+            "checker",
+            action_code(
+                "try { api.redirect.validateToken({ secret: event.secrets.KEY });"
+                " api.user.setUserMetadata('accepted', true); }"
+                " catch (e) { api.access.deny(e.message); }"
+            ),
+            {"KEY": canary},
+        )
+        for signature in (None, "A" * 43):
+            token = _token(claims, canary, signature)
+            reply = post_login(
+                lone,
+                hostile(f"{patch} leak(api, loot);"),
+                checker,
+                request={"body": {"session_token": token}},
+            )
+            assert reply.result is not None, reply.failure
+            if signature is None:  # control: a properly signed token passes
+                assert reply.result["user_metadata"].get("accepted") is True
+            else:
+                assert reply.result["status"] == "denied"
+                assert "Invalid signature" in reply.result["deny"]["reason"]
+
+
+def _token(claims: dict[str, Any], secret: str, signature: str | None) -> str:
+    """An HS256 token; `signature` replaces the real one (base64url) when given."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    real = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{signature if signature is not None else b64(real)}"
+
+
+REFUSED_MODULES = [
+    "node:sqlite",
+    "v8",
+    "node:v8",
+    "trace_events",
+    "inspector",
+    "inspector/promises",
+    "worker_threads",
+    "child_process",
+    "cluster",
+    "wasi",
+    "repl",
+]
+
+
+class TestPermissionModelGaps:
+    """§ issue 11: built-ins that ignore Node's permission model."""
+
+    @pytest.mark.parametrize("name", REFUSED_MODULES)
+    def test_a_refused_built_in_names_itself_and_why(self, pool: SandboxPool, name: str) -> None:
+        result = refused(call(pool, f"require({json.dumps(name)});"), SANDBOX_MODULE)
+        assert name.removeprefix("node:") in result["error"]["message"]
+        assert_pool_works(pool)
+
+    def test_sqlite_creates_no_file_anywhere(self, lone: SandboxPool, tmp_path: Path) -> None:
+        marker = f"attack-{secrets.token_hex(4)}"
+        host = HostSnapshot.take(
+            marker,
+            trees=[HARNESS_DIR, tmp_path],
+            shared=[*SHARED_DIRS, Path.cwd()],
+        )
+        targets = [f"{tmp_path}/{marker}.db", f"{TMP}/{marker}.db", f"{HARNESS_DIR}/{marker}.db"]
+        targets += [f"{SHM}/{marker}.db", f"{marker}.db"]
+        body = f"""
+        for (const target of {json.dumps(targets)}) {{
+          try {{
+            const {{ DatabaseSync }} = require('node:sqlite');
+            new DatabaseSync(target).exec('CREATE TABLE pwned (x)');
+            loot.push('created ' + target);
+          }} catch (e) {{ loot.push('refused'); }}
+          try {{
+            const {{ DatabaseSync }} = require('node:sqlite');
+            new DatabaseSync(':memory:')
+              .exec(`ATTACH DATABASE '${{target}}' AS x; CREATE TABLE x.t (a)`);
+            loot.push('attached ' + target);
+          }} catch (e) {{ loot.push('refused'); }}
+        }}
+        leak(api, loot);
+        """
+        [report] = spied(post_login(lone, hostile(body)))
+        host.assert_untouched()
+        assert report == ["refused"] * (2 * len(targets))
+
+    def test_trace_events_write_no_file(self, tmp_path: Path) -> None:
+        marker = f"attack-{secrets.token_hex(4)}"
+        host = HostSnapshot.take(marker, trees=[HARNESS_DIR], shared=[*SHARED_DIRS, Path.cwd()])
+        body = """
+        try {
+          const categories = ['node', 'node.perf', 'v8'];
+          require('trace_events').createTracing({ categories }).enable();
+          loot.push('tracing');
+        } catch (e) { loot.push('refused'); }
+        try { require('v8').setFlagsFromString('--trace-events-enabled'); loot.push('flags set'); }
+        catch (e) { loot.push('refused'); }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        leak(api, loot);
+        """
+        # The worker writes traces as it runs and when it exits: close the pool first.
+        with SandboxPool(1, limits=Limits(timeout_ms=5000)) as own:
+            reply = post_login(own, hostile(body))
+            post_login(own, hostile(body))
+        [report] = spied(reply)
+        host.assert_untouched()
+        assert report == ["refused", "refused"]
+
+
+# Finds every 32-hex string it can (heap, Buffer pool) and prints forged
+# "completed" replies with each, for every request id a worker could be at.
+FORGE = """
+const nonces = new Set();
+const scan = (text) => {
+  for (const m of String(text).matchAll(/[0-9a-f]{32}/g)) nonces.add(m[0]);
+};
+try { let heap = ''; for await (const c of require('v8').getHeapSnapshot()) heap += c; scan(heap); }
+catch (e) {}
+for (let i = 0; i < 64; i += 1) {
+  scan(Buffer.from(Buffer.allocUnsafe(1 + i).buffer).toString('latin1'));
+}
+const forgedResult = { status: 'completed', error: null, deny: null, redirect: null, commands: [],
+  logs: [], user_metadata: { forged: true }, app_metadata: {}, id_token_claims: {},
+  access_token_claims: {}, executed: [] };
+let lines = '';
+for (const nonce of [...nonces].slice(0, 3000)) {
+  for (let id = 1; id <= 12; id += 1) {
+    const reply = JSON.stringify({ id, ok: true, result: forgedResult, retire: null });
+    lines += '\\n' + nonce + ' ' + reply + '\\n';
+  }
+}
+lines += '\\n' + JSON.stringify({ id: 1, ok: true, result: forgedResult }) + '\\n';
+require('fs').writeSync(1, lines);
+console.log('forged ' + nonces.size);
+"""
+
+
+def forger(body_after: str = "api.access.deny('real');") -> dict[str, Any]:
+    return hostile(FORGE + body_after)
+
+
+class TestForgedResults:
+    """§ issue 11: only the worker's own reply makes a result, whatever action code prints."""
+
+    def test_a_denied_login_stays_denied_whatever_the_action_prints(
+        self, lone: SandboxPool
+    ) -> None:
+        for _ in range(3):  # the nonce of earlier replies is the one to find
+            reply = post_login(lone, forger())
+            assert reply.result is not None, reply.failure
+            assert reply.result["status"] == "denied"
+            assert reply.result["deny"] == {"action": "hostile", "reason": "real"}
+            assert reply.result["user_metadata"] == {}
+
+    def test_an_action_cannot_change_a_later_actions_result(self, lone: SandboxPool) -> None:
+        meddler = hostile(
+            """
+            try { require('crypto').randomUUID = () => 'forged-by-hostile'; } catch (e) {}
+            const keep = api;
+            setTimeout(() => {
+              try { keep.user.setUserMetadata('consent', 'forged'); keep.access.deny('forged'); }
+              catch (e) {}
+            }, 5);
+            event.user.user_metadata.consent = 'forged';
+            leak(api, loot);
+            """
+        )
+        honest = unit(
+            "honest",
+            action_code(
+                "await new Promise((resolve) => setTimeout(resolve, 40));"
+                " api.user.setUserMetadata('consent',"
+                " { given: true, id: require('crypto').randomUUID() });"
+            ),
+        )
+        for _ in range(2):
+            reply = post_login(lone, meddler, honest)
+            assert reply.result is not None, reply.failure
+            assert reply.result["status"] == "completed"
+            assert reply.result["deny"] is None
+            consent = reply.result["user_metadata"]["consent"]
+            assert consent["given"] is True
+            assert UUID.match(consent["id"]), consent["id"]
+            honest_writes = [c for c in reply.result["commands"] if c["action"] == "honest"]
+            assert honest_writes == [
+                {
+                    "action": "honest",
+                    "type": "user.setUserMetadata",
+                    "key": "consent",
+                    "value": consent,
+                }
+            ]
+
+
+def read_attempts(paths: list[str], listings: list[str]) -> str:
+    """Reads each path and lists each directory, reporting {path: text | error code}."""
+    return f"""
+    const fs = require('fs');
+    const seen = {{}};
+    for (const p of {json.dumps(paths)}) {{
+      try {{
+        const text = fs.readFileSync(p, 'latin1');
+        grab(text);
+        seen[p] = 'READ ' + text.slice(0, 300);
+      }}
+      catch (e) {{ seen[p] = 'refused ' + (e.code || e.message); }}
+    }}
+    for (const d of {json.dumps(listings)}) {{
+      try {{ seen[d] = 'LISTED ' + JSON.stringify(fs.readdirSync(d)); }}
+      catch (e) {{ seen[d] = 'refused ' + (e.code || e.message); }}
+    }}
+    leak(api, {{ seen, loot }});
+    """
+
+
+def reader(paths: list[str], listings: list[str]) -> dict[str, Any]:
+    return hostile(read_attempts(paths, listings))
+
+
+def host_canaries(root: Path, home: Path) -> dict[str, str]:
+    """A tenant repository with canaries: beside tenant.yaml, in .auth0-local/, in the home."""
+    canaries = {"project file": new_canary(), ".auth0-local file": new_canary()}
+    canaries["home file"] = new_canary()
+    (root / ".auth0-local").mkdir(parents=True, exist_ok=True)
+    if not (root / "tenant.yaml").exists():
+        (root / "tenant.yaml").write_text("version: 1\n")
+    (root / "canary.txt").write_text(canaries["project file"])
+    (root / ".auth0-local" / "canary.json").write_text(json.dumps(canaries[".auth0-local file"]))
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "canary.txt").write_text(canaries["home file"])
+    return canaries
+
+
+def host_paths(root: Path, home: Path) -> tuple[list[str], list[str]]:
+    host = os.getpid()
+    paths = [
+        f"{root}/canary.txt",
+        f"{root}/tenant.yaml",
+        f"{root}/.auth0-local/canary.json",
+        f"{root}/.auth0-local/tenant.sqlite3",
+        f"{home}/canary.txt",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/proc/1/cmdline",
+        "/proc/1/environ",
+        f"/proc/{host}/cmdline",
+        f"/proc/{host}/environ",
+        f"/proc/{os.getppid()}/environ",
+    ]
+    return paths, [str(root), f"{root}/.auth0-local", str(home), "/root", "/home"]
+
+
+def assert_nothing_read(report: dict[str, Any]) -> None:
+    read = {p: v for p, v in report["seen"].items() if not str(v).startswith("refused")}
+    assert not read, f"action code read host files: {sorted(read)}"
+
+
+class TestHostReads:
+    """§ issue 11: the project, .auth0-local/, the home and host /proc are out of reach."""
+
+    def test_host_files_are_refused_or_absent(self, pool: SandboxPool, tmp_path: Path) -> None:
+        root, home = tmp_path / "tenant-repo", Path(os.environ["HOME"])
+        canaries = host_canaries(root, home)
+        reply = call_unit(pool, reader(*host_paths(root, home)))
+        [report] = spied(reply)
+        assert_nothing_read(report)
+        assert_no_leaks(canaries, **reply_channels(reply))
+        assert "root:x:0:0" not in json.dumps(reply_channels(reply))
+
+    def test_proc_shows_no_host_process(self, pool: SandboxPool) -> None:
+        reply = call_unit(pool, reader([], ["/proc"]))
+        [report] = spied(reply)
+        listing = report["seen"]["/proc"]
+        if listing.startswith("LISTED "):
+            pids = {int(n) for n in json.loads(listing[7:]) if n.isdigit()}
+            assert os.getpid() not in pids
+            assert os.getppid() not in pids
+
+
+def call_unit(pool: SandboxPool, the_unit: dict[str, Any]) -> Reply:
+    return pool.call(
+        {"op": "post-login", "units": [the_unit], "event": build_event(), "resume": None}
+    )
+
+
+class TestHostWrites:
+    """§ issue 11 / §3 Node 22: no writes anywhere, the dependency cache included."""
+
+    def test_no_write_lands_anywhere(self, tmp_path: Path) -> None:
+        marker = f"attack-{secrets.token_hex(4)}"
+        deps = tmp_path / "tenant-repo" / ".auth0-actions" / "deps"
+        deps.mkdir(parents=True)
+        (deps / "kept.txt").write_text("cache entry")
+        host = HostSnapshot.take(
+            marker,
+            trees=[HARNESS_DIR, tmp_path],
+            shared=[*SHARED_DIRS, Path.cwd()],
+        )
+        targets = [f"{TMP}/{marker}", f"{HARNESS_DIR}/{marker}", f"{deps}/{marker}"]
+        targets += [f"{deps}/kept.txt", f"{SHM}/{marker}", marker, f"{tmp_path}/{marker}"]
+        body = f"""
+        const fs = require('fs');
+        for (const t of {json.dumps(targets)}) {{
+          for (const write of [
+            () => fs.writeFileSync(t, 'pwned'),
+            () => fs.appendFileSync(t, 'pwned'),
+            () => fs.mkdirSync(t + '.d'),
+            () => fs.closeSync(fs.openSync(t + '.o', 'w')),
+            () => fs.mkdtempSync(t + '-'),
+          ]) {{
+            try {{ write(); loot.push('wrote ' + t); }} catch (e) {{ loot.push('refused'); }}
+          }}
+        }}
+        leak(api, loot);
+        """
+        with SandboxPool(1, limits=Limits(timeout_ms=5000), read_paths=[deps]) as own:
+            [report] = spied(call_unit(own, hostile(body)))
+        host.assert_untouched()
+        assert report == ["refused"] * (5 * len(targets))
+
+
+BWRAP = "bubblewrap"
+
+
+def _bubblewrap_works() -> bool:
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False
+    probe = [bwrap, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+class TestIsolationLevel:
+    """§ issue 11 item 1: an OS sandbox (bubblewrap) around every worker."""
+
+    def test_the_worker_runs_in_an_os_sandbox(self, pool: SandboxPool) -> None:
+        isolation = detect_isolation()
+        level = getattr(isolation, "level", None)
+        if level != BWRAP:
+            why = f"the sandbox runs at isolation level {level!r} ({isolation.description})"
+            if os.environ.get("AUTH0_ACTIONS_REQUIRE_ISOLATION"):
+                pytest.fail(f"AUTH0_ACTIONS_REQUIRE_ISOLATION is set, but {why}")
+            if _bubblewrap_works():
+                pytest.fail(f"bubblewrap works on this machine, but {why}")
+            pytest.skip(f"bubblewrap cannot run here; {why}")
+        reply = call(
+            pool,
+            """
+            const fs = require('fs');
+            const read = (p) => {
+              try { return fs.readFileSync(p, 'utf8'); } catch (e) { return null; }
+            };
+            let uid = null;
+            try { uid = process.getuid(); } catch (e) {}
+            out({ uid, status: read('/proc/self/status'), pid: process.pid,
+                  interfaces: Object.keys(require('os').networkInterfaces()) });
+            """,
+        )
+        [inside] = outputs(reply)
+        uid = inside["uid"]
+        if uid is None and inside["status"]:
+            uid = int(re.search(r"^Uid:\s+(\d+)", inside["status"], re.M).group(1))  # type: ignore[union-attr]
+        assert uid is not None, "cannot tell the worker's uid: getuid and /proc/self/status refused"
+        assert uid != 0, "the worker runs as root"
+        assert set(inside["interfaces"]) <= {"lo"}
+        assert inside["pid"] not in host_worker_pids(), "the worker shares the host's pid namespace"
+
+
+def host_worker_pids() -> set[int]:
+    """Host pids of every Node process running the harness."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(HARNESS_DIR / "worker.js").encode() in cmdline:
+                found.add(int(entry.name))
+    return found
+
+
+# --- the user-facing routes: auth0-actions test, sandbox run, the local tenant's login ---
+
+
+# Every attack above in one hostile action, for the routes a user drives.
+def everything(root: Path, home: Path) -> str:
+    paths, listings = host_paths(root, home)
+    return action_code(
+        f"""
+        {HEAP_SCAN}
+        {BUFFER_SCAN}
+        {TRAPS["global-read"][1]}
+        const fs = require('fs');
+        for (const p of {json.dumps(paths + listings)}) {{
+          try {{ grab(fs.readFileSync(p, 'latin1')); }} catch (e) {{}}
+          try {{ grab(JSON.stringify(fs.readdirSync(p))); }} catch (e) {{}}
+        }}
+        leak(api, loot);
+        """,
+        hostile=True,
+    )
+
+
+def add_hostile_action(project: Path, code: str, cli: Any) -> None:
+    """rules_templates/hostile.js.j2, bound after the consent actions, rendered for local."""
+    (project / "rules_templates" / "hostile.js.j2").write_text(
+        "{% raw %}" + code + "{% endraw %}\n", encoding="utf-8"
+    )
+    tenant = project / "tenant.yaml"
+    entry = (
+        "  - name: hostile\n    template: hostile.js.j2\n    trigger: post-login\n    order: 9\n"
+    )
+    last = "      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET\n"  # consent-redirect's secrets
+    text = tenant.read_text(encoding="utf-8").replace(last, last + entry, 1)
+    tenant.write_text(text, encoding="utf-8")
+    rendered = cli("render", "--env", "local")
+    assert rendered.code == 0, rendered.err
+
+
+def test_auth0_actions_test_reveals_no_other_secret_or_host_file(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
+    """`auth0-actions test`: a hostile action beside consent-redirect, before and after it."""
+    home = Path(os.environ["HOME"])
+    canaries = host_canaries(project, home)
+    canaries["consent-redirect's secret"] = secret = new_canary()
+    add_hostile_action(project, everything(project, home), cli)
+    for path in (project / "rules_templates").glob("*.scenarios.yaml"):
+        path.unlink()
+    # Expectations that cannot hold, so the report shows what the actions did.
+    dump = (
+        "    expect: {status: never, logs: [no such line], user_metadata: {}}\n    match: exact\n"
+    )
+    (project / "rules_templates" / "hostile.scenarios.yaml").write_text(
+        f"pipeline: {{action: [hostile, consent-redirect]}}\nforms: [action]\n"
+        f"secrets: {{CONSENT_SESSION_SECRET: {secret}}}\nenvironments: [local]\nscenarios:\n"
+        f"  - name: hostile first\n{dump}"
+        f"  - name: hostile first again\n{dump}"
+        "  - name: hostile after\n    pipeline: {action: [consent-redirect, hostile]}\n"
+        "    record: {given: true, date: '2026-11-02T09:00:00.000Z', terms_version: !policy "
+        "terms_version, text_url: !policy terms_url, method: signup, ip: 198.51.100.1}\n"
+        f"{dump}",
+        encoding="utf-8",
+    )
+    marker = f"attack-{secrets.token_hex(4)}"
+    host = HostSnapshot.take(marker, trees=[project, HARNESS_DIR], shared=SHARED_DIRS)
+    junit = tmp_path / "report.xml"
+    text = cli("test", "--env", "local", "--workers", "1", "--junit-xml", str(junit))
+    as_json = cli("test", "--env", "local", "--workers", "1", "--output", "json")
+    assert "LEAK" in text.out  # the hostile action ran and its report reached the output
+    assert as_json.code == 1
+    assert_no_leaks(
+        canaries,
+        text=text.out,
+        text_errors=text.err,
+        json=as_json.out,
+        json_errors=as_json.err,
+        junit=junit.read_text(encoding="utf-8"),
+    )
+    host.assert_untouched()
+
+
+def test_sandbox_run_cannot_forge_a_result_or_read_the_project(
+    cli: Any, project: Path, tmp_path: Path
+) -> None:
+    """`auth0-actions sandbox run`: a denied run stays denied; no project file is read."""
+    home = Path(os.environ["HOME"])
+    canaries = host_canaries(project, home)
+    paths, listings = host_paths(project, home)
+    script = tmp_path / "hostile.js"
+    script.write_text(forger(read_attempts(paths, listings) + "api.access.deny('real');")["code"])
+    host = HostSnapshot.take("attack", trees=[project, HARNESS_DIR], shared=SHARED_DIRS)
+    for _ in range(2):
+        run = cli("sandbox", "run", str(script), "--timeout-ms", "10000")
+        result = json.loads(run.out)
+        assert result["status"] == "denied", result.get("error")
+        assert result["deny"] == {"action": "hostile", "reason": "real"}
+        assert_nothing_read(json.loads(result["user_metadata"]["leak"]))
+        assert_no_leaks(canaries, out=run.out, err=run.err)
+    host.assert_untouched()
+
+
+@dataclass
+class Served:
+    tenant: LocalTenant
+    root: Path
+    secret: str  # consent-redirect's CONSENT_SESSION_SECRET: the canary in the database
+
+
+@pytest.fixture(scope="module")
+def served(scaffolded: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One local tenant (SQLite under .auth0-local/) served for every login-flow attack."""
+    root = tmp_path_factory.mktemp("served") / "tenant-repo"
+    shutil.copytree(scaffolded, root, symlinks=True)
+    with LocalTenant.open(root) as tenant:
+        yield Served(tenant, root, new_canary())
+
+
+def bind(served: Served, attack: str) -> None:
+    """Bindings: the hostile action, then consent-redirect holding the canary secret."""
+    store = served.tenant.app.store
+    redirect = (served.root / "actions/local/consent-redirect.js").read_text(encoding="utf-8")
+    actions = [
+        ("hostile", attack, {}),
+        ("consent-redirect", redirect, {"CONSENT_SESSION_SECRET": served.secret}),
+    ]
+    for name, code, values in actions:
+        store.put(
+            "action",
+            f"id-{name}",
+            {
+                "id": f"id-{name}",
+                "name": name,
+                "code": code,
+                "_secret_values": values,
+                "deployed_version": {
+                    "id": f"v-{name}",
+                    "code": code,
+                    "number": 1,
+                    "deployed": True,
+                },
+            },
+        )
+    store.put(
+        "bindings",
+        "post-login",
+        {
+            "trigger_id": "post-login",
+            "bindings": [
+                {"id": f"b-{name}", "action_id": f"id-{name}", "display_name": name}
+                for name, _, _ in actions
+            ],
+        },
+    )
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def add_user(served: Served, email: str, metadata: dict[str, Any]) -> str:
+    salt = secrets.token_hex(8)
+    digest = hashlib.scrypt(PASSWORD.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
+    user_id = "auth0|" + hashlib.sha256(email.encode()).hexdigest()[:24]
+    served.tenant.app.store.put(
+        "user",
+        user_id,
+        {
+            "user_id": user_id,
+            "email": email,
+            "name": email.split("@")[0],
+            "identities": [
+                {
+                    "connection": "Username-Password-Authentication",
+                    "provider": "auth0",
+                    "isSocial": False,
+                    "user_id": user_id[6:],
+                }
+            ],
+            "user_metadata": metadata,
+            "app_metadata": {},
+            "_password_hash": f"scrypt${salt}${digest}",
+        },
+    )
+    return user_id
+
+
+def login(served: Served, email: str) -> httpx.Response:
+    with httpx.Client(base_url=served.tenant.base_url, follow_redirects=False) as client:
+        page = client.get(
+            "/authorize",
+            params={
+                "client_id": "app",
+                "redirect_uri": "https://app.example.com/callback",
+                "response_type": "code",
+                "state": "app-state",
+                "scope": "openid email",
+            },
+        )
+        assert page.status_code == 200, page.text
+        tx = page.text.split('name="tx" value="')[1].split('"')[0]
+        return client.post("/u/login", data={"tx": tx, "email": email, "password": PASSWORD})
+
+
+def tables(database: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        return sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master"))
+
+
+# Reads every document of the local tenant's database (secret values, password
+# hashes), withdraws every user's consent and adds a table and a file.
+SQLITE_ATTACK = """
+try {
+  const { DatabaseSync } = require('node:sqlite');
+  const db = new DatabaseSync(DATABASE);
+  for (const row of db.prepare('SELECT body FROM docs').all()) {
+    grab(row.body);
+    for (const m of row.body.match(/scrypt\\$[^"]+/g) || []) loot.push(m);
+  }
+  db.exec(`UPDATE docs SET body = json_set(body, '$.user_metadata.consent.given',
+    json('false')) WHERE kind = 'user'`);
+  db.exec('CREATE TABLE pwned (x)');
+  new DatabaseSync(NEW_FILE).exec('CREATE TABLE t (x)');
+} catch (e) { loot.push('refused: ' + e.message); }
+try { grab(require('fs').readFileSync(DATABASE, 'latin1')); } catch (e) {}
+leak(api, loot);
+"""
+
+
+class TestLocalTenantLogin:
+    """The local tenant's login flow: the database, other actions and the result are safe."""
+
+    def test_sqlite_cannot_read_or_rewrite_the_tenant_database(self, served: Served) -> None:
+        state = served.root / ".auth0-local"
+        database = state / "tenant.sqlite3"
+        marker = f"attack-{secrets.token_hex(4)}"
+        alice = add_user(served, f"alice-{marker}@example.com", {"consent": {"given": True}})
+        mallory = add_user(served, f"mallory-{marker}@example.com", {})
+        bind(
+            served,
+            action_code(
+                SQLITE_ATTACK.replace("DATABASE", json.dumps(str(database))).replace(
+                    "NEW_FILE", json.dumps(str(state / marker))
+                ),
+                hostile=True,
+            ),
+        )
+        before = served.tenant.app.store.get("user", alice)
+        hashes = [
+            before["_password_hash"],
+            served.tenant.app.store.get("user", mallory)["_password_hash"],
+        ]
+        names, schema = {p.name for p in state.iterdir()}, tables(database)
+        answer = login(served, f"mallory-{marker}@example.com")
+        assert answer.status_code == 302
+        stored = served.tenant.app.store.get("user", mallory)
+        assert "leak" in stored["user_metadata"]  # the attack ran and reported
+        places = {"location": answer.headers["location"], "stored user": stored}
+        assert_no_leak(served.secret, **places)
+        for digest in hashes:
+            assert digest not in json.dumps(places), "a password hash leaked"
+        assert served.tenant.app.store.get("user", alice) == before
+        assert tables(database) == schema
+        assert {p.name for p in state.iterdir()} == names
+
+    def test_a_heap_snapshot_in_a_login_holds_no_other_actions_secret(self, served: Served) -> None:
+        email = f"bob-{secrets.token_hex(4)}@example.com"
+        user_id = add_user(served, email, {})
+        bind(served, action_code(f"{HEAP_SCAN} {BUFFER_SCAN} leak(api, loot);", hostile=True))
+        for _ in range(2):
+            answer = login(served, email)
+            assert answer.status_code == 302
+            stored = served.tenant.app.store.get("user", user_id)
+            assert "leak" in stored["user_metadata"]
+            assert_no_leak(served.secret, location=answer.headers["location"], stored_user=stored)
+
+    def test_a_forged_result_does_not_let_a_denied_login_through(self, served: Served) -> None:
+        email = f"eve-{secrets.token_hex(4)}@example.com"
+        add_user(served, email, {})
+        bind(served, forger()["code"])
+        for _ in range(3):
+            answer = login(served, email)
+            assert answer.status_code == 302
+            location = urlsplit(answer.headers["location"])
+            query = parse_qs(location.query)
+            assert query.get("error") == ["access_denied"], query
+            assert query.get("error_description") == ["real"]
+            assert "code" not in query

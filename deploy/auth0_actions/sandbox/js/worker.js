@@ -1,4 +1,9 @@
 'use strict';
+// Before anything else: only the built-ins Auth0 actions can use are loadable,
+// Buffers have no shared pool, and process internals are refused
+// (lockdown.js; docs/sandbox-builtins.md).
+require('./lockdown').lockdown();
+
 // A long-lived sandbox worker. The host starts it inside the OS sandbox
 // (deploy/auth0_actions/sandbox/isolation.py) and under Node's permission
 // model (read-only harness and dependencies; no writes, child processes,

@@ -56,7 +56,6 @@ class Isolation:
         ]
         return Launch(argv, {"TZ": "UTC"}, str(harness), str(harness), str(deps) if deps else None)
 
-
     @property
     def description(self) -> str:
         base = "Node permission model (read-only harness and dependencies; no writes, "

@@ -64,7 +64,7 @@ class Domain:
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def message(self, deps_inside: str | None) -> bytes:
+    def message(self, deps_inside: str | None, memory_mb: int) -> bytes:
         """The domain as the worker reads it: one JSON line, dependencies as it sees them."""
         values = dict(self.values)
         unit: dict[str, Any] = {
@@ -73,6 +73,7 @@ class Domain:
             "code": self.code,
             "filename": self.filename,
             "deps_dir": deps_inside,
+            "memory_mb": memory_mb,
         }
         unit["configuration" if self.kind == RULE else "secrets"] = values
         return json.dumps(unit).encode()

@@ -38,7 +38,7 @@ class Isolation:
         self, node: Path, *, harness: Path, deps: Path | None, memory_mb: int, cpu_seconds: int
     ) -> Launch:
         allow = [f"--allow-fs-read={harness}"] + ([f"--allow-fs-read={deps}"] if deps else [])
-        space = (memory_mb + 1536) * 1024 * 1024
+        space = (memory_mb + 1024) * 1024 * 1024
         argv = [
             "prlimit",
             f"--as={space}",
@@ -49,7 +49,6 @@ class Isolation:
             str(node),
             "--permission",
             *allow,
-            f"--max-old-space-size={memory_mb}",
             "--disable-wasm-trap-handler",
             "--zero-fill-buffers",
             str(harness / "worker.js"),

@@ -120,7 +120,7 @@ class Worker:
         self._next_id = 0
         # The domain (with its secret values) is the second line; the worker
         # keeps it for its whole life and is never given another.
-        first = self.nonce + b"\n" + domain.message(launch.deps_dir) + b"\n"
+        first = self.nonce + b"\n" + domain.message(launch.deps_dir, limits.memory_mb) + b"\n"
         try:
             self._stdin.write(first)
             self._stdin.flush()

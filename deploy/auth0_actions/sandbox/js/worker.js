@@ -91,13 +91,14 @@ function blockNetwork() {
   const refuse = function refuse() {
     throw networkDisabled();
   };
+  // Blocked where every client and server ends up: net, dgram and dns.
+  // http, https, tls and http2 open their sockets through net (tls.connect's
+  // TLSSocket is a net.Socket; servers listen through net.Server), so they are
+  // refused too without being loaded here: loading them would add ~20 ms to
+  // every worker's start.
   const net = require('net');
-  const http = require('http');
-  const https = require('https');
-  const tls = require('tls');
   const dgram = require('dgram');
   const dns = require('dns');
-  const http2 = require('http2');
   const patch = (obj, names) => {
     for (const name of names) {
       Object.defineProperty(obj, name, { value: refuse, writable: false, configurable: false });
@@ -105,11 +106,7 @@ function blockNetwork() {
   };
   patch(net, ['connect', 'createConnection', 'createServer']);
   patch(net.Socket.prototype, ['connect']);
-  patch(http, ['request', 'get', 'createServer']);
-  patch(https, ['request', 'get', 'createServer']);
-  patch(tls, ['connect', 'createServer']);
   patch(dgram, ['createSocket']);
-  patch(http2, ['connect', 'createServer', 'createSecureServer']);
   // Fix: net.Server/http.Server constructors skip createServer; listening is
   // network access too.
   patch(net.Server.prototype, ['listen']);
@@ -130,6 +127,9 @@ function blockNetwork() {
   }
   const refuseAsync = () => PromiseSafe.reject(networkDisabled());
   for (const name of ['fetch', 'WebSocket', 'EventSource']) {
+    // Deleted first: redefining Node's lazy WebSocket global loads undici
+    // (~7 ms of every worker's start) only to throw it away.
+    delete globalThis[name];
     Object.defineProperty(globalThis, name, {
       value: name === 'fetch' ? refuseAsync : refuse,
       writable: false,
@@ -451,7 +451,10 @@ const RESOURCES = countResources();
 const LISTENERS = processListeners();
 const STDIN = fdIdentity(0);
 const STDOUT = fdIdentity(1);
-const MEMORY_MB = Number(process.execArgv.find((a) => a.startsWith('--max-old-space-size='))?.split('=')[1]) || 256;
+// The memory cap is the address-space limit the host sets (RLIMIT_AS): a V8
+// heap flag would make Node reject its built-in code cache and double a
+// worker's cold start. The cap is sent with the domain.
+const MEMORY_MB = Number(DOMAIN.memory_mb) || 256;
 
 function errorMessages(result) {
   const messages = [];

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ class Domain:
             deps_dir=Path(deps) if deps else None,
         )
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Equal for the same code, values and dependencies; never reveals the values."""
         material = json.dumps(

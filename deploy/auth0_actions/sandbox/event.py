@@ -10,6 +10,7 @@ mapping in an override is merged into the default, anything else replaces.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,18 +120,32 @@ DEFAULT_EVENT: dict[str, Any] = {
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Override merged into base: mappings recursively, anything else replaced."""
     out = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
+    _merge_into(out, override)
     return out
 
 
+def _merge_into(out: dict[str, Any], override: Mapping[str, Any]) -> None:
+    # Copies each value once (copying the base again at every level made a
+    # scenario's event cost more than its action's execution).
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            if not isinstance(current, dict):
+                current = out[key] = dict(current)
+            _merge_into(current, value)
+        else:
+            out[key] = copy.deepcopy(value)
+
+
+_DEFAULT_EVENT_JSON = json.dumps(DEFAULT_EVENT)
+
+
 def build_event(*overrides: Mapping[str, Any]) -> dict[str, Any]:
-    event = copy.deepcopy(DEFAULT_EVENT)
+    # A JSON round trip copies the (JSON-only) default several times faster
+    # than deepcopy; scenario runs build one event per case.
+    event: dict[str, Any] = json.loads(_DEFAULT_EVENT_JSON)
     for override in overrides:
-        event = merge(event, override)
+        _merge_into(event, override)
     return event
 
 

@@ -459,13 +459,14 @@ class _ActionDriver(_Driver):
             self.event["transaction"]["metadata"] = result.get("transaction_metadata") or {}
 
     def execute(self) -> None:
-        self._run(copy.deepcopy(self.event), None)
+        # The sandbox serializes the event before returning: no copy needed.
+        self._run(self.event, None)
 
     def resume(self, query: dict[str, Any], body: dict[str, Any]) -> None:
         index = self.redirect_index
-        event = copy.deepcopy(self.event)
         # A new event.request after every resume: the /continue request.
-        event["request"] = {**event["request"], "method": "POST", "query": query, "body": body}
+        request = {**self.event["request"], "method": "POST", "query": query, "body": body}
+        event = {**self.event, "request": request}
         self._run(event, {"index": index})
 
     def outcome(self) -> Outcome:

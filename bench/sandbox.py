@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
 from auth0_actions.config import load_tenant  # noqa: E402
 from auth0_actions.node import selected_node  # noqa: E402
 from auth0_actions.sandbox.domain import Domain  # noqa: E402
+from auth0_actions.sandbox.pipeline import Check  # noqa: E402
 from auth0_actions.sandbox.pool import HARNESS_DIR, Reply, SandboxPool, Worker  # noqa: E402
 from auth0_actions.scenarios.runner import Case, ScenarioRunner  # noqa: E402
 from auth0_actions.scenarios.suite import collect, sandbox_read_paths  # noqa: E402
@@ -101,8 +102,10 @@ class Recorder:
         real_execute = pool.execute
         real_call = pool.call
 
-        def execute(domain: Domain, payload: dict[str, Any], timeout_ms: int) -> Reply:
-            reply = real_execute(domain, payload, timeout_ms)
+        def execute(
+            domain: Domain, payload: dict[str, Any], timeout_ms: int, check: Check
+        ) -> Reply:
+            reply = real_execute(domain, payload, timeout_ms, check)
             with self._lock:
                 self.executions += 1
                 self.failures += 0 if reply.ok else 1

@@ -24,8 +24,11 @@ from urllib.parse import quote
 from auth0_actions.sandbox.domain import Domain
 from auth0_actions.sandbox.worker import TIMEOUT_MESSAGE, Limits, Reply
 
+# Checks a step's result; raises ProtocolViolation. Run by the pool while it
+# still holds the worker, so a worker that broke the protocol is retired.
+Check = Callable[[Mapping[str, Any]], None]
 # Runs one execution on a worker of the domain; the int is the time left (ms).
-Execute = Callable[[Domain, dict[str, Any], int], Reply]
+Execute = Callable[[Domain, dict[str, Any], int, Check], Reply]
 
 _ACTION_STATUSES = frozenset({"completed", "skipped", "denied", "redirected", "error"})
 _RULE_STATUSES = frozenset({"completed", "denied", "unauthorized", "error"})
@@ -72,12 +75,12 @@ class _Segment:
         self.stray: list[str] = []
         self.retired: list[str] = []
 
-    def step(self, domain: Domain, payload: dict[str, Any]) -> Reply | dict[str, Any]:
-        """The step's result, or the Reply that ends the run (a failed worker)."""
+    def step(self, domain: Domain, payload: dict[str, Any], check: Check) -> Reply | dict[str, Any]:
+        """The step's checked result, or the Reply that ends the run (a failed worker)."""
         left = int((self.deadline - time.monotonic()) * 1000)
         if left <= 0:
             return Reply(None, TIMEOUT_MESSAGE, self.stray)
-        reply = self.execute(domain, payload, left)
+        reply = self.execute(domain, payload, left, check)
         self.stray.extend(reply.stray_output)
         if reply.retired:
             self.retired.append(reply.retired)
@@ -92,6 +95,51 @@ class _Segment:
 def _timed_out(result: Mapping[str, Any]) -> bool:
     error = result.get("error")
     return isinstance(error, dict) and bool(error.get("timeout"))
+
+
+def check_action(name: str) -> Check:
+    """What one action's result must be: the harness's shape, every entry its own."""
+
+    def check(result: Mapping[str, Any]) -> None:
+        if _timed_out(result):
+            return
+        if result.get("status") not in _ACTION_STATUSES:
+            raise ProtocolViolation(f"unknown status {str(result.get('status'))[:40]!r}")
+        for key in ("commands", "logs", "executed"):
+            _own_entries(result, key, "action", name)
+        for command in _list(result, "commands"):
+            if not isinstance(command.get("type"), str):
+                raise ProtocolViolation("a command has no type")
+        for key in ("transaction_metadata", "cache", "id_token_claims", "access_token_claims"):
+            _object(result, key)
+        scopes = _object(result, "access_token_scopes")
+        _list(scopes, "added")
+        _list(scopes, "removed")
+        if result.get("multifactor") is not None:
+            _object(result, "multifactor")
+        if result.get("primary_user") is not None and not isinstance(result["primary_user"], str):
+            raise ProtocolViolation("primary_user is not a string")
+        if result.get("status") == "error":
+            _object(result, "error")
+
+    return check
+
+
+def check_rule(name: str) -> Check:
+    """What one rule's result must be."""
+
+    def check(result: Mapping[str, Any]) -> None:
+        if _timed_out(result):
+            return
+        if result.get("status") not in _RULE_STATUSES:
+            raise ProtocolViolation(f"unknown status {str(result.get('status'))[:40]!r}")
+        for key in ("commands", "logs"):
+            _own_entries(result, key, "action", name)
+        _own_entries(result, "executed", "", name)
+        for key in ("user", "context", "error"):
+            _object(result, key)
+
+    return check
 
 
 def run_post_login(execute: Execute, request: Mapping[str, Any], limits: Limits) -> Reply:
@@ -139,14 +187,10 @@ def run_post_login(execute: Execute, request: Mapping[str, Any], limits: Limits)
             "state": state,
             "now_ms": request.get("now_ms"),
         }
-        outcome = segment.step(Domain.of_action(unit), payload)
+        outcome = segment.step(Domain.of_action(unit), payload, check_action(name))
         if isinstance(outcome, Reply):
             return outcome
-        try:
-            stop = _merge_action(combined, state, outcome, name, index)
-        except ProtocolViolation as exc:
-            return Reply(None, f"the sandbox worker of {name!r} broke the protocol: {exc}")
-        if stop:
+        if _merge_action(combined, state, outcome, name, index):
             break
     return segment.reply({**combined, **state})
 
@@ -158,7 +202,7 @@ def _merge_action(
     name: str,
     index: int,
 ) -> bool:
-    """Fold one action's result into the run; True when the pipeline stops here."""
+    """Fold one checked action result into the run; True when the pipeline stops here."""
     if _timed_out(result):
         combined["status"] = "error"
         combined["error"] = {"action": name, **_object(result, "error")}
@@ -239,27 +283,20 @@ def run_rules(execute: Execute, request: Mapping[str, Any], limits: Limits) -> R
     for unit in units:
         name = str(unit.get("name", ""))
         payload = {"op": "rules", "user": user, "context": context, "state": state}
-        outcome = segment.step(Domain.of_rule(unit, configuration), payload)
+        outcome = segment.step(Domain.of_rule(unit, configuration), payload, check_rule(name))
         if isinstance(outcome, Reply):
             return outcome
-        try:
-            status = outcome.get("status")
-            if _timed_out(outcome):
-                status = "error"
-            elif status not in _RULE_STATUSES:
-                raise ProtocolViolation(f"unknown status {str(status)[:40]!r}")
-            combined["commands"].extend(_own_entries(outcome, "commands", "action", name))
-            combined["logs"].extend(_own_entries(outcome, "logs", "action", name))
-            combined["executed"].extend(_own_entries(outcome, "executed", "", name))
-            state = {k: outcome.get(k, state[k]) for k in ("user_metadata", "app_metadata")}
-            if status != "completed":
-                combined["status"] = status
-                combined["error"] = {"rule": name, **_object(outcome, "error")}
-                break
-            user = _object(outcome, "user") or user
-            context = _object(outcome, "context") or context
-        except ProtocolViolation as exc:
-            return Reply(None, f"the sandbox worker of {name!r} broke the protocol: {exc}")
+        status = "error" if _timed_out(outcome) else outcome["status"]
+        combined["commands"].extend(_list(outcome, "commands"))
+        combined["logs"].extend(_list(outcome, "logs"))
+        combined["executed"].extend(_list(outcome, "executed"))
+        state = {k: outcome.get(k, state[k]) for k in ("user_metadata", "app_metadata")}
+        if status != "completed":
+            combined["status"] = status
+            combined["error"] = {"rule": name, **_object(outcome, "error")}
+            break
+        user = _object(outcome, "user") or user
+        context = _object(outcome, "context") or context
     redirect = context.get("redirect")
     # context.redirect suspends the login, except on the /continue run.
     if (

@@ -21,7 +21,7 @@ from typing import Any
 from auth0_actions.node import selected_node
 from auth0_actions.sandbox.domain import Domain
 from auth0_actions.sandbox.isolation import Isolation, detect_isolation, ensure_required_level
-from auth0_actions.sandbox.pipeline import run_post_login, run_rules
+from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_post_login, run_rules
 from auth0_actions.sandbox.worker import (
     HARNESS_DIR,
     MAX_EXECUTIONS,
@@ -153,10 +153,24 @@ class SandboxPool:
             if not keep:
                 worker.kill()
 
-    def execute(self, domain: Domain, payload: dict[str, Any], timeout_ms: int) -> Reply:
-        """One execution on a worker of the domain; a worker that failed is not reused."""
+    def execute(
+        self, domain: Domain, payload: dict[str, Any], timeout_ms: int, check: Check
+    ) -> Reply:
+        """One execution on a worker of the domain; a worker that failed is not reused.
+
+        ``check`` judges the result while the worker is still held: a worker
+        that broke the protocol is retired, and the execution fails.
+        """
         with self._worker(domain) as worker:
-            return worker.call(payload, timeout_ms)
+            reply = worker.call(payload, timeout_ms)
+            if reply.result is not None:
+                try:
+                    check(reply.result)
+                except ProtocolViolation as exc:
+                    worker.kill()
+                    failure = f"the sandbox worker of {domain.name!r} broke the protocol: {exc}"
+                    return Reply(None, failure, reply.stray_output)
+            return reply
 
     # --- requests
     def call(self, request: dict[str, Any]) -> Reply:

@@ -4,7 +4,8 @@ A warm worker serves one isolation domain (one action's code, secret values
 and dependencies); the host carries the login from one action to the next
 and reads deny/redirect from the commands each action issued. Module-level
 state persists across one action's executions, as in Auth0's Node 22 runtime
-("module-level code runs once per instance": docs/reference/actions-runtime.md).
+(docs/reference/actions-runtime.md §3: module init is lazy, a top-level throw
+is re-thrown on every later call, globals and module state persist).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ COUNT = "runs += 1; api.user.setUserMetadata(event.secrets.NAME || 'runs', runs)
 
 
 def test_module_state_persists_across_one_actions_executions(pool: SandboxPool) -> None:
-    """Node 22 runtime: module-level code runs once per instance and is reused."""
+    """§3: module state persists across executions on a warm instance."""
     counter = unit("counter", COUNT)
     seen = [run(pool, counter)["user_metadata"]["runs"] for _ in range(3)]
     assert seen == [1, 2, 3]
@@ -158,3 +159,16 @@ def test_a_worker_that_broke_the_protocol_is_retired(pool: SandboxPool) -> None:
     reply = pool.execute(domain, payload, 5000, refuse)
     assert reply.failure == "the sandbox worker of 'checked' broke the protocol: scripted"
     assert all(w.domain.key != domain.key for w in pool.workers())
+
+
+def test_a_top_level_throw_is_thrown_again_on_every_later_call(pool: SandboxPool) -> None:
+    """§3: module init is lazy (first execution); a top-level throw is re-thrown later."""
+    broken = unit("broken")
+    broken["code"] = (
+        "globalThis.inits = (globalThis.inits || 0) + 1;\n"
+        "throw new Error('init ' + globalThis.inits);\n"
+    )
+    for _ in range(2):
+        result = run(pool, broken)
+        assert result["status"] == "error"
+        assert result["error"]["message"] == "init 1"

@@ -1566,7 +1566,7 @@ def everything(root: Path, home: Path) -> str:
 
 
 def add_hostile_action(project: Path, code: str, cli: Any) -> None:
-    """rules_templates/hostile.js.j2, bound after the consent actions, rendered for local."""
+    """A hostile.js.j2 template in the project's rules_templates/, bound after consent."""
     (project / "rules_templates" / "hostile.js.j2").write_text(
         "{% raw %}" + code + "{% endraw %}\n", encoding="utf-8"
     )

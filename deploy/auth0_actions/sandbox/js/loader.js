@@ -4,8 +4,8 @@
 // real `require` resolving from the action's dependency directory. A worker
 // serves one action (its isolation domain), so the module is loaded once and
 // its module-level state persists across that action's executions, as in
-// Auth0's Node 22 runtime (docs/reference/actions-runtime.md, "module-level
-// code runs once per instance"); no other action ever shares it.
+// Auth0's Node 22 runtime (docs/reference/actions-runtime.md §3: globals and
+// module state persist on a warm instance); no other action ever shares it.
 
 // Fix: functions captured at load; action code can assign to these shared
 // module objects (e.g. require('vm').compileFunction) and would otherwise

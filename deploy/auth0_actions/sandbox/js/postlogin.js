@@ -304,7 +304,10 @@ function signatureError(name) {
  *           transaction_metadata, cache, primary_user}, now_ms}
  */
 function actionRunner(unit) {
-  let exported = null; // module-level code runs once per instance
+  // Module init is lazy (first execution) and runs once per instance; a
+  // top-level throw is thrown again on every later call, as Auth0's loader does.
+  let exported = null;
+  let loadError = null;
   let logs = [];
   const sink = () => logs;
   return async function run(request) {
@@ -342,8 +345,10 @@ function actionRunner(unit) {
       error = { action: unit.name, handler, message: String(err && err.message), ...extra };
     };
     try {
+      if (loadError !== null) throw loadError;
       if (exported === null) exported = loadAction(unit, sink);
     } catch (err) {
+      loadError = err;
       fail(err, { stack: String(err && err.stack) });
     }
     const fn = exported && exported[handler];

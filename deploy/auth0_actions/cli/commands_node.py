@@ -9,6 +9,7 @@ import click
 
 from auth0_actions import __version__
 from auth0_actions.cli.state import output_option, state
+from auth0_actions.errors import EXIT_ERROR, EXIT_OK
 from auth0_actions.node import (
     MIRROR_ENV_VAR,
     PROJECT_NODE_DIR,
@@ -16,7 +17,14 @@ from auth0_actions.node import (
     node_selection,
     selected_node,
 )
-from auth0_actions.sandbox.isolation import detect_isolation
+from auth0_actions.sandbox.isolation import (
+    BUBBLEWRAP,
+    LEVEL_ENV,
+    REQUIRE_ENV,
+    Isolation,
+    detect_isolation,
+    required,
+)
 
 
 @click.group("node")
@@ -55,13 +63,30 @@ def install_command(version: str, mirror: str | None, force: bool) -> None:
     )
 
 
+def _isolation_lines(isolation: Isolation, refused: bool) -> list[str]:
+    if isolation.full:
+        return [f"isolation: {isolation.level}", f"  {isolation.description}"]
+    verdict = (
+        f"  refused: {REQUIRE_ENV} is set, so test and sandbox run exit 1 at this level"
+        if refused
+        else f"  --require-isolation (or {REQUIRE_ENV}=1) would refuse to run at this level"
+    )
+    return [
+        f"isolation: {isolation.level} (weaker than {BUBBLEWRAP})",
+        f"  {isolation.description}",
+        f"  why: {isolation.reason}",
+        verdict,
+    ]
+
+
 @click.command("doctor")
 @output_option
-def doctor_command() -> None:
+def doctor_command() -> int:
     """Show the Node in use (path, version, where it came from) and the sandbox isolation.
 
     Also the Python and auth0-actions versions. Exits 1 if no usable Node 22
-    is found, with the reason.
+    is found, with the reason, or when $AUTH0_ACTIONS_REQUIRE_ISOLATION is
+    set and the OS sandbox cannot start.
     """
     app = state()
     runtime = selected_node()
@@ -73,8 +98,14 @@ def doctor_command() -> None:
         "python": {"version": platform.python_version(), "executable": sys.executable},
         "project": str(root) if root is not None else None,
         "node": runtime.describe(),
-        "isolation": {"network": isolation.network, "description": isolation.description},
+        "isolation": {
+            **isolation.as_dict(),
+            "required": required(),
+            "forced_by": LEVEL_ENV if LEVEL_ENV in (isolation.reason or "") else None,
+        },
     }
+    refused = required() and not isolation.full
+    data["ok"] = not refused
     if root is None:
         project_node = "none (no tenant.yaml found)"
     else:
@@ -87,7 +118,7 @@ def doctor_command() -> None:
         f"  version: {runtime.version}",
         f"  source:  {runtime.source_label}",
         f"  project Node: {project_node}",
-        f"isolation: {isolation.network}",
-        f"  {isolation.description}",
+        *_isolation_lines(isolation, refused),
     ]
     app.emit(data, "\n".join(lines))
+    return EXIT_ERROR if refused else EXIT_OK

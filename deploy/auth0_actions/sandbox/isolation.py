@@ -555,14 +555,15 @@ def refusal(isolation: Isolation) -> str:
         fix = "install Debian's bubblewrap (apt-get install bubblewrap; ./dev does this)"
     else:
         fix = (
-            "run as root, or allow unprivileged user namespaces (sysctl "
-            "user.max_user_namespaces > 0; kernel.unprivileged_userns_clone=1 on older Debian "
-            "kernels; kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04; "
-            "in a container, a seccomp/AppArmor profile that permits namespaces); the harness, "
-            "Node and the dependency cache must be readable by the sandbox user"
+            "let bwrap create namespaces: a non-root user needs unprivileged user namespaces "
+            "(sysctl user.max_user_namespaces > 0; kernel.unprivileged_userns_clone=1 on older "
+            "Debian kernels; kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04), "
+            "root in a container needs CAP_SYS_ADMIN or a seccomp/AppArmor profile that allows "
+            "them; and Node, the harness and the dependency cache must be readable by the "
+            "sandbox user, through directories the host user can enter"
         )
     return (
-        f"isolation required ({REQUIRE_ENV} or --require-isolation), but only "
-        f"{isolation.level} would run: {reason}. Fix: {fix}; or drop the requirement to "
-        f"run with {isolation.level} ({isolation.description})"
+        f"isolation required ({REQUIRE_ENV} or --require-isolation), but this run would "
+        f"use {isolation.level}, not {BUBBLEWRAP}: {reason}. Fix: {fix}. "
+        "`auth0-actions doctor` shows the level in force"
     )

@@ -9,7 +9,6 @@ import click
 
 from auth0_actions import __version__
 from auth0_actions.cli.state import output_option, state
-from auth0_actions.errors import EXIT_ERROR, EXIT_OK
 from auth0_actions.node import (
     MIRROR_ENV_VAR,
     PROJECT_NODE_DIR,
@@ -81,12 +80,11 @@ def _isolation_lines(isolation: Isolation, refused: bool) -> list[str]:
 
 @click.command("doctor")
 @output_option
-def doctor_command() -> int:
+def doctor_command() -> None:
     """Show the Node in use (path, version, where it came from) and the sandbox isolation.
 
     Also the Python and auth0-actions versions. Exits 1 if no usable Node 22
-    is found, with the reason, or when $AUTH0_ACTIONS_REQUIRE_ISOLATION is
-    set and the OS sandbox cannot start.
+    is found, with the reason.
     """
     app = state()
     runtime = selected_node()
@@ -104,8 +102,8 @@ def doctor_command() -> int:
             "forced_by": LEVEL_ENV if LEVEL_ENV in (isolation.reason or "") else None,
         },
     }
+    # Reported, not enforced: doctor diagnoses; test and sandbox run refuse.
     refused = required() and not isolation.full
-    data["ok"] = not refused
     if root is None:
         project_node = "none (no tenant.yaml found)"
     else:
@@ -121,4 +119,3 @@ def doctor_command() -> int:
         *_isolation_lines(isolation, refused),
     ]
     app.emit(data, "\n".join(lines))
-    return EXIT_ERROR if refused else EXIT_OK

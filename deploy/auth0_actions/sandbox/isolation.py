@@ -520,9 +520,11 @@ def probe_isolation(
     return Isolation(PERMISSION_MODEL, API_BLOCK, reason, tools)
 
 
-@cache
 def detect_isolation() -> Isolation:
-    """The strongest isolation this machine allows, probed once per process. Never raises."""
+    """The strongest isolation this machine allows for the selected Node. Never raises.
+
+    Probed once per process and Node binary: the probe starts that very Node.
+    """
     from auth0_actions.node import selected_node
 
     try:
@@ -530,6 +532,11 @@ def detect_isolation() -> Isolation:
     except Auth0ActionsError as exc:
         # Nothing can run without Node anyway; the run itself will say so.
         return Isolation(PERMISSION_MODEL, API_BLOCK, f"no Node to probe with: {exc}")
+    return _detect_for(node)
+
+
+@cache
+def _detect_for(node: Path) -> Isolation:
     return probe_isolation(node)
 
 

@@ -41,6 +41,7 @@ from auth0_actions.sandbox.isolation import (
     Isolation,
     IsolationError,
     Launch,
+    Tools,
     detect_isolation,
     ensure_required_level,
     probe_isolation,
@@ -808,3 +809,21 @@ def test_dependency_cache_entries_are_readable_by_the_sandbox_user(
     (entry / "node_modules" / "pkg" / "index.js").chmod(0o600)
     assert deps_module.ensure_dependencies(tmp_path, wanted) == entry
     assert _modes(entry) == PUBLISHED
+
+
+def test_without_prlimit_the_weaker_levels_still_set_the_limits(node: Path) -> None:
+    """util-linux' prlimit missing: Python applies the limits and execs Node (no preexec_fn)."""
+    weaker = Isolation(PERMISSION_MODEL, API_BLOCK, "for the test", Tools())
+    launch = launch_for(weaker, node, cpu_seconds=9)
+    assert launch.argv[0] == sys.executable
+    seen = run_script(
+        launch,
+        "const rows = require('fs').readFileSync('/proc/self/limits', 'utf8').split('\\n');"
+        "const limit = (name) => rows.find((r) => r.startsWith(name)).slice(26).trim()"
+        "  .split(/\\s+/)[0];"
+        "console.log(JSON.stringify({ cpu: limit('Max cpu time'), fsize: limit('Max file size'),"
+        " as: limit('Max address space') }))",
+        permission=False,
+    )
+    address_space = str((MEMORY_MB + ADDRESS_SPACE_OVERHEAD_MB) * 1024 * 1024)
+    assert seen == {"cpu": "9", "fsize": "0", "as": address_space}

@@ -16,7 +16,14 @@ from auth0_actions.node import (
     node_selection,
     selected_node,
 )
-from auth0_actions.sandbox.isolation import detect_isolation
+from auth0_actions.sandbox.isolation import (
+    BUBBLEWRAP,
+    LEVEL_ENV,
+    REQUIRE_ENV,
+    Isolation,
+    detect_isolation,
+    required,
+)
 
 
 @click.group("node")
@@ -55,6 +62,22 @@ def install_command(version: str, mirror: str | None, force: bool) -> None:
     )
 
 
+def _isolation_lines(isolation: Isolation, refused: bool) -> list[str]:
+    if isolation.full:
+        return [f"isolation: {isolation.level}", f"  {isolation.description}"]
+    verdict = (
+        f"  refused: {REQUIRE_ENV} is set, so test and sandbox run exit 1 at this level"
+        if refused
+        else f"  --require-isolation (or {REQUIRE_ENV}=1) would refuse to run at this level"
+    )
+    return [
+        f"isolation: {isolation.level} (weaker than {BUBBLEWRAP})",
+        f"  {isolation.description}",
+        f"  why: {isolation.reason}",
+        verdict,
+    ]
+
+
 @click.command("doctor")
 @output_option
 def doctor_command() -> None:
@@ -73,8 +96,14 @@ def doctor_command() -> None:
         "python": {"version": platform.python_version(), "executable": sys.executable},
         "project": str(root) if root is not None else None,
         "node": runtime.describe(),
-        "isolation": {"network": isolation.network, "description": isolation.description},
+        "isolation": {
+            **isolation.as_dict(),
+            "required": required(),
+            "forced_by": LEVEL_ENV if LEVEL_ENV in (isolation.reason or "") else None,
+        },
     }
+    # Reported, not enforced: doctor diagnoses; test and sandbox run refuse.
+    refused = required() and not isolation.full
     if root is None:
         project_node = "none (no tenant.yaml found)"
     else:
@@ -87,7 +116,6 @@ def doctor_command() -> None:
         f"  version: {runtime.version}",
         f"  source:  {runtime.source_label}",
         f"  project Node: {project_node}",
-        f"isolation: {isolation.network}",
-        f"  {isolation.description}",
+        *_isolation_lines(isolation, refused),
     ]
     app.emit(data, "\n".join(lines))

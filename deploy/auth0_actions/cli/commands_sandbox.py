@@ -9,7 +9,7 @@ from typing import Any
 import click
 import yaml
 
-from auth0_actions.cli.state import state
+from auth0_actions.cli.state import require_isolation_option, sandbox_isolation, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, ConfigError
 from auth0_actions.sandbox.event import build_event, rules_inputs
 from auth0_actions.sandbox.pool import Limits, SandboxPool
@@ -74,6 +74,7 @@ def sandbox_group() -> None:
     show_default=True,
     help="json: the full record of api calls; text: a summary.",
 )
+@require_isolation_option
 def run_command(
     file: Path,
     event_file: Path | None,
@@ -82,14 +83,17 @@ def run_command(
     rule: bool,
     timeout_ms: int,
     output: str,
+    require_isolation: bool,
 ) -> int:
     """Execute FILE once in the sandbox and print what it did.
 
     The result lists every api call in order (metadata writes, deny, redirect,
     claims, ...), the resulting metadata and the console output. Exit 1 when
-    the code failed, timed out or broke out of the sandbox's rules.
+    the code failed, timed out or broke out of the sandbox's rules. The
+    report names the sandbox's isolation level.
     """
     state().output = "json" if output == "json" else "text"
+    isolation = sandbox_isolation(require_isolation)
     event = build_event(_read_mapping(event_file, "the event") if event_file else {})
     secrets = {
         k: str(v)
@@ -115,11 +119,12 @@ def run_command(
     else:
         resume = {"index": 0} if handler == "onContinuePostLogin" else None
         request = {"op": "post-login", "units": [unit], "event": event, "resume": resume}
-    with SandboxPool(1, limits=Limits(timeout_ms=timeout_ms)) as pool:
+    with SandboxPool(1, limits=Limits(timeout_ms=timeout_ms), isolation=isolation) as pool:
         reply = pool.call(request)
     result = reply.result or {"status": "error", "error": {"message": reply.failure}}
     if reply.stray_output:
         result["stray_output"] = reply.stray_output
+    result["isolation"] = isolation.as_dict()
     if output == "json":
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
@@ -131,4 +136,5 @@ def run_command(
             click.echo(f"  log: {line['message']}")
         if result.get("error"):
             click.echo(f"error: {result['error'].get('message')}")
+        click.echo(isolation.summary)
     return EXIT_ERROR if result.get("status") == "error" else EXIT_OK

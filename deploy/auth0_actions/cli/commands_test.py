@@ -9,6 +9,8 @@ import click
 from auth0_actions.cli.state import (
     environments_option,
     output_option,
+    require_isolation_option,
+    sandbox_isolation,
     selected_environments,
     state,
 )
@@ -48,6 +50,7 @@ from auth0_actions.scenarios.suite import (
     show_default=True,
     help="Trigger time limit per login step (Auth0's is 20 s).",
 )
+@require_isolation_option
 @output_option
 def test_command(
     envs: tuple[str, ...],
@@ -55,14 +58,17 @@ def test_command(
     junit_xml: Path | None,
     workers: int | None,
     timeout_ms: int,
+    require_isolation: bool,
 ) -> int:
     """Run every scenario in rules_templates/*.scenarios.yaml in the sandbox.
 
     Each scenario runs for every environment, policy variant and form (the
     Action and its legacy Rule) it names. The code under test is the rendered
     code; a stale actions/ is refused. A failure shows expected against actual.
+    Every report names the sandbox's isolation level.
     """
     app = state()
+    isolation = sandbox_isolation(require_isolation)
     tenant = app.tenant()
     names = selected_environments(tenant, envs)
     require_fresh_render(tenant, names)
@@ -71,10 +77,17 @@ def test_command(
         raise click.UsageError("no scenario matched")
     if not cases:
         # A new project (`init --bare`) has nothing to test yet: that passes.
-        app.emit(json_report(SuiteResult([], 0.0)), "0 scenarios in rules_templates/")
+        report = {**json_report(SuiteResult([], 0.0)), "isolation": isolation.as_dict()}
+        app.emit(report, f"0 scenarios in rules_templates/\n{isolation.summary}")
         return EXIT_OK
     suite = run_cases(tenant, cases, workers=workers, limits=Limits(timeout_ms=timeout_ms))
     if junit_xml is not None:
-        write_junit(suite, junit_xml)
-    app.emit(json_report(suite), text_report(suite))
+        properties = {"isolation": isolation.level, "isolation.description": isolation.description}
+        if isolation.reason:
+            properties["isolation.reason"] = isolation.reason
+        write_junit(suite, junit_xml, properties=properties)
+    app.emit(
+        {**json_report(suite), "isolation": isolation.as_dict()},
+        f"{text_report(suite)}\n{isolation.summary}",
+    )
     return EXIT_ERROR if suite.failed else EXIT_OK

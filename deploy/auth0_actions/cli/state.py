@@ -15,6 +15,7 @@ from auth0_actions.layout import DEFAULT_CONFIG, find_config
 
 if TYPE_CHECKING:
     from auth0_actions.config import Project
+    from auth0_actions.sandbox.isolation import Isolation
 
 OutputFormat = Literal["text", "json"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,3 +146,22 @@ def confirm_shown(text: str, question: str, *, yes: bool, quiet: bool) -> bool:
         return click.confirm(question, default=False)
     except click.exceptions.Abort:
         return False
+
+
+def require_isolation_option(func: F) -> F:
+    """--require-isolation: refuse to run action code without the OS sandbox."""
+    return click.option(
+        "--require-isolation",
+        is_flag=True,
+        help="Refuse to run (exit 1) unless the OS sandbox (bubblewrap) is in force. "
+        "Also $AUTH0_ACTIONS_REQUIRE_ISOLATION=1.",
+    )(func)
+
+
+def sandbox_isolation(require: bool) -> Isolation:
+    """The isolation the sandbox will run with; IsolationError when required and weaker."""
+    from auth0_actions.sandbox.isolation import detect_isolation, ensure_required_level
+
+    isolation = detect_isolation()
+    ensure_required_level(isolation, require=require)
+    return isolation

@@ -15,7 +15,9 @@ resolution, as Auth0's loader does.
   marker file written last: a half-installed cache is never used, and a
   second run with the same set does not start npm at all.
 - Workers read the cache and can never write to it: Node's permission model
-  grants them ``--allow-fs-read`` only (see deploy/auth0_actions/sandbox/pool.py).
+  grants them ``--allow-fs-read`` only (see deploy/auth0_actions/sandbox/pool.py),
+  and the OS sandbox binds an entry read-only. Entries are world-readable
+  (0755/0644), as the sandboxed worker runs as an unprivileged uid of its own.
 - ``--ignore-scripts``: no install script runs on this machine. Native addons
   cannot load anyway (the permission model refuses ``process.dlopen``), just
   as Auth0 refuses native modules.
@@ -295,6 +297,30 @@ def _install(
     )
 
 
+def _publish(directory: Path) -> None:
+    """Make a cache entry readable by everyone: dirs 0755, files 0644 (0755 if executable).
+
+    The sandboxed worker runs as an unprivileged uid of its own, which must
+    read the entry; it holds public npm packages, never secrets. mkdtemp made
+    it 0700, and npm follows the umask. Symlinks (node_modules/.bin) are left
+    alone: their mode means nothing and chmod would follow them.
+    """
+    directory.chmod(0o755)
+    for parent, dirs, files in os.walk(directory):
+        for name in dirs:
+            path = Path(parent, name)
+            if not path.is_symlink():
+                path.chmod(0o755)
+        for name in files:
+            path = Path(parent, name)
+            if not path.is_symlink():
+                path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
+
+
+def _published(directory: Path) -> bool:
+    return directory.stat().st_mode & 0o777 == 0o755
+
+
 def _ensure_state_dir(root: Path) -> None:
     state_dir = root.parent
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -339,15 +365,22 @@ def ensure_dependencies(
     major = (node or selected_node()).major
     root = cache_root(project_root)
     final = root / cache_key(dependencies, major)
-    if is_complete(final):
+    if is_complete(final) and _published(final):
         return final
     with _lock_for(final):
         if is_complete(final):
+            try:
+                _publish(final)  # an entry made before entries were world-readable
+            except OSError as exc:
+                raise DependencyError(
+                    f"cannot make {final} readable by the sandboxed worker: {exc}"
+                ) from None
             return final
         _ensure_state_dir(root)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=root))
         try:
             _install(staging, deps, major, checked_registry)
+            _publish(staging)
             if final.exists():
                 if is_complete(final):
                     return final  # another process finished first; same content

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,13 @@ TIMEOUT_MESSAGE = "Request to Webtask exceeded allowed execution time"
 # MAX_EXECUTIONS, so honest executions never reach it.
 CPU_SECONDS = 3600
 MAX_EXECUTIONS = 1000
+
+# bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread*
+# that started it ends, not the process: a worker started from a request
+# thread of the local tenant died with that thread. Every worker is started
+# from this one long-lived thread instead; it ends with the interpreter,
+# and the workers with it.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
 _STDERR_KEEP = 64 * 1024
 # Fix: stray stdout was kept without bound (host memory); these cap it. A
 # worker that writes more than _STDOUT_MAX without a newline is killed.
@@ -101,7 +109,8 @@ class Worker:
             memory_mb=limits.memory_mb,
             cpu_seconds=CPU_SECONDS,
         )
-        self.process = subprocess.Popen(
+        self.process = _SPAWNER.submit(
+            subprocess.Popen,
             launch.argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -110,7 +119,7 @@ class Worker:
             env=launch.env,
             cwd=launch.cwd,
             start_new_session=True,
-        )
+        ).result()
         if not (self.process.stdin and self.process.stdout and self.process.stderr):
             raise RuntimeError("the sandbox worker started without its pipes")
         self._stdin = self.process.stdin

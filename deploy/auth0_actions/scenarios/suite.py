@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,10 @@ def json_report(suite: SuiteResult) -> dict[str, Any]:
     }
 
 
-def write_junit(suite: SuiteResult, path: Path) -> None:
+def write_junit(
+    suite: SuiteResult, path: Path, *, properties: Mapping[str, str] | None = None
+) -> None:
+    """The JUnit XML report; ``properties`` (e.g. the isolation level) on the testsuite."""
     root = ET.Element(
         "testsuite",
         name="auth0-actions scenarios",
@@ -158,6 +162,10 @@ def write_junit(suite: SuiteResult, path: Path) -> None:
         failures=str(len(suite.failed)),
         time=f"{suite.seconds:.3f}",
     )
+    if properties:
+        listed = ET.SubElement(root, "properties")
+        for name, value in properties.items():
+            ET.SubElement(listed, "property", name=name, value=value)
     for result in suite.results:
         case = result.case
         element = ET.SubElement(

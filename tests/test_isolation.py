@@ -209,7 +209,6 @@ def test_launch_builds_a_bubblewrap_sandbox_with_only_node_libraries_harness_and
         "--permission",
         "--allow-fs-read=/sandbox/harness",
         "--allow-fs-read=/sandbox/deps",
-        f"--max-old-space-size={MEMORY_MB}",
         "--disable-wasm-trap-handler",
         "--zero-fill-buffers",
         "/sandbox/harness/worker.js",
@@ -580,11 +579,10 @@ def test_weaker_levels_still_apply_the_permission_model_and_limits(node: Path, l
     assert weaker.level == level
     launch = launch_for(weaker, node)
     assert launch.harness_dir == str(HARNESS_DIR)
-    assert launch.argv[-7:] == [
+    assert launch.argv[-6:] == [
         str(node),
         "--permission",
         f"--allow-fs-read={HARNESS_DIR}",
-        f"--max-old-space-size={MEMORY_MB}",
         "--disable-wasm-trap-handler",
         "--zero-fill-buffers",
         f"{HARNESS_DIR}/worker.js",

@@ -3,6 +3,8 @@
 // Buffers have no shared pool, and process internals are refused
 // (lockdown.js; docs/sandbox-builtins.md).
 require('./lockdown').lockdown();
+// bubblewrap sets PWD whatever the host passes; the environment is TZ alone.
+delete process.env.PWD;
 
 // A long-lived sandbox worker. The host starts it inside the OS sandbox
 // (deploy/auth0_actions/sandbox/isolation.py) and under Node's permission

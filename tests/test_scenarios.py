@@ -180,6 +180,10 @@ def test_pytest_collects_scenario_files(project: Path, pytester_like: Any) -> No
     _only(project, HEADER + "  - name: collected\n    expect: {status: redirected}\n")
     done = pytester_like(project, "rules_templates")
     assert "2 passed" in done.stdout, done.stdout
+    # As `auth0-actions test` does, the run names the isolation level it had.
+    from auth0_actions.sandbox.isolation import detect_isolation
+
+    assert detect_isolation().summary in done.stdout
 
 
 @pytest.fixture

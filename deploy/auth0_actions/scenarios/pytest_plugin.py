@@ -12,10 +12,17 @@ it imports nothing heavy until a scenario file is actually collected.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from auth0_actions.layout import SCENARIO_SUFFIX
+
+if TYPE_CHECKING:
+    from auth0_actions.sandbox.pool import SandboxPool
+
+# The session's sandbox pool, once a scenario item has run (pytest_items.py).
+POOL: pytest.StashKey[SandboxPool] = pytest.StashKey()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -25,3 +32,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
     collector: pytest.Collector = ScenarioCollector.from_parent(parent, path=file_path)
     return collector
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the isolation level the scenarios ran at, as `auth0-actions test` does."""
+    pool = terminalreporter.config.stash.get(POOL, None)
+    if pool is not None:
+        terminalreporter.write_line(pool.isolation.summary)

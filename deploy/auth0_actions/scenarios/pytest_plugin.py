@@ -12,17 +12,11 @@ it imports nothing heavy until a scenario file is actually collected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from auth0_actions.layout import SCENARIO_SUFFIX
-
-if TYPE_CHECKING:
-    from auth0_actions.sandbox.pool import SandboxPool
-
-# The session's sandbox pool, once a scenario item has run (pytest_items.py).
-POOL: pytest.StashKey[SandboxPool] = pytest.StashKey()
+from auth0_actions.scenarios.pytest_stash import POOL
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -6,8 +6,9 @@ one action run on a worker (one request to the harness); a login segment of
 two actions is two executions. Reported:
 
 - warm: ``SandboxPool(size=CPUs)`` with every domain's worker warm, driven
-  by the ``ScenarioRunner`` from ``2 x size`` threads for ``--seconds``
-  (the scenario logic in Python is included, as in `auth0-actions test`);
+  by the ``ScenarioRunner`` from one thread per worker for ``--seconds``
+  (the scenario logic in Python is included, as in `auth0-actions test`;
+  more threads only contend for the GIL);
 - cold start: a new domain's worker started and its first execution
   answered (median of ``--cold`` starts, one at a time);
 - two-action logins: segments whose pipeline runs two different actions,
@@ -235,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="pool size (default: CPUs)"
     )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="scenario threads (default: one per worker)"
+    )
     args = parser.parse_args(argv)
 
     tenant = load_tenant(args.config.resolve())
@@ -258,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
         pool.call = keep  # type: ignore[method-assign]
         runner = ScenarioRunner(tenant, pool)
-        threads = pool.size * 2
+        threads = args.threads or pool.size
         with ThreadPoolExecutor(max_workers=threads) as executor:
             results = list(executor.map(runner.run, cases))
         pool.call = real_call  # type: ignore[method-assign]

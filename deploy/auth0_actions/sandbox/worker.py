@@ -127,6 +127,10 @@ class Worker:
         self._stderr = _Stderr(self.process.stderr)
         self._buffer = bytearray()
         self._next_id = 0
+        # One selector for the worker's life: a new one per read cost an
+        # epoll instance and two more system calls per execution.
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._stdout, selectors.EVENT_READ)
         # The domain (with its secret values) is the second line; the worker
         # keeps it for its whole life and is never given another.
         first = self.nonce + b"\n" + domain.message(launch.deps_dir, limits.memory_mb) + b"\n"
@@ -144,33 +148,30 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            self._selector.close()
         for stream in (self._stdin, self._stdout):
             with contextlib.suppress(OSError):
                 stream.close()
 
     def _read_line(self, deadline: float) -> bytes | None:
         """The next stdout line, or None on EOF; raises TimeoutError past deadline."""
-        selector = selectors.DefaultSelector()
-        selector.register(self._stdout, selectors.EVENT_READ)
-        try:
-            # Only new bytes are searched for the newline, so a long line costs
-            # linear time; past _STDOUT_MAX raises OverflowError.
-            scanned = 0
-            while (end := self._buffer.find(b"\n", scanned)) < 0:
-                scanned = len(self._buffer)
-                if scanned > _STDOUT_MAX:
-                    raise OverflowError
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                if not selector.select(remaining):
-                    continue
-                chunk = os.read(self._stdout.fileno(), 1 << 16)
-                if not chunk:
-                    return None
-                self._buffer += chunk
-        finally:
-            selector.close()
+        # Only new bytes are searched for the newline, so a long line costs
+        # linear time; past _STDOUT_MAX raises OverflowError.
+        scanned = 0
+        while (end := self._buffer.find(b"\n", scanned)) < 0:
+            scanned = len(self._buffer)
+            if scanned > _STDOUT_MAX:
+                raise OverflowError
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if not self._selector.select(remaining):
+                continue
+            chunk = os.read(self._stdout.fileno(), 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line

@@ -60,6 +60,8 @@ def run_cases(
     order = sorted(range(len(cases)), key=lambda i: _same_code(cases[i]))
     with SandboxPool(workers, limits=limits, read_paths=sandbox_read_paths(tenant)) as pool:
         runner = ScenarioRunner(tenant, pool)
+        # Twice as many threads as workers: a case's Python work overlaps
+        # another's cold start (a new domain's worker starting).
         with ThreadPoolExecutor(max_workers=pool.size * 2) as executor:
             ran = list(executor.map(runner.run, [cases[i] for i in order]))
     results: list[CaseResult] = [ran[0]] * len(ran) if ran else []

@@ -319,20 +319,22 @@ function actionRunner(unit) {
     const tx = {
       commands: [],
       logs,
-      userMetadata: clone(state.user_metadata ?? {}),
-      appMetadata: clone(state.app_metadata ?? {}),
+      // The request was parsed for this execution alone: its objects are
+      // this execution's own, no copy needed.
+      userMetadata: state.user_metadata ?? {},
+      appMetadata: state.app_metadata ?? {},
       idTokenClaims: {},
       accessTokenClaims: {},
       scopes: { added: [], removed: [] },
       multifactor: null,
-      transactionMetadata: clone(state.transaction_metadata ?? {}),
-      cache: clone(state.cache ?? {}),
+      transactionMetadata: state.transaction_metadata ?? {},
+      cache: state.cache ?? {},
       primaryUser: state.primary_user ?? null,
       deny: null,
       redirect: null,
       executed: [],
     };
-    const event = clone(request.event);
+    const event = request.event;
     // Earlier actions' metadata writes are visible to later ones.
     event.user.user_metadata = clone(tx.userMetadata);
     event.user.app_metadata = clone(tx.appMetadata);

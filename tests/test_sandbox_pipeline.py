@@ -172,3 +172,21 @@ def test_a_top_level_throw_is_thrown_again_on_every_later_call(pool: SandboxPool
         result = run(pool, broken)
         assert result["status"] == "error"
         assert result["error"]["message"] == "init 1"
+
+
+def test_a_worker_outlives_the_thread_that_started_it(pool: SandboxPool) -> None:
+    """The local tenant starts workers from request threads that end.
+
+    bubblewrap's --die-with-parent follows the thread that started it; a worker
+    must still serve the next login after that thread is gone.
+    """
+    import threading
+
+    counter = unit("outlives", COUNT)
+    first: list[dict[str, Any]] = []
+    thread = threading.Thread(target=lambda: first.append(run(pool, counter)))
+    thread.start()
+    thread.join()
+    assert first[0]["user_metadata"] == {"runs": 1}
+    time.sleep(0.2)  # a worker killed with its thread would be gone by now
+    assert run(pool, counter)["user_metadata"] == {"runs": 2}  # the same warm worker

@@ -15,6 +15,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ class SandboxPool:
         self._busy = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-reaper")
         self.started = 0  # workers started: a cold start each
 
     # --- workers
@@ -121,7 +123,9 @@ class SandboxPool:
         with self._cond:
             worker, evict = self._take(domain)
         if evict is not None:
-            evict.kill()
+            # Reaped in the background: a worker's exit (namespaces torn
+            # down) need not delay the execution that needed its slot.
+            self._reaper.submit(evict.kill)
         if worker is None:
             try:
                 worker = Worker(self.node, self.isolation, domain, self.limits)
@@ -195,6 +199,7 @@ class SandboxPool:
             self._cond.notify_all()
         for worker in workers:
             worker.kill()
+        self._reaper.shutdown(wait=True)  # evicted workers are gone too
 
     def __enter__(self) -> SandboxPool:
         return self

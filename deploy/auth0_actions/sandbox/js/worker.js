@@ -157,8 +157,6 @@ function blockProcessControl() {
 }
 blockProcessControl();
 
-const { actionRunner } = require('./postlogin');
-const { ruleRunner } = require('./rules');
 
 // --- integrity of the built-ins the harness (and JSON) depend on
 const TypedArray = getPrototypeOf(Uint8Array);
@@ -377,7 +375,11 @@ const DOMAIN = (() => {
   if (!line) exit(2);
   return jsonParse(line);
 })();
-const runDomain = DOMAIN.kind === 'rule' ? ruleRunner(DOMAIN) : actionRunner(DOMAIN);
+// Only this domain's kind of runner is loaded (harness code, before any
+// action code runs): a rule's worker never loads the Actions api, nor the reverse.
+const runDomain = DOMAIN.kind === 'rule'
+  ? require('./rules').ruleRunner(DOMAIN)
+  : require('./postlogin').actionRunner(DOMAIN);
 const DOMAIN_OP = DOMAIN.kind === 'rule' ? 'rules' : 'post-login';
 
 function respond(payload) {

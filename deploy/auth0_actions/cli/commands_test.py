@@ -41,7 +41,9 @@ from auth0_actions.scenarios.suite import (
     help="Also write a JUnit XML report here, for CI.",
 )
 @click.option(
-    "--workers", type=click.IntRange(1, 64), help="Sandbox workers (default: one per CPU)."
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Sandbox executions at once (default: two per CPU).",
 )
 @click.option(
     "--timeout-ms",

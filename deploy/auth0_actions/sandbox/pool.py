@@ -36,7 +36,7 @@ __all__ = ["HARNESS_DIR", "TIMEOUT_MESSAGE", "Limits", "Reply", "SandboxPool", "
 
 # Warm workers kept per execution slot: enough for the actions of a few
 # environments and scenario variants without restarting Node between them.
-_WARM_PER_SLOT = 6
+_WARM_PER_SLOT = 3
 # A cold start costs as much as dozens of warm executions, so a domain gets
 # a second worker only once its first has proved busy; until then a request
 # waits for the domain's worker rather than starting another Node.
@@ -57,7 +57,7 @@ class SandboxPool:
         capacity: int | None = None,
     ) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
-        self.capacity = max(self.size, capacity or self.size * _WARM_PER_SLOT)
+        self.capacity = max(self.size, capacity or max(8, self.size * _WARM_PER_SLOT))
         self.limits = limits or Limits()
         # Where dependency caches live (callers resolve units' deps_dir under
         # them); a worker is given its own domain's directory only.

@@ -21,10 +21,14 @@ from typing import Any
 
 from auth0_actions.node import selected_node
 from auth0_actions.sandbox.domain import Domain
-from auth0_actions.sandbox.isolation import Isolation, detect_isolation, ensure_required_level
+from auth0_actions.sandbox.isolation import (
+    HARNESS_DIR,
+    Isolation,
+    detect_isolation,
+    ensure_required_level,
+)
 from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_post_login, run_rules
 from auth0_actions.sandbox.worker import (
-    HARNESS_DIR,
     MAX_EXECUTIONS,
     TIMEOUT_MESSAGE,
     Limits,

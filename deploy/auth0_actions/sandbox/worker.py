@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from auth0_actions.sandbox.domain import Domain
-from auth0_actions.sandbox.isolation import Isolation
+from auth0_actions.sandbox.isolation import HARNESS_DIR, Isolation
 
-HARNESS_DIR = Path(__file__).resolve().parent / "js"
 TIMEOUT_MESSAGE = "Request to Webtask exceeded allowed execution time"
 # A worker's lifetime CPU allowance (RLIMIT_CPU). The parent's wall-clock
 # deadline stops a runaway execution long before; this bounds what a worker

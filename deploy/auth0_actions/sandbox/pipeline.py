@@ -207,23 +207,21 @@ def _merge_action(
         combined["status"] = "error"
         combined["error"] = {"action": name, **_object(result, "error")}
         return True
-    status = result.get("status")
-    if status not in _ACTION_STATUSES:
-        raise ProtocolViolation(f"unknown status {str(status)[:40]!r}")
-    commands = _own_entries(result, "commands", "action", name)
+    # check_action has vouched for the shape and that every entry is the
+    # action's own (while the pool still held the worker); nothing is
+    # checked twice here.
+    status = result["status"]
+    commands = _list(result, "commands")
     combined["commands"].extend(commands)
-    combined["logs"].extend(_own_entries(result, "logs", "action", name))
-    combined["executed"].extend(_own_entries(result, "executed", "action", name))
+    combined["logs"].extend(_list(result, "logs"))
+    combined["executed"].extend(_list(result, "executed"))
     # Stored metadata that is not an object (bad data in the profile) is
     # carried as it came; the api refuses to write into it.
     for key in ("user_metadata", "app_metadata"):
         state[key] = result.get(key, state[key])
     for key in ("transaction_metadata", "cache"):
         state[key] = _object(result, key)
-    primary = result.get("primary_user")
-    if primary is not None and not isinstance(primary, str):
-        raise ProtocolViolation("primary_user is not a string")
-    state["primary_user"] = primary or state["primary_user"]
+    state["primary_user"] = result.get("primary_user") or state["primary_user"]
     combined["id_token_claims"].update(_object(result, "id_token_claims"))
     combined["access_token_claims"].update(_object(result, "access_token_claims"))
     scopes = _object(result, "access_token_scopes")

@@ -33,6 +33,7 @@ from auth0_actions.sandbox.isolation import (
     API_BLOCK,
     BUBBLEWRAP,
     HARNESS_DIR,
+    TRIGGERS_DIR,
     LEVEL_ENV,
     NAMESPACE,
     NETNS,
@@ -193,6 +194,8 @@ def test_launch_builds_a_bubblewrap_sandbox_with_only_node_libraries_harness_and
     binds = {sandbox[i + 2]: sandbox[i + 1] for i, a in enumerate(sandbox) if a == "--ro-bind"}
     assert binds.pop("/sandbox/node") == str(node.resolve())
     assert binds.pop("/sandbox/harness") == str(HARNESS_DIR)
+    # The triggers' JS halves: harness code, read-only like it.
+    assert binds.pop("/sandbox/triggers") == str(TRIGGERS_DIR)
     assert binds.pop("/sandbox/deps") == str(deps_dir.resolve())
     for inside in [p for p in binds if p.startswith("/sandbox/bin/")]:
         assert Path(binds.pop(inside)).name in ("prlimit", "setpriv")
@@ -208,6 +211,7 @@ def test_launch_builds_a_bubblewrap_sandbox_with_only_node_libraries_harness_and
     assert argv[node_at + 1 :] == [
         "--permission",
         "--allow-fs-read=/sandbox/harness",
+        "--allow-fs-read=/sandbox/triggers",
         "--allow-fs-read=/sandbox/deps",
         "--disable-wasm-trap-handler",
         "--zero-fill-buffers",
@@ -579,10 +583,11 @@ def test_weaker_levels_still_apply_the_permission_model_and_limits(node: Path, l
     assert weaker.level == level
     launch = launch_for(weaker, node)
     assert launch.harness_dir == str(HARNESS_DIR)
-    assert launch.argv[-6:] == [
+    assert launch.argv[-7:] == [
         str(node),
         "--permission",
         f"--allow-fs-read={HARNESS_DIR}",
+        f"--allow-fs-read={TRIGGERS_DIR}",
         "--disable-wasm-trap-handler",
         "--zero-fill-buffers",
         f"{HARNESS_DIR}/worker.js",

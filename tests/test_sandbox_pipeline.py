@@ -18,8 +18,15 @@ import pytest
 
 from auth0_actions.sandbox.domain import Domain
 from auth0_actions.sandbox.event import build_event
-from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_post_login
+from auth0_actions.sandbox.pipeline import Check, Execute, ProtocolViolation, run_trigger
 from auth0_actions.sandbox.pool import TIMEOUT_MESSAGE, Limits, Reply, SandboxPool
+from auth0_actions.triggers import registry
+
+POST_LOGIN = registry.get("post-login")
+
+
+def run_post_login(execute: Execute, request: Mapping[str, Any], limits: Limits) -> Reply:
+    return run_trigger(POST_LOGIN, execute, request, limits)
 
 
 def unit(name: str, body: str = "", secrets: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -150,7 +157,7 @@ def test_each_action_of_a_login_runs_in_its_own_worker(pool: SandboxPool) -> Non
 
 
 def test_a_worker_that_broke_the_protocol_is_retired(pool: SandboxPool) -> None:
-    domain = Domain.of_action(unit("checked", "api.user.setUserMetadata('x', 1);"))
+    domain = POST_LOGIN.domain(unit("checked", "api.user.setUserMetadata('x', 1);"))
     payload = {"op": "post-login", "event": build_event(), "handler": "onExecutePostLogin"}
 
     def refuse(result: Mapping[str, Any]) -> None:

@@ -62,16 +62,19 @@ from auth0_actions.node import selected_node
 from auth0_actions.sandbox.event import HOSTNAME, build_event, rules_inputs
 from auth0_actions.sandbox.isolation import (
     API_BLOCK,
+    BUBBLEWRAP,
     LEVEL_ENV,
     NAMESPACE,
     NETNS,
     PERMISSION_MODEL,
     REQUIRE_ENV,
+    TRIGGERS_DIR,
     Isolation,
     detect_isolation,
     probe_isolation,
 )
 from auth0_actions.sandbox.pool import HARNESS_DIR, TIMEOUT_MESSAGE, Limits, Reply, SandboxPool
+from auth0_actions.triggers import registry
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX sandbox")
 
@@ -705,11 +708,10 @@ def test_harness_dependencies_cannot_be_patched(pool: SandboxPool, body: str) ->
 
 def test_harness_modules_are_frozen(pool: SandboxPool) -> None:
     """§3 Loader: the harness modules an action can require() are frozen."""
-    reply = call(
-        pool,
-        "out(['./tokens', './loader', './postlogin', './rules']"
-        ".every((m) => Object.isFrozen(require(m))));",
-    )
+    triggers = "/sandbox/triggers" if pool.isolation.level == BUBBLEWRAP else str(TRIGGERS_DIR)
+    modules = ["./tokens", "./loader", "./action", "./rules"]
+    modules += [f"{triggers}/{t.script}" for t in registry.all_triggers()]
+    reply = call(pool, f"out({json.dumps(modules)}.every((m) => Object.isFrozen(require(m))));")
     assert outputs(reply) == [True]
 
 

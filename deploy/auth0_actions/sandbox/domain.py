@@ -35,17 +35,28 @@ class Domain:
     # every rule sees all of it, so it is part of each rule's domain).
     values: Mapping[str, Any]
     deps_dir: Path | None
+    # An action's trigger as its JS half reads it (id, version, handlers), and
+    # the file name of that JS half; None for a rule.
+    trigger: Mapping[str, Any] | None = None
+    script: str | None = None
 
     @classmethod
-    def of_action(cls, unit: Mapping[str, Any]) -> Domain:
-        return cls._of(ACTION, unit, unit.get("secrets") or {})
+    def of_action(cls, unit: Mapping[str, Any], trigger: Mapping[str, Any], script: str) -> Domain:
+        return cls._of(ACTION, unit, unit.get("secrets") or {}, trigger, script)
 
     @classmethod
     def of_rule(cls, unit: Mapping[str, Any], configuration: Mapping[str, Any]) -> Domain:
-        return cls._of(RULE, unit, configuration)
+        return cls._of(RULE, unit, configuration, None, None)
 
     @classmethod
-    def _of(cls, kind: str, unit: Mapping[str, Any], values: Mapping[str, Any]) -> Domain:
+    def _of(
+        cls,
+        kind: str,
+        unit: Mapping[str, Any],
+        values: Mapping[str, Any],
+        trigger: Mapping[str, Any] | None,
+        script: str | None,
+    ) -> Domain:
         deps = unit.get("deps_dir")
         return cls(
             kind=kind,
@@ -54,19 +65,29 @@ class Domain:
             filename=str(unit.get("filename", "")),
             values=dict(values),
             deps_dir=Path(deps) if deps else None,
+            trigger=trigger,
+            script=script,
         )
 
     @cached_property
     def key(self) -> str:
         """Equal for the same code, values and dependencies; never reveals the values."""
         material = json.dumps(
-            [self.kind, self.name, self.code, self.filename, self.values, str(self.deps_dir)],
+            [
+                self.kind,
+                self.name,
+                self.code,
+                self.filename,
+                self.values,
+                str(self.deps_dir),
+                self.trigger,
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def message(self, deps_inside: str | None, memory_mb: int) -> bytes:
-        """The domain as the worker reads it: one JSON line, dependencies as it sees them."""
+    def message(self, deps_inside: str | None, memory_mb: int, triggers_inside: str) -> bytes:
+        """The domain as the worker reads it: one JSON line, paths as it sees them."""
         values = dict(self.values)
         unit: dict[str, Any] = {
             "kind": self.kind,
@@ -76,5 +97,8 @@ class Domain:
             "deps_dir": deps_inside,
             "memory_mb": memory_mb,
         }
+        if self.trigger is not None and self.script is not None:
+            unit["trigger"] = dict(self.trigger)
+            unit["runner"] = f"{triggers_inside}/{self.script}"
         unit["configuration" if self.kind == RULE else "secrets"] = values
         return json.dumps(unit).encode()

@@ -53,11 +53,15 @@ API_BLOCK = "api-block"
 LEVEL_ENV = "AUTH0_ACTIONS_SANDBOX"
 REQUIRE_ENV = "AUTH0_ACTIONS_REQUIRE_ISOLATION"
 HARNESS_DIR = Path(__file__).resolve().parent / "js"
+# The triggers' JS halves (deploy/auth0_actions/triggers/<trigger>.js): read-only
+# harness code, bound next to the harness.
+TRIGGERS_DIR = Path(__file__).resolve().parent.parent / "triggers"
 
 # Where the sandbox sees what is bound into it. Fixed names, so nothing of the
 # host's layout (user names, project paths) is visible to action code.
 _NODE = "/sandbox/node"
 _HARNESS = "/sandbox/harness"
+_TRIGGERS = "/sandbox/triggers"
 _DEPS = "/sandbox/deps"
 _PRLIMIT = "/sandbox/bin/prlimit"  # helpers are bound as /sandbox/bin/<name>
 _SETPRIV = "/sandbox/bin/setpriv"
@@ -102,6 +106,7 @@ class Launch:
     env: dict[str, str]
     cwd: str
     harness_dir: str  # the harness directory as Node sees it
+    triggers_dir: str  # the triggers' JS halves as Node sees them
     deps_dir: str | None  # the dependency directory as Node sees it, or None
 
 
@@ -197,12 +202,14 @@ class Isolation:
         limits = _limits(memory_mb, cpu_seconds)
         if self.level == BUBBLEWRAP:
             inside_harness, inside_deps = _HARNESS, _DEPS if deps else None
+            inside_triggers = _TRIGGERS
         else:
             inside_harness = str(harness.resolve())
+            inside_triggers = str(TRIGGERS_DIR)
             inside_deps = str(deps.resolve()) if deps else None
         node_argv = [
             _NODE if self.level == BUBBLEWRAP else str(node),
-            *_node_flags(inside_harness, inside_deps),
+            *_node_flags(inside_harness, inside_triggers, inside_deps),
             *(["-e", script] if script is not None else [f"{inside_harness}/worker.js"]),
         ]
         if self.level == BUBBLEWRAP:
@@ -221,17 +228,18 @@ class Isolation:
             prefix = list(tools.unshare) if self.level == NAMESPACE else []
             argv = [*_rlimit_prefix(tools.prlimit, host_limits), *prefix, *node_argv]
         # No host variable is visible to action code; Auth0 runs in UTC.
-        return Launch(argv, {"TZ": "UTC"}, "/", inside_harness, inside_deps)
+        return Launch(argv, {"TZ": "UTC"}, "/", inside_harness, inside_triggers, inside_deps)
 
 
 def _tools() -> Tools:
     return find_tools()
 
 
-def _node_flags(harness: str, deps: str | None) -> list[str]:
+def _node_flags(harness: str, triggers: str, deps: str | None) -> list[str]:
     return [
         "--permission",
         f"--allow-fs-read={harness}",
+        f"--allow-fs-read={triggers}",
         *([f"--allow-fs-read={deps}"] if deps else []),
         # Wasm's trap handler reserves ~10 GB of address space, which the
         # address-space cap would refuse; inline bounds checks do not.
@@ -323,6 +331,7 @@ def _bubblewrap_options(tools: Tools, node: Path, harness: Path, deps: Path | No
         binds[f"/sandbox/bin/{Path(program).name}"] = str(Path(program).resolve())
     mounts = [*_directories(binds), *_ro_binds(binds)]
     mounts += ["--ro-bind", str(harness.resolve()), _HARNESS]
+    mounts += ["--ro-bind", str(TRIGGERS_DIR), _TRIGGERS]
     if deps is not None:
         mounts += ["--ro-bind", str(deps.resolve()), _DEPS]
     return [
@@ -359,7 +368,7 @@ def _bubblewrap_options(tools: Tools, node: Path, harness: Path, deps: Path | No
 def _directories(binds: Mapping[str, str]) -> list[str]:
     """Every directory above a bind target, created 0555 (bwrap's own would be 0700)."""
     needed = {str(parent) for inside in binds for parent in Path(inside).parents}
-    needed |= {str(p) for inside in (_HARNESS, _DEPS) for p in Path(inside).parents}
+    needed |= {str(p) for inside in (_HARNESS, _TRIGGERS, _DEPS) for p in Path(inside).parents}
     needed.discard("/")
     options: list[str] = []
     for directory in sorted(needed, key=lambda d: (d.count("/"), d)):

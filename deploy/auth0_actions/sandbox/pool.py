@@ -1,7 +1,8 @@
 """Warm sandbox workers, one isolation domain each, shared by a run; thread-safe.
 
-A request names a trigger's pipeline (``{"op": "post-login", "units": [...],
-...}`` or ``{"op": "rules", ...}``); :mod:`auth0_actions.sandbox.pipeline`
+A request names a trigger's pipeline (``{"op": <trigger id>, "units": [...],
+...}``, any trigger of :mod:`auth0_actions.triggers.registry`, or ``{"op":
+"rules", ...}``); :mod:`auth0_actions.sandbox.pipeline`
 runs it one action at a time, each on a worker of that action's domain
 (:mod:`auth0_actions.sandbox.domain`). The pool keeps at most ``capacity``
 workers warm, evicting the least recently used domain's when a new domain
@@ -27,7 +28,7 @@ from auth0_actions.sandbox.isolation import (
     detect_isolation,
     ensure_required_level,
 )
-from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_post_login, run_rules
+from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_rules, run_trigger
 from auth0_actions.sandbox.worker import (
     MAX_EXECUTIONS,
     TIMEOUT_MESSAGE,
@@ -35,6 +36,7 @@ from auth0_actions.sandbox.worker import (
     Reply,
     Worker,
 )
+from auth0_actions.triggers import registry
 
 __all__ = ["HARNESS_DIR", "TIMEOUT_MESSAGE", "Limits", "Reply", "SandboxPool", "Worker"]
 
@@ -186,8 +188,8 @@ class SandboxPool:
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
         op = request.get("op")
-        if op == "post-login":
-            return run_post_login(self.execute, request, self.limits)
+        if op in registry.registry():
+            return run_trigger(registry.get(str(op)), self.execute, request, self.limits)
         if op == "rules":
             return run_rules(self.execute, request, self.limits)
         if op == "ping":

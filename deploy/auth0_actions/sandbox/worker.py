@@ -132,7 +132,12 @@ class Worker:
         self._selector.register(self._stdout, selectors.EVENT_READ)
         # The domain (with its secret values) is the second line; the worker
         # keeps it for its whole life and is never given another.
-        first = self.nonce + b"\n" + domain.message(launch.deps_dir, limits.memory_mb) + b"\n"
+        first = (
+            self.nonce
+            + b"\n"
+            + domain.message(launch.deps_dir, limits.memory_mb, launch.triggers_dir)
+            + b"\n"
+        )
         try:
             self._stdin.write(first)
             self._stdin.flush()

@@ -180,7 +180,7 @@ const GUARDED = {
   Array,
   Promise,
   Reflect,
-  // Fix: also what the harness (postlogin.js, rules.js, tokens.js, this
+  // Fix: also what the harness (action.js, the triggers' JS halves, rules.js, tokens.js, this
   // file) uses after action code ran. Buffer.from and for-of's array
   // iterator were unguarded, so an action could rewrite its own result (and
   // every later request's on that worker) without being reported.
@@ -376,11 +376,13 @@ const DOMAIN = (() => {
   return jsonParse(line);
 })();
 // Only this domain's kind of runner is loaded (harness code, before any
-// action code runs): a rule's worker never loads the Actions api, nor the reverse.
+// action code runs): a rule's worker never loads the Actions api, and an
+// action's loads only its own trigger's JS half (DOMAIN.runner, a path the
+// host chose under the read-only triggers directory).
 const runDomain = DOMAIN.kind === 'rule'
   ? require('./rules').ruleRunner(DOMAIN)
-  : require('./postlogin').actionRunner(DOMAIN);
-const DOMAIN_OP = DOMAIN.kind === 'rule' ? 'rules' : 'post-login';
+  : require(DOMAIN.runner).makeRunner(DOMAIN, Object.freeze({ action: require('./action'), tokens: require('./tokens') }));
+const DOMAIN_OP = DOMAIN.kind === 'rule' ? 'rules' : DOMAIN.trigger.id;
 
 function respond(payload) {
   // Fix: the leading newline ends any partial line action code left on

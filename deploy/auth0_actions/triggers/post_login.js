@@ -1,11 +1,11 @@
 'use strict';
-// The post-login trigger: the `api` object, and one action's execution
-// (docs/reference/actions-runtime.md §1). The host runs the pipeline: each
-// action in binding order, in its own worker, carrying the transaction
-// (metadata, transaction metadata, cache) from one to the next.
-
-const { loadAction } = require('./loader');
-const tokens = require('./tokens');
+// post-login's api (docs/reference/actions-runtime.md §1;
+// https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-api-object).
+// The host runs the pipeline: each action in binding order, in its own
+// worker, carrying the transaction (metadata, transaction metadata, cache)
+// from one to the next (deploy/auth0_actions/triggers/post_login.py decides
+// the outcome). Harness helpers come in `harness` (sandbox/js/action.js,
+// tokens.js): this file is not in the harness directory.
 
 const MFA_PROVIDERS = ['any', 'none', 'guardian', 'google-authenticator', 'duo'];
 const NO_REDIRECT_PROTOCOLS = [
@@ -14,41 +14,18 @@ const NO_REDIRECT_PROTOCOLS = [
   'oauth2-password',
   'oauth2-webauthn',
 ];
-const CACHE_KEY_BYTES = 64;
-const CACHE_VALUE_BYTES = 4096;
-const CACHE_ENTRIES = 20;
-const CACHE_MAX_TTL_MS = 24 * 60 * 60 * 1000;
-const CACHE_DEFAULT_TTL_MS = 15 * 60 * 1000;
 const TX_KEY_CHARS = 64;
 const TX_VALUE_BYTES = 8 * 1024;
 const TX_TOTAL_BYTES = 16 * 1024;
-
-const clone = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
-const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
-
-class ApiClosed {}
 
 /**
  * The api for one action's handler. Every call is recorded as a command;
  * the effects go into `tx`, the transaction shared by the pipeline.
  */
-function makeApi(tx, unit, event, handler, now) {
-  const state = { closed: false, redirected: false, rendered: false, primaryUserSet: false };
-  const record = (type, fields) => {
-    if (state.closed) {
-      tx.logs.push({ action: unit.name, level: 'warn', message: `${type} called after the action finished; ignored` });
-      throw new ApiClosed();
-    }
-    tx.commands.push({ action: unit.name, type, ...fields });
-  };
-  const guard = (fn) => (...args) => {
-    try {
-      return fn(...args);
-    } catch (err) {
-      if (err instanceof ApiClosed) return api;
-      throw err;
-    }
-  };
+function makeApi(harness, { tx, unit, event, handler, now, record, guard, holder }) {
+  const { clone, isObject, recorded, makeCache } = harness.action;
+  const tokens = harness.tokens;
+  const state = { redirected: false, rendered: false, primaryUserSet: false };
   const setMetadata = (kind, field) => guard((key, value) => {
     if (typeof key !== 'string') throw new TypeError(`${kind} key must be a string`);
     if (!isObject(tx[field])) throw new Error(`The user's ${kind} is not an object`);
@@ -145,7 +122,7 @@ function makeApi(tx, unit, event, handler, now) {
         }
       },
     },
-    cache: makeCache(tx, unit, now),
+    cache: makeCache(tx, unit.name, now),
     transaction: {
       setMetadata: guard((key, value) => {
         if (typeof key !== 'string' || key.length === 0 || key.length > TX_KEY_CHARS) {
@@ -219,65 +196,8 @@ function makeApi(tx, unit, event, handler, now) {
     validation: recorded(record, guard, 'validation', ['error']),
     rules: { wasExecuted: () => false },
   };
-  return { api, state, close: () => { state.closed = true; } };
-}
-
-/** api members this runtime records without modelling their effect. */
-function recorded(record, guard, group, names) {
-  const out = {};
-  for (const name of names) {
-    out[name] = guard((...args) => {
-      record(`${group}.${name}`, { args: clone(args) });
-    });
-  }
-  return out;
-}
-
-function makeCache(tx, unit, now) {
-  const entries = tx.cache; // key -> {value, expires_at}
-  const live = () => {
-    const t = now();
-    for (const [key, item] of Object.entries(entries)) if (item.expires_at <= t) delete entries[key];
-  };
-  return {
-    get: (key) => {
-      live();
-      const item = entries[key];
-      return item ? { value: item.value, expires_at: item.expires_at } : undefined;
-    },
-    set: (key, value, options = {}) => {
-      live();
-      if (Buffer.byteLength(String(key)) > CACHE_KEY_BYTES) return { type: 'error', code: 'CacheKeySizeExceeded' };
-      if (Buffer.byteLength(String(value)) > CACHE_VALUE_BYTES) return { type: 'error', code: 'CacheValueSizeExceeded' };
-      if (!(key in entries) && Object.keys(entries).length >= CACHE_ENTRIES) return { type: 'error', code: 'CacheSizeExceeded' };
-      const t = now();
-      let expiresAt = t + CACHE_DEFAULT_TTL_MS;
-      if (options.ttl !== undefined || options.expires_at !== undefined) {
-        const candidates = [];
-        if (options.ttl !== undefined) {
-          if (typeof options.ttl !== 'number' || options.ttl <= 0) return { type: 'error', code: 'InvalidExpiry' };
-          candidates.push(t + options.ttl);
-        }
-        if (options.expires_at !== undefined) {
-          if (typeof options.expires_at !== 'number') return { type: 'error', code: 'InvalidExpiry' };
-          if (options.expires_at <= t) return { type: 'error', code: 'ItemAlreadyExpired' };
-          candidates.push(options.expires_at);
-        }
-        expiresAt = Math.min(...candidates); // the earlier expiry wins
-      }
-      if (expiresAt - t > CACHE_MAX_TTL_MS) return { type: 'error', code: 'InvalidExpiry' };
-      entries[key] = { value: String(value), expires_at: expiresAt };
-      tx.commands.push({ action: unit.name, type: 'cache.set', key: String(key) });
-      return { type: 'success', record: { value: String(value), expires_at: expiresAt } };
-    },
-    delete: (key) => {
-      live();
-      if (!(key in entries)) return { type: 'error', code: 'CacheKeyDoesNotExist' };
-      const item = entries[key];
-      delete entries[key];
-      return { type: 'success', record: { value: item.value, expires_at: item.expires_at } };
-    },
-  };
+  holder.api = api;
+  return { api, state };
 }
 
 function canRedirect(event) {
@@ -287,40 +207,11 @@ function canRedirect(event) {
   return !NO_REDIRECT_PROTOCOLS.includes(protocol);
 }
 
-function signatureError(name) {
-  return new Error(
-    `Invalid function signature for the "${name}" handler. Use "exports.${name} = async function(event, api) { }" as the signature.`,
-  );
-}
-
-/**
- * One action's runner. A worker serves one action (its isolation domain), so
- * the runner holds that action alone: its code, its secrets, its module. The
- * pipeline (binding order, stopping on deny/redirect/error, carrying state
- * from one action to the next) is run by the host, one request per action
- * (deploy/auth0_actions/sandbox/pipeline.py).
- *
- * request: {event, handler, state: {user_metadata, app_metadata,
- *           transaction_metadata, cache, primary_user}, now_ms}
- */
-function actionRunner(unit) {
-  // Module init is lazy (first execution) and runs once per instance; a
-  // top-level throw is thrown again on every later call, as Auth0's loader does.
-  let exported = null;
-  let loadError = null;
-  let logs = [];
-  const sink = () => logs;
-  return async function run(request) {
-    const state = request.state || {};
-    const handler = request.handler === 'onContinuePostLogin' ? 'onContinuePostLogin' : 'onExecutePostLogin';
-    const offset = (request.now_ms ?? Date.now()) - Date.now();
-    const now = () => Date.now() + offset;
-    logs = [];
-    const tx = {
-      commands: [],
-      logs,
-      // The request was parsed for this execution alone: its objects are
-      // this execution's own, no copy needed.
+/** One action's runner (sandbox/js/action.js runs the handler; this is post-login's part). */
+function makeRunner(unit, harness) {
+  const { clone } = harness.action;
+  return harness.action.makeRunner(unit, {
+    newTx: (state) => ({
       userMetadata: state.user_metadata ?? {},
       appMetadata: state.app_metadata ?? {},
       idTokenClaims: {},
@@ -328,64 +219,19 @@ function actionRunner(unit) {
       scopes: { added: [], removed: [] },
       multifactor: null,
       transactionMetadata: state.transaction_metadata ?? {},
-      cache: state.cache ?? {},
       primaryUser: state.primary_user ?? null,
-      deny: null,
       redirect: null,
-      executed: [],
-    };
-    const event = request.event;
-    // Earlier actions' metadata writes are visible to later ones.
-    event.user.user_metadata = clone(tx.userMetadata);
-    event.user.app_metadata = clone(tx.appMetadata);
-    event.secrets = clone(unit.secrets || {});
-    if (event.transaction) event.transaction.metadata = clone(tx.transactionMetadata);
-    let status = 'completed';
-    let error = null;
-    const fail = (err, extra) => {
-      status = 'error';
-      error = { action: unit.name, handler, message: String(err && err.message), ...extra };
-    };
-    try {
-      if (loadError !== null) throw loadError;
-      if (exported === null) exported = loadAction(unit, sink);
-    } catch (err) {
-      loadError = err;
-      fail(err, { stack: String(err && err.stack) });
-    }
-    const fn = exported && exported[handler];
-    if (status === 'error') {
-      // reported below
-    } else if (fn === undefined) {
-      if (handler === 'onContinuePostLogin') {
-        fail({ message: 'The action redirected but exports no onContinuePostLogin handler.' });
-      } else {
-        status = 'skipped';
-      }
-    } else if (typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') {
-      fail(signatureError(handler));
-    } else {
-      const { api, state: apiState, close } = makeApi(tx, unit, event, handler, now);
-      tx.executed.push({ action: unit.name, handler });
-      try {
-        await fn(event, api);
-      } catch (err) {
-        fail(err, { stack: String(err && err.stack) });
-      } finally {
-        close();
-      }
-      if (status !== 'error') {
-        if (tx.deny) status = 'denied';
-        else if (apiState.redirected || apiState.rendered) status = 'redirected';
-      }
-    }
-    return {
-      status,
-      error,
-      deny: tx.deny,
+    }),
+    prepare: (event, tx) => {
+      // Earlier actions' metadata writes are visible to later ones.
+      event.user.user_metadata = clone(tx.userMetadata);
+      event.user.app_metadata = clone(tx.appMetadata);
+      if (event.transaction) event.transaction.metadata = clone(tx.transactionMetadata);
+    },
+    makeApi: (ctx) => makeApi(harness, ctx),
+    status: (tx, apiState) => (apiState.redirected || apiState.rendered ? 'redirected' : null),
+    result: (tx) => ({
       redirect: tx.redirect,
-      commands: tx.commands,
-      logs: tx.logs,
       user_metadata: tx.userMetadata,
       app_metadata: tx.appMetadata,
       id_token_claims: tx.idTokenClaims,
@@ -394,13 +240,10 @@ function actionRunner(unit) {
       multifactor: tx.multifactor,
       transaction_metadata: tx.transactionMetadata,
       primary_user: tx.primaryUser,
-      cache: tx.cache,
-      executed: tx.executed,
-    };
-  };
+    }),
+  });
 }
 
-// Fix: frozen. Action code can require() harness modules (its require
-// resolves from here when it has no dependencies); assigning e.g.
-// require('./tokens').verify changed every later validateToken on the worker.
-module.exports = Object.freeze({ actionRunner, canRedirect });
+// Frozen: action code can require() this file; its exports must not change
+// for later executions.
+module.exports = Object.freeze({ makeRunner, canRedirect });

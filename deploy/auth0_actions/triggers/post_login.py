@@ -1,0 +1,195 @@
+"""post-login (v3): a user logs in (https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger).
+
+The event is a realistic login (fields as in Auth0's post-login event
+reference, https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-event-object,
+and the sample event of @auth0/actions; docs/reference/actions-runtime.md §1):
+a database user logging in to a regular web application over OIDC. The api
+is in post_login.js.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from auth0_actions.sandbox.results import ProtocolViolation, list_field, object_field
+from auth0_actions.triggers.base import Trigger
+
+TENANT = "acme"
+HOSTNAME = "acme.eu.auth0.com"
+
+EVENT: dict[str, Any] = {
+    "authentication": {
+        "methods": [{"name": "pwd", "timestamp": "2026-11-27T09:00:00.000Z"}],
+        "riskAssessment": {"confidence": "high", "version": "1", "assessments": {}},
+    },
+    "authorization": {"roles": []},
+    "client": {
+        "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
+        "name": "Acme Web",
+        "metadata": {},
+    },
+    "connection": {
+        "id": "con_8yHmLw2pQ5rT9vXb",
+        "name": "Username-Password-Authentication",
+        "strategy": "auth0",
+        "metadata": {},
+    },
+    "organization": None,
+    "request": {
+        "ip": "203.0.113.10",
+        "method": "GET",
+        "hostname": HOSTNAME,
+        "language": "en",
+        "user_agent": (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
+        ),
+        "query": {
+            "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
+            "redirect_uri": "https://app.example.com/callback",
+            "response_type": "code",
+            "scope": "openid profile email",
+            "state": "app-state-9f8e7d",
+        },
+        "body": {},
+        "geoip": {
+            "cityName": "Dublin",
+            "continentCode": "EU",
+            "countryCode": "IE",
+            "countryCode3": "IRL",
+            "countryName": "Ireland",
+            "latitude": 53.3331,
+            "longitude": -6.2489,
+            "subdivisionCode": "L",
+            "subdivisionName": "Leinster",
+            "timeZone": "Europe/Dublin",
+        },
+    },
+    "resource_server": {"identifier": "https://api.example.com"},
+    "secrets": {},
+    "session": {"id": "sess_5mX2kP9qL3vT7wYb", "clients": [], "device": {}},
+    "stats": {"logins_count": 3},
+    "tenant": {"id": TENANT},
+    "transaction": {
+        "id": "tx_7Qk3Lm9Pz2Wr5Tx8",
+        "protocol": "oidc-basic-profile",
+        "redirect_uri": "https://app.example.com/callback",
+        "requested_scopes": ["openid", "profile", "email"],
+        "ui_locales": [],
+        "locale": "en",
+        "state": "app-state-9f8e7d",
+        "prompt": [],
+        "response_mode": "query",
+        "response_type": ["code"],
+        "acr_values": [],
+        "login_hint": None,
+        "correlation_id": None,
+        "metadata": {},
+    },
+    "user": {
+        "user_id": "auth0|6543210fedcba98765432100",
+        "email": "jane.doe@example.com",
+        "email_verified": True,
+        "username": None,
+        "name": "Jane Doe",
+        "nickname": "jane.doe",
+        "given_name": "Jane",
+        "family_name": "Doe",
+        "picture": "https://s.gravatar.com/avatar/0000?s=480&r=pg&d=mp",
+        "phone_number": None,
+        "phone_verified": False,
+        "created_at": "2026-01-15T10:00:00.000Z",
+        "updated_at": "2026-11-20T10:00:00.000Z",
+        "last_password_reset": None,
+        "multifactor": [],
+        "enrolledFactors": [],
+        "app_metadata": {},
+        "user_metadata": {},
+        "identities": [
+            {
+                "connection": "Username-Password-Authentication",
+                "isSocial": False,
+                "provider": "auth0",
+                "user_id": "6543210fedcba98765432100",
+                "profileData": {},
+            }
+        ],
+    },
+}
+
+
+class PostLogin(Trigger):
+    id = "post-login"
+    version = "v3"
+    title = "Login"
+    docs = "https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger"
+    handlers = ("onExecutePostLogin", "onContinuePostLogin")
+    resume_handler = "onContinuePostLogin"
+    script = "post_login.js"
+    event = EVENT
+    default = True
+    suspends = frozenset({"redirect.sendUserTo", "prompt.render"})
+    carries: ClassVar[tuple[str, ...]] = (
+        "user_metadata",
+        "app_metadata",
+        "transaction_metadata",
+        "cache",
+    )
+
+    def initial_state(self, event: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+        user = event.get("user") or {}
+        transaction = event.get("transaction") or {}
+        return {
+            "user_metadata": user.get("user_metadata") or {},
+            "app_metadata": user.get("app_metadata") or {},
+            "transaction_metadata": transaction.get("metadata") or {},
+            "cache": request.get("cache") or {},
+            "primary_user": None,
+        }
+
+    def initial_result(self) -> dict[str, Any]:
+        return {
+            **super().initial_result(),
+            "id_token_claims": {},
+            "access_token_claims": {},
+            "access_token_scopes": {"added": [], "removed": []},
+            "multifactor": None,
+        }
+
+    def check(self, result: Mapping[str, Any], name: str) -> None:
+        super().check(result, name)
+        for key in ("id_token_claims", "access_token_claims"):
+            object_field(result, key)
+        scopes = object_field(result, "access_token_scopes")
+        list_field(scopes, "added")
+        list_field(scopes, "removed")
+        if result.get("multifactor") is not None:
+            object_field(result, "multifactor")
+        if result.get("primary_user") is not None and not isinstance(result["primary_user"], str):
+            raise ProtocolViolation("primary_user is not a string")
+
+    def carry(
+        self, combined: dict[str, Any], state: dict[str, Any], result: Mapping[str, Any]
+    ) -> None:
+        # Stored metadata that is not an object (bad data in the profile) is
+        # carried as it came; the api refuses to write into it.
+        for key in ("user_metadata", "app_metadata"):
+            state[key] = result.get(key, state[key])
+        for key in ("transaction_metadata", "cache"):
+            state[key] = object_field(result, key)
+        state["primary_user"] = result.get("primary_user") or state["primary_user"]
+        combined["id_token_claims"].update(object_field(result, "id_token_claims"))
+        combined["access_token_claims"].update(object_field(result, "access_token_claims"))
+        scopes = object_field(result, "access_token_scopes")
+        combined["access_token_scopes"]["added"].extend(list_field(scopes, "added"))
+        combined["access_token_scopes"]["removed"].extend(list_field(scopes, "removed"))
+        if result.get("multifactor") is not None:
+            combined["multifactor"] = object_field(result, "multifactor")
+
+    def redirection(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        if command.get("type") == "prompt.render":
+            return {"prompt": str(command.get("form_id", ""))}
+        return super().redirection(command)
+
+
+TRIGGER = PostLogin()

@@ -296,10 +296,10 @@ BAD_INPUTS = [
         "trigger",
         Bad(
             "    trigger: post-login\n    order: 2\n",
-            "    trigger: pre-user-registration\n    order: 2\n",
+            "    trigger: post-lgin\n    order: 2\n",
             "actions[1].trigger",
-            "    trigger: pre-user-registration",
-            "'post-login'",
+            "    trigger: post-lgin",
+            "unknown trigger 'post-lgin'; known: post-login",
         ),
     ),
     # ask policy

@@ -11,8 +11,9 @@ import yaml
 
 from auth0_actions.cli.state import require_isolation_option, sandbox_isolation, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, ConfigError
-from auth0_actions.sandbox.event import build_event, rules_inputs
+from auth0_actions.sandbox.event import rules_inputs
 from auth0_actions.sandbox.pool import Limits, SandboxPool
+from auth0_actions.triggers import registry
 
 
 def _read_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -37,10 +38,18 @@ def sandbox_group() -> None:
 @sandbox_group.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
+    "--trigger",
+    "trigger_id",
+    type=click.Choice(registry.ids()),
+    default=registry.default().id,
+    show_default=True,
+    help="The trigger FILE is an action of: its event, api and handlers.",
+)
+@click.option(
     "--event",
     "event_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON (or YAML) merged over the default post-login event.",
+    help="JSON (or YAML) merged over the trigger's default event.",
 )
 @click.option(
     "--secrets",
@@ -51,10 +60,10 @@ def sandbox_group() -> None:
 )
 @click.option(
     "--handler",
-    type=click.Choice(["onExecutePostLogin", "onContinuePostLogin"]),
-    default="onExecutePostLogin",
-    show_default=True,
-    help="Which handler of the action to run.",
+    type=click.Choice(sorted({h for t in registry.all_triggers() for h in t.handlers})),
+    default=None,
+    help="Which handler of the action to run (default: the trigger's first, e.g. "
+    "onExecutePostLogin; onContinuePostLogin runs it as resumed after a redirect).",
 )
 @click.option(
     "--rule", is_flag=True, help="FILE is a legacy Rule: function (user, context, callback)."
@@ -77,9 +86,10 @@ def sandbox_group() -> None:
 @require_isolation_option
 def run_command(
     file: Path,
+    trigger_id: str,
     event_file: Path | None,
     secrets_file: Path | None,
-    handler: str,
+    handler: str | None,
     rule: bool,
     timeout_ms: int,
     output: str,
@@ -93,8 +103,16 @@ def run_command(
     report names the sandbox's isolation level.
     """
     state().output = "json" if output == "json" else "text"
+    trigger = registry.get(trigger_id)
+    if handler is not None and handler not in trigger.handlers:
+        raise ConfigError(
+            f"--handler {handler} is not a handler of the {trigger.id} trigger "
+            f"(its handlers: {', '.join(trigger.handlers)})"
+        )
     isolation = sandbox_isolation(require_isolation)
-    event = build_event(_read_mapping(event_file, "the event") if event_file else {})
+    overrides = _read_mapping(event_file, "the event") if event_file else {}
+    # A Rule's user and context are those of a login.
+    event = (registry.default() if rule else trigger).build_event(overrides)
     secrets = {
         k: str(v)
         for k, v in (_read_mapping(secrets_file, "secrets") if secrets_file else {}).items()
@@ -117,8 +135,9 @@ def run_command(
             "state": "sandbox-state",
         }
     else:
-        resume = {"index": 0} if handler == "onContinuePostLogin" else None
-        request = {"op": "post-login", "units": [unit], "event": event, "resume": resume}
+        resuming = handler is not None and handler == trigger.resume_handler
+        resume = {"index": 0} if resuming else None
+        request = {"op": trigger.id, "units": [unit], "event": event, "resume": resume}
     with SandboxPool(1, limits=Limits(timeout_ms=timeout_ms), isolation=isolation) as pool:
         reply = pool.call(request)
     result = reply.result or {"status": "error", "error": {"message": reply.failure}}

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from auth0_actions.config.model import ActionSpec, ConsentPolicy, LegacyRuleSpec, TenantConfig
 from auth0_actions.network import is_loopback_host
+from auth0_actions.triggers import registry
 from auth0_actions.yamlsource import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -230,9 +231,25 @@ def check_units(config: TenantConfig, templates_dir: Path) -> Iterator[Finding]:
                     (f"order {unit.order} is already taken by {section}[{other}] in {trigger}"),
                 )
             orders.setdefault((trigger, unit.order), index)
+            if isinstance(unit, ActionSpec):
+                yield from _trigger_limits(units, index, base, unit)
             problem = _template_problem(templates_dir, unit.template)
             if problem:
                 yield (*base, "template"), problem
+
+
+def _trigger_limits(
+    units: Sequence[ActionSpec | LegacyRuleSpec], index: int, base: KeyPath, unit: ActionSpec
+) -> Iterator[Finding]:
+    """The trigger's own limit on bound actions, reported at the first action past it."""
+    limit = registry.get(unit.trigger).max_actions
+    same = [i for i, u in enumerate(units) if getattr(u, "trigger", None) == unit.trigger]
+    if len(same) > limit and index == same[limit]:
+        yield (
+            (*base, "trigger"),
+            f"{unit.trigger} binds at most {limit} action{'s' if limit > 1 else ''} "
+            f"({len(same)} are declared)",
+        )
 
 
 def check_record_keys(policy: ConsentPolicy) -> Iterator[Finding]:

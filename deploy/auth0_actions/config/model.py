@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
+
+from auth0_actions.triggers import registry
 
 # An environment variable name. Secrets are only ever referenced by such a
 # name; a value that is not one is treated as a secret written inline.
@@ -41,6 +51,16 @@ NpmName = Annotated[
 MAX_DEPENDENCIES = 10
 MAX_SECRETS = 30
 MAX_ACTIONS_PER_TRIGGER = 20
+
+
+def _known_trigger(value: str) -> str:
+    if value not in registry.registry():
+        raise ValueError(f"unknown trigger '{value}'; known: {', '.join(registry.ids())}")
+    return value
+
+
+# A trigger id of the registry (deploy/auth0_actions/triggers/).
+TriggerId = Annotated[str, AfterValidator(_known_trigger)]
 
 ROOT_KEYS = {
     "given": "consentGiven",
@@ -200,11 +220,16 @@ class Dependency(Strict):
 
 
 class ActionSpec(Strict):
-    """One post-login Action rendered from a template."""
+    """One Action rendered from a template, bound to one trigger."""
 
     name: ActionName = Field(description="Auth0 action name and output file name.")
     template: NonEmpty = Field(description="Path under rules_templates/, ending in .js.j2.")
-    trigger: Literal["post-login"] = "post-login"
+    trigger: TriggerId = Field(
+        registry.default().id,
+        description="The trigger the action is bound to (its version is the trigger's "
+        "current one).",
+        json_schema_extra={"enum": list[JsonValue](registry.ids())},
+    )
     order: int = Field(ge=1, le=MAX_ACTIONS_PER_TRIGGER, description="Position in the trigger.")
     runtime: Literal["node22"] = Field("node22", description="Auth0 runtime (node22).")
     dependencies: list[Dependency] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)

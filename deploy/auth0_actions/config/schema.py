@@ -15,7 +15,7 @@ def tenant_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "auth0-actions tenant.yaml",
         "description": f"Configuration for auth0-actions {__version__}: environments, "
-        "consent policy and the post-login actions rendered from templates.",
+        "consent policy and the actions (every trigger) rendered from templates.",
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
     }
 

@@ -28,6 +28,7 @@ from auth0_actions.emulator.actions_spec import (
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.validation import validate
+from auth0_actions.triggers import registry
 
 READ, CREATE, UPDATE, DELETE = (
     ("read:actions",),
@@ -164,9 +165,13 @@ class Actions:
         with self.app.store.transaction():
             doc = self.backend.action(request.params["id"])
         triggers = [t.get("id") for t in doc.get("supported_triggers") or []]
-        if "post-login" not in triggers:
-            raise bad_request("The local tenant can test post-login actions only.")
-        from auth0_actions.sandbox.event import build_event
+        known = [t for t in triggers if t in registry.registry()]
+        if not known:
+            raise bad_request(
+                f"The local tenant cannot run actions of {', '.join(map(str, triggers))}; "
+                f"it runs {', '.join(registry.ids())}."
+            )
+        trigger = registry.get(str(known[0]))
         from auth0_actions.sandbox.pool import Reply
 
         unit = {
@@ -176,10 +181,10 @@ class Actions:
             "secrets": dict(doc.get("_secret_values") or {}),
             "deps_dir": None,
         }
-        event = build_event(body["payload"])
+        event = trigger.build_event(body["payload"])
         try:
             reply = self.pool().call(
-                {"op": "post-login", "units": [unit], "event": event, "resume": None}
+                {"op": trigger.id, "units": [unit], "event": event, "resume": None}
             )
         except Exception as exc:  # no Node, or the pool could not start a worker
             reply = Reply(None, f"the sandbox is unavailable: {exc}")

@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
-from auth0_actions.sandbox.event import build_event
 from auth0_actions.sandbox.pool import SandboxPool
+from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
 
 TRANSACTION_TTL_S = 600
 CODE_TTL_S = 300
@@ -86,7 +86,7 @@ class LoginFlow:
     # --- the bound actions, as the sandbox wants them
     def units(self) -> list[dict[str, Any]]:
         store = self.app.store
-        bound = store.get("bindings", "post-login") or {"bindings": []}
+        bound = store.get("bindings", POST_LOGIN.id) or {"bindings": []}
         units = []
         for binding in bound["bindings"]:
             action = store.get("action", binding["action_id"])
@@ -111,7 +111,7 @@ class LoginFlow:
             identities[0]["connection"] if identities else "Username-Password-Authentication"
         )
         strategy = identities[0].get("provider", "auth0") if identities else "auth0"
-        return build_event(
+        return POST_LOGIN.build_event(
             {
                 "user": {
                     **public_user,
@@ -149,7 +149,7 @@ class LoginFlow:
         units = tx["units"]
         reply = self.pool().call(
             {
-                "op": "post-login",
+                "op": POST_LOGIN.id,
                 "units": units,
                 "event": event,
                 "resume": None if resume is None else {"index": resume},

@@ -33,6 +33,7 @@ from auth0_actions.errors import RenderError
 from auth0_actions.render.jsvalue import JsLiteral, to_js
 from auth0_actions.render.lint import lint_template, mask_comments_and_strings
 from auth0_actions.render.provenance import ValueReads, original, taken_whole
+from auth0_actions.triggers import registry
 
 UnitKind = Literal["action", "rule"]
 
@@ -58,6 +59,7 @@ class Unit:
     output: PurePosixPath  # relative to the project root
     context: Mapping[str, Any]
     secret_names: tuple[str, ...]
+    trigger: str | None = None  # an action's trigger id; None for a rule
 
     @property
     def label(self) -> str:
@@ -273,6 +275,8 @@ class TemplateRenderer:
             raise RenderError(f"{self._display(filename)}:{line}: {exc}") from None
         text = _header(unit, closure, template_digest, reads.digest()) + _normalise(body)
         self._check_secret_reads(unit, text)
+        if unit.trigger is not None:
+            _check_handlers(unit, text)
         return RenderedFile(unit=unit, text=text)
 
     def _check_secret_reads(self, unit: Unit, text: str) -> None:
@@ -298,6 +302,29 @@ class TemplateRenderer:
                 f"{reads} but tenant.yaml does not declare "
                 f"{'it' if len(missing) == 1 else 'them'} under the {unit.kind}'s '{where}'"
             )
+
+
+def _check_handlers(unit: Unit, text: str) -> None:
+    """The rendered action must name one of its trigger's handlers in code.
+
+    Auth0 calls only the trigger's handlers: an action that exports none of
+    them (a misspelt onExecutePostLgin) would be deployed and never run.
+    """
+    trigger = registry.get(unit.trigger or "")
+    code = mask_comments_and_strings(text)
+
+    def named(handler: str) -> bool:
+        # As an identifier in code, or as a computed key: exports['onExecutePostLogin'].
+        return bool(
+            re.search(rf"(?<![\w$]){handler}(?![\w$])", code)
+            or re.search(rf"\[\s*(['\"`]){handler}\1\s*\]", text)
+        )
+
+    if not any(named(handler) for handler in trigger.handlers):
+        raise RenderError(
+            f"rules_templates/{unit.template}: {unit.label} exports none of the "
+            f"{trigger.id} trigger's handlers (expected {' or '.join(trigger.handlers)})"
+        )
 
 
 def _normalise(body: str) -> str:

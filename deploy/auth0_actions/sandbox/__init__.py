@@ -1,1 +1,1 @@
-"""The sandbox: Auth0's post-login runtime in isolated, long-lived Node workers."""
+"""The sandbox: Auth0's Actions runtime (every trigger) in isolated, long-lived Node workers."""

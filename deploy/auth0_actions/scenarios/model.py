@@ -190,6 +190,7 @@ EXPECT_KEYS = {
     "access_token_claims",
     "logs",
     "executed",
+    "commands",
 }
 
 

@@ -29,10 +29,12 @@ from auth0_actions.config import ConsentPolicy, EnvironmentView, Project
 from auth0_actions.errors import Auth0ActionsError, ConfigError
 from auth0_actions.render import TemplateRenderer, units_for
 from auth0_actions.render.project import consent_context
-from auth0_actions.sandbox.event import build_event, merge, rules_inputs
+from auth0_actions.sandbox.event import merge, rules_inputs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
+from auth0_actions.triggers import registry
+from auth0_actions.triggers.base import Trigger
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Outcome:
     access_token_claims: dict[str, Any] = field(default_factory=dict)
     logs: list[str] = field(default_factory=list)
     executed: list[str] = field(default_factory=list)
+    # Every api call the actions made, in order (type and arguments).
+    commands: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -232,20 +236,21 @@ class ScenarioRunner:
         policy = view.consent
         ctx = consent_context_of(policy)
         secrets = dict(spec.secrets if scenario.secrets is None else scenario.secrets)
-        event = build_event(
+        names = (scenario.pipeline or spec.pipeline).get(case.form)
+        if not names:
+            raise ConfigError(f"no {case.form} pipeline for this scenario")
+        # Rules are the legacy of the login flow: their event is post-login's.
+        trigger = self._trigger_of(names) if case.form == "action" else registry.default()
+        event = trigger.build_event(
             resolve_policy_refs(spec.event, ctx), resolve_policy_refs(scenario.event, ctx)
         )
         if scenario.record is not None:
             record = resolve_policy_refs(scenario.record, ctx)
-            event["user"]["user_metadata"] = write_record(
-                event["user"].get("user_metadata") or {}, record, policy
-            )
-        names = (scenario.pipeline or spec.pipeline).get(case.form)
-        if not names:
-            raise ConfigError(f"no {case.form} pipeline for this scenario")
+            user = event.setdefault("user", {})
+            user["user_metadata"] = write_record(user.get("user_metadata") or {}, record, policy)
         units = self._units(case, names, code, secrets)
         driver = (
-            _ActionDriver(self.pool, units, event)
+            _ActionDriver(self.pool, units, event, trigger)
             if case.form == "action"
             else _RuleDriver(self.pool, units, event, secrets, case.id)
         )
@@ -258,6 +263,18 @@ class ScenarioRunner:
                 outcome.redirect["query"]["session_token"], secrets.get("CONSENT_SESSION_SECRET")
             )
         return outcome, policy
+
+    def _trigger_of(self, names: list[str]) -> Trigger:
+        """The trigger the pipeline's actions are bound to: one, as Auth0 runs a trigger's."""
+        triggers = {a.name: a.trigger for a in self.tenant.config.actions}
+        found = sorted({triggers[n] for n in names if n in triggers})
+        if len(found) > 1:
+            raise ConfigError(
+                "pipeline mixes actions of different triggers "
+                f"({', '.join(f'{n}: {triggers[n]}' for n in names if n in triggers)}); "
+                "a scenario runs one trigger's actions"
+            )
+        return registry.get(found[0]) if found else registry.default()
 
     def _units(
         self, case: Case, names: list[str], code: Mapping[str, str], secrets: Mapping[str, str]
@@ -325,6 +342,7 @@ class _Driver:
         self.writes: list[list[Any]] = []
         self.logs: list[str] = []
         self.executed: list[str] = []
+        self.commands: list[dict[str, Any]] = []
         self.last: dict[str, Any] | None = None
         self.failure: str | None = None
         self.redirect: dict[str, Any] | None = None
@@ -418,7 +436,8 @@ class _Driver:
                 writes=self.writes,
                 logs=self.logs,
                 executed=self.executed,
-                user_metadata=self.event["user"].get("user_metadata") or {},
+                commands=self.commands,
+                user_metadata=(self.event.get("user") or {}).get("user_metadata") or {},
             )
         result = self.last
         error = result.get("error") or {}
@@ -433,19 +452,31 @@ class _Driver:
             access_token_claims=result.get("access_token_claims") or {},
             logs=self.logs,
             executed=self.executed,
+            commands=self.commands,
         )
 
 
 class _ActionDriver(_Driver):
+    def __init__(
+        self,
+        pool: SandboxPool,
+        units: list[dict[str, Any]],
+        event: dict[str, Any],
+        trigger: Trigger,
+    ) -> None:
+        super().__init__(pool, units, event)
+        self.trigger = trigger
+
     def _run(self, event: dict[str, Any], resume: dict[str, Any] | None) -> None:
         result = self._call(
-            {"op": "post-login", "units": self.units, "event": event, "resume": resume}
+            {"op": self.trigger.id, "units": self.units, "event": event, "resume": resume}
         )
         self.redirect = None
         if result is None:
             return
         self.last = result
         for command in result.get("commands") or []:
+            self.commands.append({k: v for k, v in command.items() if k != "action"})
             if command["type"] == "user.setUserMetadata":
                 self.writes.append([command["key"], command["value"]])
         self.executed.extend(f"{e['action']}.{e['handler']}" for e in result.get("executed") or [])
@@ -453,8 +484,9 @@ class _ActionDriver(_Driver):
             self.redirect = _split_redirect(_with_state(result["redirect"]["url"], self.state))
             self.redirect_index = result["redirect"]["index"]
         # Metadata is persisted before the redirect; the resumed event sees it.
-        self.event["user"]["user_metadata"] = result.get("user_metadata") or {}
-        self.event["user"]["app_metadata"] = result.get("app_metadata") or {}
+        if isinstance(self.event.get("user"), dict):
+            self.event["user"]["user_metadata"] = result.get("user_metadata") or {}
+            self.event["user"]["app_metadata"] = result.get("app_metadata") or {}
         if self.event.get("transaction") is not None:
             self.event["transaction"]["metadata"] = result.get("transaction_metadata") or {}
 

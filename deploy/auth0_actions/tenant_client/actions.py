@@ -25,16 +25,11 @@ from auth0_actions.tenant_client.values import (
     live_binding,
     live_version,
 )
+from auth0_actions.triggers import registry
 
-# The trigger versions a new action is created for (docs/reference/management-api.md §1).
-TRIGGER_VERSIONS: dict[str, str] = {
-    "post-login": "v3",
-    "credentials-exchange": "v2",
-    "pre-user-registration": "v2",
-    "post-user-registration": "v2",
-    "post-change-password": "v2",
-    "send-phone-message": "v2",
-}
+# The trigger versions a new action is created for: each trigger module's
+# (deploy/auth0_actions/triggers/); v1 for a trigger the registry does not model.
+TRIGGER_VERSIONS: dict[str, str] = {t.id: t.version for t in registry.all_triggers()}
 DEFAULT_TRIGGER_VERSION = "v1"
 PER_PAGE = 50  # actions and versions: Auth0's default and maximum that it documents
 BINDINGS_PER_PAGE = 50

@@ -16,7 +16,7 @@ two actions is two executions. Reported:
 - fresh process: every recorded execution in a new worker, started exactly
   as the pool starts one, with the same parallelism;
 - in-process floor: the same executions by the same harness code
-  (``postlogin.js`` ``actionRunner``, loaded with ``node:vm``'s
+  (each trigger's JS half with ``action.js``, loaded with ``node:vm``'s
   compileFunction) in plain Node processes, one per core: no IPC, no
   isolation.
 
@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 from auth0_actions.config import load_tenant  # noqa: E402
 from auth0_actions.node import selected_node  # noqa: E402
 from auth0_actions.sandbox.domain import Domain  # noqa: E402
+from auth0_actions.sandbox.isolation import TRIGGERS_DIR  # noqa: E402
 from auth0_actions.sandbox.pipeline import Check  # noqa: E402
 from auth0_actions.sandbox.pool import HARNESS_DIR, Reply, SandboxPool, Worker  # noqa: E402
 from auth0_actions.scenarios.runner import Case, ScenarioRunner  # noqa: E402
@@ -63,7 +64,11 @@ FLOOR_JS = r"""
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { actionRunner } = require(path.join(process.env.BENCH_HARNESS, 'postlogin.js'));
+const harness = Object.freeze({
+  action: require(path.join(process.env.BENCH_HARNESS, 'action.js')),
+  tokens: require(path.join(process.env.BENCH_HARNESS, 'tokens.js')),
+});
+const actionRunner = (unit) => require(unit.runner).makeRunner(unit, harness);
 const recorded = JSON.parse(fs.readFileSync(process.env.BENCH_REQUESTS, 'utf8'));
 const seconds = Number(process.env.BENCH_SECONDS);
 const runners = new Map();
@@ -184,7 +189,7 @@ def in_process_floor(
     """The harness in ``processes`` plain Node processes at once; (executions/s, executions)."""
     recorded = [
         {
-            "domain": {"key": d.key, "unit": json.loads(d.message(None, 256))},
+            "domain": {"key": d.key, "unit": json.loads(d.message(None, 256, str(TRIGGERS_DIR)))},
             "payload": payload,
         }
         for d, payload in sample

@@ -107,10 +107,13 @@ class DependencyBuilds:
             return None
         return self._future(dependencies).result()
 
+    def known_paths(self) -> list[tuple[Path, str]]:
+        """This machine's paths an action's error may show, and what to show instead."""
+        return [(self.cache, "<deps>")] if self.cache is not None else []
+
     def describe(self, error: BaseException) -> str:
         """What a failed install says, without this machine's paths."""
-        known = [(self.cache, "<deps>")] if self.cache is not None else []
-        return redact_paths(str(error), known)
+        return redact_paths(str(error), self.known_paths())
 
     def _future(self, dependencies: Sequence[Mapping[str, Any]]) -> Future[Path | None]:
         key = _key(dependencies)

@@ -83,6 +83,21 @@ def sandbox_group() -> None:
     show_default=True,
     help="json: the full record of api calls; text: a summary.",
 )
+@click.option(
+    "--dependency",
+    "dependency_specs",
+    multiple=True,
+    metavar="NAME@VERSION",
+    help="An npm package the action requires (repeatable); added to, or replacing the "
+    "version of, what tenant.yaml declares for the action.",
+)
+@click.option(
+    "--action",
+    "action_name",
+    metavar="NAME",
+    help="Use the dependencies tenant.yaml declares for this action (default: the action "
+    "FILE was rendered from, when FILE is actions/<env>/<name>.js).",
+)
 @require_isolation_option
 def run_command(
     file: Path,
@@ -93,6 +108,8 @@ def run_command(
     rule: bool,
     timeout_ms: int,
     output: str,
+    dependency_specs: tuple[str, ...],
+    action_name: str | None,
     require_isolation: bool,
 ) -> int:
     """Execute FILE once in the sandbox and print what it did.
@@ -124,6 +141,11 @@ def run_command(
         "secrets": secrets,
         "deps_dir": None,
     }
+    if not rule:
+        deps_dir = _dependency_dir(file, dependency_specs, action_name)
+        unit["deps_dir"] = str(deps_dir) if deps_dir else None
+    elif dependency_specs or action_name:
+        raise ConfigError("--dependency and --action apply to Actions, not to a legacy --rule")
     if rule:
         user, context = rules_inputs(event)
         request: dict[str, Any] = {
@@ -157,3 +179,54 @@ def run_command(
             click.echo(f"error: {result['error'].get('message')}")
         click.echo(isolation.summary)
     return EXIT_ERROR if result.get("status") == "error" else EXIT_OK
+
+
+# --- the action's npm dependencies ------------------------------------------------------
+def _rendered_action(file: Path, root: Path) -> str | None:
+    """``name`` when FILE is ``<root>/actions/<env>/<name>.js``, the render of an action."""
+    try:
+        # Project.actions_dir, without loading tenant.yaml for a file elsewhere.
+        parts = file.resolve().relative_to(root / "actions").parts
+    except ValueError:
+        return None
+    return parts[1].removesuffix(".js") if len(parts) == 2 and parts[1].endswith(".js") else None
+
+
+def _dependency_dir(file: Path, specs: tuple[str, ...], action: str | None) -> Path | None:
+    """The cache directory of FILE's npm dependencies (installed now if needed), or None.
+
+    The same content-addressed cache as `auth0-actions test`: the project's
+    (deploy/auth0_actions/sandbox/deps.py), or the user's outside a project.
+    """
+    root = state().project_root()
+    wanted: dict[str, str] = {}
+    name = action or (_rendered_action(file, root) if root is not None else None)
+    if name is not None:
+        if root is None:
+            raise ConfigError(f"--action {name}: no tenant.yaml here or in a parent directory")
+        tenant = state().tenant()
+        found = next((a for a in tenant.config.actions if a.name == name), None)
+        if found is None and action is not None:
+            known = ", ".join(a.name for a in tenant.config.actions) or "none"
+            raise ConfigError(f"{tenant.path}: no action named {action!r} (actions: {known})")
+        wanted = {d.name: d.version for d in found.dependencies} if found else {}
+    if not wanted and not specs:
+        return None
+    from pydantic import ValidationError
+
+    from auth0_actions.config.model import Dependency
+    from auth0_actions.sandbox.deps import ensure_dependencies, split_spec, user_cache_root
+
+    for spec in specs:
+        package, version = split_spec(spec)
+        try:
+            Dependency(name=package, version=version)
+        except ValidationError:
+            raise ConfigError(
+                f"--dependency {spec}: not an npm package name and version (NAME@VERSION)"
+            ) from None
+        wanted[package] = version
+    declared = [Dependency(name=n, version=v) for n, v in wanted.items()]
+    if root is None:
+        return ensure_dependencies(Path.cwd(), declared, cache=user_cache_root())
+    return ensure_dependencies(root, declared)

@@ -6,7 +6,10 @@ wire; everything that reads or changes stored actions happens here.
 The build state machine is computed when read, never by a background
 thread: a draft (and a version) is ``pending`` for the first third of
 ``settings.build_seconds`` after its last create/update, then ``building``,
-then ``built`` -- or ``failed`` when its code carries :data:`BUILD_FAILURE`.
+then ``built`` -- or ``failed`` when its code carries :data:`BUILD_FAILURE`
+or its npm dependencies cannot be installed (:mod:`auth0_actions.emulator.builds`:
+while npm runs, the build stays ``building``; the failure names the package
+and version in the version's ``errors``).
 Every version is created by a deploy (``POST .../deploy``, a rollback, or
 ``deploy: true`` on create); a version finishes building no earlier than the
 draft it was taken from. The action's ``deployed_version`` is the newest
@@ -24,6 +27,7 @@ from typing import Any
 
 from auth0_actions import clock
 from auth0_actions.emulator.actions_spec import DEFAULT_RUNTIME
+from auth0_actions.emulator.builds import INSTALLING
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, bad_request, not_found
 
@@ -69,15 +73,16 @@ class ActionsBackend:
     def _build_ns(self) -> int:
         return int(max(0.0, self.app.settings.build_seconds) * 1_000_000_000)
 
-    def _draft_status(self, doc: Mapping[str, Any], now_ns: int) -> str:
-        start = int(doc.get("_build_start_ns") or 0)
-        done = int(doc.get("_build_done_ns") or 0)
-        return _phase(start, done, bool(doc.get("_build_fails")), now_ns)
+    def _status(self, item: Mapping[str, Any], now_ns: int) -> str:
+        """The build state of a draft or a version."""
+        start = int(item.get("_build_start_ns") or 0)
+        done = int(item.get("_build_done_ns") or 0)
+        phase = _phase(start, done, bool(item.get("_build_fails")), now_ns)
+        if item.get("_deps") == INSTALLING and phase in ("built", "failed"):
+            return "building"  # npm is still installing its dependencies
+        return phase
 
-    def _version_status(self, version: Mapping[str, Any], now_ns: int) -> str:
-        start = int(version.get("_build_start_ns") or 0)
-        done = int(version.get("_build_done_ns") or 0)
-        return _phase(start, done, bool(version.get("_build_fails")), now_ns)
+    _draft_status = _version_status = _status
 
     # ---- lookups ----------------------------------------------------------
     def action(self, action_id: str) -> dict[str, Any]:
@@ -137,9 +142,8 @@ class ActionsBackend:
         out["secrets"] = copy.deepcopy(version.get("secrets") or [])
         out["status"] = status
         if status == "failed":
-            out["errors"] = [
-                {"id": "build_failed", "msg": "The action failed to build.", "url": ""}
-            ]
+            message = version.get("_build_error") or "The action failed to build."
+            out["errors"] = [{"id": "build_failed", "msg": message, "url": ""}]
         out["created_at"] = version.get("created_at")
         out["updated_at"] = (
             _iso(built_ns) if status in ("built", "failed") else version.get("created_at")
@@ -172,13 +176,14 @@ class ActionsBackend:
         """
         now_ns = now_ns or clock.now_ns()
         versions = self._versions_of(doc)
+        changed = self.app.dependency_builds.resolve(doc)
+        resolved = {v["id"] for v in versions if self.app.dependency_builds.resolve(v)}
         effective = self._effective(versions, now_ns)
         deployed_id = effective["id"] if effective else None
-        changed = False
         for version in versions:
             rendered = self._render_version(version, deployed_id, now_ns)
             fields = {k: rendered.get(k) for k in ("status", "deployed", "built_at", "updated_at")}
-            if any(version.get(k) != v for k, v in fields.items()):
+            if version["id"] in resolved or any(version.get(k) != v for k, v in fields.items()):
                 version.update({k: v for k, v in fields.items() if v is not None})
                 if rendered.get("built_at") is None:
                     version.pop("built_at", None)
@@ -271,6 +276,7 @@ class ActionsBackend:
         doc["_build_start_ns"] = start
         doc["_build_done_ns"] = start + self._build_ns()
         doc["_build_fails"] = BUILD_FAILURE in str(doc.get("code") or "")
+        self.app.dependency_builds.begin(doc)  # npm in the background; settle() reads it
 
     def _new_version(
         self,
@@ -300,7 +306,10 @@ class ActionsBackend:
             "_build_start_ns": now_ns,
             "_build_done_ns": max(done_ns, now_ns),
             "_build_fails": fails,
+            "_deps": source.get("_deps", "installed"),
         }
+        if source.get("_build_error"):
+            version["_build_error"] = source["_build_error"]
         if source.get("code"):
             version["code"] = source["code"]
         if source.get("modules"):
@@ -497,6 +506,8 @@ class ActionsBackend:
                 doc["_build_start_ns"] = int(source.get("_build_start_ns") or 0)
                 doc["_build_done_ns"] = int(source.get("_build_done_ns") or 0)
                 doc["_build_fails"] = False
+                doc["_deps"] = source.get("_deps", "installed")
+                doc.pop("_build_error", None)
             doc["all_changes_deployed"] = update_draft
             self.store.put("action", doc["id"], doc)
             out = self._render_version(version, None, clock.now_ns())

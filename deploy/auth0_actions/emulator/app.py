@@ -8,6 +8,7 @@ from typing import Any
 
 from auth0_actions.emulator import routes
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.context import Settings
 from auth0_actions.emulator.faults import FaultInjector
 from auth0_actions.emulator.http import ApiError, Request, Response, Router
@@ -28,6 +29,7 @@ class Emulator:
         domain: str = DEFAULT_DOMAIN,
         state_dir: Path | None = None,
         settings: Settings | None = None,
+        dependency_cache: Path | None = None,
     ) -> None:
         self.store = store or Store()
         self.domain = domain
@@ -42,11 +44,17 @@ class Emulator:
         self.exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.login_flow: Any = None
         self.actions_sandbox: Any = None
+        # Where builds install the actions' npm dependencies: the project's
+        # cache (LocalTenant), else one under the state directory; none in memory.
+        if dependency_cache is None and state_dir is not None:
+            dependency_cache = state_dir / "deps"
+        self.dependency_builds = DependencyBuilds(dependency_cache)
         routes.register(self)
 
     def close(self) -> None:
         """Stop the sandbox workers the app started, then close its state."""
         routes.close(self)
+        self.dependency_builds.close()
         self.store.close()
 
     def dispatch(self, request: Request) -> tuple[Response, dict[str, str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.http import Router
 from auth0_actions.emulator.store import Store
 
@@ -37,3 +38,4 @@ class EmulatorApp(Protocol):
     exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None  # login: code grant
     login_flow: Any  # login: transactions in flight
     actions_sandbox: Any  # actions: the sandbox pool of POST .../test
+    dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies

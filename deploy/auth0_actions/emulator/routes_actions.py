@@ -172,8 +172,10 @@ class Actions:
                 f"it runs {', '.join(registry.ids())}."
             )
         trigger = registry.get(str(known[0]))
+        from auth0_actions.sandbox.deps import DependencyError, redact_paths
         from auth0_actions.sandbox.pool import Reply
 
+        builds = self.app.dependency_builds
         unit = {
             "name": doc.get("name", ""),
             "code": doc.get("code") or "",
@@ -183,26 +185,37 @@ class Actions:
         }
         event = trigger.build_event(body["payload"])
         try:
+            # The draft's npm dependencies, as its build installed them (builds.py).
+            deps_dir = builds.directory(doc.get("dependencies") or [])
+            unit["deps_dir"] = str(deps_dir) if deps_dir else None
             reply = self.pool().call(
                 {"op": trigger.id, "units": [unit], "event": event, "resume": None}
             )
+        except DependencyError as exc:
+            reply = Reply(None, builds.describe(exc))
         except Exception as exc:  # no Node, or the pool could not start a worker
             reply = Reply(None, f"the sandbox is unavailable: {exc}")
         result = reply.result or {
             "status": "error",
             "error": {"message": reply.failure or "the action did not run"},
         }
+
+        def clean(text: str) -> str:  # the execution's record, without this machine's paths
+            return redact_paths(text, builds.known_paths())
+
         payload: dict[str, Any] = {
             "status": result.get("status"),
             "commands": [
                 {k: v for k, v in c.items() if k != "action"} for c in result.get("commands") or []
             ],
-            "logs": [entry.get("message") for entry in result.get("logs") or []]
-            + list(reply.stray_output),
+            "logs": [clean(str(entry.get("message"))) for entry in result.get("logs") or []]
+            + [clean(line) for line in reply.stray_output],
         }
         error = result.get("error")
         if error:
-            payload["error"] = {k: error[k] for k in ("message", "handler") if k in error}
+            payload["error"] = {
+                k: clean(str(error[k])) for k in ("message", "stack", "handler") if error.get(k)
+            }
         return Response(200, {"payload": payload})
 
 

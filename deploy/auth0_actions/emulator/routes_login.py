@@ -8,12 +8,23 @@ browser with ``state``; ``/continue`` resumes in that action's
 ``error=access_denied``; otherwise the application gets a code, and
 ``/oauth/token`` (authorization_code) returns an id_token carrying the
 actions' custom claims.
+
+Each action runs with its declared npm dependencies, from the cache its build
+installed them into (:mod:`auth0_actions.emulator.builds`). An action that
+throws ends the login with ``error=access_denied`` and the error's message as
+the description, as Auth0 does (https://community.auth0.com/t/63027): its
+first line only, without this machine's paths; a failure of the runtime
+itself gets a generic description. The detail (message and stack, paths
+redacted) goes to the action's log: :attr:`LoginFlow.action_log` and the
+``auth0_actions.emulator.login`` logger.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import html
+import logging
 import secrets
 import threading
 from typing import Any
@@ -22,12 +33,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.sandbox.deps import DependencyError, redact_paths
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
 
 TRANSACTION_TTL_S = 600
 CODE_TTL_S = 300
 NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oauth2-password")
+# What the application is told when the runtime (not the action's code) failed.
+GENERIC_FAILURE = "The login could not be completed because an action failed to run."
+ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
+_DESCRIPTION_LIMIT = 500
+
+log = logging.getLogger("auth0_actions.emulator.login")
 
 
 def _hash_password(password: str, salt: str) -> str:
@@ -76,6 +94,10 @@ class LoginFlow:
         self.codes: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._pool: SandboxPool | None = None
+        # The action log of failed executions (message and stack, paths redacted).
+        self.action_log: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=ACTION_LOG_SIZE
+        )
 
     def pool(self) -> SandboxPool:
         with self._lock:
@@ -85,6 +107,7 @@ class LoginFlow:
 
     # --- the bound actions, as the sandbox wants them
     def units(self) -> list[dict[str, Any]]:
+        """The bound, deployed actions; DependencyError when one's packages are not installed."""
         store = self.app.store
         bound = store.get("bindings", POST_LOGIN.id) or {"bindings": []}
         units = []
@@ -99,10 +122,35 @@ class LoginFlow:
                     "code": version.get("code", ""),
                     "filename": f"{action['name']}.js",
                     "secrets": dict(action.get("_secret_values") or {}),
-                    "deps_dir": None,
+                    "deps_dir": self._deps_dir(action["name"], version),
                 }
             )
         return units
+
+    def _deps_dir(self, name: str, version: dict[str, Any]) -> str | None:
+        try:
+            path = self.app.dependency_builds.directory(version.get("dependencies") or [])
+        except DependencyError as exc:
+            detail = self.app.dependency_builds.describe(exc)
+            raise DependencyError(f"action {name!r}: {detail}") from None
+        return str(path) if path else None
+
+    def record_failure(self, action: str | None, message: str, stack: str | None = None) -> None:
+        """The detail of a failed execution, for the action's log: never for the app."""
+        known = self.app.dependency_builds.known_paths()
+        entry = {
+            "date": clock.iso_utc(),
+            "action": action,
+            "message": redact_paths(message, known),
+            "stack": redact_paths(stack, known) if stack else None,
+        }
+        self.action_log.append(entry)
+        log.warning(
+            "action %s failed in a login: %s%s",
+            action or "?",
+            entry["message"],
+            f"\n{entry['stack']}" if entry["stack"] else "",
+        )
 
     def event_for(self, user: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
         public_user = {k: v for k, v in user.items() if not k.startswith("_")}
@@ -147,16 +195,21 @@ class LoginFlow:
     # --- outcomes
     def run(self, tx: dict[str, Any], event: dict[str, Any], resume: int | None) -> Response:
         units = tx["units"]
-        reply = self.pool().call(
-            {
-                "op": POST_LOGIN.id,
-                "units": units,
-                "event": event,
-                "resume": None if resume is None else {"index": resume},
-            }
-        )
+        try:
+            reply = self.pool().call(
+                {
+                    "op": POST_LOGIN.id,
+                    "units": units,
+                    "event": event,
+                    "resume": None if resume is None else {"index": resume},
+                }
+            )
+        except Exception as exc:  # no Node, or the pool could not start a worker
+            self.record_failure(None, f"the sandbox is unavailable: {exc}")
+            return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         if reply.result is None:
-            return self._finish_error(tx, "server_error", reply.failure or "the login failed")
+            self.record_failure(None, reply.failure or "the login failed")
+            return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         result = reply.result
         tx["claims"].update(result.get("id_token_claims") or {})
         tx["access_claims"].update(result.get("access_token_claims") or {})
@@ -165,8 +218,10 @@ class LoginFlow:
         if status == "denied":
             return self._finish_error(tx, "access_denied", result["deny"]["reason"])
         if status == "error":
-            message = (result.get("error") or {}).get("message", "action failed")
-            return self._finish_error(tx, "access_denied", message)
+            error = result.get("error") or {}
+            message = str(error.get("message") or "")
+            self.record_failure(error.get("action"), message, error.get("stack"))
+            return self._finish_error(tx, "access_denied", self._app_description(message))
         if status == "redirected":
             if "prompt" in tx["query"] and tx["query"]["prompt"] == "none":
                 return self._finish_error(tx, "interaction_required", "Interaction required")
@@ -189,6 +244,13 @@ class LoginFlow:
             user["user_metadata"] = result.get("user_metadata") or {}
             user["app_metadata"] = result.get("app_metadata") or {}
             store.put("user", user_id, user)
+
+    def _app_description(self, message: str) -> str:
+        """What the app is told of a thrown error: its first line, no paths, no stack."""
+        first = redact_paths(message.strip().split("\n", 1)[0])
+        if len(first) > _DESCRIPTION_LIMIT:
+            first = first[: _DESCRIPTION_LIMIT - 3] + "..."
+        return first or GENERIC_FAILURE
 
     def _finish_error(self, tx: dict[str, Any], error: str, description: str) -> Response:
         params = {"error": error, "error_description": description}
@@ -320,7 +382,11 @@ def register(app: EmulatorApp) -> None:
         if user is None or not verify_password(user, str(form.get("password") or "")):
             return _page("Sign in", '<p role="alert">Wrong email or password.</p>', 401)
         tx["user_id"] = user["user_id"]
-        tx["units"] = flow.units()
+        try:
+            tx["units"] = flow.units()
+        except DependencyError as exc:  # a bound action's packages could not be installed
+            flow.record_failure(None, str(exc))
+            return flow._finish_error(tx, "access_denied", GENERIC_FAILURE)
         return flow.run(tx, flow.event_for(user, tx), None)
 
     def resume(request: Request) -> Response:

@@ -35,6 +35,7 @@ from auth0_actions.emulator.tls import LocalTls, ensure_tls
 from auth0_actions.emulator.users_backend import hash_password
 from auth0_actions.errors import Auth0ActionsError, ConfigError, Location, Problem
 from auth0_actions.files import write_private_json
+from auth0_actions.sandbox.deps import cache_root
 from auth0_actions.secrets import LOCAL_STATE_DIR, Secret
 from auth0_actions.served_credentials import LOCAL_CREDENTIALS_FILE
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
@@ -90,7 +91,12 @@ class LocalTenant:
                 f"{database}: not a usable SQLite database ({exc}); move it away to start "
                 "from an empty local tenant"
             ) from None
-        self.app = Emulator(self.store, state_dir=self.state_dir, settings=settings)
+        self.app = Emulator(
+            self.store,
+            state_dir=self.state_dir,
+            settings=settings,
+            dependency_cache=cache_root(project_root),  # the cache `test` uses
+        )
         self.client = _management_client(self.state_dir)
         self.app.authority.register(self.client.client_id, self.client.client_secret.reveal())
         self.server: ServerThread | None = None

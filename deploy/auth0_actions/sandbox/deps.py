@@ -82,6 +82,15 @@ def cache_root(project_root: Path) -> Path:
     return project_root.resolve() / DEPS_DIR
 
 
+def user_cache_root() -> Path:
+    """The cache outside any project (``sandbox run`` on a loose file): per user.
+
+    ``$XDG_CACHE_HOME/auth0-actions/deps``, else ``~/.cache/auth0-actions/deps``.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).resolve() / "auth0-actions" / "deps"
+
+
 def canonical(dependencies: Sequence[Dependency]) -> list[dict[str, str]]:
     """The declared set, sorted and without repeats; one name with two versions is an error."""
     versions: dict[str, str] = {}
@@ -93,6 +102,16 @@ def canonical(dependencies: Sequence[Dependency]) -> list[dict[str, str]]:
             )
         versions[dep.name] = dep.version
     return [{"name": name, "version": versions[name]} for name in sorted(versions)]
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``NAME@VERSION`` (``@scope/name@1.2.3`` too) as npm writes it: (name, version)."""
+    name, at, version = spec.strip().rpartition("@")
+    if not at or not name or not version or name == "@":
+        raise DependencyError(
+            f"dependency {spec!r} is not NAME@VERSION (e.g. lodash@4.17.21, @scope/pkg@1.0.0)"
+        )
+    return name, version
 
 
 def cache_key(dependencies: Sequence[Dependency], node_major: int) -> str:
@@ -126,6 +145,28 @@ def redact(text: str) -> str:
     for pattern, replacement in _SECRETS_IN_TEXT:
         text = pattern.sub(replacement, text)
     return text
+
+
+# An absolute path on this machine (two components or more), as it shows in a
+# stack trace or a message: up to the next quote, space, bracket or
+# line:column suffix. /sandbox/... is
+# the sandbox's own view (deploy/auth0_actions/sandbox/isolation.py) and says
+# nothing about the host.
+_HOST_PATH = re.compile(r"(?<![\w.:/>-])/(?!sandbox/)[^\s'\"()<>:,/]+(?:/[^\s'\"()<>:,/]+)+/?")
+
+
+def redact_paths(text: str, known: Sequence[tuple[Path, str]] = ()) -> str:
+    """``text`` without this machine's paths: ``known`` prefixes get their label
+    (the cache becomes ``<deps>/...``), any other absolute path becomes its
+    last component, so a stack trace still names the file and line."""
+    for prefix, label in known:
+        for form in dict.fromkeys([str(prefix), str(prefix.resolve())]):
+            text = text.replace(form, label)
+
+    def last_part(match: re.Match[str]) -> str:
+        return match.group(0).rstrip("/").rpartition("/")[2] or "/"
+
+    return redact(_HOST_PATH.sub(last_part, text))
 
 
 # Boilerplate in npm's error output: where its log is, generic advice, bare
@@ -349,21 +390,24 @@ def ensure_dependencies(
     *,
     registry: str | None = None,
     node: NodeRuntime | None = None,
+    cache: Path | None = None,
 ) -> Path | None:
     """The cache directory holding ``dependencies`` (installed now if needed), or None.
 
     ``registry`` overrides npm's configured registry (``$npm_config_registry``,
     ``.npmrc``); ``node`` is the runtime the actions run on (default: the
-    selected one), whose major version is part of the cache key. Raises
-    :class:`DependencyError` naming the package and npm's reason; a failed
-    install leaves no cache directory behind.
+    selected one), whose major version is part of the cache key. ``cache`` is
+    the cache root when it is not the project's (:func:`user_cache_root`, the
+    local tenant's state directory). Raises :class:`DependencyError` naming
+    the package and npm's reason; a failed install leaves no cache directory
+    behind.
     """
     deps = canonical(dependencies)
     if not deps:
         return None
     checked_registry = _check_registry(registry) if registry else None
     major = (node or selected_node()).major
-    root = cache_root(project_root)
+    root = cache.resolve() if cache is not None else cache_root(project_root)
     final = root / cache_key(dependencies, major)
     if is_complete(final) and _published(final):
         return final
@@ -415,9 +459,11 @@ class DependencyDirs:
         *,
         registry: str | None = None,
         readable: Sequence[Path] | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.project_root = project_root
         self.registry = registry
+        self.cache = cache
         self.readable = None if readable is None else [Path(p).resolve() for p in readable]
         self._results: dict[str, Path | str | None] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -441,7 +487,9 @@ class DependencyDirs:
         return result
 
     def _ensure(self, dependencies: Sequence[Dependency]) -> Path | None:
-        path = ensure_dependencies(self.project_root, dependencies, registry=self.registry)
+        path = ensure_dependencies(
+            self.project_root, dependencies, registry=self.registry, cache=self.cache
+        )
         readable = self.readable
         if (
             path is not None

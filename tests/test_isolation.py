@@ -217,7 +217,7 @@ def test_launch_builds_a_bubblewrap_sandbox_with_only_node_libraries_harness_and
         "--zero-fill-buffers",
         "/sandbox/harness/worker.js",
     ]
-    assert launch.env == {"TZ": "UTC"}
+    assert launch.env == {"TZ": "UTC", "MALLOC_ARENA_MAX": "2"}
     assert (launch.harness_dir, launch.deps_dir) == ("/sandbox/harness", "/sandbox/deps")
     assert launch_for(isolation, node).deps_dir is None
 
@@ -260,7 +260,7 @@ def test_a_sandboxed_node_sees_no_host(
     assert seen["nets"] == ["lo"]
     assert seen["pid"] <= 3  # bwrap's init is pid 1 of the sandbox's own pid namespace
     # bwrap always sets PWD after its chdir; nothing else from the host.
-    assert set(seen["env"]) <= {"TZ", "PWD"}
+    assert set(seen["env"]) <= {"TZ", "PWD", "MALLOC_ARENA_MAX"}
     assert seen["env"]["TZ"] == "UTC"
     assert CANARY not in json.dumps(seen["env"])
     for path, result in seen["reads"].items():

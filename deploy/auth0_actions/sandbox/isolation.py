@@ -66,6 +66,13 @@ _DEPS = "/sandbox/deps"
 _PRLIMIT = "/sandbox/bin/prlimit"  # helpers are bound as /sandbox/bin/<name>
 _SETPRIV = "/sandbox/bin/setpriv"
 
+# A worker's whole environment. Auth0 runs in UTC. glibc reserves a 64 MB
+# malloc arena per thread that allocates, and Node's threads do: on a busy
+# host that address space (not memory) ate the cap below, and an action
+# holding well under memory_mb of Buffers failed with "Array buffer
+# allocation failed" one run in two. Two arenas make the cap mean memory.
+WORKER_ENV = {"TZ": "UTC", "MALLOC_ARENA_MAX": "2"}
+
 # The memory cap is an address-space limit: a worker idles at about 1 GB of
 # virtual memory (V8's reservations), and the cap allows memory_mb beyond it.
 # It is set by the host, outside the worker, and bounds the JS heap and
@@ -228,7 +235,7 @@ class Isolation:
             prefix = list(tools.unshare) if self.level == NAMESPACE else []
             argv = [*_rlimit_prefix(tools.prlimit, host_limits), *prefix, *node_argv]
         # No host variable is visible to action code; Auth0 runs in UTC.
-        return Launch(argv, {"TZ": "UTC"}, "/", inside_harness, inside_triggers, inside_deps)
+        return Launch(argv, dict(WORKER_ENV), "/", inside_harness, inside_triggers, inside_deps)
 
 
 def _tools() -> Tools:
@@ -346,9 +353,7 @@ def _bubblewrap_options(tools: Tools, node: Path, harness: Path, deps: Path | No
         # Without a terminal of its own, TIOCSTI could type into the caller's.
         "--new-session",
         "--clearenv",
-        "--setenv",
-        "TZ",
-        "UTC",
+        *(arg for name, value in WORKER_ENV.items() for arg in ("--setenv", name, value)),
         *mounts,
         "--proc",
         "/proc",

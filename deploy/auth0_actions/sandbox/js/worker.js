@@ -3,8 +3,11 @@
 // Buffers have no shared pool, and process internals are refused
 // (lockdown.js; docs/sandbox-builtins.md).
 require('./lockdown').lockdown();
-// bubblewrap sets PWD whatever the host passes; the environment is TZ alone.
+// bubblewrap sets PWD whatever the host passes, and glibc read
+// MALLOC_ARENA_MAX at start (sandbox/isolation.py WORKER_ENV); action code
+// sees TZ alone.
 delete process.env.PWD;
+delete process.env.MALLOC_ARENA_MAX;
 
 // A long-lived sandbox worker. The host starts it inside the OS sandbox
 // (deploy/auth0_actions/sandbox/isolation.py) and under Node's permission

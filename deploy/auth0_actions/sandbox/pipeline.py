@@ -22,13 +22,15 @@ from typing import Any
 from urllib.parse import quote
 
 from auth0_actions.sandbox.domain import Domain
+from auth0_actions.sandbox.outbound import Exchange
 from auth0_actions.sandbox.worker import TIMEOUT_MESSAGE, Limits, Reply
 
 # Checks a step's result; raises ProtocolViolation. Run by the pool while it
 # still holds the worker, so a worker that broke the protocol is retired.
 Check = Callable[[Mapping[str, Any]], None]
-# Runs one execution on a worker of the domain; the int is the time left (ms).
-Execute = Callable[[Domain, dict[str, Any], int, Check], Reply]
+# Runs one execution on a worker of the domain; the int is the time left (ms);
+# the Exchange (or None: no outbound HTTP) answers action code's requests.
+Execute = Callable[[Domain, dict[str, Any], int, Check, Exchange | None], Reply]
 
 _ACTION_STATUSES = frozenset({"completed", "skipped", "denied", "redirected", "error"})
 _RULE_STATUSES = frozenset({"completed", "denied", "unauthorized", "error"})
@@ -69,8 +71,9 @@ def _own_entries(result: Mapping[str, Any], key: str, field: str, name: str) -> 
 class _Segment:
     """Shared bookkeeping of one run: the deadline, stray output, retirements."""
 
-    def __init__(self, execute: Execute, limits: Limits) -> None:
+    def __init__(self, execute: Execute, limits: Limits, exchange: Exchange | None = None) -> None:
         self.execute = execute
+        self.exchange = exchange
         self.deadline = time.monotonic() + limits.timeout_ms / 1000
         self.stray: list[str] = []
         self.retired: list[str] = []
@@ -80,7 +83,7 @@ class _Segment:
         left = int((self.deadline - time.monotonic()) * 1000)
         if left <= 0:
             return Reply(None, TIMEOUT_MESSAGE, self.stray)
-        reply = self.execute(domain, payload, left, check)
+        reply = self.execute(domain, payload, left, check, self.exchange)
         self.stray.extend(reply.stray_output)
         if reply.retired:
             self.retired.append(reply.retired)
@@ -142,7 +145,9 @@ def check_rule(name: str) -> Check:
     return check
 
 
-def run_post_login(execute: Execute, request: Mapping[str, Any], limits: Limits) -> Reply:
+def run_post_login(
+    execute: Execute, request: Mapping[str, Any], limits: Limits, exchange: Exchange | None = None
+) -> Reply:
     """One segment of a login: from the first action, or from the one that redirected.
 
     request: {units, event, resume: None | {index}, cache?, now_ms?}; the reply's
@@ -175,7 +180,7 @@ def run_post_login(execute: Execute, request: Mapping[str, Any], limits: Limits)
         "multifactor": None,
         "executed": [],
     }
-    segment = _Segment(execute, limits)
+    segment = _Segment(execute, limits, exchange)
     for index in range(start, len(units)):
         unit = units[index]
         name = str(unit.get("name", ""))
@@ -255,7 +260,9 @@ def _merge_action(
     return False
 
 
-def run_rules(execute: Execute, request: Mapping[str, Any], limits: Limits) -> Reply:
+def run_rules(
+    execute: Execute, request: Mapping[str, Any], limits: Limits, exchange: Exchange | None = None
+) -> Reply:
     """Legacy Rules in order, each in its own worker (docs/reference/actions-runtime.md §4).
 
     request: {units, user, context, configuration, state}; on /continue every
@@ -277,7 +284,7 @@ def run_rules(execute: Execute, request: Mapping[str, Any], limits: Limits) -> R
         "logs": [],
         "executed": [],
     }
-    segment = _Segment(execute, limits)
+    segment = _Segment(execute, limits, exchange)
     for unit in units:
         name = str(unit.get("name", ""))
         payload = {"op": "rules", "user": user, "context": context, "state": state}

@@ -456,3 +456,112 @@ def test_json_bodies_get_a_content_type_and_regex_urls_match() -> None:
         "http_error": "no http stub matches GET https://api.example/u/x"
     }
     assert exchange.problems() == ["no http stub matches GET https://api.example/u/x"]
+
+
+# --- scenarios and sandbox run ------------------------------------------------------
+
+RISK_ACTION = """\
+exports.onExecutePostLogin = async (event, api) => {
+  const res = await fetch('https://risk.example.com/v1/score', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ' + event.secrets.RISK_KEY },
+    body: JSON.stringify({ user_id: event.user.user_id }),
+  });
+  const { score } = await res.json();
+  if (score > 0.9) api.access.deny('risky login');
+};
+"""
+
+RISK_SCENARIOS = """\
+pipeline: {action: [risk-check]}
+environments: [local]
+secrets: {RISK_KEY: key-123}
+http:
+  - {method: POST, url: "https://risk.example.com/v1/*", body: {score: 0.1}}
+scenarios:
+  - name: a safe login completes and sends the user
+    expect:
+      status: completed
+      requests:
+        - method: POST
+          url: https://risk.example.com/v1/score
+          headers: {authorization: Bearer key-123}
+          json:
+            user_id: !any
+  - name: the scenario's stub comes first
+    http:
+      - {method: POST, url: "https://risk.example.com/v1/score", body: {score: 0.97}}
+    expect: {status: denied, deny: risky login}
+"""
+
+
+def _risk_project(project: Path, scenarios: str) -> None:
+    for path in (project / "rules_templates").glob("*.scenarios.yaml"):
+        path.unlink()
+    (project / "rules_templates" / "risk-check.js.j2").write_text(RISK_ACTION)
+    (project / "rules_templates" / "risk-check.scenarios.yaml").write_text(scenarios)
+    tenant = project / "tenant.yaml"
+    text = tenant.read_text()
+    entry = (
+        "  - name: risk-check\n    template: risk-check.js.j2\n    trigger: post-login\n"
+        "    order: 3\n    secrets:\n      RISK_KEY: RISK_KEY\n"
+    )
+    marker = "\nlegacy_rules:"
+    assert marker in text
+    tenant.write_text(text.replace(marker, "\n" + entry + marker, 1) if "actions:" in text else text)
+
+
+def test_scenarios_stub_http_and_check_the_requests(cli: Any, project: Path) -> None:
+    _risk_project(project, RISK_SCENARIOS)
+    assert cli("render").code == 0
+    run_ = cli("test", "--output", "json")
+    assert run_.code == 0, run_.out[-3000:]
+    assert run_.json()["summary"]["passed"] == 2
+
+
+def test_expect_requests_fails_on_what_was_not_sent(cli: Any, project: Path) -> None:
+    wrong = RISK_SCENARIOS.replace("Bearer key-123", "Bearer other-key")
+    _risk_project(project, wrong)
+    assert cli("render").code == 0
+    run_ = cli("test")
+    assert run_.code == 1
+    assert "requests[0].headers.authorization" in run_.out
+    assert "+Bearer key-123" in run_.out
+
+
+def test_an_unmatched_request_fails_the_scenario_naming_method_and_url(
+    cli: Any, project: Path
+) -> None:
+    unstubbed = RISK_SCENARIOS.replace('url: "https://risk.example.com/v1/*"', 'url: "https://x/"')
+    _risk_project(project, unstubbed)
+    assert cli("render").code == 0
+    run_ = cli("test", "-k", "safe login")
+    assert run_.code == 1
+    assert "no http stub matches POST https://risk.example.com/v1/score" in run_.out
+
+
+def test_a_bad_stub_in_a_scenario_file_names_the_file_and_field(cli: Any, project: Path) -> None:
+    _risk_project(project, RISK_SCENARIOS.replace("body: {score: 0.1}", "status: 42"))
+    assert cli("render").code == 0
+    run_ = cli("test")
+    assert run_.code == 1
+    assert "risk-check.scenarios.yaml" in run_.out + run_.err
+    assert "http[0].status: must be an integer from 200 to 599" in run_.out + run_.err
+
+
+def test_sandbox_run_http_answers_and_reports_requests(cli: Any, tmp_path: Path) -> None:
+    action = tmp_path / "risk.js"
+    action.write_text(RISK_ACTION)
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"RISK_KEY": "k"}))
+    stubs = tmp_path / "stubs.yaml"
+    stubs.write_text("- {method: POST, url: 'https://risk.example.com/*', body: {score: 0.95}}\n")
+    run_ = cli("sandbox", "run", str(action), "--secrets", str(secrets), "--http", str(stubs))
+    assert run_.code == 0, run_.out
+    result = run_.json()
+    assert result["status"] == "denied"
+    assert [(r["method"], r["url"]) for r in result["requests"]] == [("POST", RISK)]
+
+    unanswered = cli("sandbox", "run", str(action), "--secrets", str(secrets), "-o", "text")
+    assert unanswered.code == 1
+    assert f"error: no http stub matches POST {RISK}" in unanswered.out

@@ -86,7 +86,8 @@ def test_fetch_get_and_post_json_reach_the_stubs(pool: SandboxPool) -> None:
         const a = await fetch('https://crm.example.com/users/42?fields=tier');
         console.log(a.status, a.headers.get('content-type'), JSON.stringify(await a.json()), a.url);
         const b = await fetch('https://risk.example.com/v1/score', {
-          method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
           body: JSON.stringify({ user: event.user.user_id }),
         });
         console.log(b.status, b.headers.get('x-id'), JSON.stringify(await b.json()));
@@ -96,7 +97,7 @@ def test_fetch_get_and_post_json_reach_the_stubs(pool: SandboxPool) -> None:
     assert reply.ok, reply.failure
     assert result["status"] == "completed", result
     assert logged(result) == [
-        "200 application/json {\"tier\":\"gold\"} https://crm.example.com/users/42?fields=tier",
+        '200 application/json {"tier":"gold"} https://crm.example.com/users/42?fields=tier',
         "201 r1 [1,2]",
     ]
     first, second = result["requests"]
@@ -151,7 +152,10 @@ def test_fetch_follows_redirects(pool: SandboxPool) -> None:
         stubs,
     )
     assert logged(result) == ["200 true https://a.example/new moved"]
-    assert [r["url"] for r in result["requests"]] == ["https://a.example/old", "https://a.example/new"]
+    assert [r["url"] for r in result["requests"]] == [
+        "https://a.example/old",
+        "https://a.example/new",
+    ]
 
 
 # --- http and https ----------------------------------------------------------------
@@ -294,7 +298,8 @@ def test_no_real_socket_is_opened_even_towards_a_listening_host(
         res.on('end', () => resolve(d)); }}).on('error', reject));
     try {{ await fetch('{url}unstubbed'); }} catch (err) {{ console.log(err.cause.message); }}
     let direct;
-    try {{ require('net').connect({listener.port}, '127.0.0.1'); }} catch (err) {{ direct = err.code; }}
+    try {{ require('net').connect({listener.port}, '127.0.0.1'); }}
+    catch (err) {{ direct = err.code; }}
     console.log(viaFetch, viaHttp, direct);
     """
     stubs = [{"url": f"{url}a", "body": "stub-a"}, {"url": f"{url}b", "body": "stub-b"}]
@@ -358,7 +363,10 @@ def test_action_code_cannot_forge_or_reach_the_channel(pool: SandboxPool) -> Non
 def libraries(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """axios and the auth0 SDK from the npm registry, in the project's dependency cache."""
     root = tmp_path_factory.mktemp("npm-project")
-    wanted = [Dependency(name="axios", version="1.21.1"), Dependency(name="auth0", version="4.37.0")]
+    wanted = [
+        Dependency(name="axios", version="1.21.1"),
+        Dependency(name="auth0", version="4.37.0"),
+    ]
     path = ensure_dependencies(root, wanted)
     assert path is not None
     return path
@@ -464,7 +472,8 @@ RISK_ACTION = """\
 exports.onExecutePostLogin = async (event, api) => {
   const res = await fetch('https://risk.example.com/v1/score', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer ' + event.secrets.RISK_KEY },
+    headers: { 'content-type': 'application/json',
+               authorization: 'Bearer ' + event.secrets.RISK_KEY },
     body: JSON.stringify({ user_id: event.user.user_id }),
   });
   const { score } = await res.json();
@@ -508,7 +517,7 @@ def _risk_project(project: Path, scenarios: str) -> None:
     )
     marker = "\nlegacy_rules:"
     assert marker in text
-    tenant.write_text(text.replace(marker, "\n" + entry + marker, 1) if "actions:" in text else text)
+    tenant.write_text(text.replace(marker, "\n" + entry + marker, 1))
 
 
 def test_scenarios_stub_http_and_check_the_requests(cli: Any, project: Path) -> None:

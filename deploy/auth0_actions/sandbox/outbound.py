@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import threading
@@ -86,9 +87,8 @@ def parse_stub(data: Any, where: str) -> HttpStub:
         raise ConfigError(f"{where}: an http stub must be a mapping")
     unknown = sorted(set(map(str, data)) - _STUB_KEYS)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(_STUB_KEYS))}"
-        )
+        known = ", ".join(sorted(_STUB_KEYS))
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {known}")
     url, url_regex = data.get("url"), data.get("url_regex")
     if (url is None) == (url_regex is None):
         raise ConfigError(f"{where}: give exactly one of url and url_regex")
@@ -246,10 +246,8 @@ def _record(
     if body is not None:
         text = body.decode("utf-8", "replace")
         entry["body"] = text
-        try:
+        with contextlib.suppress(ValueError):
             entry["json"] = json.loads(text)
-        except ValueError:
-            pass
     return entry
 
 

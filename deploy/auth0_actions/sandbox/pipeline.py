@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from auth0_actions.sandbox.domain import Domain
@@ -28,9 +28,25 @@ from auth0_actions.sandbox.worker import TIMEOUT_MESSAGE, Limits, Reply
 # Checks a step's result; raises ProtocolViolation. Run by the pool while it
 # still holds the worker, so a worker that broke the protocol is retired.
 Check = Callable[[Mapping[str, Any]], None]
-# Runs one execution on a worker of the domain; the int is the time left (ms);
-# the Exchange (or None: no outbound HTTP) answers action code's requests.
-Execute = Callable[[Domain, dict[str, Any], int, Check, Exchange | None], Reply]
+
+
+class Execute(Protocol):
+    """Runs one execution on a worker of the domain; ``timeout_ms`` is the time left.
+
+    ``exchange`` (given only when the run stubs outbound HTTP) answers action
+    code's requests.
+    """
+
+    def __call__(
+        self,
+        domain: Domain,
+        payload: dict[str, Any],
+        timeout_ms: int,
+        check: Check,
+        /,
+        exchange: Exchange | None = None,
+    ) -> Reply: ...
+
 
 _ACTION_STATUSES = frozenset({"completed", "skipped", "denied", "redirected", "error"})
 _RULE_STATUSES = frozenset({"completed", "denied", "unauthorized", "error"})
@@ -83,7 +99,10 @@ class _Segment:
         left = int((self.deadline - time.monotonic()) * 1000)
         if left <= 0:
             return Reply(None, TIMEOUT_MESSAGE, self.stray)
-        reply = self.execute(domain, payload, left, check, self.exchange)
+        if self.exchange is None:
+            reply = self.execute(domain, payload, left, check)
+        else:
+            reply = self.execute(domain, payload, left, check, exchange=self.exchange)
         self.stray.extend(reply.stray_output)
         if reply.retired:
             self.retired.append(reply.retired)

@@ -15,6 +15,9 @@ two actions is two executions. Reported:
   each in its own domain's worker, per second;
 - fresh process: every recorded execution in a new worker, started exactly
   as the pool starts one, with the same parallelism;
+- HTTP stub in the path: executions/s of one action that makes one
+  ``fetch`` per execution, answered by a stub through the host
+  (deploy/auth0_actions/sandbox/outbound.py), every worker warm;
 - in-process floor: the same executions by the same harness code
   (each trigger's JS half with ``action.js``, loaded with ``node:vm``'s
   compileFunction) in plain Node processes, one per core: no IPC, no
@@ -49,7 +52,9 @@ if str(ROOT) not in sys.path:
 from auth0_actions.config import load_tenant  # noqa: E402
 from auth0_actions.node import selected_node  # noqa: E402
 from auth0_actions.sandbox.domain import Domain  # noqa: E402
+from auth0_actions.sandbox.event import build_event  # noqa: E402
 from auth0_actions.sandbox.isolation import TRIGGERS_DIR  # noqa: E402
+from auth0_actions.sandbox.outbound import Exchange  # noqa: E402
 from auth0_actions.sandbox.pipeline import Check  # noqa: E402
 from auth0_actions.sandbox.pool import HARNESS_DIR, Reply, SandboxPool, Worker  # noqa: E402
 from auth0_actions.scenarios.runner import Case, ScenarioRunner  # noqa: E402
@@ -109,9 +114,13 @@ class Recorder:
         real_call = pool.call
 
         def execute(
-            domain: Domain, payload: dict[str, Any], timeout_ms: int, check: Check
+            domain: Domain,
+            payload: dict[str, Any],
+            timeout_ms: int,
+            check: Check,
+            exchange: Exchange | None = None,
         ) -> Reply:
-            reply = real_execute(domain, payload, timeout_ms, check)
+            reply = real_execute(domain, payload, timeout_ms, check, exchange)
             with self._lock:
                 self.executions += 1
                 self.failures += 0 if reply.ok else 1
@@ -127,6 +136,48 @@ class Recorder:
 
         pool.execute = execute  # type: ignore[method-assign]
         pool.call = call  # type: ignore[method-assign]
+
+
+# One outbound request per execution, answered by a stub (no delay).
+HTTP_ACTION = """
+exports.onExecutePostLogin = async (event, api) => {
+  const res = await fetch('https://risk.example.com/v1/score', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: event.user.user_id }),
+  });
+  const { score } = await res.json();
+  if (score > 0.9) api.access.deny('risky login');
+};
+"""
+HTTP_STUBS = [{"method": "POST", "url": "https://risk.example.com/v1/*", "body": {"score": 0.1}}]
+
+
+def http_stubbed(pool: SandboxPool, seconds: float, threads: int) -> tuple[float, int]:
+    """Executions/s (and count) of HTTP_ACTION, one fetch each, answered by a stub."""
+    unit = {
+        "name": "bench-risk",
+        "code": HTTP_ACTION,
+        "filename": "/actions/bench-risk.js",
+        "secrets": {},
+        "deps_dir": None,
+    }
+    request = {"op": "post-login", "units": [unit], "event": build_event(), "resume": None}
+    counted = [0]
+    lock = threading.Lock()
+
+    def one() -> None:
+        reply = pool.call({**request, "http": Exchange.of(HTTP_STUBS)})
+        result = reply.result or {}
+        if result.get("status") != "completed" or len(result.get("requests") or []) != 1:
+            raise SystemExit(f"an execution with an HTTP stub failed: {reply.failure or result}")
+        with lock:
+            counted[0] += 1
+
+    for _ in range(threads * 2):
+        one()  # warm: each worker's first stubbed execution loads http and https
+    counted[0] = 0
+    elapsed = run_for(seconds, threads, one)
+    return counted[0] / elapsed, counted[0]
 
 
 def run_for(seconds: float, threads: int, job: Any) -> float:
@@ -301,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             pipelines_n = counted[0]
             pipelines = pipelines_n / pipelines_elapsed
 
+        http_rate, http_n = http_stubbed(pool, args.seconds, threads)
+
         first_domain, first_payload = sample[0]
         cold = cold_starts(pool, first_domain, first_payload, args.cold)
         fresh, fresh_n, fresh_failed = fresh_processes(pool, sample, args.seconds, pool.size)
@@ -321,6 +374,11 @@ def main(argv: list[str] | None = None) -> int:
             "two-action logins",
             f"{pipelines:.1f}/s" if pipeline else "n/a",
             "each action in its own worker" if pipeline else "no two-action segment recorded",
+        ),
+        (
+            "with an HTTP stub in the path",
+            f"{http_rate:.1f}/s",
+            f"one fetch per execution, {http_n} run",
         ),
         ("fresh process per execution", f"{fresh:.1f}/s", f"{workers} in parallel, {fresh_n} run"),
         ("in-process node:vm floor", f"{floor:.1f}/s", f"{min(cpus, workers)} plain node, no IPC"),
@@ -343,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start_median_ms": round(cold_ms, 1),
         "two_action_logins_per_s": round(pipelines, 1),
         "two_action_logins": pipelines_n,
+        "http_stub_exec_per_s": round(http_rate, 1),
+        "http_stub_executions": http_n,
         "fresh_process_exec_per_s": round(fresh, 1),
         "in_process_floor_exec_per_s": round(floor, 1),
         "floor_executions": floor_n,

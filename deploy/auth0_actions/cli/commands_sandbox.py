@@ -12,6 +12,7 @@ import yaml
 from auth0_actions.cli.state import require_isolation_option, sandbox_isolation, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, ConfigError
 from auth0_actions.sandbox.event import rules_inputs
+from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 from auth0_actions.triggers import registry
 
@@ -33,6 +34,16 @@ def _read_mapping(path: Path, what: str) -> dict[str, Any]:
 @click.group("sandbox")
 def sandbox_group() -> None:
     """Run action code in the isolated Node 22 sandbox."""
+
+
+def _read_stubs(path: Path) -> Exchange:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the http stubs: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: the http stubs are not valid JSON or YAML: {exc}") from None
+    return Exchange(parse_stubs(data, f"{path}: http"))
 
 
 @sandbox_group.command("run")
@@ -57,6 +68,14 @@ def sandbox_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON (or YAML) object of secret name -> value (event.secrets; "
     "configuration for a Rule). A file keeps values out of shell history.",
+)
+@click.option(
+    "--http",
+    "http_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON (or YAML) list of stubs answering the action's outbound HTTP "
+    "(method, url or url_regex, status, headers, body, delay_ms, times). "
+    "Without it, a request fails naming its method and URL.",
 )
 @click.option(
     "--handler",
@@ -104,6 +123,7 @@ def run_command(
     trigger_id: str,
     event_file: Path | None,
     secrets_file: Path | None,
+    http_file: Path | None,
     handler: str | None,
     rule: bool,
     timeout_ms: int,
@@ -115,9 +135,11 @@ def run_command(
     """Execute FILE once in the sandbox and print what it did.
 
     The result lists every api call in order (metadata writes, deny, redirect,
-    claims, ...), the resulting metadata and the console output. Exit 1 when
-    the code failed, timed out or broke out of the sandbox's rules. The
-    report names the sandbox's isolation level.
+    claims, ...), the resulting metadata, the console output and the outbound
+    HTTP requests it sent (answered by --http stubs, never the network). Exit
+    1 when the code failed, timed out, sent a request no stub matches or
+    broke out of the sandbox's rules. The report names the sandbox's
+    isolation level.
     """
     state().output = "json" if output == "json" else "text"
     trigger = registry.get(trigger_id)
@@ -130,6 +152,7 @@ def run_command(
     overrides = _read_mapping(event_file, "the event") if event_file else {}
     # A Rule's user and context are those of a login.
     event = (registry.default() if rule else trigger).build_event(overrides)
+    exchange = _read_stubs(http_file) if http_file else Exchange()
     secrets = {
         k: str(v)
         for k, v in (_read_mapping(secrets_file, "secrets") if secrets_file else {}).items()
@@ -161,8 +184,11 @@ def run_command(
         resume = {"index": 0} if resuming else None
         request = {"op": trigger.id, "units": [unit], "event": event, "resume": resume}
     with SandboxPool(1, limits=Limits(timeout_ms=timeout_ms), isolation=isolation) as pool:
-        reply = pool.call(request)
+        reply = pool.call({**request, "http": exchange})
     result = reply.result or {"status": "error", "error": {"message": reply.failure}}
+    # As the host recorded them, whether or not the execution finished.
+    result["requests"] = exchange.requests
+    result["unmatched"] = exchange.unmatched
     if reply.stray_output:
         result["stray_output"] = reply.stray_output
     result["isolation"] = isolation.as_dict()
@@ -175,10 +201,15 @@ def run_command(
             click.echo(f"  {command['type']} {json.dumps(details, sort_keys=True)}")
         for line in result.get("logs") or []:
             click.echo(f"  log: {line['message']}")
+        for sent in exchange.requests:
+            click.echo(f"  http: {sent['method']} {sent['url']}")
+        for problem in exchange.problems():
+            click.echo(f"error: {problem}")
         if result.get("error"):
             click.echo(f"error: {result['error'].get('message')}")
         click.echo(isolation.summary)
-    return EXIT_ERROR if result.get("status") == "error" else EXIT_OK
+    failed = result.get("status") == "error" or exchange.unmatched
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 # --- the action's npm dependencies ------------------------------------------------------

@@ -142,9 +142,9 @@ class SignupCapture(Strict):
         default_factory=list,
         description="Database connections whose signups carry the field; empty means all.",
     )
-    universal_login_field: Annotated[
-        str, StringConstraints(pattern=r"^ulp-[A-Za-z0-9_-]{1,60}$")
-    ] | None = Field(
+    universal_login_field: (
+        Annotated[str, StringConstraints(pattern=r"^ulp-[A-Za-z0-9_-]{1,60}$")] | None
+    ) = Field(
         None,
         description="Name of the consent checkbox in Universal Login's signup prompt "
         "(a custom field, which Auth0 requires to start with 'ulp-'); the "

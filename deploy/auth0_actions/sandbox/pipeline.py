@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from auth0_actions.sandbox.domain import Domain
+from auth0_actions.sandbox.outbound import Exchange
 from auth0_actions.sandbox.results import (
     ProtocolViolation,
     list_field,
@@ -38,8 +39,25 @@ __all__ = ["Check", "Execute", "ProtocolViolation", "run_rules", "run_trigger"]
 # Checks a step's result; raises ProtocolViolation. Run by the pool while it
 # still holds the worker, so a worker that broke the protocol is retired.
 Check = Callable[[Mapping[str, Any]], None]
-# Runs one execution on a worker of the domain; the int is the time left (ms).
-Execute = Callable[[Domain, dict[str, Any], int, Check], Reply]
+
+
+class Execute(Protocol):
+    """Runs one execution on a worker of the domain; ``timeout_ms`` is the time left.
+
+    ``exchange`` (given only when the run stubs outbound HTTP) answers action
+    code's requests.
+    """
+
+    def __call__(
+        self,
+        domain: Domain,
+        payload: dict[str, Any],
+        timeout_ms: int,
+        check: Check,
+        /,
+        exchange: Exchange | None = None,
+    ) -> Reply: ...
+
 
 _RULE_STATUSES = frozenset({"completed", "denied", "unauthorized", "error"})
 
@@ -47,8 +65,9 @@ _RULE_STATUSES = frozenset({"completed", "denied", "unauthorized", "error"})
 class _Segment:
     """Shared bookkeeping of one run: the deadline, stray output, retirements."""
 
-    def __init__(self, execute: Execute, limits: Limits) -> None:
+    def __init__(self, execute: Execute, limits: Limits, exchange: Exchange | None = None) -> None:
         self.execute = execute
+        self.exchange = exchange
         self.deadline = time.monotonic() + limits.timeout_ms / 1000
         self.stray: list[str] = []
         self.retired: list[str] = []
@@ -58,7 +77,10 @@ class _Segment:
         left = int((self.deadline - time.monotonic()) * 1000)
         if left <= 0:
             return Reply(None, TIMEOUT_MESSAGE, self.stray)
-        reply = self.execute(domain, payload, left, check)
+        if self.exchange is None:
+            reply = self.execute(domain, payload, left, check)
+        else:
+            reply = self.execute(domain, payload, left, check, exchange=self.exchange)
         self.stray.extend(reply.stray_output)
         if reply.retired:
             self.retired.append(reply.retired)
@@ -98,7 +120,11 @@ def check_rule(name: str) -> Check:
 
 
 def run_trigger(
-    trigger: Trigger, execute: Execute, request: Mapping[str, Any], limits: Limits
+    trigger: Trigger,
+    execute: Execute,
+    request: Mapping[str, Any],
+    limits: Limits,
+    exchange: Exchange | None = None,
 ) -> Reply:
     """One segment of a trigger's flow: from the first action, or from the one that redirected.
 
@@ -112,7 +138,7 @@ def run_trigger(
     event = request["event"]
     state = trigger.initial_state(event, request)
     combined = trigger.initial_result()
-    segment = _Segment(execute, limits)
+    segment = _Segment(execute, limits, exchange)
     for index in range(start, len(units)):
         unit = units[index]
         name = str(unit.get("name", ""))
@@ -131,7 +157,9 @@ def run_trigger(
     return segment.reply({**combined, **state})
 
 
-def run_rules(execute: Execute, request: Mapping[str, Any], limits: Limits) -> Reply:
+def run_rules(
+    execute: Execute, request: Mapping[str, Any], limits: Limits, exchange: Exchange | None = None
+) -> Reply:
     """Legacy Rules in order, each in its own worker (docs/reference/actions-runtime.md §4).
 
     request: {units, user, context, configuration, state}; on /continue every
@@ -153,7 +181,7 @@ def run_rules(execute: Execute, request: Mapping[str, Any], limits: Limits) -> R
         "logs": [],
         "executed": [],
     }
-    segment = _Segment(execute, limits)
+    segment = _Segment(execute, limits, exchange)
     for unit in units:
         name = str(unit.get("name", ""))
         payload = {"op": "rules", "user": user, "context": context, "state": state}

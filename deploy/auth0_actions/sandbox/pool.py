@@ -28,6 +28,7 @@ from auth0_actions.sandbox.isolation import (
     detect_isolation,
     ensure_required_level,
 )
+from auth0_actions.sandbox.outbound import Exchange
 from auth0_actions.sandbox.pipeline import Check, ProtocolViolation, run_rules, run_trigger
 from auth0_actions.sandbox.worker import (
     MAX_EXECUTIONS,
@@ -164,7 +165,12 @@ class SandboxPool:
                 worker.kill()
 
     def execute(
-        self, domain: Domain, payload: dict[str, Any], timeout_ms: int, check: Check
+        self,
+        domain: Domain,
+        payload: dict[str, Any],
+        timeout_ms: int,
+        check: Check,
+        exchange: Exchange | None = None,
     ) -> Reply:
         """One execution on a worker of the domain; a worker that failed is not reused.
 
@@ -172,7 +178,7 @@ class SandboxPool:
         that broke the protocol is retired, and the execution fails.
         """
         with self._worker(domain) as worker:
-            reply = worker.call(payload, timeout_ms)
+            reply = worker.call(payload, timeout_ms, exchange.answer if exchange else None)
             if reply.result is not None:
                 try:
                     check(reply.result)
@@ -184,17 +190,33 @@ class SandboxPool:
 
     # --- requests
     def call(self, request: dict[str, Any]) -> Reply:
-        """Run a trigger's pipeline: each action on its own domain's worker."""
+        """Run a trigger's pipeline: each action on its own domain's worker.
+
+        ``request["http"]``, when present, stubs outbound HTTP: a list of stub
+        mappings (:func:`auth0_actions.sandbox.outbound.parse_stubs`) or an
+        :class:`Exchange` shared by several calls (a scenario's steps). The
+        result then carries the ``requests`` the host saw during this call and
+        the ones no stub matched (``unmatched``). Without it, every network
+        API in the worker throws.
+        """
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
+        exchange = None if request.get("http") is None else Exchange.of(request["http"])
+        seen = (len(exchange.requests), len(exchange.unmatched)) if exchange else (0, 0)
         op = request.get("op")
         if op in registry.registry():
-            return run_trigger(registry.get(str(op)), self.execute, request, self.limits)
-        if op == "rules":
-            return run_rules(self.execute, request, self.limits)
-        if op == "ping":
+            trigger = registry.get(str(op))
+            reply = run_trigger(trigger, self.execute, request, self.limits, exchange)
+        elif op == "rules":
+            reply = run_rules(self.execute, request, self.limits, exchange)
+        elif op == "ping":
             return Reply({"pong": True})
-        raise ValueError(f"unknown sandbox request {op!r}")
+        else:
+            raise ValueError(f"unknown sandbox request {op!r}")
+        if exchange is not None and reply.result is not None:
+            reply.result["requests"] = exchange.requests[seen[0] :]
+            reply.result["unmatched"] = exchange.unmatched[seen[1] :]
+        return reply
 
     def close(self) -> None:
         with self._cond:

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,11 @@ _STDERR_KEEP = 64 * 1024
 _STRAY_LINES = 200
 _STRAY_CHARS = 2000
 _STDOUT_MAX = 64 * 1024 * 1024
+
+# Answers one outbound HTTP request of action code (the "http" message of
+# js/outbound.js) with the channel's reply: {"http_reply": ...} or
+# {"http_error": ...}. Runs in the host, within the execution's deadline.
+OnHttp = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -180,12 +186,23 @@ class Worker:
         del self._buffer[: end + 1]
         return line
 
-    def call(self, request: dict[str, Any], timeout_ms: int | None = None) -> Reply:
-        """Run one execution; ``timeout_ms`` is what is left of the trigger's limit."""
+    def call(
+        self, request: dict[str, Any], timeout_ms: int | None = None, on_http: OnHttp | None = None
+    ) -> Reply:
+        """Run one execution; ``timeout_ms`` is what is left of the trigger's limit.
+
+        With ``on_http``, action code's outbound HTTP requests are answered by
+        it (stubs); without, every network API in the worker throws.
+        """
         timeout_ms = self.limits.timeout_ms if timeout_ms is None else timeout_ms
         self._next_id += 1
         self.executions += 1
-        request = {**request, "id": self._next_id, "timeout_ms": timeout_ms}
+        request = {
+            **request,
+            "id": self._next_id,
+            "timeout_ms": timeout_ms,
+            "http": on_http is not None,
+        }
         try:
             self._stdin.write(json.dumps(request).encode() + b"\n")
             self._stdin.flush()
@@ -222,6 +239,12 @@ class Worker:
             if reply.get("id") != self._next_id:
                 keep(line)
                 continue
+            if "http" in reply:
+                # A request of action code, sent by the harness mid-execution;
+                # the worker blocks until this one line answers it.
+                if not self._answer_http(reply["http"], on_http):
+                    return Reply(None, self._crash_reason(), stray)
+                continue
             if not reply.get("ok"):
                 tampered = "; ".join(reply.get("tampered") or [str(reply.get("error"))])
                 self.kill()
@@ -230,6 +253,19 @@ class Worker:
             if retired:
                 self.kill()
             return Reply(reply["result"], None, stray, retired)
+
+    def _answer_http(self, message: Any, on_http: OnHttp | None) -> bool:
+        """Write the answer to one outbound request; False when the worker is gone."""
+        if on_http is None or not isinstance(message, dict):
+            answer: dict[str, Any] = {"http_error": "outbound HTTP is not stubbed in this run"}
+        else:
+            answer = on_http(message)
+        try:
+            self._stdin.write(json.dumps({"id": self._next_id, **answer}).encode() + b"\n")
+            self._stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
 
     def _crash_reason(self) -> str:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -8,6 +8,10 @@ actions did with ``expect``. Matching is by subset for mappings (``match:
 exact`` makes it exact); YAML tags give matchers for values that vary:
 ``!iso8601``, ``!any``, ``!absent``, ``!contains TEXT``, ``!regex RE`` and
 ``!policy KEY`` (a value of the environment's consent policy).
+
+``http:`` (in the file, and per scenario, whose stubs come first) answers
+the actions' outbound HTTP requests (deploy/auth0_actions/sandbox/outbound.py);
+``expect: requests`` checks what they sent.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auth0_actions.errors import ConfigError, Location, Problem
 from auth0_actions.layout import SCENARIO_SUFFIX
+from auth0_actions.sandbox.outbound import parse_stubs
 from auth0_actions.yamlsource import KeyPath, YamlDocument, dotted
 
 Form = Literal["action", "rule"]
@@ -97,6 +102,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 
+def _checked_stubs(value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Stubs are checked when the file loads, each error naming its field."""
+    try:
+        parse_stubs(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class TokenTweaks(_Model):
     """How the consent page signs its answer; each field models an attack."""
 
@@ -151,6 +165,9 @@ class Scenario(_Model):
         None, description="A consent record to start with, written in the variant's layout."
     )
     secrets: dict[str, str] | None = None
+    http: list[dict[str, Any]] | None = Field(
+        None, description="Stubs for outbound HTTP, tried before the file's."
+    )
     steps: list[Step] = Field(default_factory=lambda: [Step(execute=True)], min_length=1)
     match: Literal["subset", "exact"] = "subset"
     expect: dict[str, Any]
@@ -162,6 +179,8 @@ class Scenario(_Model):
         if isinstance(value, list):
             return [{"execute": True} if item == "execute" else item for item in value]
         return value
+
+    _http = field_validator("http")(_checked_stubs)
 
     @field_validator("expect")
     @classmethod
@@ -191,6 +210,7 @@ EXPECT_KEYS = {
     "logs",
     "executed",
     "commands",
+    "requests",
 }
 
 
@@ -206,7 +226,12 @@ class ScenarioFile(_Model):
     variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: _default_variants())
     environments: list[str] | None = None
     event: dict[str, Any] = Field(default_factory=dict)
+    http: list[dict[str, Any]] = Field(
+        default_factory=list, description="Stubs for outbound HTTP, for every scenario."
+    )
     scenarios: list[Scenario] = Field(min_length=1)
+
+    _http = field_validator("http")(_checked_stubs)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from auth0_actions.errors import Auth0ActionsError, ConfigError
 from auth0_actions.render import TemplateRenderer, units_for
 from auth0_actions.render.project import consent_context
 from auth0_actions.sandbox.event import merge, rules_inputs
+from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
@@ -78,6 +79,8 @@ class Outcome:
     executed: list[str] = field(default_factory=list)
     # Every api call the actions made, in order (type and arguments).
     commands: list[dict[str, Any]] = field(default_factory=list)
+    # Outbound HTTP requests, in the order sent, as the host recorded them.
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -214,21 +217,26 @@ class ScenarioRunner:
 
     def run(self, case: Case) -> CaseResult:
         started = time.perf_counter()
+        exchange = Exchange()
         try:
-            outcome, policy = self._login(case)
+            outcome, policy = self._login(case, exchange)
         except Auth0ActionsError as exc:
             return CaseResult(case, None, [], str(exc), time.perf_counter() - started)
+        # A request no stub answered fails the case, naming its method and URL.
+        problem = "; ".join(exchange.problems()) or None
         expected = resolve_policy_refs(case.scenario.expect, consent_context_of(policy))
         mismatches: list[Mismatch] = []
         actual = outcome.as_dict()
         for key, want in expected.items():
             mismatches.extend(compare_value(want, actual.get(key), key, case.scenario.match))
-        return CaseResult(case, outcome, mismatches, None, time.perf_counter() - started)
+        return CaseResult(case, outcome, mismatches, problem, time.perf_counter() - started)
 
     # --- one login, step by step
-    def _login(self, case: Case) -> tuple[Outcome, ConsentPolicy]:
+    def _login(self, case: Case, exchange: Exchange) -> tuple[Outcome, ConsentPolicy]:
         spec = case.loaded.spec
         scenario = case.scenario
+        # The scenario's stubs first, then the file's: the first match answers.
+        exchange.stubs = [*parse_stubs(scenario.http), *parse_stubs(spec.http)]
         overrides = merge(spec.variants.get(case.variant, {}), scenario.consent_policy)
         if case.variant not in spec.variants:
             raise ConfigError(f"unknown variant '{case.variant}'")
@@ -250,13 +258,14 @@ class ScenarioRunner:
             user["user_metadata"] = write_record(user.get("user_metadata") or {}, record, policy)
         units = self._units(case, names, code, secrets)
         driver = (
-            _ActionDriver(self.pool, units, event, trigger)
+            _ActionDriver(self.pool, units, event, trigger, exchange)
             if case.form == "action"
-            else _RuleDriver(self.pool, units, event, secrets, case.id)
+            else _RuleDriver(self.pool, units, event, exchange, secrets, case.id)
         )
         for number, step in enumerate(scenario.steps, start=1):
             driver.step(number, step, secrets, ctx)
         outcome = driver.outcome()
+        outcome.requests = exchange.requests
         outcome.consent = read_record(outcome.user_metadata, policy)
         if outcome.redirect and "session_token" in outcome.redirect["query"]:
             outcome.token = decode_token(
@@ -335,10 +344,17 @@ def _split_redirect(url: str) -> dict[str, Any]:
 class _Driver:
     """Carries one login across steps; subclasses speak Actions or Rules."""
 
-    def __init__(self, pool: SandboxPool, units: list[dict[str, Any]], event: dict[str, Any]):
+    def __init__(
+        self,
+        pool: SandboxPool,
+        units: list[dict[str, Any]],
+        event: dict[str, Any],
+        exchange: Exchange,
+    ):
         self.pool = pool
         self.units = units
         self.event = event
+        self.exchange = exchange
         self.writes: list[list[Any]] = []
         self.logs: list[str] = []
         self.executed: list[str] = []
@@ -352,7 +368,8 @@ class _Driver:
         )
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any] | None:
-        reply = self.pool.call(request)
+        # One exchange for every step: a stub's `times` counts across them.
+        reply = self.pool.call({**request, "http": self.exchange})
         self.logs.extend(f"[stdout] {line}" for line in reply.stray_output)
         if reply.result is None:
             self.failure = reply.failure or "no result"
@@ -463,8 +480,9 @@ class _ActionDriver(_Driver):
         units: list[dict[str, Any]],
         event: dict[str, Any],
         trigger: Trigger,
+        exchange: Exchange,
     ) -> None:
-        super().__init__(pool, units, event)
+        super().__init__(pool, units, event, exchange)
         self.trigger = trigger
 
     def _run(self, event: dict[str, Any], resume: dict[str, Any] | None) -> None:
@@ -516,10 +534,11 @@ class _RuleDriver(_Driver):
         pool: SandboxPool,
         units: list[dict[str, Any]],
         event: dict[str, Any],
+        exchange: Exchange,
         secrets: Mapping[str, str],
         case_id: str,
     ) -> None:
-        super().__init__(pool, units, event)
+        super().__init__(pool, units, event, exchange)
         self.user, self.context = rules_inputs(event)
         self.configuration = {k: v for unit in units for k, v in unit["secrets"].items()} or dict(
             secrets

@@ -130,19 +130,38 @@ function blockNetwork() {
     }
     patch(module, names);
   }
-  const refuseAsync = () => PromiseSafe.reject(networkDisabled());
   for (const name of ['fetch', 'WebSocket', 'EventSource']) {
     // Deleted first: redefining Node's lazy WebSocket global loads undici
     // (~7 ms of every worker's start) only to throw it away.
     delete globalThis[name];
     Object.defineProperty(globalThis, name, {
-      value: name === 'fetch' ? refuseAsync : refuse,
+      // fetch reaches the host's stubs when the execution has some, and
+      // throws this error otherwise (outbound.js).
+      value: name === 'fetch' ? outbound.fetch : refuse,
       writable: false,
       configurable: false,
     });
   }
 }
+// Outbound HTTP: fetch, http and https answered by the host's stubs over the
+// channel below, only while an execution that has stubs runs (outbound.js).
+const outbound = require('./outbound');
+let exchangeId = null;
 blockNetwork();
+outbound.install(
+  (message) => {
+    const envelope = createNull();
+    envelope.id = exchangeId;
+    envelope.http = message;
+    respond(envelope);
+    // The host answers with exactly one line before it reads anything else.
+    const line = readLine();
+    if (line === null) reallyExit(0);
+    return jsonParse(line);
+  },
+  () => exchangeId !== null,
+  networkDisabled,
+);
 
 // Fix: the permission model does not restrict signals, so action code could
 // kill or stop any process of the same user (the host among them:
@@ -426,7 +445,18 @@ function withTimeout(promise, ms) {
 
 async function handle(request) {
   if (request.op === 'ping') return { pong: true };
-  if (request.op === DOMAIN_OP) return withTimeout(runDomain(request), request.timeout_ms ?? 20000);
+  if (request.op === DOMAIN_OP) {
+    if (request.http === true) {
+      prepareStubs();
+      exchangeId = request.id;
+    }
+    try {
+      return await withTimeout(runDomain(request), request.timeout_ms ?? 20000);
+    } finally {
+      // Requests made after the reply (by timers the action left) are refused.
+      exchangeId = null;
+    }
+  }
   return { status: 'error', error: { message: `this worker serves ${DOMAIN_OP} only, not ${request.op}` } };
 }
 
@@ -457,6 +487,23 @@ function processListeners() {
   return count;
 }
 const RESOURCES = countResources();
+// Once, on a worker's first execution with http stubs, before its action
+// code runs: Node's Request/Response (undici) open process.stderr when they
+// load, a pipe that is the harness's, not something the action left behind.
+let stubsPrepared = false;
+function prepareStubs() {
+  if (stubsPrepared) return;
+  stubsPrepared = true;
+  const before = countResources();
+  outbound.useStubbedAgents();
+  // eslint-disable-next-line no-unused-expressions
+  process.stderr;
+  const after = countResources();
+  const names = objectKeys(after);
+  for (let i = 0; i < names.length; i += 1) {
+    RESOURCES[names[i]] = (RESOURCES[names[i]] || 0) + after[names[i]] - (before[names[i]] || 0);
+  }
+}
 const LISTENERS = processListeners();
 const STDIN = fdIdentity(0);
 const STDOUT = fdIdentity(1);

@@ -295,6 +295,20 @@ def test_a_project_validates_renders_and_tests_its_action(
     assert tested.json()["summary"]["passed"] == 2
 
 
+def test_apply_binds_the_action_to_its_own_trigger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """Bindings are per trigger (PATCH /api/v2/actions/triggers/credentials-exchange/bindings)."""
+    monkeypatch.chdir(make_project(tmp_path / "m2m"))
+    assert cli("render", "--all").code == 0
+    planned = cli("plan", "--env", "local")
+    assert "bind credentials-exchange/m2m at position 1" in planned.out, planned.out
+    applied = cli("apply", "--env", "local", "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert "bound credentials-exchange: m2m" in applied.out
+    assert "Verified: a fresh plan is empty." in applied.out
+
+
 def test_a_scenario_that_expects_a_dropped_claim_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
 ) -> None:

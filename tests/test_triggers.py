@@ -110,7 +110,7 @@ def test_sandbox_run_refuses_a_handler_of_another_trigger(tmp_path: Path, cli: A
         "sandbox", "run", "--trigger", other.id, "--handler", "onExecutePostLogin", str(action)
     )
     assert run.code == 1
-    assert f"--handler onExecutePostLogin is not a handler of the {other.id} trigger" in run.err
+    assert f"--handler onExecutePostLogin is not a handler of the {other.id} trigger" in run.out
 
 
 # --- a project with one action per trigger ------------------------------------------

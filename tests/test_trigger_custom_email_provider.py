@@ -146,7 +146,9 @@ def test_a_scenario_event_overrides_the_notification(pool: SandboxPool) -> None:
 
 
 def test_secrets_reach_the_action_as_declared(pool: SandboxPool) -> None:
-    action = unit("mailer", HANDLER, "console.log(event.secrets.MAIL_API_KEY);", {"MAIL_API_KEY": "k1"})
+    action = unit(
+        "mailer", HANDLER, "console.log(event.secrets.MAIL_API_KEY);", {"MAIL_API_KEY": "k1"}
+    )
     reply = pool.call(request(TRIGGER.id, [action], TRIGGER.build_event()))
     assert reply.result is not None
     assert [e["message"] for e in reply.result["logs"]] == ["k1"]
@@ -161,7 +163,9 @@ def test_the_api_is_the_cache_and_the_notification(pool: SandboxPool) -> None:
         "console.log(JSON.stringify([Object.keys(api).sort(),"
         " Object.keys(api.notification).sort(), Object.keys(api.cache).sort()]));",
     )
-    assert logged(result) == [[["cache", "notification"], ["drop", "retry"], ["delete", "get", "set"]]]
+    assert logged(result) == [
+        [["cache", "notification"], ["drop", "retry"], ["delete", "get", "set"]]
+    ]
 
 
 def test_drop_ends_the_notification_as_dropped_with_its_reason(pool: SandboxPool) -> None:
@@ -248,11 +252,13 @@ def test_the_cache_works_as_on_every_trigger(pool: SandboxPool) -> None:
 
 def test_the_pipeline_refuses_a_second_action(pool: SandboxPool) -> None:
     """Auth0 binds at most one action to this trigger; the sandbox never runs two."""
-    with pytest.raises(ConfigError, match="at most 1 action .*mailer0, mailer1"):
+    with pytest.raises(ConfigError, match=r"at most 1 action .*mailer0, mailer1"):
         run(pool, "api.notification.drop('a');", "console.log('second');")
 
 
-def test_tenant_yaml_refuses_a_second_bound_action(tmp_path: Path, cli: Any, monkeypatch: Any) -> None:
+def test_tenant_yaml_refuses_a_second_bound_action(
+    tmp_path: Path, cli: Any, monkeypatch: Any
+) -> None:
     code = f"exports.{HANDLER} = async (event, api) => {{}};\n"
     project(tmp_path / "p", TRIGGER.id, {"first": code, "second": code})
     monkeypatch.chdir(tmp_path / "p")
@@ -297,7 +303,8 @@ exports.onExecuteCustomEmailProvider = async (event, api) => {
     api.notification.drop(`${event.notification.message_type} to a test domain`);
     return;
   }
-  console.log(`would send "${event.notification.subject}" with ${event.secrets.MAIL_API_KEY.length}-char key`);
+  const key = event.secrets.MAIL_API_KEY;
+  console.log(`would send "${event.notification.subject}" with ${key.length}-char key`);
 };
 """
 
@@ -331,7 +338,9 @@ def test_validate_render_and_scenarios(tmp_path: Path, cli: Any, monkeypatch: An
     assert cli("config", "validate").code == 0
     rendered = cli("render", "--all")
     assert rendered.code == 0, rendered.err
-    assert "(custom-email-provider, order 1, node22)" in (root / "actions/local/mailer.js").read_text()
+    assert (
+        "(custom-email-provider, order 1, node22)" in (root / "actions/local/mailer.js").read_text()
+    )
     tested = cli("test", "--output", "json")
     assert tested.code == 0, tested.out
     assert tested.json()["summary"]["passed"] == 2

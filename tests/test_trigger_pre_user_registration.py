@@ -430,3 +430,30 @@ def test_the_local_tenants_action_test_endpoint_runs_a_signup_action() -> None:
     finally:
         routes_actions.close(tenant.app)
         tenant.stop()
+
+
+def test_binding_order_is_per_trigger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """Bindings are per trigger (PATCH /api/v2/actions/triggers/{triggerId}/bindings,
+    https://auth0.com/docs/api/management/v2/actions/patch-bindings): order 1 of
+    pre-user-registration and order 1 of post-login do not clash; two order 1s of
+    pre-user-registration do."""
+    project = _blocker_project(tmp_path / "p")
+    config = project / "tenant.yaml"
+    second = (
+        "  - name: other\n"
+        "    template: blocker.js.j2\n"
+        "    trigger: {trigger}\n"
+        "    order: 1\n"
+        "    values: {{blocked: [a.example]}}\n"
+    )
+    base = config.read_text()
+    monkeypatch.chdir(project)
+    config.write_text(base + second.format(trigger="post-login"))
+    # Valid as configuration (render would then refuse the post-login one's code).
+    assert cli("config", "validate").code == 0
+    config.write_text(base + second.format(trigger=TRIGGER))
+    refused = cli("config", "validate")
+    assert refused.code == 1
+    assert "order 1 is already taken by actions[0] in pre-user-registration" in refused.err

@@ -225,7 +225,7 @@ class PostLogin(Trigger):
 
     def denial(self, command: Mapping[str, Any]) -> dict[str, Any]:
         out = super().denial(command)
-        if command.get("type") != "validation.error":
+        if command.get("type") in ("session.revoke", "refreshToken.revoke"):
             # session.revoke and refreshToken.revoke deny the login as deny does.
             out["code"] = "access_denied"
         return out

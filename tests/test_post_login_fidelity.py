@@ -84,7 +84,11 @@ def outputs(result: dict[str, Any], name: str | None = None) -> list[Any]:
         ),
         (
             "api.validation.error('invalid_payload', 'Missing full name')",
-            {"reason": "Missing full name", "code": "invalid_payload", "command": "validation.error"},
+            {
+                "reason": "Missing full name",
+                "code": "invalid_payload",
+                "command": "validation.error",
+            },
         ),
     ],
 )
@@ -144,9 +148,7 @@ def test_restricted_claims_are_dropped_and_reported(pool: SandboxPool) -> None:
 def test_non_namespaced_access_token_claims_dropped_for_an_auth0_api(pool: SandboxPool) -> None:
     """CLAIMS_MIGRATION "Restricted token audience": a private, non-namespaced claim on an
     access token for an Auth0 API (/api/v2, /mfa) is ignored; namespaced ones are kept."""
-    event = build_event(
-        {"resource_server": {"identifier": "https://acme.eu.auth0.com/api/v2/"}}
-    )
+    event = build_event({"resource_server": {"identifier": "https://acme.eu.auth0.com/api/v2/"}})
     code = """
         api.accessToken.setCustomClaim('tier', 'gold');
         api.accessToken.setCustomClaim('https://acme.example/tier', 'gold');
@@ -238,7 +240,8 @@ def test_transaction_metadata_null_deletes_and_unsafe_integers_are_refused(
     third = unit("out(Object.keys(event.transaction.metadata).sort());", "third")
     result = post_login(pool, first, second, third)
     big, inf, chained = outputs(result, "first")
-    assert "not a safe number" in big and "serialize" in big
+    assert "not a safe number" in big
+    assert "serialize" in big
     assert "not a safe number" in inf
     assert chained is True
     assert outputs(result, "second") == ["xyz123", "<undefined>"]
@@ -377,7 +380,8 @@ def test_roles_and_groups_lookups(pool: SandboxPool) -> None:
             out(first);
             out(await api.roles.getUserEffectiveRoles({ take: 2, from: first.next }));
             out(await api.roles.getUserEffectiveRolesByNames(['editor', 'nobody']));
-            out(await api.roles.getUserEffectiveRolesByNames(new Array(51).fill('x')).catch((e) => e.message));
+            const many = new Array(51).fill('x');
+            out(await api.roles.getUserEffectiveRolesByNames(many).catch((e) => e.message));
             out(await api.groups.hasGroupMembership(['sales']));
             out(await api.groups.getUserGroups());
             """
@@ -409,7 +413,8 @@ def test_metadata_is_limited_to_32_kb_each_per_session(pool: SandboxPool) -> Non
         ),
     )
     user, app = outputs(result)
-    assert "limited to 32768 bytes per session" in user and '"more"' in user
+    assert "limited to 32768 bytes per session" in user
+    assert '"more"' in user
     assert "app_metadata is limited to 32768 bytes" in app
     assert set(result["user_metadata"]) == {"notes"}
     assert result["app_metadata"] == {"plan": "gold"}

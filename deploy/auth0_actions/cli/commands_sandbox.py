@@ -153,6 +153,12 @@ def run_command(
             click.echo(f"  {command['type']} {json.dumps(details, sort_keys=True)}")
         for line in result.get("logs") or []:
             click.echo(f"  log: {line['message']}")
+        if result.get("status") in ("denied", "failed") and result.get("deny"):
+            click.echo(f"{result['status']}: {result['deny'].get('reason')}")
+        for dropped in result.get("dropped_claims") or []:
+            click.echo(
+                f"  dropped {dropped['token']} claim {dropped['claim']!r}: {dropped['reason']}"
+            )
         if result.get("error"):
             click.echo(f"error: {result['error'].get('message')}")
         click.echo(isolation.summary)

@@ -191,6 +191,8 @@ EXPECT_KEYS = {
     "logs",
     "executed",
     "commands",
+    "dropped_claims",
+    "scopes",
 }
 
 

@@ -35,6 +35,7 @@ from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_pol
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
 from auth0_actions.triggers import registry
 from auth0_actions.triggers.base import Trigger
+from auth0_actions.triggers.post_login_tokens import issued_scopes
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Case:
 class Outcome:
     """What a login did, in terms a scenario's expectations can name."""
 
-    status: str  # completed, denied, redirected or error
+    # completed, denied, failed (a revoke or validation.error), redirected or error
+    status: str
     deny: str | None = None
     # What the application receives on a denied login: Actions can only say
     # access_denied; a Rule's UnauthorizedError says unauthorized.
@@ -78,6 +80,9 @@ class Outcome:
     executed: list[str] = field(default_factory=list)
     # Every api call the actions made, in order (type and arguments).
     commands: list[dict[str, Any]] = field(default_factory=list)
+    # Custom claims Auth0 would not issue ({token, claim, reason}); the access token's scopes.
+    dropped_claims: list[dict[str, str]] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -466,6 +471,7 @@ class _ActionDriver(_Driver):
     ) -> None:
         super().__init__(pool, units, event)
         self.trigger = trigger
+        self.dropped: list[dict[str, str]] = []
 
     def _run(self, event: dict[str, Any], resume: dict[str, Any] | None) -> None:
         result = self._call(
@@ -475,6 +481,7 @@ class _ActionDriver(_Driver):
         if result is None:
             return
         self.last = result
+        self.dropped.extend(result.get("dropped_claims") or [])
         for command in result.get("commands") or []:
             self.commands.append({k: v for k, v in command.items() if k != "action"})
             if command["type"] == "user.setUserMetadata":
@@ -506,7 +513,11 @@ class _ActionDriver(_Driver):
         if self.last and self.failure is None:
             deny = self.last.get("deny")
             outcome.deny = deny["reason"] if deny else None
-            outcome.app_error = "access_denied" if deny else None
+            # validation.error reaches the app with its own code (post_login.py).
+            outcome.app_error = (deny.get("code") or "access_denied") if deny else None
+        outcome.dropped_claims = self.dropped
+        requested = (self.event.get("transaction") or {}).get("requested_scopes") or []
+        outcome.scopes = issued_scopes(requested, self.commands)
         return outcome
 
 

@@ -21,13 +21,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # create-custom-claims: "The following claims are subject to Auth0's restrictions".
-RESTRICTED_CLAIMS = frozenset(
-    """acr act active amr at_hash ath attest aud auth_time authorization_details azp c_hash
-    client_id cnf cty dest entitlements events exp groups gty htm htu iat internalService iss
-    jcard jku jti jwe jwk kid may_act mky nbf nonce object_id org_id org_name orig origid
+_RESTRICTED = """acr act active amr at_hash ath attest aud auth_time authorization_details azp
+    c_hash client_id cnf cty dest entitlements events exp groups gty htm htu iat internalService
+    iss jcard jku jti jwe jwk kid may_act mky nbf nonce object_id org_id org_name orig origid
     permissions roles rph s_hash sid sip_callid sip_cseq_num sip_date sip_from_tag
-    sip_via_branch sub sub_jwk toe txn typ uuid vot vtm x5t#S256""".split()
-)
+    sip_via_branch sub sub_jwk toe txn typ uuid vot vtm x5t#S256"""
+RESTRICTED_CLAIMS = frozenset(_RESTRICTED.split())
 # create-custom-claims, "Namespaced guidelines": Auth0's own domains and URN.
 AUTH0_NAMESPACE_HOSTS = ("auth0.com", "webtask.io", "webtask.run")
 # The migration page, "Restricted token audience": Auth0 APIs (not /userinfo).
@@ -64,7 +63,8 @@ def restriction(name: str, token: str, auth0_audience: bool) -> str | None:
         return "restricted claim"
     if _auth0_namespace(name):
         return "Auth0 namespace"
-    if token == "access_token" and auth0_audience and not is_namespaced(name):
+    on_access_token = token == "access_token"  # noqa: S105 (a token's name, no secret)
+    if on_access_token and auth0_audience and not is_namespaced(name):
         return "non-namespaced claim on an Auth0 API audience"
     return None
 

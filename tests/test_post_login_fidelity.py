@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auth0_actions.config import load_tenant
+from auth0_actions.emulator.actions_spec import CREATE_SCHEMA
+from auth0_actions.emulator.http import ApiError
+from auth0_actions.emulator.validation import validate
+from auth0_actions.errors import SecretError
 from auth0_actions.sandbox.event import build_event
 from auth0_actions.sandbox.pool import Limits, SandboxPool
+from auth0_actions.secrets import resolve_secret_values
 from auth0_actions.triggers.post_login_tokens import issued_scopes
 
 API_OBJECT = (
@@ -450,3 +457,35 @@ def test_organization_is_absent_without_an_organization() -> None:
     assert "organization" not in build_event()
     org = {"id": "org_1", "name": "acme", "display_name": "Acme", "metadata": {}}
     assert build_event({"organization": org})["organization"] == org
+
+
+@pytest.mark.remote_envs
+def test_secret_values_up_to_4096_characters(project: Path) -> None:
+    """LIMITATIONS "Secrets": each secret value may have at most 4096 characters. apply
+    refuses a longer one before any call, naming the variable and never the value."""
+    tenant = load_tenant(project / "tenant.yaml")
+    view = tenant.environment("dev")
+    fits = resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "s" * 4096})
+    assert fits["CONSENT_SESSION_SECRET"].reveal() == "s" * 4096
+    with pytest.raises(SecretError) as refused:
+        resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "t" * 4097})
+    assert "CONSENT_SESSION_SECRET_DEV (4097 characters)" in str(refused.value)
+    assert "at most 4096 characters" in str(refused.value)
+    assert "tttt" not in str(refused.value)
+
+
+def test_the_local_tenant_accepts_4096_character_secrets() -> None:
+    """LIMITATIONS "Secrets": the local tenant's POST /actions/actions takes secret values
+    of 4096 characters, and refuses longer ones with Auth0's payload validation error."""
+
+    def body(value: str) -> dict[str, Any]:
+        return {
+            "name": "a",
+            "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "secrets": [{"name": "KEY", "value": value}],
+        }
+
+    validate(body("v" * 4096), CREATE_SCHEMA)
+    with pytest.raises(ApiError) as refused:
+        validate(body("v" * 4097), CREATE_SCHEMA)
+    assert "maximum 4096" in str(refused.value)

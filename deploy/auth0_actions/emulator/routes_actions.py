@@ -29,6 +29,7 @@ from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.validation import validate
 from auth0_actions.triggers import registry
+from auth0_actions.triggers.base import persisted_logs
 
 READ, CREATE, UPDATE, DELETE = (
     ("read:actions",),
@@ -197,8 +198,11 @@ class Actions:
             "commands": [
                 {k: v for k, v in c.items() if k != "action"} for c in result.get("commands") or []
             ],
-            "logs": [entry.get("message") for entry in result.get("logs") or []]
-            + list(reply.stray_output),
+            # Only what Auth0 would store of the action's console output.
+            "logs": persisted_logs(
+                [str(entry.get("message")) for entry in result.get("logs") or []]
+                + list(reply.stray_output)
+            ),
         }
         error = result.get("error")
         if error:

@@ -489,3 +489,25 @@ def test_the_local_tenant_accepts_4096_character_secrets() -> None:
     with pytest.raises(ApiError) as refused:
         validate(body("v" * 4097), CREATE_SCHEMA)
     assert "maximum 4096" in str(refused.value)
+
+
+def test_sandbox_run_reports_a_failed_login_and_dropped_claims(tmp_path: Path, cli: Any) -> None:
+    """`sandbox run` shows what Auth0 would do: the claims it drops
+    (CUSTOM_CLAIMS) and a validation error that ends the login (API_OBJECT)."""
+    script = tmp_path / "claims.js"
+    script.write_text(
+        "exports.onExecutePostLogin = async (event, api) => {\n"
+        "  api.idToken.setCustomClaim('roles', ['admin']);\n"
+        "  api.validation.error('invalid_payload', 'Missing full name');\n"
+        "};\n"
+    )
+    text = cli("sandbox", "run", str(script), "-o", "text")
+    assert text.code == 0, text.err
+    assert "status: failed" in text.out
+    assert "failed: Missing full name" in text.out
+    assert "dropped id_token claim 'roles': restricted claim" in text.out
+    as_json = cli("sandbox", "run", str(script)).json()
+    assert as_json["dropped_claims"] == [
+        {"token": "id_token", "claim": "roles", "reason": "restricted claim"}
+    ]
+    assert as_json["deny"]["code"] == "invalid_payload"

@@ -7,6 +7,7 @@ them for scenarios and the local tenant, and cites the Auth0 page it checks.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,56 @@ def test_sandbox_run_reports_a_failed_login_and_dropped_claims(tmp_path: Path, c
         {"token": "id_token", "claim": "roles", "reason": "restricted claim"}
     ]
     assert as_json["deny"]["code"] == "invalid_payload"
+
+
+SCENARIO_ACTION = """\
+exports.onExecutePostLogin = async (event, api) => {
+  api.transaction.setMetadata('custom_tx_id', 'xyz123');
+  api.accessToken.addScope('read:orders');
+  api.redirect.sendUserTo('https://consent.example/page');
+};
+exports.onContinuePostLogin = async (event, api) => {
+  api.idToken.setCustomClaim('https://acme.example/tx', event.transaction.metadata.custom_tx_id);
+  api.accessToken.setCustomClaim('org_id', 'org_1');
+  api.session.revoke('revoked after the redirect');
+};
+"""
+SCENARIOS = """\
+pipeline:
+  action: [tx-carrier]
+scenarios:
+  - name: transaction metadata survives the redirect; the revoke fails the login
+    steps: [execute, {continue: {query: {}}}]
+    expect:
+      status: failed
+      deny: revoked after the redirect
+      app_error: access_denied
+      id_token_claims: {https://acme.example/tx: xyz123}
+      dropped_claims: [{token: access_token, claim: org_id, reason: restricted claim}]
+      scopes: [openid, profile, email, read:orders]
+"""
+
+
+def test_scenarios_see_transaction_metadata_after_the_redirect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """TX_METADATA "Preserve values on redirect": a scenario's /continue step resumes with
+    the metadata set before the redirect; the outcome shows the failed status, the dropped
+    claim and the resulting scopes (API_OBJECT, CUSTOM_CLAIMS)."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "triggers" / "post-login"
+    project = tmp_path / "project"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns("actions"))
+    templates = project / "rules_templates"
+    (templates / "tx-carrier.js.j2").write_text(SCENARIO_ACTION)
+    (templates / "tx-carrier.scenarios.yaml").write_text(SCENARIOS)
+    config = project / "tenant.yaml"
+    config.write_text(
+        config.read_text()
+        + "  - name: tx-carrier\n    template: tx-carrier.js.j2\n    trigger: post-login\n"
+        "    order: 2\n"
+    )
+    monkeypatch.chdir(project)
+    assert cli("render", "--all").code == 0
+    tested = cli("test")
+    assert tested.code == 0, tested.out + tested.err
+    assert "5 passed, 0 failed" in tested.out  # the example's 4 and this one

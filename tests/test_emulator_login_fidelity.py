@@ -276,7 +276,8 @@ def test_metadata_past_32_kb_is_not_persisted(tenant: tuple[Emulator, str]) -> N
 def test_event_connection_id_hostname_and_no_organization(tenant: tuple[Emulator, str]) -> None:
     """https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-event-object:
     connection.id is the connection's con_ id, request.hostname the host the browser
-    used, organization only present for an organization login."""
+    used (a custom domain in front of the tenant), organization only present for an
+    organization login."""
     app, base = tenant
     bind(
         app,
@@ -297,3 +298,6 @@ def test_event_connection_id_hostname_and_no_organization(tenant: tuple[Emulator
     assert seen["connection"] == routes_login.connection_id("Username-Password-Authentication")
     assert seen["hostname"] == "login.acme.test"
     assert seen["organization"] is False
+    # Straight to the loopback address: the tenant's own domain, as tokens use it.
+    direct = tokens(base, at_app(login(base))["code"])["id"]["https://acme.example/event"]
+    assert direct["hostname"] == app.domain

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
 from auth0_actions.triggers.post_login_tokens import issued_scopes
@@ -63,10 +64,17 @@ def connection_id(name: str) -> str:
     return "con_" + "".join(alphabet[b % len(alphabet)] for b in digest[:16])
 
 
-def browser_host(request: Request, fallback: str) -> str:
-    """The host name the browser used (its Host header, without the port)."""
+def browser_host(request: Request, tenant_domain: str) -> str:
+    """The host name the browser used (its Host header, without the port).
+
+    The loopback address the local tenant listens on stands for the tenant's
+    own domain (Auth0's canonical one, which tokens and the consent page use);
+    any other name (a custom domain in front of it) is reported as it came.
+    """
     host = urlsplit("//" + (request.headers.get("host") or "")).hostname
-    return host or fallback
+    if host is None or is_loopback_host(host):
+        return tenant_domain
+    return host
 
 
 def _redirect(url: str) -> Response:

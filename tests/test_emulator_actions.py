@@ -626,6 +626,22 @@ def test_action_test_runs_in_the_sandbox(http: httpx.Client) -> None:
     _error(missing, 400, "Payload validation error: 'Missing required property: payload'.")
 
 
+def test_action_test_logs_keep_256_characters_per_action(http: httpx.Client) -> None:
+    """https://auth0.com/docs/customize/actions/limitations ("Logs"): at most 256
+    characters of console.log output are stored for each action; the rest is cut."""
+    code = (
+        "exports.onExecutePostLogin = async (event, api) => {\n"
+        "  console.log('a'.repeat(200));\n"
+        "  console.log('b'.repeat(100));\n"
+        "  console.log('never stored');\n"
+        "};\n"
+    )
+    action = _create(http, code=code)
+    response = http.post(f"{API}/actions/{action['id']}/test", json={"payload": {}})
+    logs = response.json()["payload"]["logs"]
+    assert logs == ["a" * 200, "b" * 56]
+
+
 # ------------------------------------------------------------------------ SDK
 
 

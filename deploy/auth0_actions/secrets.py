@@ -24,6 +24,8 @@ LOCAL_SECRETS_FILE = "secrets.json"
 CLIENT_SECRET_OVERRIDE = "AUTH0_CLIENT_SECRET"  # noqa: S105 (a variable name)
 # Shorter values are too likely to occur by chance to scan output for.
 _MIN_SCAN_LENGTH = 8
+# https://auth0.com/docs/customize/actions/limitations, "Secrets".
+MAX_SECRET_VALUE_CHARS = 4096
 
 
 class Secret:
@@ -105,6 +107,16 @@ def resolve_secret_values(
     if missing:
         raise SecretError(
             f"environment {view.name} needs these environment variables set: " + ", ".join(missing)
+        )
+    too_long = sorted(
+        f"{var} ({len(env[var])} characters)"
+        for var in set(needed.values())
+        if len(env[var]) > MAX_SECRET_VALUE_CHARS
+    )
+    if too_long:
+        raise SecretError(
+            f"environment {view.name}: Auth0 accepts secret values of at most "
+            f"{MAX_SECRET_VALUE_CHARS} characters; too long: " + ", ".join(too_long)
         )
     return {name: Secret(env[var]) for name, var in needed.items()}
 

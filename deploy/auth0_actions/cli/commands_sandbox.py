@@ -205,6 +205,12 @@ def run_command(
             click.echo(f"  http: {sent['method']} {sent['url']}")
         for problem in exchange.problems():
             click.echo(f"error: {problem}")
+        if result.get("status") in ("denied", "failed") and result.get("deny"):
+            click.echo(f"{result['status']}: {result['deny'].get('reason')}")
+        for dropped in result.get("dropped_claims") or []:
+            click.echo(
+                f"  dropped {dropped['token']} claim {dropped['claim']!r}: {dropped['reason']}"
+            )
         if result.get("error"):
             click.echo(f"error: {result['error'].get('message')}")
         click.echo(isolation.summary)

@@ -14,7 +14,7 @@ MAX_CODE_CHARS = 100 * 1024  # 100 kB of code per action
 MAX_DEPENDENCIES = 10
 MAX_SECRETS = 30
 MAX_SECRET_NAME = 128
-MAX_SECRET_VALUE = 2048
+MAX_SECRET_VALUE = 4096  # limitations.mdx, "Secrets"
 MAX_BINDINGS = 20  # bound actions per trigger
 
 # The spec's ActionTriggerTypeEnum, plus the one auth0-python 6.8 also knows.

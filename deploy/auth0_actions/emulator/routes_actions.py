@@ -29,6 +29,7 @@ from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.validation import validate
 from auth0_actions.triggers import registry
+from auth0_actions.triggers.base import persisted_logs
 
 READ, CREATE, UPDATE, DELETE = (
     ("read:actions",),
@@ -208,8 +209,11 @@ class Actions:
             "commands": [
                 {k: v for k, v in c.items() if k != "action"} for c in result.get("commands") or []
             ],
-            "logs": [clean(str(entry.get("message"))) for entry in result.get("logs") or []]
-            + [clean(line) for line in reply.stray_output],
+            # Only what Auth0 would store of the action's console output, no host path.
+            "logs": persisted_logs(
+                [clean(str(entry.get("message"))) for entry in result.get("logs") or []]
+                + [clean(line) for line in reply.stray_output]
+            ),
         }
         error = result.get("error")
         if error:

@@ -33,9 +33,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
+from auth0_actions.triggers.post_login_tokens import issued_scopes
 
 TRANSACTION_TTL_S = 600
 CODE_TTL_S = 300
@@ -71,6 +73,26 @@ def _with_params(url: str, params: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def connection_id(name: str) -> str:
+    """A stable ``con_`` id for a connection name (Auth0's ids: ``con_`` and 16 characters)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return "con_" + "".join(alphabet[b % len(alphabet)] for b in digest[:16])
+
+
+def browser_host(request: Request, tenant_domain: str) -> str:
+    """The host name the browser used (its Host header, without the port).
+
+    The loopback address the local tenant listens on stands for the tenant's
+    own domain (Auth0's canonical one, which tokens and the consent page use);
+    any other name (a custom domain in front of it) is reported as it came.
+    """
+    host = urlsplit("//" + (request.headers.get("host") or "")).hostname
+    if host is None or is_loopback_host(host):
+        return tenant_domain
+    return host
 
 
 def _redirect(url: str) -> Response:
@@ -171,9 +193,13 @@ class LoginFlow:
                     "name": "Local application",
                     "metadata": {},
                 },
-                "connection": {"id": f"con_{connection}", "name": connection, "strategy": strategy},
+                "connection": {
+                    "id": connection_id(connection),
+                    "name": connection,
+                    "strategy": strategy,
+                },
                 "request": {
-                    "hostname": self.app.domain,
+                    "hostname": tx.get("hostname") or self.app.domain,
                     "ip": tx["ip"],
                     "method": "GET",
                     "query": tx["query"],
@@ -211,12 +237,24 @@ class LoginFlow:
             self.record_failure(None, reply.failure or "the login failed")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         result = reply.result
+        status = result["status"]
+        # The trigger already dropped the claims Auth0 would not issue (post_login.py).
         tx["claims"].update(result.get("id_token_claims") or {})
         tx["access_claims"].update(result.get("access_token_claims") or {})
-        self._persist(tx["user_id"], result)
-        status = result["status"]
-        if status == "denied":
-            return self._finish_error(tx, "access_denied", result["deny"]["reason"])
+        tx.setdefault("scope_changes", []).extend(
+            c for c in result.get("commands") or [] if str(c.get("type")).endswith("Scope")
+        )
+        if status != "error":
+            # A failed or timed-out execution never erases the profile: its
+            # batched writes are discarded (limitations.mdx; @auth0/actions).
+            self._persist(tx["user_id"], result)
+        if status in ("denied", "failed"):
+            # session.revoke / refreshToken.revoke deny as access.deny does;
+            # validation.error reaches the app with its own code
+            # (customize-signup-and-login-prompts.mdx: "forwarded to the
+            # customer's application error page").
+            deny = result["deny"]
+            return self._finish_error(tx, deny.get("code") or "access_denied", deny["reason"])
         if status == "error":
             error = result.get("error") or {}
             message = str(error.get("message") or "")
@@ -228,6 +266,9 @@ class LoginFlow:
             state = secrets.token_urlsafe(24)
             with self._lock:
                 tx["resume"] = result["redirect"]["index"]
+                # Transaction metadata survives the redirect (transaction-metadata.mdx).
+                if isinstance(event.get("transaction"), dict):
+                    event["transaction"]["metadata"] = result.get("transaction_metadata") or {}
                 tx["event"] = event
                 tx["expires"] = clock.now_s() + TRANSACTION_TTL_S
                 self.transactions[state] = tx
@@ -235,14 +276,29 @@ class LoginFlow:
         return self._finish_code(tx)
 
     def _persist(self, user_id: str, result: dict[str, Any]) -> None:
-        """Metadata writes, batched into one profile update as Auth0 does."""
+        """Metadata writes, batched into one profile update as Auth0 does.
+
+        Only what the actions wrote is replaced, both fields in one store
+        transaction (never one without the other); nothing when they wrote nothing.
+        """
+        written = {str(c.get("type")) for c in result.get("commands") or []}
+        fields = [
+            field
+            for field, command in (
+                ("user_metadata", "user.setUserMetadata"),
+                ("app_metadata", "user.setAppMetadata"),
+            )
+            if command in written and isinstance(result.get(field), dict)
+        ]
+        if not fields:
+            return
         store = self.app.store
         with store.transaction():
             user = store.get("user", user_id)
             if user is None:
                 return
-            user["user_metadata"] = result.get("user_metadata") or {}
-            user["app_metadata"] = result.get("app_metadata") or {}
+            for field in fields:
+                user[field] = result[field]
             store.put("user", user_id, user)
 
     def _app_description(self, message: str) -> str:
@@ -290,7 +346,10 @@ class LoginFlow:
         user = self.app.store.get("user", tx["user_id"]) or {}
         now = int(clock.now_s())
         issuer = f"https://{self.app.domain}/"
+        scopes = issued_scopes(tx["scopes"], tx.get("scope_changes") or [])
+        # Custom claims first: the standard ones always win.
         id_claims = {
+            **tx["claims"],
             "iss": issuer,
             "sub": tx["user_id"],
             "aud": tx["client_id"],
@@ -299,23 +358,22 @@ class LoginFlow:
             "email": user.get("email"),
             "name": user.get("name"),
             **({"nonce": tx["nonce"]} if tx.get("nonce") else {}),
-            **tx["claims"],
         }
         access_claims = {
+            **tx["access_claims"],
             "iss": issuer,
             "sub": tx["user_id"],
             "aud": f"{issuer}userinfo",
             "iat": now,
             "exp": now + 86_400,
-            "scope": " ".join(tx["scopes"]),
-            **tx["access_claims"],
+            "scope": " ".join(scopes),
         }
         return {
             "access_token": self.app.authority.sign(access_claims),
             "id_token": self.app.authority.sign(id_claims),
             "token_type": "Bearer",
             "expires_in": 86_400,
-            "scope": " ".join(tx["scopes"]),
+            "scope": " ".join(scopes),
         }
 
 
@@ -352,6 +410,7 @@ def register(app: EmulatorApp) -> None:
             "prompt": [p for p in (request.arg("prompt") or "").split() if p],
             "query": {k: v[-1] for k, v in request.query.items()},
             "ip": request.headers.get("x-forwarded-for", "127.0.0.1"),
+            "hostname": browser_host(request, app.domain),
             "claims": {},
             "access_claims": {},
             "expires": clock.now_s() + TRANSACTION_TTL_S,
@@ -404,6 +463,7 @@ def register(app: EmulatorApp) -> None:
         # A new event.request after every resume: the /continue request.
         event["request"] = {
             **event["request"],
+            "hostname": browser_host(request, app.domain),
             "method": request.method,
             "query": {k: v[-1] for k, v in request.query.items()},
             "body": body,

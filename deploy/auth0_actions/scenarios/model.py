@@ -211,6 +211,8 @@ EXPECT_KEYS = {
     "executed",
     "commands",
     "requests",
+    "dropped_claims",
+    "scopes",
 }
 
 

@@ -10,10 +10,8 @@ the scenario's expectations.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
-import hmac
 import json
 import threading
 import time
@@ -33,9 +31,11 @@ from auth0_actions.sandbox.event import merge, rules_inputs
 from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
+from auth0_actions.scenarios.consent_io import decode_token, read_record, sign_token, write_record
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
 from auth0_actions.triggers import registry
 from auth0_actions.triggers.base import Trigger
+from auth0_actions.triggers.post_login_tokens import issued_scopes
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class Case:
 class Outcome:
     """What a login did, in terms a scenario's expectations can name."""
 
-    status: str  # completed, denied, redirected or error
+    # completed, denied, failed (a revoke or validation.error), redirected or error
+    status: str
     deny: str | None = None
     # What the application receives on a denied login: Actions can only say
     # access_denied; a Rule's UnauthorizedError says unauthorized.
@@ -81,6 +82,9 @@ class Outcome:
     commands: list[dict[str, Any]] = field(default_factory=list)
     # Outbound HTTP requests, in the order sent, as the host recorded them.
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Custom claims Auth0 would not issue ({token, claim, reason}); the access token's scopes.
+    dropped_claims: list[dict[str, str]] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -117,63 +121,6 @@ def expand(loaded: LoadedScenarios, tenant: Project, environments: list[str] | N
                 for form in forms:
                     cases.append(Case(loaded, index, scenario, env, variant, form))
     return cases
-
-
-# --- tokens the consent page would sign --------------------------------------
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def sign_token(claims: Mapping[str, Any], secret: str, alg: str = "HS256") -> str:
-    header = _b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
-    body = _b64(json.dumps(claims).encode())
-    if alg == "none":
-        return f"{header}.{body}."
-    signature = hmac.new(secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
-    return f"{header}.{body}.{_b64(signature)}"
-
-
-def decode_token(token: str, secret: str | None) -> dict[str, Any] | None:
-    try:
-        head, body, signature = token.split(".")
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (ValueError, TypeError):
-        return None
-    valid = False
-    if secret is not None and header.get("alg") == "HS256":
-        wanted = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-        valid = hmac.compare_digest(_b64(wanted), signature)
-    ttl = claims.get("exp", 0) - claims.get("iat", 0) if isinstance(claims, dict) else None
-    return {"header": header, "claims": claims, "ttl": ttl, "signature_valid": valid}
-
-
-# --- the consent record in either layout ----------------------------------------
-def read_record(metadata: Mapping[str, Any], policy: ConsentPolicy) -> dict[str, Any] | None:
-    keys = policy.metadata.resolved_keys()
-    source = (
-        metadata.get(policy.metadata.object_key) if policy.metadata.layout == "nested" else metadata
-    )
-    if not isinstance(source, Mapping) or not isinstance(source.get(keys["given"]), bool):
-        return None
-    return {fieldname: source[name] for fieldname, name in keys.items() if name in source}
-
-
-def write_record(
-    metadata: dict[str, Any], record: Mapping[str, Any], policy: ConsentPolicy
-) -> dict[str, Any]:
-    keys = policy.metadata.resolved_keys()
-    unknown = sorted(set(record) - set(keys))
-    if unknown:
-        raise ConfigError(
-            f"record: unknown field(s) {', '.join(unknown)}; known: {', '.join(keys)}"
-        )
-    stored = {keys[name]: value for name, value in record.items()}
-    if policy.metadata.layout == "nested":
-        existing = metadata.get(policy.metadata.object_key)
-        base = dict(existing) if isinstance(existing, Mapping) else {}
-        return {**metadata, policy.metadata.object_key: {**base, **stored}}
-    return {**metadata, **stored}
 
 
 class _Rendered:
@@ -484,6 +431,7 @@ class _ActionDriver(_Driver):
     ) -> None:
         super().__init__(pool, units, event, exchange)
         self.trigger = trigger
+        self.dropped: list[dict[str, str]] = []
 
     def _run(self, event: dict[str, Any], resume: dict[str, Any] | None) -> None:
         result = self._call(
@@ -493,6 +441,7 @@ class _ActionDriver(_Driver):
         if result is None:
             return
         self.last = result
+        self.dropped.extend(result.get("dropped_claims") or [])
         for command in result.get("commands") or []:
             self.commands.append({k: v for k, v in command.items() if k != "action"})
             if command["type"] == "user.setUserMetadata":
@@ -524,7 +473,11 @@ class _ActionDriver(_Driver):
         if self.last and self.failure is None:
             deny = self.last.get("deny")
             outcome.deny = deny["reason"] if deny else None
-            outcome.app_error = "access_denied" if deny else None
+            # validation.error reaches the app with its own code (post_login.py).
+            outcome.app_error = (deny.get("code") or "access_denied") if deny else None
+        outcome.dropped_claims = self.dropped
+        requested = (self.event.get("transaction") or {}).get("requested_scopes") or []
+        outcome.scopes = issued_scopes(requested, self.commands)
         return outcome
 
 

@@ -33,6 +33,21 @@ from auth0_actions.sandbox.results import (
 # Every trigger's actions share these statuses (the JS half's common runner).
 ACTION_STATUSES = frozenset({"completed", "skipped", "denied", "redirected", "error"})
 MAX_ACTIONS_PER_TRIGGER = 20  # limitations.mdx: actions bound per trigger
+# limitations.mdx, "Logs": at most 256 characters of console.log output are
+# persistently stored for each action.
+PERSISTED_LOG_CHARS = 256
+
+
+def persisted_logs(messages: list[str]) -> list[str]:
+    """One action's log lines as Auth0 stores them: 256 characters in all, the rest cut."""
+    kept: list[str] = []
+    left = PERSISTED_LOG_CHARS
+    for message in messages:
+        if left <= 0:
+            break
+        kept.append(message[:left])
+        left -= len(message)
+    return kept
 
 
 def merge_into(out: dict[str, Any], override: Mapping[str, Any]) -> None:

@@ -17,6 +17,48 @@ const NO_REDIRECT_PROTOCOLS = [
 const TX_KEY_CHARS = 64;
 const TX_VALUE_BYTES = 8 * 1024;
 const TX_TOTAL_BYTES = 16 * 1024;
+// limitations.mdx, "User metadata and app metadata": 32 kB of each persisted per session.
+const METADATA_BYTES = 32 * 1024;
+const COOKIE_MODES = ['persistent', 'non-persistent'];
+
+// The api.samlResponse setters (post-login-api-object.mdx) and what each accepts:
+// a type, the allowed values where the page lists them, and the sizes of
+// limitations.mdx, "SAML configuration".
+const KB = 1024;
+const SAML_SETTERS = {
+  setAudience: { type: 'string', bytes: 2 * KB },
+  setRecipient: { type: 'string', bytes: 2 * KB },
+  setCreateUpnClaim: { type: 'boolean' },
+  setPassthroughClaimsWithNoMapping: { type: 'boolean' },
+  setMapUnknownClaimsAsIs: { type: 'boolean' },
+  setMapIdentities: { type: 'boolean' },
+  setSignatureAlgorithm: { type: 'string', values: ['rsa-sha256', 'rsa-sha1'] },
+  setDigestAlgorithm: { type: 'string', values: ['sha256', 'sha1'] },
+  setDestination: { type: 'string', bytes: 2 * KB },
+  setLifetimeInSeconds: { type: 'number' },
+  setSignResponse: { type: 'boolean' },
+  setNameIdentifierFormat: { type: 'string', bytes: KB / 2 },
+  setNameIdentifierProbes: { type: 'strings', bytes: KB / 2, items: 10 },
+  setAuthnContextClassRef: { type: 'string', bytes: KB / 2 },
+  setSigningCert: { type: 'string', bytes: 4 * KB },
+  setIncludeAttributeNameFormat: { type: 'boolean' },
+  setTypedAttributes: { type: 'boolean' },
+  setEncryptionCert: { type: 'string', bytes: 4 * KB },
+  setEncryptionPublicKey: { type: 'string', bytes: 4 * KB },
+  setCert: { type: 'string', bytes: 4 * KB },
+  setKey: { type: 'string', bytes: 4 * KB },
+  setRelayState: { type: 'string' },
+  setIssuer: { type: 'string' },
+  setEncryptionAlgorithm: { type: 'string', values: ['aes256-gcm', 'aes256-cbc'] },
+};
+// limitations.mdx, "SAML attributes".
+const SAML_ATTRIBUTES = 100;
+const SAML_ATTRIBUTE_NAME_BYTES = KB;
+const SAML_ATTRIBUTE_VALUE_BYTES = 2 * KB;
+// post-login-api-object.mdx, api.roles: page sizes and filter lengths.
+const ROLES_TAKE = 100;
+const ROLES_BY_IDS = 100;
+const ROLES_BY_NAMES = 50;
 
 /**
  * The api for one action's handler. Every call is recorded as a command;
@@ -29,9 +71,14 @@ function makeApi(harness, { tx, unit, event, handler, now, record, guard, holder
   const setMetadata = (kind, field) => guard((key, value) => {
     if (typeof key !== 'string') throw new TypeError(`${kind} key must be a string`);
     if (!isObject(tx[field])) throw new Error(`The user's ${kind} is not an object`);
+    const next = { ...tx[field] };
+    if (value === null || value === undefined) delete next[key];
+    else next[key] = clone(value);
+    if (Buffer.byteLength(JSON.stringify(next)) > METADATA_BYTES) {
+      throw new Error(`The user's ${kind} is limited to ${METADATA_BYTES} bytes per session; setting "${key}" would exceed it.`);
+    }
     record(`user.set${kind === 'user_metadata' ? 'User' : 'App'}Metadata`, { key, value: clone(value) ?? null });
-    if (value === null || value === undefined) delete tx[field][key];
-    else tx[field][key] = clone(value);
+    tx[field] = next;
     return api;
   });
   const setClaim = (which, store) => guard((name, value) => {
@@ -128,8 +175,22 @@ function makeApi(harness, { tx, unit, event, handler, now, record, guard, holder
         if (typeof key !== 'string' || key.length === 0 || key.length > TX_KEY_CHARS) {
           throw new Error(`Transaction metadata keys must be strings of 1 to ${TX_KEY_CHARS} characters`);
         }
+        // transaction-metadata.mdx: null removes the key.
+        if (value === null || value === undefined) {
+          record('transaction.setMetadata', { key, value: null });
+          delete tx.transactionMetadata[key];
+          if (event.transaction) event.transaction.metadata = { ...tx.transactionMetadata };
+          return api;
+        }
         if (!['string', 'number', 'boolean'].includes(typeof value)) {
           throw new Error('Transaction metadata values must be a string, number or boolean');
+        }
+        // limitations.mdx, "Transaction metadata": numbers must pass Number.isSafeInteger
+        // when they are integers (and be finite).
+        if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))) {
+          throw new Error(
+            `Transaction metadata value for "${key}" is not a safe number (${value}); serialize it, e.g. as a string`,
+          );
         }
         if (Buffer.byteLength(String(value)) > TX_VALUE_BYTES) {
           throw new Error(`Transaction metadata values are limited to ${TX_VALUE_BYTES} bytes`);
@@ -190,14 +251,153 @@ function makeApi(harness, { tx, unit, event, handler, now, record, guard, holder
         return api;
       }),
     },
-    session: recorded(record, guard, 'session', ['revoke', 'setExpiresAt', 'setIdleExpiresAt', 'setMetadata', 'deleteMetadata', 'evictMetadata']),
-    refreshToken: recorded(record, guard, 'refreshToken', ['revoke', 'setExpiresAt', 'setIdleExpiresAt', 'setMetadata', 'deleteMetadata']),
-    samlResponse: recorded(record, guard, 'samlResponse', ['setAttribute']),
-    validation: recorded(record, guard, 'validation', ['error']),
+    session: {
+      ...recorded(record, guard, 'session', ['setExpiresAt', 'setIdleExpiresAt', 'setMetadata', 'deleteMetadata', 'evictMetadata']),
+      // Ends the login as failed after this action (post-login-api-object.mdx).
+      revoke: guard((reason, options) => {
+        record('session.revoke', { reason: String(reason), options: clone(options) ?? null });
+        return api;
+      }),
+      setCookieMode: guard((mode) => {
+        if (!COOKIE_MODES.includes(mode)) {
+          throw new Error(`Invalid cookie mode "${mode}". Expected one of: ${COOKIE_MODES.join(', ')}`);
+        }
+        record('session.setCookieMode', { mode });
+        return api;
+      }),
+    },
+    refreshToken: {
+      ...recorded(record, guard, 'refreshToken', ['setExpiresAt', 'setIdleExpiresAt', 'setMetadata', 'deleteMetadata', 'evictMetadata']),
+      revoke: guard((reason) => {
+        record('refreshToken.revoke', { reason: String(reason) });
+        return api;
+      }),
+    },
+    samlResponse: makeSamlResponse(record, guard, holder),
+    validation: {
+      // The app gets errorCode and errorMessage (customize-signup-and-login-prompts.mdx).
+      error: guard((code, message) => {
+        record('validation.error', { code: String(code), reason: String(message) });
+        return api;
+      }),
+    },
+    groups: makeGroups(record, event),
+    roles: makeRoles(record, event),
     rules: { wasExecuted: () => false },
   };
   holder.api = api;
   return { api, state };
+}
+
+function checkSaml(name, rule, value) {
+  const where = `api.samlResponse.${name}`;
+  if (rule.type === 'strings') {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new TypeError(`${where} expects an array of strings`);
+    if (value.length > rule.items) throw new Error(`${where} accepts at most ${rule.items} probes`);
+    if (value.some((v) => Buffer.byteLength(v) > rule.bytes)) throw new Error(`${where}: each probe is limited to ${rule.bytes} bytes`);
+    return;
+  }
+  if (typeof value !== rule.type) throw new TypeError(`${where} expects a ${rule.type}`);
+  if (rule.values && !rule.values.includes(value)) {
+    throw new Error(`${where}: invalid value "${value}". Allowed values: ${rule.values.join(', ')}`);
+  }
+  if (rule.bytes && Buffer.byteLength(value) > rule.bytes) throw new Error(`${where} is limited to ${rule.bytes} bytes`);
+}
+
+/** api.samlResponse: every documented setter, recorded with its validated value. */
+function makeSamlResponse(record, guard, holder) {
+  const attributes = new Set();
+  const out = {
+    setAttribute: guard((attribute, value) => {
+      if (typeof attribute !== 'string' || attribute === '') throw new TypeError('api.samlResponse.setAttribute expects an attribute name');
+      if (Buffer.byteLength(attribute) > SAML_ATTRIBUTE_NAME_BYTES) {
+        throw new Error(`SAML attribute names are limited to ${SAML_ATTRIBUTE_NAME_BYTES} bytes`);
+      }
+      const copy = value === undefined ? null : JSON.parse(JSON.stringify(value));
+      if (copy !== null && Buffer.byteLength(JSON.stringify(copy)) > SAML_ATTRIBUTE_VALUE_BYTES) {
+        throw new Error(`SAML attribute values are limited to ${SAML_ATTRIBUTE_VALUE_BYTES} bytes`);
+      }
+      if (!attributes.has(attribute) && attributes.size >= SAML_ATTRIBUTES) {
+        throw new Error(`At most ${SAML_ATTRIBUTES} SAML attributes can be changed or added by Actions`);
+      }
+      attributes.add(attribute);
+      record('samlResponse.setAttribute', { attribute, value: copy });
+      return holder.api;
+    }),
+  };
+  for (const [name, rule] of Object.entries(SAML_SETTERS)) {
+    out[name] = guard((value) => {
+      checkSaml(name, rule, value);
+      record(`samlResponse.${name}`, { value: JSON.parse(JSON.stringify(value)) });
+      return holder.api;
+    });
+  }
+  return out;
+}
+
+/** The user's roles, as event.authorization.roles names them (post-login-event-object.mdx). */
+function roleList(event) {
+  const roles = (event.authorization && event.authorization.roles) || [];
+  return roles.map((role) => (typeof role === 'string' ? { name: role } : role));
+}
+
+const stringArray = (value, max, what) => {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new TypeError(`${what} expects an array of strings`);
+  if (value.length > max) throw new Error(`${what} accepts at most ${max} values`);
+};
+
+/**
+ * api.roles (post-login-api-object.mdx): async lookups with checkpoint paging.
+ * The roles come from the event (a scenario sets event.authorization.roles).
+ */
+function makeRoles(record, event) {
+  const page = (list, params) => {
+    const take = params.take === undefined ? ROLES_TAKE : params.take;
+    if (!Number.isInteger(take) || take < 1 || take > ROLES_TAKE) throw new Error(`take must be an integer from 1 to ${ROLES_TAKE}`);
+    const start = params.from === undefined ? 0 : Number.parseInt(String(params.from), 10) || 0;
+    const roles = list.slice(start, start + take);
+    return start + take < list.length ? { roles, next: String(start + take) } : { roles };
+  };
+  return {
+    getUserEffectiveRoles: async (params = {}) => {
+      record('roles.getUserEffectiveRoles', { params: JSON.parse(JSON.stringify(params)) });
+      return page(roleList(event), params);
+    },
+    getUserEffectiveRolesByIds: async (ids) => {
+      stringArray(ids, ROLES_BY_IDS, 'api.roles.getUserEffectiveRolesByIds');
+      record('roles.getUserEffectiveRolesByIds', { ids: [...ids] });
+      return { roles: roleList(event).filter((role) => ids.includes(role.id)) };
+    },
+    getUserEffectiveRolesByNames: async (names) => {
+      stringArray(names, ROLES_BY_NAMES, 'api.roles.getUserEffectiveRolesByNames');
+      record('roles.getUserEffectiveRolesByNames', { names: [...names] });
+      return { roles: roleList(event).filter((role) => names.includes(role.name)) };
+    },
+  };
+}
+
+/**
+ * api.groups (post-login-api-object.mdx). The event documents no groups, so
+ * a scenario's event.user.groups (ids or {id, name}) stands in for the tenant's.
+ */
+function makeGroups(record, event) {
+  const groups = () => ((event.user && event.user.groups) || []).map((g) => (typeof g === 'string' ? { id: g, name: g } : g));
+  return {
+    getUserGroups: async (params = {}) => {
+      record('groups.getUserGroups', { params: JSON.parse(JSON.stringify(params)) });
+      const take = params.take === undefined ? 50 : params.take;
+      const start = params.from === undefined ? 0 : Number.parseInt(String(params.from), 10) || 0;
+      const list = groups();
+      const slice = list.slice(start, start + take);
+      return start + take < list.length ? { groups: slice, next: String(start + take) } : { groups: slice };
+    },
+    hasGroupMembership: async (wanted) => {
+      stringArray(wanted, Infinity, 'api.groups.hasGroupMembership');
+      record('groups.hasGroupMembership', { groups: [...wanted] });
+      const matches = groups().filter((g) => wanted.includes(g.id) || wanted.includes(g.name));
+      return { isMember: matches.length > 0, groups: matches };
+    },
+  };
 }
 
 function canRedirect(event) {

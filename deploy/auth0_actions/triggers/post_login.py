@@ -14,6 +14,12 @@ from typing import Any, ClassVar
 
 from auth0_actions.sandbox.results import ProtocolViolation, list_field, object_field
 from auth0_actions.triggers.base import Trigger
+from auth0_actions.triggers.post_login_tokens import (
+    MAX_CUSTOM_CLAIMS_BYTES,
+    claims_bytes,
+    is_auth0_api,
+    keep_allowed,
+)
 
 TENANT = "acme"
 HOSTNAME = "acme.eu.auth0.com"
@@ -35,7 +41,6 @@ EVENT: dict[str, Any] = {
         "strategy": "auth0",
         "metadata": {},
     },
-    "organization": None,
     "request": {
         "ip": "203.0.113.10",
         "method": "GET",
@@ -129,6 +134,9 @@ class PostLogin(Trigger):
     event = EVENT
     default = True
     suspends = frozenset({"redirect.sendUserTo", "prompt.render"})
+    # post-login-api-object.mdx: each "will prevent the end-user from completing the
+    # login flow"; the flow stops after the action, and no later action runs.
+    fails = frozenset({"session.revoke", "refreshToken.revoke", "validation.error"})
     carries: ClassVar[tuple[str, ...]] = (
         "user_metadata",
         "app_metadata",
@@ -145,6 +153,12 @@ class PostLogin(Trigger):
             "transaction_metadata": transaction.get("metadata") or {},
             "cache": request.get("cache") or {},
             "primary_user": None,
+            # Whether the access token is for an Auth0 API (its non-namespaced
+            # custom claims are dropped; post_login_tokens.py).
+            "auth0_audience": is_auth0_api(
+                (event.get("resource_server") or {}).get("identifier"),
+                (event.get("request") or {}).get("hostname"),
+            ),
         }
 
     def initial_result(self) -> dict[str, Any]:
@@ -154,6 +168,7 @@ class PostLogin(Trigger):
             "access_token_claims": {},
             "access_token_scopes": {"added": [], "removed": []},
             "multifactor": None,
+            "dropped_claims": [],
         }
 
     def check(self, result: Mapping[str, Any], name: str) -> None:
@@ -178,13 +193,42 @@ class PostLogin(Trigger):
         for key in ("transaction_metadata", "cache"):
             state[key] = object_field(result, key)
         state["primary_user"] = result.get("primary_user") or state["primary_user"]
-        combined["id_token_claims"].update(object_field(result, "id_token_claims"))
-        combined["access_token_claims"].update(object_field(result, "access_token_claims"))
+        # Auth0 drops restricted claims silently; the run reports them.
+        for token in ("id_token", "access_token"):
+            kept, dropped = keep_allowed(
+                object_field(result, f"{token}_claims"), token, bool(state.get("auth0_audience"))
+            )
+            combined[f"{token}_claims"].update(kept)
+            combined["dropped_claims"].extend(dropped)
         scopes = object_field(result, "access_token_scopes")
         combined["access_token_scopes"]["added"].extend(list_field(scopes, "added"))
         combined["access_token_scopes"]["removed"].extend(list_field(scopes, "removed"))
         if result.get("multifactor") is not None:
             combined["multifactor"] = object_field(result, "multifactor")
+
+    def decide(self, combined: dict[str, Any], commands: list[Any], name: str, index: int) -> bool:
+        # The custom-claims migration page, "Maximum token size": over 100 KB of
+        # custom claims in one token fails the authentication.
+        for token in ("id_token", "access_token"):
+            size = claims_bytes(combined[f"{token}_claims"])
+            if size > MAX_CUSTOM_CLAIMS_BYTES:
+                combined["status"] = "error"
+                combined["error"] = {
+                    "action": name,
+                    "message": (
+                        f"The {token}'s custom claims are {size} bytes; "
+                        f"Auth0 allows at most {MAX_CUSTOM_CLAIMS_BYTES} bytes per token"
+                    ),
+                }
+                return True
+        return super().decide(combined, commands, name, index)
+
+    def denial(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().denial(command)
+        if command.get("type") in ("session.revoke", "refreshToken.revoke"):
+            # session.revoke and refreshToken.revoke deny the login as deny does.
+            out["code"] = "access_denied"
+        return out
 
     def redirection(self, command: Mapping[str, Any]) -> dict[str, Any]:
         if command.get("type") == "prompt.render":

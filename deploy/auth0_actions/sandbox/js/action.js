@@ -15,6 +15,8 @@ const isObject = (value) => value !== null && typeof value === 'object' && !Arra
 const CACHE_KEY_BYTES = 64;
 const CACHE_VALUE_BYTES = 4096;
 const CACHE_ENTRIES = 20;
+// limitations.mdx, "Cached data": keys and values together at most 8 kB per trigger.
+const CACHE_TOTAL_BYTES = 8 * 1024;
 const CACHE_MAX_TTL_MS = 24 * 60 * 60 * 1000;
 const CACHE_DEFAULT_TTL_MS = 15 * 60 * 1000;
 
@@ -73,6 +75,11 @@ function makeCache(tx, unitName, now) {
       if (Buffer.byteLength(String(key)) > CACHE_KEY_BYTES) return { type: 'error', code: 'CacheKeySizeExceeded' };
       if (Buffer.byteLength(String(value)) > CACHE_VALUE_BYTES) return { type: 'error', code: 'CacheValueSizeExceeded' };
       if (!(key in entries) && Object.keys(entries).length >= CACHE_ENTRIES) return { type: 'error', code: 'CacheSizeExceeded' };
+      let total = Buffer.byteLength(String(key)) + Buffer.byteLength(String(value));
+      for (const [other, item] of Object.entries(entries)) {
+        if (other !== String(key)) total += Buffer.byteLength(other) + Buffer.byteLength(item.value);
+      }
+      if (total > CACHE_TOTAL_BYTES) return { type: 'error', code: 'CacheSizeExceeded' };
       const t = now();
       let expiresAt = t + CACHE_DEFAULT_TTL_MS;
       if (options.ttl !== undefined || options.expires_at !== undefined) {

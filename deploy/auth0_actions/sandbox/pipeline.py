@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from auth0_actions.errors import ConfigError
 from auth0_actions.sandbox.domain import Domain
 from auth0_actions.sandbox.outbound import Exchange
 from auth0_actions.sandbox.results import (
@@ -133,6 +134,13 @@ def run_trigger(
     unit index, commands, logs, executed, and what the trigger carries).
     """
     units: list[Mapping[str, Any]] = list(request.get("units") or [])
+    if len(units) > trigger.max_actions:
+        # Auth0 never binds more; a pipeline that names more is a mistake to report.
+        names = ", ".join(str(u.get("name", "?")) for u in units)
+        raise ConfigError(
+            f"the {trigger.id} trigger runs at most {trigger.max_actions} "
+            f"action{'s' if trigger.max_actions > 1 else ''} ({len(units)} given: {names})"
+        )
     resume = request.get("resume")
     start = int(resume["index"]) if resume else 0
     event = request["event"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from auth0_actions.errors import ConfigError
 from auth0_actions.triggers.base import Trigger
 
 # The api call -> the run's status when it is the last one made.
@@ -36,18 +35,6 @@ class NotificationTrigger(Trigger):
 
     denies: ClassVar[frozenset[str]] = frozenset()
     max_actions: ClassVar[int] = 1
-
-    def initial_state(self, event: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
-        # The pipeline runs what it is given; Auth0 never runs a second
-        # provider action, so neither does the sandbox.
-        units = list(request.get("units") or [])
-        if len(units) > self.max_actions:
-            names = ", ".join(str(u.get("name", "?")) for u in units)
-            raise ConfigError(
-                f"the {self.id} trigger runs at most {self.max_actions} action "
-                f"({len(units)} given: {names})"
-            )
-        return super().initial_state(event, request)
 
     def initial_result(self) -> dict[str, Any]:
         return {**super().initial_result(), "notification": None}

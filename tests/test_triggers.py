@@ -157,3 +157,23 @@ def test_apply_binds_one_action_per_trigger_in_its_own_binding_list(
     text = textwrap.dedent(listed.out)
     for trigger in extra:
         assert f"x-{trigger.id}" in text
+
+
+# --- docs that can't drift --------------------------------------------------------------
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=IDS)
+def test_each_trigger_is_documented(trigger: Trigger) -> None:
+    """docs/triggers.md has its row and section; tenant-yaml.md names it as a trigger: value."""
+    page = (DOCS / "triggers.md").read_text()
+    row = f"| `{trigger.id}` | {trigger.version} | "
+    assert row in page
+    assert f"\n### {trigger.id}\n" in page
+    assert all(f"`{handler}`" in page for handler in trigger.handlers)
+    field = next(
+        line
+        for line in (DOCS / "tenant-yaml.md").read_text().splitlines()
+        if line.startswith("| `actions[].trigger` |")
+    )
+    assert f"`{trigger.id}`" in field

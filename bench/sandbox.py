@@ -18,6 +18,8 @@ two actions is two executions. Reported:
 - HTTP stub in the path: executions/s of one action that makes one
   ``fetch`` per execution, answered by a stub through the host
   (deploy/auth0_actions/sandbox/outbound.py), every worker warm;
+- per trigger: executions/s of a minimal action of each registered trigger
+  (its own event, api and JS half), ``--trigger-seconds`` each;
 - in-process floor: the same executions by the same harness code
   (each trigger's JS half with ``action.js``, loaded with ``node:vm``'s
   compileFunction) in plain Node processes, one per core: no IPC, no
@@ -59,6 +61,7 @@ from auth0_actions.sandbox.pipeline import Check  # noqa: E402
 from auth0_actions.sandbox.pool import HARNESS_DIR, Reply, SandboxPool, Worker  # noqa: E402
 from auth0_actions.scenarios.runner import Case, ScenarioRunner  # noqa: E402
 from auth0_actions.scenarios.suite import collect, sandbox_read_paths  # noqa: E402
+from auth0_actions.triggers import registry  # noqa: E402
 
 TARGET_EXEC_PER_S = 1500
 TARGET_COLD_MS = 150
@@ -180,6 +183,41 @@ def http_stubbed(pool: SandboxPool, seconds: float, threads: int) -> tuple[float
     return counted[0] / elapsed, counted[0]
 
 
+def per_trigger(pool: SandboxPool, seconds: float, threads: int) -> dict[str, float]:
+    """Warm executions/s of a minimal action of each registered trigger (its own event and api)."""
+    rates: dict[str, float] = {}
+    lock = threading.Lock()
+    for trigger in registry.all_triggers():
+        code = (
+            f"exports.{trigger.handlers[0]} = async (event, api) => {{\n"
+            "  api.cache.set('seen', String(Object.keys(event).length));\n"
+            "};\n"
+        )
+        unit = {
+            "name": f"bench-{trigger.id}",
+            "code": code,
+            "filename": f"/actions/bench-{trigger.id}.js",
+            "secrets": {},
+            "deps_dir": None,
+        }
+        request = {"op": trigger.id, "units": [unit], "event": trigger.build_event()}
+        counted = [0]
+
+        def one(request: dict[str, Any] = request, counted: list[int] = counted) -> None:
+            reply = pool.call({**request, "event": json.loads(json.dumps(request["event"]))})
+            if (reply.result or {}).get("status") != "completed":
+                raise SystemExit(f"a {request['op']} execution failed: {reply.failure}")
+            with lock:
+                counted[0] += 1
+
+        for _ in range(threads * 2):
+            one()  # warm: one worker per thread
+        counted[0] = 0
+        rates[trigger.id] = counted[0] / run_for(seconds, threads, one) if seconds else 0.0
+        rates[trigger.id] = round(rates[trigger.id], 1)
+    return rates
+
+
 def run_for(seconds: float, threads: int, job: Any) -> float:
     """Call ``job()`` from ``threads`` threads until ``seconds`` pass; the elapsed time."""
     deadline = time.monotonic() + seconds
@@ -287,6 +325,12 @@ def two_action_request(cases_requests: list[dict[str, Any]]) -> dict[str, Any] |
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sandbox executions/s, cold start, pipelines.")
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement (default 5)")
+    parser.add_argument(
+        "--trigger-seconds",
+        type=float,
+        default=2.0,
+        help="per trigger, for the per-trigger figures (default 2)",
+    )
     parser.add_argument("--cold", type=int, default=20, help="cold starts to time (default 20)")
     parser.add_argument("--config", type=Path, default=ROOT / "tenant.yaml", help="tenant.yaml")
     parser.add_argument(
@@ -353,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             pipelines = pipelines_n / pipelines_elapsed
 
         http_rate, http_n = http_stubbed(pool, args.seconds, threads)
+        trigger_rates = per_trigger(pool, args.trigger_seconds, threads)
 
         first_domain, first_payload = sample[0]
         cold = cold_starts(pool, first_domain, first_payload, args.cold)
@@ -383,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         ("fresh process per execution", f"{fresh:.1f}/s", f"{workers} in parallel, {fresh_n} run"),
         ("in-process node:vm floor", f"{floor:.1f}/s", f"{min(cpus, workers)} plain node, no IPC"),
     ]
+    rows += [
+        (f"trigger {trigger_id}", f"{rate:.1f}/s", "a minimal action, warm")
+        for trigger_id, rate in trigger_rates.items()
+    ]
     print(f"{'measure':<30} {'figure':>12}  notes")
     print(f"{'-' * 30} {'-' * 12}  {'-' * 40}")
     for name, figure, notes in rows:
@@ -403,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         "two_action_logins": pipelines_n,
         "http_stub_exec_per_s": round(http_rate, 1),
         "http_stub_executions": http_n,
+        "per_trigger_exec_per_s": trigger_rates,
         "fresh_process_exec_per_s": round(fresh, 1),
         "in_process_floor_exec_per_s": round(floor, 1),
         "floor_executions": floor_n,

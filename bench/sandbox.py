@@ -157,7 +157,7 @@ HTTP_STUBS = [{"method": "POST", "url": "https://risk.example.com/v1/*", "body":
 
 def http_stubbed(pool: SandboxPool, seconds: float, threads: int) -> tuple[float, int]:
     """Executions/s (and count) of HTTP_ACTION, one fetch each, answered by a stub."""
-    unit = {
+    unit: dict[str, Any] = {
         "name": "bench-risk",
         "code": HTTP_ACTION,
         "filename": "/actions/bench-risk.js",
@@ -193,7 +193,7 @@ def per_trigger(pool: SandboxPool, seconds: float, threads: int) -> dict[str, fl
             "  api.cache.set('seen', String(Object.keys(event).length));\n"
             "};\n"
         )
-        unit = {
+        unit: dict[str, Any] = {
             "name": f"bench-{trigger.id}",
             "code": code,
             "filename": f"/actions/bench-{trigger.id}.js",

@@ -81,11 +81,37 @@ def add_environments(root: Path, block: str) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+# init's signup Action (pre-user-registration). The plan, apply, promote and
+# rollback tests are written for init's two post-login consent Actions (their
+# order, bindings and request sequences); consent-at-signup has tests of its
+# own (test_consent_at_signup.py, test_init.py) and is applied with every
+# other trigger in test_triggers.py.
+SIGNUP_ACTION = "consent-at-signup"
+
+
+def _without_signup_action(root: Path) -> None:
+    path = root / "tenant.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - name: {SIGNUP_ACTION}\n")
+    # The entry and the comment lines just above it.
+    lines = text[:start].splitlines(keepends=True)
+    while lines and lines[-1].lstrip().startswith("#"):
+        lines.pop()
+    end = text.index("\n\n", start) + 1
+    path.write_text("".join(lines) + text[end:], encoding="utf-8")
+    for leftover in (root / "rules_templates").glob(f"{SIGNUP_ACTION}.*"):
+        leftover.unlink()
+    for rendered in (root / "actions").glob(f"*/{SIGNUP_ACTION}.js"):
+        rendered.unlink()
+
+
 @pytest.fixture(scope="session")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`auth0-actions init` once per session; tests get copies (rendering runs Node)."""
+    """`auth0-actions init` once per session, its post-login Actions only (see
+    SIGNUP_ACTION); tests get copies (rendering runs Node)."""
     root = tmp_path_factory.mktemp("scaffold") / "project"
     init_project(root)
+    _without_signup_action(root)
     return root
 
 

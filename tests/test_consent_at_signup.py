@@ -23,9 +23,19 @@ import yaml
 from auth0_actions.cli.main import main
 from auth0_actions.config import load_tenant
 from auth0_actions.sandbox.pool import SandboxPool
+from auth0_actions.scaffold import init_project
 from auth0_actions.triggers import registry
 
 SECRET = "test-session-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new project exactly as `auth0-actions init` writes it (consent-at-signup included)."""
+    root = tmp_path / "project"
+    init_project(root)
+    monkeypatch.chdir(root)
+    return root
 
 
 @pytest.fixture(scope="module")

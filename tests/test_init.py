@@ -67,9 +67,10 @@ def test_the_new_project_has_local_only_and_ignores_local_state(tmp_path: Path) 
     init_project(tmp_path / "p")
     project = load_tenant(tmp_path / "p" / "tenant.yaml")
     assert list(project.environments) == ["local"]
-    assert [a.name for a in project.config.actions] == [
-        "consent-on-first-login",
-        "consent-redirect",
+    assert [(a.name, a.trigger) for a in project.config.actions] == [
+        ("consent-on-first-login", "post-login"),
+        ("consent-redirect", "post-login"),
+        ("consent-at-signup", "pre-user-registration"),
     ]
     tenant_text = (tmp_path / "p" / "tenant.yaml").read_text(encoding="utf-8")
     assert "  # dev:\n" in tenant_text  # how a real tenant is added, commented out

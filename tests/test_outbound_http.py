@@ -489,7 +489,7 @@ exports.onExecutePostLogin = async (event, api) => {
 RISK_SCENARIOS = """\
 pipeline: {action: [risk-check]}
 environments: [local]
-secrets: {RISK_KEY: key-123}
+secrets: {RISK_KEY: key-123-4f9a-77c0}
 http:
   - {method: POST, url: "https://risk.example.com/v1/*", body: {score: 0.1}}
 scenarios:
@@ -499,7 +499,7 @@ scenarios:
       requests:
         - method: POST
           url: https://risk.example.com/v1/score
-          headers: {authorization: Bearer key-123}
+          headers: {authorization: Bearer key-123-4f9a-77c0}
           json:
             user_id: !any
   - name: the scenario's stub comes first
@@ -534,13 +534,17 @@ def test_scenarios_stub_http_and_check_the_requests(cli: Any, project: Path) -> 
 
 
 def test_expect_requests_fails_on_what_was_not_sent(cli: Any, project: Path) -> None:
-    wrong = RISK_SCENARIOS.replace("Bearer key-123", "Bearer other-key")
+    wrong = RISK_SCENARIOS.replace("Bearer key-123-4f9a-77c0", "Bearer other-key")
     _risk_project(project, wrong)
     assert cli("render").code == 0
     run_ = cli("test")
     assert run_.code == 1
     assert "requests[0].headers.authorization" in run_.out
-    assert "+Bearer key-123" in run_.out
+    # What was sent is shown, with the secret's value named, never printed.
+    assert "+Bearer [secret RISK_KEY]" in run_.out
+    assert "key-123-4f9a-77c0" not in run_.out + run_.err
+    as_json = cli("test", "--output", "json")
+    assert "key-123-4f9a-77c0" not in as_json.out + as_json.err
 
 
 def test_an_unmatched_request_fails_the_scenario_naming_method_and_url(

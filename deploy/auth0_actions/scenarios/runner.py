@@ -176,7 +176,21 @@ class ScenarioRunner:
         actual = outcome.as_dict()
         for key, want in expected.items():
             mismatches.extend(compare_value(want, actual.get(key), key, case.scenario.match))
+        # Judged on the real values; reported without the secrets' (an action
+        # sends them in headers and may log them, and reports are CI output).
+        secrets = self._secret_values(case)
+        outcome = Outcome(**redact(outcome.as_dict(), secrets))
+        mismatches = [
+            Mismatch(m.path, redact(m.expected, secrets), redact(m.actual, secrets), m.present)
+            for m in mismatches
+        ]
+        problem = redact(problem, secrets)
         return CaseResult(case, outcome, mismatches, problem, time.perf_counter() - started)
+
+    def _secret_values(self, case: Case) -> dict[str, str]:
+        spec = case.loaded.spec
+        chosen = spec.secrets if case.scenario.secrets is None else case.scenario.secrets
+        return {name: value for name, value in chosen.items() if len(value) >= 8}
 
     # --- one login, step by step
     def _login(self, case: Case, exchange: Exchange) -> tuple[Outcome, ConsentPolicy]:
@@ -270,6 +284,19 @@ class ScenarioRunner:
                 }
             )
         return units
+
+
+def redact(value: Any, secrets: Mapping[str, str]) -> Any:
+    """value with every secret's value replaced by [secret NAME], in strings at any depth."""
+    if isinstance(value, str):
+        for name, secret in secrets.items():
+            value = value.replace(secret, f"[secret {name}]")
+        return value
+    if isinstance(value, Mapping):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
 
 
 def consent_context_of(policy: ConsentPolicy) -> dict[str, Any]:

@@ -10,7 +10,6 @@
 // challengeWith's factor.type: "Allowed values: otp, email, webauthn-platform,
 // webauthn-roaming, recovery-code".
 const FACTOR_TYPES = ['otp', 'email', 'webauthn-platform', 'webauthn-roaming', 'recovery-code'];
-const TOKEN_TTL_SECONDS = 900; // encodeToken's default, as post-login's
 
 function checkFactor(factor, where) {
   if (factor === null || typeof factor !== 'object' || Array.isArray(factor)) {
@@ -70,40 +69,7 @@ function makeApi(harness, { tx, unit, event, now, record, guard, holder }) {
         tx.redirect = { action: unit.name, url: target };
         return api;
       }),
-      encodeToken: ({ secret, payload, expiresInSeconds } = {}) => {
-        if (typeof secret !== 'string' || secret === '') throw new Error('A secret is required to encode a token.');
-        const iat = Math.floor(now() / 1000);
-        return tokens.sign(
-          {
-            iat,
-            iss: event.request.hostname,
-            sub: event.user.user_id,
-            exp: iat + (expiresInSeconds ?? TOKEN_TTL_SECONDS),
-            ip: event.request.ip,
-            ...(payload || {}),
-          },
-          secret,
-        );
-      },
-      validateToken: ({ secret, tokenParameterName = 'session_token' } = {}) => {
-        const params = { ...(event.request.query || {}), ...(event.request.body || {}) };
-        const token = params[tokenParameterName];
-        if (token === undefined) {
-          throw new Error(
-            `There is no parameter called '${tokenParameterName}' available in either the POST body or query string.`,
-          );
-        }
-        try {
-          return tokens.verify(token, secret, {
-            now: Math.floor(now() / 1000),
-            sub: event.user.user_id,
-            issuer: event.request.hostname,
-            state: params.state,
-          });
-        } catch (err) {
-          throw new Error(`The session token is invalid: ${err.message}`);
-        }
-      },
+      ...tokens.redirectTokens(event, now),
     },
     prompt: {
       render: guard((promptId, promptOptions) => {

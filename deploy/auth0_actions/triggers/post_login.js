@@ -136,38 +136,7 @@ function makeApi(harness, { tx, unit, event, handler, now, record, guard, holder
         tx.redirect = { action: unit.name, url: target.toString() };
         return api;
       }),
-      encodeToken: ({ secret, payload, expiresInSeconds } = {}) => {
-        if (typeof secret !== 'string' || secret === '') throw new Error('A secret is required to encode a token.');
-        const iat = Math.floor(now() / 1000);
-        const claims = {
-          iat,
-          iss: event.request.hostname,
-          sub: event.user.user_id,
-          exp: iat + (expiresInSeconds ?? 900),
-          ip: event.request.ip,
-          ...(payload || {}),
-        };
-        return tokens.sign(claims, secret);
-      },
-      validateToken: ({ secret, tokenParameterName = 'session_token' } = {}) => {
-        const params = { ...(event.request.query || {}), ...(event.request.body || {}) };
-        const token = params[tokenParameterName];
-        if (token === undefined) {
-          throw new Error(
-            `There is no parameter called '${tokenParameterName}' available in either the POST body or query string.`,
-          );
-        }
-        try {
-          return tokens.verify(token, secret, {
-            now: Math.floor(now() / 1000),
-            sub: event.user.user_id,
-            issuer: event.request.hostname,
-            state: params.state,
-          });
-        } catch (err) {
-          throw new Error(`The session token is invalid: ${err.message}`);
-        }
-      },
+      ...tokens.redirectTokens(event, now),
     },
     cache: makeCache(tx, unit.name, now),
     transaction: {

@@ -52,7 +52,49 @@ function verify(token, secret, expected) {
   return claims;
 }
 
+/**
+ * api.redirect.encodeToken and validateToken as @auth0/actions builds them
+ * (RedirectAPIImpl; docs/reference/actions-runtime.md §2), for any trigger
+ * that redirects: the claims come from the event's request and user.
+ */
+function redirectTokens(event, now) {
+  return {
+    encodeToken: ({ secret, payload, expiresInSeconds } = {}) => {
+      if (typeof secret !== 'string' || secret === '') throw new Error('A secret is required to encode a token.');
+      const iat = Math.floor(now() / 1000);
+      const claims = {
+        iat,
+        iss: event.request.hostname,
+        sub: event.user.user_id,
+        exp: iat + (expiresInSeconds ?? 900),
+        ip: event.request.ip,
+        ...(payload || {}),
+      };
+      return sign(claims, secret);
+    },
+    validateToken: ({ secret, tokenParameterName = 'session_token' } = {}) => {
+      const params = { ...(event.request.query || {}), ...(event.request.body || {}) };
+      const token = params[tokenParameterName];
+      if (token === undefined) {
+        throw new Error(
+          `There is no parameter called '${tokenParameterName}' available in either the POST body or query string.`,
+        );
+      }
+      try {
+        return verify(token, secret, {
+          now: Math.floor(now() / 1000),
+          sub: event.user.user_id,
+          issuer: event.request.hostname,
+          state: params.state,
+        });
+      } catch (err) {
+        throw new Error(`The session token is invalid: ${err.message}`);
+      }
+    },
+  };
+}
+
 // Fix: frozen. Action code can require() harness modules (its require
 // resolves from here when it has no dependencies); assigning e.g.
 // require('./tokens').verify changed every later validateToken on the worker.
-module.exports = Object.freeze({ sign, verify });
+module.exports = Object.freeze({ sign, verify, redirectTokens });

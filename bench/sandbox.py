@@ -213,8 +213,8 @@ def per_trigger(pool: SandboxPool, seconds: float, threads: int) -> dict[str, fl
         for _ in range(threads * 2):
             one()  # warm: one worker per thread
         counted[0] = 0
-        rates[trigger.id] = counted[0] / run_for(seconds, threads, one) if seconds else 0.0
-        rates[trigger.id] = round(rates[trigger.id], 1)
+        elapsed = run_for(seconds, threads, one)
+        rates[trigger.id] = round(counted[0] / elapsed, 1)
     return rates
 
 

@@ -71,6 +71,8 @@ def restriction(name: str, token: str, auth0_audience: bool) -> str | None:
 
 def claims_bytes(claims: Mapping[str, Any]) -> int:
     """The size Auth0 counts: every custom claim's name and value."""
+    if not claims:
+        return 2  # "{}": most logins set none; no need to encode them
     return len(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
 
 

@@ -450,6 +450,9 @@ async function handle(request) {
       prepareStubs();
       exchangeId = request.id;
     }
+    // Most executions stub nothing: no await and no finally on their path
+    // (measured: a tenth of a warm execution).
+    if (request.http !== true) return withTimeout(runDomain(request), request.timeout_ms ?? 20000);
     try {
       return await withTimeout(runDomain(request), request.timeout_ms ?? 20000);
     } finally {

@@ -179,12 +179,14 @@ class ScenarioRunner:
         # Judged on the real values; reported without the secrets' (an action
         # sends them in headers and may log them, and reports are CI output).
         secrets = self._secret_values(case)
-        outcome = Outcome(**redact(outcome.as_dict(), secrets))
-        mismatches = [
-            Mismatch(m.path, redact(m.expected, secrets), redact(m.actual, secrets), m.present)
-            for m in mismatches
-        ]
-        problem = redact(problem, secrets)
+        if secrets:
+            # `actual` is already a deep copy of the outcome: redacted, it is the report's.
+            outcome = Outcome(**redact(actual, secrets))
+            mismatches = [
+                Mismatch(m.path, redact(m.expected, secrets), redact(m.actual, secrets), m.present)
+                for m in mismatches
+            ]
+            problem = redact(problem, secrets)
         return CaseResult(case, outcome, mismatches, problem, time.perf_counter() - started)
 
     def _secret_values(self, case: Case) -> dict[str, str]:

@@ -122,6 +122,21 @@ function lock(target, name, value) {
 }
 
 // --- module loading: one choke point under require, import and createRequire
+// Called once, the first time anything resolves node:http or node:https
+// (outbound.js routes their Agents to the stubs then, not at every worker's
+// start: loading both costs ~5 ms, and most actions never use them).
+let onHttpModule = null;
+const HTTP_MODULES = ['node:http', 'node:https', 'http', 'https'];
+function httpModuleResolved(id) {
+  if (typeof onHttpModule !== 'function' || !HTTP_MODULES.includes(id)) return;
+  const fn = onHttpModule;
+  onHttpModule = undefined; // once; and no later registration is taken
+  fn();
+}
+function whenHttpModuleLoads(fn) {
+  if (onHttpModule === null) onHttpModule = fn;
+}
+
 function lockModuleLoading() {
   const registerHooks = Module.registerHooks;
   // Synchronous hooks run in this thread for every CommonJS require
@@ -135,6 +150,7 @@ function lockModuleLoading() {
       checkBuiltin(specifier);
       const result = nextResolve(specifier, context);
       checkBuiltin(result.url);
+      httpModuleResolved(result.url);
       return result;
     },
     load(url, context, nextLoad) {
@@ -160,6 +176,7 @@ function lockModuleLoading() {
   const getBuiltinModule = process.getBuiltinModule;
   lock(process, 'getBuiltinModule', function getBuiltinModuleChecked(id) {
     checkBuiltin(id);
+    httpModuleResolved(id);
     return apply(getBuiltinModule, process, [id]);
   });
 }
@@ -263,4 +280,6 @@ function lockdown() {
   Module.syncBuiltinESMExports();
 }
 
-module.exports = freeze({ lockdown, ALLOWED_BUILTINS, REFUSAL_REASONS, UNLISTED_REASON });
+module.exports = freeze({
+  lockdown, whenHttpModuleLoads, ALLOWED_BUILTINS, REFUSAL_REASONS, UNLISTED_REASON,
+});

@@ -3,6 +3,9 @@
 // Buffers have no shared pool, and process internals are refused
 // (lockdown.js; docs/sandbox-builtins.md).
 require('./lockdown').lockdown();
+// http and https Agents reach the stubs (or refuse) from the moment anything
+// loads them (outbound.js); registered before any action code runs.
+require('./lockdown').whenHttpModuleLoads(() => require('./outbound').useStubbedAgents());
 // bubblewrap sets PWD whatever the host passes, and glibc read
 // MALLOC_ARENA_MAX at start (sandbox/isolation.py WORKER_ENV); action code
 // sees TZ alone.
@@ -498,7 +501,6 @@ function prepareStubs() {
   if (stubsPrepared) return;
   stubsPrepared = true;
   const before = countResources();
-  outbound.useStubbedAgents();
   // eslint-disable-next-line no-unused-expressions
   process.stderr;
   const after = countResources();

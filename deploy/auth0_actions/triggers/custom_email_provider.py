@@ -22,21 +22,19 @@ from __future__ import annotations
 from typing import Any
 
 from auth0_actions.triggers._notification import NotificationTrigger
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_CONNECTION,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT,
+)
 
 VERIFY_URL = "https://acme.eu.auth0.com/u/email-verification?ticket=Xk2pLw7vRt5yNc4Hd6Gf0Jsa#"
 
 EVENT: dict[str, Any] = {
-    "client": {
-        "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
-        "name": "Acme Web",
-        "metadata": {},
-    },
-    "connection": {
-        "id": "con_8yHmLw2pQ5rT9vXb",
-        "name": "Username-Password-Authentication",
-        "strategy": "auth0",
-        "metadata": {},
-    },
+    "client": WEB_CLIENT,
+    "connection": DATABASE_CONNECTION,
     "notification": {
         # verify_email, verify_email_by_code, reset_email, reset_email_by_code,
         # welcome_email, verification_code, mfa_oob_code, enrollment_email,
@@ -58,24 +56,11 @@ EVENT: dict[str, Any] = {
         "locale": "en_US",
     },
     "request": {
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "hostname": "acme.eu.auth0.com",
         "query": {},
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "user_agent": USER_AGENT,
+        "geoip": GEOIP,
     },
     "secrets": {},
     "tenant": {

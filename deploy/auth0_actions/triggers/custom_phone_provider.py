@@ -19,19 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 from auth0_actions.triggers._notification import NotificationTrigger
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_CONNECTION,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT,
+)
 
 EVENT: dict[str, Any] = {
-    "client": {
-        "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
-        "name": "Acme Web",
-        "metadata": {},
-    },
-    "connection": {
-        "id": "con_8yHmLw2pQ5rT9vXb",
-        "name": "Username-Password-Authentication",
-        "strategy": "auth0",
-        "metadata": {},
-    },
+    "client": WEB_CLIENT,
+    "connection": DATABASE_CONNECTION,
     "notification": {
         # otp_verify, otp_enroll, blocked_account, change_password, password_breach
         "message_type": "otp_verify",
@@ -45,25 +43,12 @@ EVENT: dict[str, Any] = {
         "locale": "en_US",
     },
     "request": {
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "method": "POST",
         "hostname": "acme.eu.auth0.com",
         "language": "en",
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "user_agent": USER_AGENT,
+        "geoip": GEOIP,
     },
     "secrets": {},
     "tenant": {

@@ -19,10 +19,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auth0_actions.sandbox.results import ProtocolViolation, list_field, own_entries
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_CONNECTION,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT_ID,
+)
 from auth0_actions.triggers.base import Trigger
 
 HOSTNAME = "acme.eu.auth0.com"
-CLIENT_ID = "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa"
+CLIENT_ID = WEB_CLIENT_ID
 
 EVENT: dict[str, Any] = {
     "authentication": {
@@ -31,12 +38,7 @@ EVENT: dict[str, Any] = {
     },
     "authorization": {"roles": []},
     "client": {"client_id": CLIENT_ID, "name": "Acme Web", "metadata": {}},
-    "connection": {
-        "id": "con_8yHmLw2pQ5rT9vXb",
-        "name": "Username-Password-Authentication",
-        "strategy": "auth0",
-        "metadata": {},
-    },
+    "connection": DATABASE_CONNECTION,
     # Optional in the event reference: null unless the tenant has a custom
     # domain, the reset names an organization, or a prompt was rendered.
     "custom_domain": None,
@@ -44,26 +46,13 @@ EVENT: dict[str, Any] = {
     "prompt": None,
     "request": {
         "body": {},
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "geoip": GEOIP,
         "hostname": HOSTNAME,
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "language": "en",
         "method": "GET",
         "query": {"ticket": "pwdreset-ticket-4f9c2a7e"},
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
+        "user_agent": USER_AGENT,
     },
     "secrets": {},
     "stats": {"logins_count": 3},

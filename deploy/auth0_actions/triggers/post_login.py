@@ -13,6 +13,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auth0_actions.sandbox.results import ProtocolViolation, list_field, object_field
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_CONNECTION,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT,
+)
 from auth0_actions.triggers.base import Trigger
 from auth0_actions.triggers.post_login_tokens import (
     MAX_CUSTOM_CLAIMS_BYTES,
@@ -30,25 +37,14 @@ EVENT: dict[str, Any] = {
         "riskAssessment": {"confidence": "high", "version": "1", "assessments": {}},
     },
     "authorization": {"roles": []},
-    "client": {
-        "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
-        "name": "Acme Web",
-        "metadata": {},
-    },
-    "connection": {
-        "id": "con_8yHmLw2pQ5rT9vXb",
-        "name": "Username-Password-Authentication",
-        "strategy": "auth0",
-        "metadata": {},
-    },
+    "client": WEB_CLIENT,
+    "connection": DATABASE_CONNECTION,
     "request": {
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "method": "GET",
         "hostname": HOSTNAME,
         "language": "en",
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
+        "user_agent": USER_AGENT,
         "query": {
             "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
             "redirect_uri": "https://app.example.com/callback",
@@ -57,18 +53,7 @@ EVENT: dict[str, Any] = {
             "state": "app-state-9f8e7d",
         },
         "body": {},
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "geoip": GEOIP,
     },
     "resource_server": {"identifier": "https://api.example.com"},
     "secrets": {},

@@ -18,48 +18,37 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auth0_actions.sandbox.results import object_field
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_CONNECTION,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT_ID,
+)
 from auth0_actions.triggers.base import Trigger
 
 TENANT = "acme"
 HOSTNAME = "login.acme.com"
-CLIENT_ID = "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa"
+CLIENT_ID = WEB_CLIENT_ID
 
 EVENT: dict[str, Any] = {
     # Supplemental risk signals come only from Akamai (early access): none here.
     "authentication": {"riskAssessment": {"supplemental": {}}},
     "client": {"client_id": CLIENT_ID, "name": "Acme Web", "metadata": {}},
-    "connection": {
-        "id": "con_8yHmLw2pQ5rT9vXb",
-        "name": "Username-Password-Authentication",
-        "strategy": "auth0",
-        "metadata": {},
-    },
+    "connection": DATABASE_CONNECTION,
     # The tenant serves Universal Login on its custom domain (request.hostname).
     "custom_domain": {"domain": HOSTNAME, "domain_metadata": {}},
     "request": {
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "method": "POST",
         "hostname": HOSTNAME,
         "language": "en",
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
+        "user_agent": USER_AGENT,
         # The signup form's POST body. Auth0 does not document its fields; the
         # password is never part of the event. Extra signup fields (a consent
         # checkbox, ...) arrive here, named as the form names them.
         "body": {"state": "hKFo2SBxYnR4c2lnbnVwLTlmOGU3ZA", "email": "jane.doe@example.com"},
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "geoip": GEOIP,
     },
     "secrets": {},
     # Present only behind Cloudflare (JA3/JA4 TLS fingerprints).

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from auth0_actions.triggers._sample import BROWSER_IP, GEOIP, USER_AGENT, WEB_CLIENT
 from auth0_actions.triggers.base import Trigger
 
 EVENT: dict[str, Any] = {
-    "client": {
-        "client_id": "3b1Zq9m8Xk2pLw7vRt5yNc4Hd6Gf0Jsa",
-        "name": "Acme Web",
-        "metadata": {},
-    },
+    "client": WEB_CLIENT,
     "message_options": {
         "action": "second-factor-authentication",  # or "enrollment"
         "code": "482913",
@@ -40,25 +37,12 @@ EVENT: dict[str, Any] = {
         "text": "482913 is your verification code for Acme",
     },
     "request": {
-        "ip": "203.0.113.10",
+        "ip": BROWSER_IP,
         "method": "POST",
         "hostname": "acme.eu.auth0.com",
         "language": "en",
-        "user_agent": (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
-        ),
-        "geoip": {
-            "cityName": "Dublin",
-            "continentCode": "EU",
-            "countryCode": "IE",
-            "countryCode3": "IRL",
-            "countryName": "Ireland",
-            "latitude": 53.3331,
-            "longitude": -6.2489,
-            "subdivisionCode": "L",
-            "subdivisionName": "Leinster",
-            "timeZone": "Europe/Dublin",
-        },
+        "user_agent": USER_AGENT,
+        "geoip": GEOIP,
     },
     "secrets": {},
     "tenant": {"id": "acme"},

@@ -19,6 +19,14 @@ DATABASE_CONNECTION: dict[str, Any] = {
     "strategy": "auth0",
     "metadata": {},
 }
+# The identity of the database user most events describe (event.user.identities).
+DATABASE_IDENTITY: dict[str, Any] = {
+    "connection": "Username-Password-Authentication",
+    "isSocial": False,
+    "provider": "auth0",
+    "user_id": "6543210fedcba98765432100",
+    "profileData": {},
+}
 BROWSER_IP = "203.0.113.10"  # TEST-NET-3 (RFC 5737)
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 GEOIP: dict[str, Any] = {

@@ -22,6 +22,7 @@ from auth0_actions.triggers._notification import NotificationTrigger
 from auth0_actions.triggers._sample import (
     BROWSER_IP,
     DATABASE_CONNECTION,
+    DATABASE_IDENTITY,
     GEOIP,
     USER_AGENT,
     WEB_CLIENT,
@@ -77,15 +78,7 @@ EVENT: dict[str, Any] = {
         "last_password_reset": None,
         "app_metadata": {},
         "user_metadata": {},
-        "identities": [
-            {
-                "connection": "Username-Password-Authentication",
-                "isSocial": False,
-                "provider": "auth0",
-                "user_id": "6543210fedcba98765432100",
-                "profileData": {},
-            }
-        ],
+        "identities": [DATABASE_IDENTITY],
     },
 }
 

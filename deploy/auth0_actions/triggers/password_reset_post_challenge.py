@@ -22,6 +22,7 @@ from auth0_actions.sandbox.results import ProtocolViolation, list_field, own_ent
 from auth0_actions.triggers._sample import (
     BROWSER_IP,
     DATABASE_CONNECTION,
+    DATABASE_IDENTITY,
     GEOIP,
     USER_AGENT,
     WEB_CLIENT_ID,
@@ -83,15 +84,7 @@ EVENT: dict[str, Any] = {
         "enrolledFactors": [{"type": "otp"}],
         "app_metadata": {},
         "user_metadata": {},
-        "identities": [
-            {
-                "connection": "Username-Password-Authentication",
-                "isSocial": False,
-                "provider": "auth0",
-                "user_id": "6543210fedcba98765432100",
-                "profileData": {},
-            }
-        ],
+        "identities": [DATABASE_IDENTITY],
     },
 }
 

@@ -4,7 +4,8 @@ The event is a password reset of the user that pre_user_registration.py's
 signup created (every field of Auth0's event reference,
 https://auth0.com/docs/customize/actions/explore-triggers/password-reset-triggers/post-change-password-trigger/post-change-password-event-object).
 The trigger is non-blocking: "the Action's outcome does not affect the Auth0
-transaction." Its api is ``api.cache`` only (post_change_password.js).
+transaction." Its api is ``api.cache`` only (``_cache_only.js``, shared by the
+triggers whose api is api.cache alone).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class PostChangePassword(Trigger):
     title = "Post Change Password"
     docs = "https://auth0.com/docs/customize/actions/explore-triggers/password-reset-triggers/post-change-password-trigger"
     handlers = ("onExecutePostChangePassword",)
-    script = "post_change_password.js"
+    script = "_cache_only.js"  # api.cache alone, shared
     event = EVENT
     # No api.access: the password has been changed; nothing can undo it.
     denies = frozenset()

@@ -16,6 +16,7 @@ from auth0_actions.sandbox.results import ProtocolViolation, list_field, object_
 from auth0_actions.triggers._sample import (
     BROWSER_IP,
     DATABASE_CONNECTION,
+    DATABASE_IDENTITY,
     GEOIP,
     USER_AGENT,
     WEB_CLIENT,
@@ -95,15 +96,7 @@ EVENT: dict[str, Any] = {
         "enrolledFactors": [],
         "app_metadata": {},
         "user_metadata": {},
-        "identities": [
-            {
-                "connection": "Username-Password-Authentication",
-                "isSocial": False,
-                "provider": "auth0",
-                "user_id": "6543210fedcba98765432100",
-                "profileData": {},
-            }
-        ],
+        "identities": [DATABASE_IDENTITY],
     },
 }
 

@@ -6,7 +6,8 @@ https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-trigg
 The trigger is non-blocking: "the Auth0 pipeline will continue to run
 without waiting for the Action to finish its execution. Thus, the Action's
 outcome does not affect the Auth0 transaction." Its api is ``api.cache``
-only (post_user_registration.js): nothing can stop the signup.
+only (``_cache_only.js``, shared by the triggers whose api is api.cache
+alone): nothing can stop the signup.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class PostUserRegistration(Trigger):
     title = "Post User Registration"
     docs = "https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/post-user-registration-trigger"
     handlers = ("onExecutePostUserRegistration",)
-    script = "post_user_registration.js"
+    script = "_cache_only.js"  # api.cache alone, shared
     event = EVENT
     # No api.access: the user exists already and nothing can undo the signup.
     denies = frozenset()

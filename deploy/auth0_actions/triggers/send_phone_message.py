@@ -16,14 +16,20 @@ The api is ``api.cache`` alone
 nothing an action calls ends the flow; an action that throws fails the
 delivery (the run's status is ``error``). Auth0 documents no bound-action
 limit of its own, so the general one (20) applies. The JS half is
-``send_phone_message.js``.
+``_cache_only.js`` (shared by the triggers whose api is api.cache alone).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from auth0_actions.triggers._sample import BROWSER_IP, GEOIP, USER_AGENT, WEB_CLIENT
+from auth0_actions.triggers._sample import (
+    BROWSER_IP,
+    DATABASE_IDENTITY,
+    GEOIP,
+    USER_AGENT,
+    WEB_CLIENT,
+)
 from auth0_actions.triggers.base import Trigger
 
 EVENT: dict[str, Any] = {
@@ -65,15 +71,7 @@ EVENT: dict[str, Any] = {
         "last_password_reset": None,
         "app_metadata": {},
         "user_metadata": {},
-        "identities": [
-            {
-                "connection": "Username-Password-Authentication",
-                "isSocial": False,
-                "provider": "auth0",
-                "user_id": "6543210fedcba98765432100",
-                "profileData": {},
-            }
-        ],
+        "identities": [DATABASE_IDENTITY],
     },
 }
 
@@ -84,7 +82,7 @@ class SendPhoneMessage(Trigger):
     title = "Send Phone Message"
     docs = "https://auth0.com/docs/customize/actions/explore-triggers/send-phone-message"
     handlers = ("onExecuteSendPhoneMessage",)
-    script = "send_phone_message.js"
+    script = "_cache_only.js"  # api.cache alone, shared
     event = EVENT
     # No api.access: an action cannot deny; it can only fail by throwing.
     denies: ClassVar[frozenset[str]] = frozenset()

@@ -1,8 +1,8 @@
 'use strict';
-// send-phone-message's api: api.cache only
-// (https://auth0.com/docs/actions/reference/send-phone-message/send-phone-message-api-object).
-// The action delivers the MFA message itself; a thrown error fails the
-// delivery (the host reports it as the run's error).
+// The JS half of every trigger whose api is api.cache alone (post-user-registration,
+// post-change-password, send-phone-message): nothing an action does there can
+// change or stop the flow; a thrown error is the run's error. The triggers'
+// modules name this file as their script.
 
 function makeRunner(unit, harness) {
   const { makeCache } = harness.action;
@@ -17,4 +17,6 @@ function makeRunner(unit, harness) {
   });
 }
 
+// Frozen: action code can require() this file; its exports must not change
+// for later executions.
 module.exports = Object.freeze({ makeRunner });

@@ -12,8 +12,8 @@ import pytest
 from emulator_support import edit_template, writes
 
 from auth0_actions.config import Project, load_tenant
-from auth0_actions.emulator.actions_backend import BUILD_FAILURE
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.backends.actions import BUILD_FAILURE
 from auth0_actions.emulator.faults import LoggedRequest
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.plan import Plan, build_plan, desired_state, live_state, plan_environment

@@ -19,7 +19,7 @@ import pytest
 from emulator_support import edit_template
 
 from auth0_actions.config import load_tenant
-from auth0_actions.emulator.actions_backend import BUILD_FAILURE
+from auth0_actions.emulator.backends.actions import BUILD_FAILURE
 from auth0_actions.emulator.faults import Fault, Hold, LoggedRequest
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.plan import build_plan, desired_state, live_state

@@ -20,8 +20,8 @@ from auth0.management.core.api_error import ApiError as SdkApiError
 from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
 from auth0_actions.emulator import actions_backend, actions_spec, routes_actions
-from auth0_actions.emulator.actions_backend import BUILD_FAILURE
 from auth0_actions.emulator.app import Settings
+from auth0_actions.emulator.backends.actions import BUILD_FAILURE
 
 API = "/api/v2/actions"
 POST_LOGIN = [{"id": "post-login", "version": "v3"}]

@@ -436,10 +436,10 @@ def test_implemented_operations_are_discovered(
     names = {op.name for op in implemented_operations(app, document)}
     modules = {route.handler.__module__ for route in app.router.routes}
     expected = {
-        "auth0_actions.emulator.routes_actions": "GET /actions/actions/{id}",
-        "auth0_actions.emulator.routes_users": "PATCH /users/{id}",
-        "auth0_actions.emulator.routes_rules": "GET /rules",
-        "auth0_actions.emulator.routes_jobs": "GET /jobs/{id}",
+        "auth0_actions.emulator.handlers.actions": "GET /actions/actions/{id}",
+        "auth0_actions.emulator.handlers.users": "PATCH /users/{id}",
+        "auth0_actions.emulator.handlers.rules": "GET /rules",
+        "auth0_actions.emulator.handlers.jobs": "GET /jobs/{id}",
     }
     for module, operation in expected.items():
         if module in modules:

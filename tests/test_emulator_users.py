@@ -28,13 +28,13 @@ from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
 from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
-from auth0_actions.emulator.server import ServerThread
-from auth0_actions.emulator.users_backend import (
+from auth0_actions.emulator.backends.users import (
     METADATA_MAX_BYTES,
     connection_id,
     merge_metadata,
 )
-from auth0_actions.emulator.users_query import matches, parse_query
+from auth0_actions.emulator.backends.users_query import matches, parse_query
+from auth0_actions.emulator.server import ServerThread
 
 AUDIENCE = "https://local.auth0-actions.test/api/v2/"
 DB = "Username-Password-Authentication"
@@ -153,7 +153,7 @@ def test_create_shapes_the_user_and_keeps_only_a_password_hash(tenant: SimpleNam
     stored = tenant.app.store.get("user", user["user_id"])
     assert stored["_password_hash"].startswith("scrypt$")
     assert "Passw0rd!long" not in json.dumps(stored)
-    from auth0_actions.emulator.routes_login import verify_password
+    from auth0_actions.emulator.backends.passwords import verify_password
 
     assert verify_password(stored, "Passw0rd!long")
     assert not verify_password(stored, "wrong")

@@ -1,4 +1,11 @@
-"""The emulator application: state, token authority, routes and fault injection together."""
+"""The emulator application: state, token authority, routes and fault injection together.
+
+:meth:`Emulator.dispatch` is where every request is checked once, in Auth0's
+order, before a handler sees it: a bearer token for any ``/api/v2`` path
+(401 before a 404, as Auth0 authenticates before it routes), the route's
+scopes (403), then the body against the operation's schema in Auth0's
+OpenAPI document (400, :mod:`auth0_actions.emulator.openapi`).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,25 @@ from typing import Any
 
 from auth0_actions.emulator import routes
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.backends import Backends
+from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
-from auth0_actions.emulator.context import Settings
 from auth0_actions.emulator.faults import FaultInjector
-from auth0_actions.emulator.http import ApiError, Request, Response, Router
+from auth0_actions.emulator.http import ApiError, Request, Response, Route, Router
+from auth0_actions.emulator.openapi import API_PREFIX, RequestSchemas
 from auth0_actions.emulator.store import Store
 
 __all__ = ["DEFAULT_DOMAIN", "Emulator", "Settings"]
 
 DEFAULT_DOMAIN = "local.auth0-actions.test"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_SCHEMAS: list[RequestSchemas] = []  # the packaged document, read once per process
+
+
+def request_schemas() -> RequestSchemas:
+    if not _SCHEMAS:
+        _SCHEMAS.append(RequestSchemas.packaged())
+    return _SCHEMAS[0]
 
 
 class Emulator:
@@ -49,6 +66,7 @@ class Emulator:
         if dependency_cache is None and state_dir is not None:
             dependency_cache = state_dir / "deps"
         self.dependency_builds = DependencyBuilds(dependency_cache)
+        self.backends = Backends.build(self)
         routes.register(self)
 
     def close(self) -> None:
@@ -57,20 +75,31 @@ class Emulator:
         self.dependency_builds.close()
         self.store.close()
 
+    def _authorize(self, request: Request, route: Route) -> None:
+        client_id, scopes = self.authority.verify(request.headers.get("authorization"))
+        if not scopes.intersection(route.scopes):
+            raise ApiError(
+                403,
+                f"Insufficient scope, expected any of: {','.join(route.scopes)}",
+                "insufficient_scope",
+            )
+        request.client_id, request.scopes = client_id, scopes
+
     def dispatch(self, request: Request) -> tuple[Response, dict[str, str]]:
         headers = self.injector.before(request.method, request.path)
         try:
-            route, params = self.router.match(request.method, request.path)
+            try:
+                route, params = self.router.match(request.method, request.path)
+            except ApiError:
+                if request.path.startswith(API_PREFIX + "/"):
+                    # Auth0 authenticates before it routes: no token, no 404.
+                    self.authority.verify(request.headers.get("authorization"))
+                raise
             request.params = params
             if route.scopes:
-                client_id, scopes = self.authority.verify(request.headers.get("authorization"))
-                if not scopes.intersection(route.scopes):
-                    raise ApiError(
-                        403,
-                        f"Insufficient scope, expected any of: {','.join(route.scopes)}",
-                        "insufficient_scope",
-                    )
-                request.client_id, request.scopes = client_id, scopes
+                self._authorize(request, route)
+            if request.method in _BODY_METHODS:
+                request_schemas().check(request.method, route.template, request.json())
             return route.handler(request), headers
         except ApiError as error:
             error.headers = {**headers, **error.headers}

@@ -1,33 +1,31 @@
-"""What an endpoint module may use of the emulator app, so it never imports app.py.
+"""What a handler may use of the emulator app, so it never imports app.py.
 
 The app (:class:`auth0_actions.emulator.app.Emulator`) builds the route table
-(:mod:`auth0_actions.emulator.routes`), which imports every endpoint module;
-the endpoint modules see the app only through :class:`EmulatorApp`, so no
-module imports one that imports it back.
+(:mod:`auth0_actions.emulator.routes`), which imports every handler module;
+the handlers see the app only through :class:`EmulatorApp`, so no module
+imports one that imports it back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.backends import Backends
+from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.http import Router
 from auth0_actions.emulator.store import Store
 
-
-@dataclass
-class Settings:
-    build_seconds: float = 0.0  # pending -> building -> built takes this long
-    versions_kept: int = 50
+__all__ = ["EmulatorApp", "Settings"]
 
 
 class EmulatorApp(Protocol):
-    """One local tenant, as its endpoint modules see it."""
+    """One local tenant, as its handlers see it."""
 
     store: Store
+    backends: Backends  # every area's state and Auth0's rules for it
     domain: str
     settings: Settings
     authority: TokenAuthority

@@ -68,6 +68,8 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)  # from the route pattern
     client_id: str | None = None  # set once the bearer token is verified
     scopes: frozenset[str] = frozenset()
+    # The parsed body, once parsed: dispatch validates it, the handler reads it.
+    _parsed: list[Any] = field(default_factory=list, repr=False)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -107,7 +109,12 @@ class Request:
         )
 
     def json(self) -> Any:
-        """The JSON body (form bodies are accepted where Auth0 accepts them)."""
+        """The JSON body (form bodies are accepted where Auth0 accepts them), parsed once."""
+        if not self._parsed:
+            self._parsed.append(self._parse())
+        return self._parsed[0]
+
+    def _parse(self) -> Any:
         if not self.body:
             return {}
         content_type = self.headers.get("content-type", "")

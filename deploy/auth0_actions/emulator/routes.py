@@ -1,34 +1,144 @@
-"""The route table: every endpoint module of the local tenant, registered in order.
+"""The route table: every endpoint of the local tenant's API areas, in one list.
 
-The one place that knows which modules serve which part of the API (as
-moto's ``urls.py`` does); the app calls :func:`register` once and
-:func:`close` when it shuts down.
+Each line is (method, path template, handler, scopes): the handler is a
+function of (app, request) in :mod:`auth0_actions.emulator.handlers`; the
+scopes are those of the operation's ``security`` in Auth0's OpenAPI document
+(a test holds them equal), any one of which the bearer token must carry;
+none means no token is needed. Request bodies are validated by the app's
+dispatch from the same document, so a line here is all a new endpoint needs
+besides its handler and backend method (docs/local-tenant-internals.md).
+
+The token endpoint and the login pages still add their routes themselves
+(:mod:`auth0_actions.emulator.routes_auth`, :mod:`auth0_actions.emulator.routes_login`).
 """
 
 from __future__ import annotations
 
-from auth0_actions.emulator import (
-    routes_actions,
-    routes_auth,
-    routes_jobs,
-    routes_login,
-    routes_rules,
-    routes_users,
-)
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from auth0_actions.emulator import routes_auth, routes_login
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.handlers import actions, jobs, rules, users
+from auth0_actions.emulator.http import Request, Response
+
+AppHandler = Callable[[EmulatorApp, Request], Response]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: AppHandler
+    scopes: tuple[str, ...] = ()
+
+
+_READ_ACTIONS = ("read:actions",)
+_CREATE_ACTIONS = ("create:actions",)
+_UPDATE_ACTIONS = ("update:actions",)
+_API = "/api/v2"
+
+ROUTES: tuple[Endpoint, ...] = (
+    # actions, versions, triggers and bindings
+    Endpoint("GET", f"{_API}/actions/actions", actions.list_actions, _READ_ACTIONS),
+    Endpoint("POST", f"{_API}/actions/actions", actions.create_action, _CREATE_ACTIONS),
+    Endpoint("GET", f"{_API}/actions/actions/{{id}}", actions.get_action, _READ_ACTIONS),
+    Endpoint("PATCH", f"{_API}/actions/actions/{{id}}", actions.update_action, _UPDATE_ACTIONS),
+    Endpoint(
+        "DELETE", f"{_API}/actions/actions/{{id}}", actions.delete_action, ("delete:actions",)
+    ),
+    Endpoint(
+        "POST", f"{_API}/actions/actions/{{id}}/deploy", actions.deploy_action, _CREATE_ACTIONS
+    ),
+    Endpoint("POST", f"{_API}/actions/actions/{{id}}/test", actions.test_action, _CREATE_ACTIONS),
+    Endpoint(
+        "GET",
+        f"{_API}/actions/actions/{{actionId}}/versions",
+        actions.list_versions,
+        _READ_ACTIONS,
+    ),
+    Endpoint(
+        "GET",
+        f"{_API}/actions/actions/{{actionId}}/versions/{{id}}",
+        actions.get_version,
+        _READ_ACTIONS,
+    ),
+    Endpoint(
+        "POST",
+        f"{_API}/actions/actions/{{actionId}}/versions/{{id}}/deploy",
+        actions.deploy_version,
+        _CREATE_ACTIONS,
+    ),
+    Endpoint("GET", f"{_API}/actions/triggers", actions.list_triggers, _READ_ACTIONS),
+    Endpoint(
+        "GET",
+        f"{_API}/actions/triggers/{{triggerId}}/bindings",
+        actions.get_bindings,
+        _READ_ACTIONS,
+    ),
+    Endpoint(
+        "PATCH",
+        f"{_API}/actions/triggers/{{triggerId}}/bindings",
+        actions.update_bindings,
+        _UPDATE_ACTIONS,
+    ),
+    # users
+    Endpoint("POST", f"{_API}/users", users.create_user, ("create:users",)),
+    Endpoint("GET", f"{_API}/users", users.search_users, ("read:users", "read:user_idp_tokens")),
+    Endpoint("GET", f"{_API}/users-by-email", users.users_by_email, ("read:users",)),
+    Endpoint(
+        "GET",
+        f"{_API}/users/{{id}}",
+        users.get_user,
+        ("read:users", "read:current_user", "read:user_idp_tokens"),
+    ),
+    Endpoint(
+        "PATCH",
+        f"{_API}/users/{{id}}",
+        users.update_user,
+        ("update:users", "update:users_app_metadata", "update:current_user_metadata"),
+    ),
+    Endpoint(
+        "DELETE", f"{_API}/users/{{id}}", users.delete_user, ("delete:users", "delete:current_user")
+    ),
+    # rules and rules-configs
+    Endpoint("GET", f"{_API}/rules", rules.list_rules, ("read:rules",)),
+    Endpoint("POST", f"{_API}/rules", rules.create_rule, ("create:rules",)),
+    Endpoint("GET", f"{_API}/rules/{{id}}", rules.get_rule, ("read:rules",)),
+    Endpoint("PATCH", f"{_API}/rules/{{id}}", rules.update_rule, ("update:rules",)),
+    Endpoint("DELETE", f"{_API}/rules/{{id}}", rules.delete_rule, ("delete:rules",)),
+    Endpoint("GET", f"{_API}/rules-configs", rules.list_configs, ("read:rules_configs",)),
+    Endpoint("PUT", f"{_API}/rules-configs/{{key}}", rules.set_config, ("update:rules_configs",)),
+    Endpoint(
+        "DELETE", f"{_API}/rules-configs/{{key}}", rules.delete_config, ("delete:rules_configs",)
+    ),
+    # users-export jobs; the download link is its own credential (no token)
+    Endpoint("POST", f"{_API}/jobs/users-exports", jobs.create_export, ("read:users",)),
+    Endpoint("GET", f"{_API}/jobs/{{id}}", jobs.get_job, ("create:users", "read:users")),
+    Endpoint("GET", "/exports/{token}/{name}", jobs.download_export),
+)
+
+
+def _bind(app: EmulatorApp, handler: AppHandler) -> Callable[[Request], Response]:
+    @functools.wraps(handler)
+    def bound(request: Request) -> Response:
+        return handler(app, request)
+
+    return bound
 
 
 def register(app: EmulatorApp) -> None:
     """Add every endpoint to the app's router (the token endpoint first)."""
     routes_auth.register(app)
-    routes_actions.register(app)
-    routes_users.register(app)
-    routes_rules.register(app)
-    routes_jobs.register(app)
+    for endpoint in ROUTES:
+        app.router.add(
+            endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes
+        )
     routes_login.register(app)
 
 
 def close(app: EmulatorApp) -> None:
-    """Stop what the endpoint modules started (their sandbox pools)."""
-    routes_actions.close(app)
+    """Stop what the endpoint modules and backends started (their sandbox pools)."""
+    app.backends.close()
     routes_login.close(app)

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from auth0_actions import clock
+from auth0_actions.emulator.backends.passwords import verify_password
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
 from auth0_actions.network import is_loopback_host
@@ -48,25 +49,6 @@ ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
 
 log = logging.getLogger("auth0_actions.emulator.login")
-
-
-def _hash_password(password: str, salt: str) -> str:
-    return hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
-
-
-def verify_password(user: dict[str, Any], password: str) -> bool:
-    """Checks the stored hash; accepts the users module's formats."""
-    stored = user.get("_password_hash")
-    if not isinstance(stored, str):
-        return False
-    if stored.startswith("scrypt$"):
-        _, salt, digest = stored.split("$", 2)
-        return secrets.compare_digest(_hash_password(password, salt), digest)
-    if stored.startswith("pbkdf2_sha256$"):
-        _, rounds, salt, digest = stored.split("$", 3)
-        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds))
-        return secrets.compare_digest(computed.hex(), digest)
-    return False
 
 
 def _with_params(url: str, params: dict[str, str]) -> str:

@@ -14,7 +14,6 @@ clients in ``.auth0-local/credentials.json`` (which auth0_actions.served_credent
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -25,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auth0_actions import clock
 from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import write_credentials
 from auth0_actions.emulator.faults import RATE_PROFILES
+from auth0_actions.emulator.http import ApiError
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.store import Store
 from auth0_actions.emulator.tls import LocalTls, ensure_tls
-from auth0_actions.emulator.users_backend import hash_password
 from auth0_actions.errors import Auth0ActionsError, ConfigError, Location, Problem
 from auth0_actions.files import write_private_json
 from auth0_actions.sandbox.deps import cache_root
@@ -244,9 +242,19 @@ class LocalTenant:
                 raise ConfigError(
                     f"{name}: users already in the local tenant; none loaded", clashes
                 )
-            created = [_user_document(user) for user in users]
-            for doc in created:
-                self.store.put("user", doc["user_id"], doc)
+            created = []
+            for index, user in enumerate(users):
+                try:
+                    created.append(
+                        self.app.backends.users.create(_create_body(user), password_required=False)
+                    )
+                except ApiError as error:  # a clash the check above cannot see (user_id)
+                    where = _locate(source, (index,)) if source else Location(key=f"users[{index}]")
+                    name = source.path if source else "users"
+                    raise ConfigError(
+                        f"{name}: users already in the local tenant; none loaded",
+                        [Problem(where, f"{user['email']}: {error.message}")],
+                    ) from None
         return created
 
 
@@ -372,42 +380,14 @@ def _locate(document: YamlDocument, key_path: KeyPath) -> Location:
     return Location(where.file, where.line, where.column, key)
 
 
-def _user_document(user: dict[str, Any]) -> dict[str, Any]:
-    """The user as the users endpoints keep it (the shared data model)."""
-    now = clock.iso_utc()  # users carry millisecond timestamps
-    raw_id = user.get("user_id") or secrets.token_hex(12)
-    provider, _, local_id = raw_id.partition("|") if "|" in raw_id else ("auth0", "", raw_id)
-    email = user["email"]
-    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-    doc: dict[str, Any] = {
-        "user_id": f"{provider}|{local_id}",
-        "email": email,
-        "email_verified": bool(user.get("email_verified", False)),
-        "name": user.get("name", email),
-        "nickname": user.get("nickname", email.split("@", 1)[0]),
-        "picture": user.get("picture", f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg"),
-        "created_at": now,
-        "updated_at": now,
-        "identities": [
-            {
-                "connection": user["connection"],
-                "provider": provider,
-                "user_id": local_id,
-                "isSocial": False,
-            }
-        ],
-        "logins_count": 0,
-    }
-    for optional in ("given_name", "family_name", "blocked"):
-        if optional in user:
-            doc[optional] = user[optional]
-    if "user_metadata" in user:
-        doc["user_metadata"] = user["user_metadata"]
-    if "app_metadata" in user:
-        doc["app_metadata"] = user["app_metadata"]
-    if user.get("password"):
-        doc["_password_hash"] = hash_password(user["password"])
-    return doc
+def _create_body(user: dict[str, Any]) -> dict[str, Any]:
+    """A users.yaml entry as the body of ``POST /api/v2/users``: one builder makes every user."""
+    body = {k: v for k, v in user.items() if k != "user_id"}
+    raw_id = user.get("user_id")
+    if raw_id:
+        # users.yaml may name the full id ("auth0|abc"); the API takes its local part.
+        body["user_id"] = raw_id.partition("|")[2] if "|" in raw_id else raw_id
+    return body
 
 
 RATE_PROFILE_NAMES = tuple(RATE_PROFILES)

@@ -14,11 +14,14 @@ Wire format per docs/reference/management-api.md §3 and the recordings
   Auth0 documents 16 MB of storage but "about 16 kB" as the practical limit
   (Rules, the Dashboard, ID tokens); the emulator enforces the practical one so
   tests notice oversized consent records. The 1 MB request cap is the core's.
-- passwords are stored only as a salted scrypt hash (``scrypt$salt$hex``,
-  the format routes_login verifies).
+- passwords are stored only as a salted hash
+  (:mod:`auth0_actions.emulator.backends.passwords`, which the login verifies with).
 
-The handlers in :mod:`auth0_actions.emulator.routes_users` translate the
-wire; the search language is :mod:`auth0_actions.emulator.users_query`.
+Request bodies reach the backend checked against the OpenAPI document's
+schemas (the app's dispatch); what is here are Auth0's rules the schemas do
+not state. The handlers in :mod:`auth0_actions.emulator.handlers.users`
+translate the wire; the search language is
+:mod:`auth0_actions.emulator.backends.users_query`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ from typing import Any
 from urllib.parse import quote
 
 from auth0_actions import clock
+from auth0_actions.emulator.backends.passwords import hash_password
+from auth0_actions.emulator.backends.users_query import (
+    QueryError,
+    QueryRestricted,
+    matches,
+    parse_query,
+    restrictions,
+)
 from auth0_actions.emulator.http import ApiError, bad_request
 from auth0_actions.emulator.store import Store
 
@@ -55,7 +66,7 @@ PROTECTED_APP_METADATA = frozenset(
     }
 )
 
-_STRING_FIELDS = (
+_UPDATABLE = (
     "email",
     "given_name",
     "family_name",
@@ -65,38 +76,21 @@ _STRING_FIELDS = (
     "username",
     "phone_number",
 )
-_BOOL_FIELDS = ("blocked", "email_verified", "phone_verified", "verify_email")
-_CREATE_FIELDS = frozenset(
-    {
-        *_STRING_FIELDS,
-        *_BOOL_FIELDS,
-        "connection",
-        "password",
-        "user_id",
-        "user_metadata",
-        "app_metadata",
-    }
-)
+_UPDATABLE_FLAGS = ("blocked", "email_verified", "phone_verified")
+# What a PATCH may carry (its schema allows any other key: Auth0 ignores them).
 _UPDATE_FIELDS = frozenset(
     {
-        *_STRING_FIELDS,
-        *_BOOL_FIELDS,
+        *_UPDATABLE,
+        *_UPDATABLE_FLAGS,
         "connection",
         "password",
         "client_id",
         "user_metadata",
         "app_metadata",
+        "verify_email",
         "verify_phone_number",
     }
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def hash_password(password: str) -> str:
-    """scrypt in the stored format the login flow verifies (``scrypt$<salt>$<hex>``)."""
-    salt = secrets.token_hex(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**12, r=8, p=1).hex()
-    return f"scrypt${salt}${digest}"
 
 
 def connection_id(name: str) -> str:
@@ -114,74 +108,9 @@ def user_not_found() -> ApiError:
     return ApiError(404, "The user does not exist.", "inexistent_user")
 
 
-# -- validation ---------------------------------------------------------------
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _type_error(expected: str, value: Any, prop: str) -> ApiError:
-    return bad_request(
-        f"Payload validation error: 'Expected type {expected} but found type "
-        f"{_json_type(value)}' on property {prop}."
-    )
-
-
-def _check_fields(body: dict[str, Any], allowed: frozenset[str], *, nullable: bool) -> None:
-    extra = sorted(k for k in body if k not in allowed)
-    if extra:
-        raise bad_request(
-            f"Payload validation error: 'Additional properties not allowed: {extra[0]}'."
-        )
-    for name in (*_STRING_FIELDS, "connection", "password", "user_id", "client_id"):
-        value = body.get(name)
-        if name in body and not isinstance(value, str) and not (nullable and value is None):
-            raise _type_error("string", value, name)
-    for name in (*_BOOL_FIELDS, "verify_phone_number"):
-        if name in body and not isinstance(body[name], bool):
-            raise _type_error("boolean", body[name], name)
-    for name in ("user_metadata", "app_metadata"):
-        value = body.get(name)
-        if name in body and not isinstance(value, dict) and not (nullable and value is None):
-            raise _type_error("object", value, name)
-    email = body.get("email")
-    if isinstance(email, str) and not _EMAIL.match(email):
-        raise bad_request(
-            "Payload validation error: 'Object didn't pass validation for format email: "
-            f"{email}' on property email."
-        )
-    for name, limit in (
-        ("given_name", 150),
-        ("family_name", 150),
-        ("name", 300),
-        ("nickname", 300),
-    ):
-        value = body.get(name)
-        if isinstance(value, str) and not 1 <= len(value) <= limit:
-            raise bad_request(
-                f"Payload validation error: 'String is too {'long' if value else 'short'} "
-                f"({len(value)} chars), {'maximum' if value else 'minimum'} "
-                f"{limit if value else 1}' on property {name}."
-            )
-    phone = body.get("phone_number")
-    if isinstance(phone, str) and not re.fullmatch(r"\+[0-9]{1,15}", phone):
-        raise bad_request(
-            "Payload validation error: 'String does not match pattern ^\\+[0-9]{1,15}$' "
-            "on property phone_number."
-        )
+# -- Auth0's rules beyond the request schemas ---------------------------------
+# (types, formats, lengths and unknown fields are the OpenAPI document's: the
+# app's dispatch has checked them before a handler calls the backend)
 
 
 def _check_keys(value: Any, path: str) -> None:
@@ -288,18 +217,20 @@ class UsersBackend:
             raise user_not_found()
         return user
 
-    def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A new user from a POST body; Auth0's 400 for a bad body, 409 for a clash."""
-        _check_fields(body, _CREATE_FIELDS, nullable=False)
-        connection = body.get("connection")
-        if not connection:
-            raise bad_request("Payload validation error: 'Missing required property: connection'.")
+    def create(self, body: dict[str, Any], *, password_required: bool = True) -> dict[str, Any]:
+        """A new user from a POST body (checked against its schema); 400, or 409 for a clash.
+
+        The one builder of users: the Management API, ``emulator seed`` (which
+        may load users without a password: they exist but cannot log in) and
+        the signup flow all create them here.
+        """
+        connection = str(body["connection"])
         provider = PASSWORDLESS.get(connection, "auth0")
         email = body.get("email")
         if isinstance(email, str):
             email = email.lower()
         if provider == "auth0":
-            for name in ("email", "password"):
+            for name in ("email", "password") if password_required else ("email",):
                 if not body.get(name):
                     raise bad_request(
                         f"Payload validation error: 'Missing required property: {name}'."
@@ -315,11 +246,6 @@ class UsersBackend:
                 validate_metadata(name, body[name])
                 _check_size(name, body[name])
         given_id = body.get("user_id")
-        if given_id is not None and (len(given_id) > 255 or re.search(r"\s", given_id)):
-            raise bad_request(
-                "Payload validation error: 'String does not match pattern ^\\S*$' on property "
-                "user_id."
-            )
         local_id = given_id or secrets.token_hex(12)
         user_id = f"{provider}|{local_id}"
         stamp = clock.iso_utc()
@@ -355,7 +281,7 @@ class UsersBackend:
         if body.get("app_metadata"):
             user["app_metadata"] = body["app_metadata"]
         user = {k: v for k, v in user.items() if v is not None}
-        if provider == "auth0":
+        if provider == "auth0" and body.get("password"):
             user["_password_hash"] = hash_password(body["password"])
         with self.store.transaction():
             username = body.get("username")
@@ -375,7 +301,6 @@ class UsersBackend:
                 "Payload validation error: 'Too few properties defined (0), minimum 1'."
             )
         known = {k: v for k, v in body.items() if k in _UPDATE_FIELDS}
-        _check_fields(known, _UPDATE_FIELDS, nullable=True)
         for name in ("user_metadata", "app_metadata"):
             if isinstance(known.get(name), dict):
                 validate_metadata(name, known[name])
@@ -392,7 +317,7 @@ class UsersBackend:
                 clash = [u for u in self.find_by_email(email) if u["user_id"] != user["user_id"]]
                 if clash:
                     raise ApiError(409, "The specified new email already exists", "email_conflict")
-            for name in (*_STRING_FIELDS, "blocked", "email_verified", "phone_verified"):
+            for name in (*_UPDATABLE, *_UPDATABLE_FLAGS):
                 if name not in known:
                     continue
                 if known[name] is None:
@@ -409,6 +334,29 @@ class UsersBackend:
             user["updated_at"] = stamp
             self.store.put("user", user["user_id"], user)
         return user
+
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """The users a v3 search query matches, in creation order.
+
+        Auth0's 400s: ``invalid_query`` for a query it cannot parse,
+        ``invalid_query_string`` for one it parses but will not run
+        (:func:`~auth0_actions.emulator.backends.users_query.restrictions`).
+        """
+        try:
+            node = parse_query(query)
+            restrictions(node)
+        except QueryRestricted as error:
+            raise bad_request(
+                f"Query validation error: '{error}' on property q.", "invalid_query_string"
+            ) from None
+        except QueryError as error:
+            raise bad_request(f"Invalid query: {error}", "invalid_query") from None
+        except RecursionError:
+            raise bad_request("Invalid query: too deeply nested", "invalid_query") from None
+        try:
+            return [user for user in self.store.all("user") if matches(node, user)]
+        except RecursionError:
+            raise bad_request("Invalid query: too deeply nested", "invalid_query") from None
 
     def delete(self, user_id: str) -> None:
         with self.store.transaction():

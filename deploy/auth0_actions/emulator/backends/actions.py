@@ -1,7 +1,11 @@
 """Actions, versions and bindings as the tenant keeps them, and Auth0's rules for them.
 
-The handlers in :mod:`auth0_actions.emulator.routes_actions` translate the
-wire; everything that reads or changes stored actions happens here.
+The handlers in :mod:`auth0_actions.emulator.handlers.actions` translate the
+wire; everything that reads or changes stored actions happens here. Bodies
+arrive checked against the OpenAPI document's schemas (the app's dispatch);
+the backend adds Auth0's limits the document does not state
+(:mod:`auth0_actions.emulator.actions_spec`: code size, dependency and secret
+counts, the 4096-character secret values, 20 bindings per trigger).
 
 The build state machine is computed when read, never by a background
 thread: a draft (and a version) is ``pending`` for the first third of
@@ -26,10 +30,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from auth0_actions import clock
-from auth0_actions.emulator.actions_spec import DEFAULT_RUNTIME
+from auth0_actions.emulator.actions_spec import (
+    BINDINGS_SCHEMA,
+    CREATE_SCHEMA,
+    DEFAULT_RUNTIME,
+    UPDATE_SCHEMA,
+)
+from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.builds import INSTALLING
-from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import ApiError, bad_request, not_found
+from auth0_actions.emulator.validation import validate
 
 BUILD_FAILURE = "/* a0-emulator:build-failure */"
 
@@ -65,9 +75,9 @@ class ActionsBackend:
     blocks for use inside one.
     """
 
-    def __init__(self, app: EmulatorApp) -> None:
-        self.app = app  # its settings are read on every use: a test may replace them
-        self.store = app.store
+    def __init__(self, host: BackendHost) -> None:
+        self.app = host  # its settings are read on every use: a test may replace them
+        self.store = host.store
 
     # ---- build clock -----------------------------------------------------
     def _build_ns(self) -> int:
@@ -377,6 +387,7 @@ class ActionsBackend:
 
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A new action from a validated body (deployed at once with ``deploy: true``)."""
+        validate(body, CREATE_SCHEMA)
         created = _iso(clock.now_ns())
         doc: dict[str, Any] = {
             "id": str(uuid.uuid4()),
@@ -410,6 +421,7 @@ class ActionsBackend:
 
     def update(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Edit the draft from a validated body; it builds again."""
+        validate(body, UPDATE_SCHEMA)
         with self.store.transaction():
             doc = self.action(action_id)
             self._apply(doc, body, _iso(clock.now_ns()))
@@ -568,10 +580,10 @@ class ActionsBackend:
             raise bad_request(NOT_DEPLOYED)
         return doc
 
-    def set_bindings(
-        self, trigger_id: str, wanted: list[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Replace the trigger's bindings with the validated list; returns them rendered."""
+    def set_bindings(self, trigger_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Replace the trigger's bindings with the body's list; returns them rendered."""
+        validate(body, BINDINGS_SCHEMA)
+        wanted: list[Mapping[str, Any]] = body["bindings"]
         with self.store.transaction():
             stored = self.store.get("bindings", trigger_id) or {
                 "trigger_id": trigger_id,

@@ -8,6 +8,14 @@ metadata and arrays (``user_metadata.consent.given:false``,
 ``identities.connection:x``). The default operator between terms is OR, as in
 Lucene. Normalised fields (email, name, given_name, family_name, nickname)
 match case-insensitively, everything else exactly.
+
+What Auth0 refuses, :func:`restrictions` refuses too
+(https://auth0.com/docs/manage-users/user-search/user-search-query-syntax):
+"Range and wildcard searches are not available on user_metadata fields" (nor
+app_metadata ones), and a prefix or suffix wildcard needs at least
+:data:`MIN_WILDCARD_CHARS` characters beside the ``*`` (``name:jo*`` is refused,
+``name:joh*`` and ``name:*ith`` are searched). ``field:*`` alone is an existence
+query, allowed everywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 NORMALISED_FIELDS = frozenset({"email", "name", "given_name", "family_name", "nickname"})
+METADATA_FIELDS = ("user_metadata", "app_metadata")
+MIN_WILDCARD_CHARS = 3
 
 
 def values_at(doc: Any, path: str) -> list[Any]:
@@ -238,6 +248,39 @@ class _Parser:
                 raise QueryError("a range needs a field")
             return ("range", field, token.low, token.high, token.incl_low, token.incl_high)
         raise QueryError(f"unexpected {token.kind}")
+
+
+class QueryRestricted(QueryError):
+    """A query Auth0 parses but refuses to run (a range or wildcard it does not index)."""
+
+
+def _is_metadata(field: str | None) -> bool:
+    return field is not None and field.split(".", 1)[0] in METADATA_FIELDS
+
+
+def restrictions(node: Node) -> None:
+    """Raise :class:`QueryRestricted` for the first part of the query Auth0 would not run."""
+    kind = node[0]
+    if kind in ("and", "or"):
+        restrictions(node[1])
+        restrictions(node[2])
+    elif kind == "not":
+        restrictions(node[1])
+    elif kind == "range" and _is_metadata(node[1]):
+        raise QueryRestricted(f"range searches are not available on metadata fields ({node[1]})")
+    elif kind == "term" and not node[3] and ("*" in node[2] or "?" in node[2]):
+        _, field, text, _ = node
+        where = f"{field}:{text}" if field else text
+        if _is_metadata(field):
+            raise QueryRestricted(
+                f"wildcard searches are not available on metadata fields ({where})"
+            )
+        literal = len(text.replace("*", "").replace("?", ""))
+        if literal < MIN_WILDCARD_CHARS:
+            raise QueryRestricted(
+                f"a wildcard search needs at least {MIN_WILDCARD_CHARS} characters "
+                f"beside the wildcard ({where})"
+            )
 
 
 def parse_query(query: str) -> Node:

@@ -1,0 +1,47 @@
+"""The local tenant's backends: one typed class per API area, owning its state and rules.
+
+As moto separates them: a backend keeps its area's documents in the
+:class:`~auth0_actions.emulator.store.Store` and applies Auth0's rules to
+them (ids, defaults, conflicts, limits, merges), raising
+:class:`~auth0_actions.emulator.http.ApiError` with Auth0's bodies; it knows
+nothing of HTTP. The handlers (:mod:`auth0_actions.emulator.handlers`), the
+login flow and ``emulator seed`` all reach the state through
+:class:`Backends`, the app's ``backends``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth0_actions.emulator.backends.action_tests import ActionTests
+from auth0_actions.emulator.backends.actions import ActionsBackend
+from auth0_actions.emulator.backends.host import BackendHost
+from auth0_actions.emulator.backends.jobs import JobsBackend
+from auth0_actions.emulator.backends.rules import RulesBackend
+from auth0_actions.emulator.backends.users import UsersBackend
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Every area's backend of one tenant."""
+
+    users: UsersBackend
+    actions: ActionsBackend
+    action_tests: ActionTests
+    rules: RulesBackend
+    jobs: JobsBackend
+
+    @classmethod
+    def build(cls, host: BackendHost) -> Backends:
+        actions = ActionsBackend(host)
+        return cls(
+            users=UsersBackend(host.store),
+            actions=actions,
+            action_tests=ActionTests(host, actions),
+            rules=RulesBackend(host.store),
+            jobs=JobsBackend(host),
+        )
+
+    def close(self) -> None:
+        """Stop what the backends started (the action-test sandbox pool)."""
+        self.action_tests.close()

@@ -19,8 +19,9 @@ from auth0.management import ActionTrigger, Auth0, DeployActionVersionRequestCon
 from auth0.management.core.api_error import ApiError as SdkApiError
 from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
-from auth0_actions.emulator import actions_backend, actions_spec, routes_actions
+from auth0_actions.emulator import actions_spec
 from auth0_actions.emulator.app import Settings
+from auth0_actions.emulator.backends import actions as actions_backend
 from auth0_actions.emulator.backends.actions import BUILD_FAILURE
 
 API = "/api/v2/actions"
@@ -74,7 +75,7 @@ def served() -> Iterator[ServedTenant]:
     """One server for the module (stopping one costs half a second)."""
     tenant = ServedTenant()
     yield tenant
-    routes_actions.close(tenant.app)
+    tenant.app.backends.action_tests.close()
     tenant.stop()
 
 

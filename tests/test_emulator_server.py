@@ -283,7 +283,17 @@ def test_unreadable_bodies_get_auth0_400_and_a_closed_connection(
 
 
 def test_unknown_paths_methods_and_tokens_get_auth0_errors(served: SimpleNamespace) -> None:
-    _assert_auth0_error(served.http.get("/api/v2/no-such-thing"), 404)
+    """Auth0 authenticates before it routes: an unknown /api/v2 path is a 401 without a
+    token and a 404 only with a valid one, so paths cannot be probed anonymously
+    (https://auth0.com/docs/api/management/v2#authentication)."""
+    anonymous = served.http.get("/api/v2/no-such-thing")
+    assert _assert_auth0_error(anonymous, 401)["message"] == "Missing authentication"
+    forged = served.http.get("/api/v2/no-such-thing", headers={"authorization": "Bearer not.a.jwt"})
+    _assert_auth0_error(forged, 401)
+    authorized = {"authorization": f"Bearer {served.token}"}
+    _assert_auth0_error(served.http.get("/api/v2/no-such-thing", headers=authorized), 404)
+    # Outside /api/v2 (the Authentication API, pages) there is no token to check first.
+    _assert_auth0_error(served.http.get("/no-such-page"), 404)
     _assert_auth0_error(served.http.delete("/oauth/token"), 405)
     _ensure_route(
         served.app, "GET", "/api/v2/actions/triggers", {"triggers": []}, ("read:actions",)

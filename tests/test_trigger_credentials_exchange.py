@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from emulator_support import ServedTenant
 
-from auth0_actions.emulator import routes_actions
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 from auth0_actions.scaffold import init_project
 from auth0_actions.triggers import registry
@@ -377,7 +376,7 @@ def test_sandbox_run_runs_a_file_as_a_credentials_exchange_action(tmp_path: Path
 def served() -> Iterator[ServedTenant]:
     tenant = ServedTenant()
     yield tenant
-    routes_actions.close(tenant.app)
+    tenant.app.backends.action_tests.close()
     tenant.stop()
 
 

@@ -22,7 +22,6 @@ import pytest
 from emulator_support import ServedTenant
 from trigger_project_support import project, request, unit
 
-from auth0_actions.emulator import routes_actions
 from auth0_actions.errors import ConfigError
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 from auth0_actions.triggers import registry
@@ -397,7 +396,7 @@ def test_sandbox_run_refuses_a_handler_of_another_trigger(tmp_path: Path, cli: A
 def served() -> Iterator[ServedTenant]:
     tenant = ServedTenant()
     yield tenant
-    routes_actions.close(tenant.app)
+    tenant.app.backends.action_tests.close()
     tenant.stop()
 
 

@@ -394,8 +394,6 @@ def test_the_local_tenants_action_test_endpoint_runs_a_signup_action() -> None:
     (https://auth0.com/docs/api/management/v2/actions/post-test-action)."""
     from emulator_support import ServedTenant
 
-    from auth0_actions.emulator import routes_actions
-
     tenant = ServedTenant()
     try:
         with tenant.http() as http:
@@ -428,7 +426,7 @@ def test_the_local_tenants_action_test_endpoint_runs_a_signup_action() -> None:
                 }
             ]
     finally:
-        routes_actions.close(tenant.app)
+        tenant.app.backends.action_tests.close()
         tenant.stop()
 
 

@@ -1,25 +1,19 @@
 """Actions, versions and bindings as the tenant keeps them, and Auth0's rules for them.
 
-The handlers in :mod:`auth0_actions.emulator.handlers.actions` translate the
-wire; everything that reads or changes stored actions happens here. Bodies
-arrive checked against the OpenAPI document's schemas (the app's dispatch);
-the backend adds Auth0's limits the document does not state
-(:mod:`auth0_actions.emulator.actions_spec`: code size, dependency and secret
-counts, the 4096-character secret values, 20 bindings per trigger).
+Everything that reads or changes stored actions happens here; bodies arrive
+checked against the OpenAPI document (dispatch), and the limits it does not
+state are :mod:`auth0_actions.emulator.actions_spec`'s (code size, counts).
 
 The build state machine is computed when read, never by a background
 thread: a draft (and a version) is ``pending`` for the first third of
 ``settings.build_seconds`` after its last create/update, then ``building``,
 then ``built`` -- or ``failed`` when its code carries :data:`BUILD_FAILURE`
-or its npm dependencies cannot be installed (:mod:`auth0_actions.emulator.builds`:
-while npm runs, the build stays ``building``; the failure names the package
-and version in the version's ``errors``).
-Every version is created by a deploy (``POST .../deploy``, a rollback, or
-``deploy: true`` on create); a version finishes building no earlier than the
-draft it was taken from. The action's ``deployed_version`` is the newest
-version that built, or, while none has, the newest one still building (as
-recorded for create-with-deploy). Settled states are written back to the
-store so other modules (the login flow) read what clients see.
+or its npm dependencies cannot be installed (:mod:`auth0_actions.emulator.builds`;
+the failure names the package in the version's ``errors``). Every version is
+created by a deploy (``POST .../deploy``, a rollback, ``deploy: true``) and
+builds no earlier than its draft. ``deployed_version`` is the newest version
+that built, else the newest still building (as recorded for create-with-deploy).
+Settled states are written back so the login flow reads what clients see.
 """
 
 from __future__ import annotations
@@ -30,12 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auth0_actions import clock
-from auth0_actions.emulator.actions_spec import (
-    BINDINGS_SCHEMA,
-    CREATE_SCHEMA,
-    DEFAULT_RUNTIME,
-    UPDATE_SCHEMA,
-)
+from auth0_actions.emulator.actions_spec import BINDINGS_SCHEMA as BINDINGS
+from auth0_actions.emulator.actions_spec import CREATE_SCHEMA, DEFAULT_RUNTIME, UPDATE_SCHEMA
 from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.builds import INSTALLING
 from auth0_actions.emulator.http import ApiError, bad_request, not_found
@@ -582,7 +572,7 @@ class ActionsBackend:
 
     def set_bindings(self, trigger_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Replace the trigger's bindings with the body's list; returns them rendered."""
-        validate(body, BINDINGS_SCHEMA)
+        validate(body, BINDINGS)
         wanted: list[Mapping[str, Any]] = body["bindings"]
         with self.store.transaction():
             stored = self.store.get("bindings", trigger_id) or {

@@ -245,8 +245,11 @@ class LocalTenant:
             created = []
             for index, user in enumerate(users):
                 try:
+                    body, provider = _create_body(user)
                     created.append(
-                        self.app.backends.users.create(_create_body(user), password_required=False)
+                        self.app.backends.users.create(
+                            body, password_required=False, provider=provider
+                        )
                     )
                 except ApiError as error:  # a clash the check above cannot see (user_id)
                     where = _locate(source, (index,)) if source else Location(key=f"users[{index}]")
@@ -380,14 +383,19 @@ def _locate(document: YamlDocument, key_path: KeyPath) -> Location:
     return Location(where.file, where.line, where.column, key)
 
 
-def _create_body(user: dict[str, Any]) -> dict[str, Any]:
-    """A users.yaml entry as the body of ``POST /api/v2/users``: one builder makes every user."""
+def _create_body(user: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A users.yaml entry as the body of ``POST /api/v2/users``, and its id's provider.
+
+    users.yaml may name the full id (``google-oauth2|abc``); the API takes its
+    local part, the provider comes from its prefix.
+    """
     body = {k: v for k, v in user.items() if k != "user_id"}
     raw_id = user.get("user_id")
-    if raw_id:
-        # users.yaml may name the full id ("auth0|abc"); the API takes its local part.
-        body["user_id"] = raw_id.partition("|")[2] if "|" in raw_id else raw_id
-    return body
+    if not raw_id:
+        return body, None
+    provider, _, local_id = raw_id.partition("|") if "|" in raw_id else ("", "", raw_id)
+    body["user_id"] = local_id
+    return body, provider or None
 
 
 RATE_PROFILE_NAMES = tuple(RATE_PROFILES)

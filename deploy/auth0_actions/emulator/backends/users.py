@@ -217,15 +217,22 @@ class UsersBackend:
             raise user_not_found()
         return user
 
-    def create(self, body: dict[str, Any], *, password_required: bool = True) -> dict[str, Any]:
+    def create(
+        self,
+        body: dict[str, Any],
+        *,
+        password_required: bool = True,
+        provider: str | None = None,
+    ) -> dict[str, Any]:
         """A new user from a POST body (checked against its schema); 400, or 409 for a clash.
 
         The one builder of users: the Management API, ``emulator seed`` (which
         may load users without a password: they exist but cannot log in) and
-        the signup flow all create them here.
+        the signup flow all create them here. ``provider`` names an identity
+        provider other than the connection's (a seeded ``google-oauth2|...`` user).
         """
         connection = str(body["connection"])
-        provider = PASSWORDLESS.get(connection, "auth0")
+        provider = provider or PASSWORDLESS.get(connection, "auth0")
         email = body.get("email")
         if isinstance(email, str):
             email = email.lower()

@@ -91,7 +91,8 @@ TRIGGERS: list[dict[str, Any]] = [
 ]
 
 
-# Request bodies, validated as Auth0 does (z-schema messages, spec schemas).
+# Auth0's limits on request bodies, beyond the OpenAPI document's schemas (which the
+# app's dispatch checks first); the backend checks these, in z-schema's words.
 
 _SECRET: Schema = {
     "type": "object",

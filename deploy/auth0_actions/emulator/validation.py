@@ -1,8 +1,12 @@
-"""Request bodies checked against JSON-schema-like dicts, refused in Auth0's words.
+"""Auth0's limits beyond its OpenAPI document, checked as JSON-schema-like dicts.
 
-Auth0 validates Management API bodies with z-schema; :func:`validate` gives
-the first problem as Auth0's 400 ``Payload validation error: '<message>' on
-property <path>.`` Only the keywords the emulator's schemas use are known:
+Bodies are validated from the document by the app's dispatch
+(:mod:`auth0_actions.emulator.openapi`); some limits Auth0 enforces are not in
+it (an action's code size, its dependency and secret counts, 4096-character
+secret values, 20 bindings per trigger: :mod:`auth0_actions.emulator.actions_spec`).
+The actions backend checks those with :func:`validate`, in the same words:
+Auth0's 400 ``Payload validation error: '<message>' on property <path>.``
+Only the keywords those schemas use are known:
 ``type``, ``enum``, ``oneOf``, ``minLength``/``maxLength``,
 ``minItems``/``maxItems``, ``items``, ``required``, ``properties`` and
 ``additionalProperties: false``.

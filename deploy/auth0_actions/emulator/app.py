@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from auth0_actions.emulator import routes
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.backends.client_grants import ClientGrants
+from auth0_actions.emulator.backends.clients import Clients
+from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.context import Settings
 from auth0_actions.emulator.faults import FaultInjector
 from auth0_actions.emulator.http import ApiError, Request, Response, Router
+from auth0_actions.emulator.management_access import check_call
+from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.store import Store
 
 __all__ = ["DEFAULT_DOMAIN", "Emulator", "Settings"]
@@ -38,10 +42,15 @@ class Emulator:
         self.authority = TokenAuthority(
             f"https://{domain}/", state_dir / "signing-key.pem" if state_dir else None
         )
+        self.clients = Clients(self.store, domain)
+        self.resource_servers = ResourceServers(self.store, domain)
+        self.client_grants = ClientGrants(self.store, self.clients, self.resource_servers)
+        self.oauth = AuthorizationServer(
+            self.authority, self.clients, self.resource_servers, self.client_grants
+        )
         self.router = Router()
         self.public_base_url: str | None = None  # set by whoever serves the app
         self.export_failures: list[str] = []
-        self.exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.login_flow: Any = None
         self.actions_sandbox: Any = None
         # Where builds install the actions' npm dependencies: the project's
@@ -63,14 +72,9 @@ class Emulator:
             route, params = self.router.match(request.method, request.path)
             request.params = params
             if route.scopes:
-                client_id, scopes = self.authority.verify(request.headers.get("authorization"))
-                if not scopes.intersection(route.scopes):
-                    raise ApiError(
-                        403,
-                        f"Insufficient scope, expected any of: {','.join(route.scopes)}",
-                        "insufficient_scope",
-                    )
-                request.client_id, request.scopes = client_id, scopes
+                principal = self.authority.principal(request.headers.get("authorization"))
+                check_call(principal, route, request)
+                request.client_id, request.scopes = principal.client_id, principal.scopes
             return route.handler(request), headers
         except ApiError as error:
             error.headers = {**headers, **error.headers}

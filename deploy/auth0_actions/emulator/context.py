@@ -8,13 +8,16 @@ module imports one that imports it back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from auth0_actions.emulator.auth import TokenAuthority
+from auth0_actions.emulator.backends.client_grants import ClientGrants
+from auth0_actions.emulator.backends.clients import Clients
+from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.http import Router
+from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.store import Store
 
 
@@ -31,11 +34,14 @@ class EmulatorApp(Protocol):
     domain: str
     settings: Settings
     authority: TokenAuthority
+    clients: Clients
+    resource_servers: ResourceServers
+    client_grants: ClientGrants
+    oauth: AuthorizationServer  # client authentication and grants
     router: Router
     public_base_url: str | None  # set by whoever serves the app
     # Hung on the app by the endpoint modules that own them:
     export_failures: list[str]  # jobs: each message fails the next export that completes
-    exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None  # login: code grant
     login_flow: Any  # login: transactions in flight
     actions_sandbox: Any  # actions: the sandbox pool of POST .../test
     dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies

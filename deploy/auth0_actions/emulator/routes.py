@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from auth0_actions.emulator import (
     routes_actions,
-    routes_auth,
     routes_jobs,
     routes_login,
     routes_rules,
     routes_users,
 )
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.handlers import client_grants, clients, oauth, resource_servers
 
 
 def register(app: EmulatorApp) -> None:
     """Add every endpoint to the app's router (the token endpoint first)."""
-    routes_auth.register(app)
+    oauth.register(app)
+    clients.register(app)
+    resource_servers.register(app)
+    client_grants.register(app)
     routes_actions.register(app)
     routes_users.register(app)
     routes_rules.register(app)

@@ -7,6 +7,7 @@ only on create and rotate, and to tokens holding ``read:client_keys``.
 from __future__ import annotations
 
 from auth0_actions.emulator.backends.clients import Clients
+from auth0_actions.emulator.backends.paging import paged
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, project
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auth0_actions.emulator.backends.paging import paged
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, public
 

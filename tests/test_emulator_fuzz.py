@@ -371,7 +371,7 @@ def document() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def tenant() -> Iterator[tuple[Emulator, str, str]]:
     app = Emulator()
-    client = app.authority.register()
+    client = app.oauth.register()
     server = ServerThread(app).start()
     token = httpx.post(
         f"{server.base_url}/oauth/token",
@@ -458,8 +458,10 @@ def test_fuzz_implemented_operations(
     schemas = Schemas(document)
     gen = Generator(schemas, random.Random(SEED))  # noqa: S311 (repeatable test data)
     auth = {"authorization": f"Bearer {token}"}
-    narrow = app.authority.register(scopes=("read:rules",))
-    narrow_token = app.authority.issue(narrow.client_id, narrow.client_secret, None)["access_token"]
+    narrow = app.oauth.register(scopes=("read:rules",))
+    narrow_token = app.oauth.issue(
+        narrow.client_id, narrow.client_secret, f"https://{app.domain}/api/v2/"
+    )["access_token"]
     problems: list[str] = []
     succeeded: set[str] = set()
     sent = 0

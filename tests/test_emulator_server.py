@@ -78,7 +78,7 @@ def _token(base_url: str, client_id: str, secret: str, **kwargs: Any) -> str:
 @pytest.fixture
 def served() -> Iterator[SimpleNamespace]:
     app = Emulator()
-    client = app.authority.register()
+    client = app.oauth.register()
     server = ServerThread(app).start()
     http = httpx.Client(base_url=server.base_url, timeout=10)
     token = _token(server.base_url, client.client_id, client.client_secret)

@@ -60,7 +60,7 @@ def emulator() -> Iterator[tuple[Emulator, ServerThread, Target]]:
     """One served emulator for the module (stopping a server takes half a second)."""
     app = Emulator()
     server = ServerThread(app).start()
-    registered = app.authority.register()
+    registered = app.oauth.register()
     try:
         yield app, server, _target(server, registered.client_id, registered.client_secret)
     finally:
@@ -392,7 +392,7 @@ def test_retries_are_bounded(served: Served) -> None:
 def test_an_unreachable_tenant_is_a_tenant_error() -> None:
     app = Emulator()
     server = ServerThread(app).start()
-    registered = app.authority.register()
+    registered = app.oauth.register()
     target = _target(server, registered.client_id, registered.client_secret)
     server.stop()
     app.close()

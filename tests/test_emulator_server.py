@@ -240,6 +240,7 @@ def test_chunked_bodies_are_read(served: SimpleNamespace) -> None:
             "grant_type": "client_credentials",
             "client_id": served.client.client_id,
             "client_secret": served.client.client_secret,
+            "audience": "https://local.auth0-actions.test/api/v2/",
         }
     ).encode()
     parts = iter([body[:10], body[10:]])  # an iterator: httpx sends it chunked

@@ -250,11 +250,14 @@ class LocalTenant:
         are kept, so configured clients go on working.
         """
         with self.store.transaction():
-            removed = self.counts()
+            before = self.counts()
             self.store.clear()
             self.seed_clients()
+            after = self.counts()
         self.app.injector.log.clear()
-        return removed
+        # The seeded applications are back as they were: not counted as removed.
+        removed = {kind: n - after.get(kind, 0) for kind, n in before.items()}
+        return {kind: n for kind, n in removed.items() if n > 0}
 
     def seed(
         self, users: list[dict[str, Any]], source: YamlDocument | None = None

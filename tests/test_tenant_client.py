@@ -74,7 +74,8 @@ def served(emulator: tuple[Emulator, ServerThread, Target]) -> Iterator[Served]:
     app, server, target = emulator
     app.store.clear()
     # The application and its grant live in the tenant's state: registered again.
-    assert target.client_id and target.client_secret
+    assert target.client_id
+    assert target.client_secret
     app.oauth.register(target.client_id, target.client_secret.reveal())
     app.injector.faults.clear()
     app.injector.set_rate_limit(None)

@@ -8,7 +8,7 @@ from auth0_actions.emulator.http import Request
 
 
 def paged(request: Request, items: list[dict[str, Any]], key: str) -> Any:
-    """A bare array, or ``{start, limit, length, total, <key>}`` with include_totals.
+    """A bare array, or ``{start, limit, total, <key>}`` with include_totals (the OpenAPI shape).
 
     Without page or per_page every item is listed, as Auth0 lists these
     collections when paging is not asked for.
@@ -19,4 +19,4 @@ def paged(request: Request, items: list[dict[str, Any]], key: str) -> Any:
     chunk = items[start : start + size] if asked else items
     if not request.bool_arg("include_totals"):
         return chunk
-    return {"start": start, "limit": size, "length": len(chunk), "total": len(items), key: chunk}
+    return {"start": start, "limit": size, "total": len(items), key: chunk}

@@ -13,7 +13,7 @@ import html
 from typing import Any
 
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.http import Request, Response
+from auth0_actions.emulator.http import ApiError, Request, Response
 from auth0_actions.emulator.management_scopes import OIDC_SCOPES
 from auth0_actions.emulator.oauth import OAuthError, issuer_for
 from auth0_actions.emulator.oauth_code import PKCE_METHODS, check_exchange, tokens
@@ -42,7 +42,10 @@ def register(app: EmulatorApp) -> None:
         return issuer_for(request, app.authority.issuer, app.public_base_url)
 
     def token(request: Request) -> Response:
-        body = request.json_object()  # form or JSON: the SDKs send both
+        try:
+            body = request.json_object()  # form or JSON: the SDKs send both
+        except ApiError as error:  # the Authentication API's shape, even for a bad body
+            raise OAuthError(400, "invalid_request", error.message) from None
         grant = body.get("grant_type")
         if not grant:
             raise OAuthError(400, "invalid_request", "Missing required parameter: grant_type")

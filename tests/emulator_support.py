@@ -42,7 +42,7 @@ class ServedTenant:
     def __post_init__(self) -> None:
         self.app = Emulator(settings=self.settings)
         self.server = ServerThread(self.app).start()
-        client = self.app.authority.register(scopes=self.scopes)
+        client = self.app.oauth.register(scopes=self.scopes)
         self.client_id, self.client_secret = client.client_id, client.client_secret
         self.token = self.issue_token()
 
@@ -55,7 +55,7 @@ class ServedTenant:
         return f"{self.server.base_url}/api/v2"
 
     def issue_token(self, scopes: tuple[str, ...] | None = None) -> str:
-        client = self.app.authority.register(scopes=scopes) if scopes is not None else None
+        client = self.app.oauth.register(scopes=scopes) if scopes is not None else None
         data = {
             "grant_type": "client_credentials",
             "client_id": client.client_id if client else self.client_id,
@@ -75,6 +75,24 @@ class ServedTenant:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def login_client(
+    app: Emulator,
+    callbacks: Iterable[str],
+    *,
+    client_id: str = "app",
+    app_type: str = "spa",
+) -> dict[str, Any]:
+    """An application that may start logins returning to ``callbacks`` (public: no secret).
+
+    Auth0's /authorize refuses unknown clients and unregistered callback URLs,
+    so every test that logs in registers the application it plays first.
+    """
+    return app.backends.clients.create(
+        {"name": "Test application", "app_type": app_type, "callbacks": list(callbacks)},
+        client_id=client_id,
+    )
 
 
 def load_recording(name: str) -> list[dict[str, Any]]:

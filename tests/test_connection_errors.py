@@ -192,7 +192,7 @@ def test_a_5xx_storm_gives_up_after_the_attempts_saying_so(
     emulator: tuple[Emulator, ServerThread],
 ) -> None:
     app, server = emulator
-    registered = app.authority.register()
+    registered = app.oauth.register()
     target = _target(server.base_url, registered.client_id, registered.client_secret)
     policy = RetryPolicy(attempts=3, backoff_s=0.01)
     app.injector.faults.append(Fault("GET", ACTIONS, status=503, times=None))
@@ -209,7 +209,7 @@ def test_a_5xx_storm_on_the_token_exchange_says_so(
     emulator: tuple[Emulator, ServerThread],
 ) -> None:
     app, server = emulator
-    registered = app.authority.register()
+    registered = app.oauth.register()
     target = _target(server.base_url, registered.client_id, registered.client_secret)
     policy = RetryPolicy(attempts=2, backoff_s=0.01)
     app.injector.faults.append(Fault("POST", r"^/oauth/token$", status=502, times=None))

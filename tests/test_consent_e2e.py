@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import jwt
 import pytest
+from emulator_support import login_client
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from auth0_actions.cli.main import main
@@ -233,6 +234,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, scaffolded: Path) -> Iterato
         # ... and its redirect Action sends users to this consent page (a free port).
         _edit_tenant_yaml(root, "http://127.0.0.1:8766/consent", page.page_url)
         app = RelyingParty(local.base_url).start()
+        # The relying party is a registered application with its exact callback URL.
+        login_client(local.app, [f"{app.base_url}/callback"], client_id=app.client_id)
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         stack = Stack(root, local, page, app, browser)
         try:

@@ -44,7 +44,7 @@ class Served:
 def served(scaffolded: Path) -> Iterator[Served]:
     app = Emulator()
     server = ServerThread(app).start()
-    registered = app.authority.register()
+    registered = app.oauth.register()
     target = Target(
         "test",
         server.base_url.split("://", 1)[1],

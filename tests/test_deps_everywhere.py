@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import test_deps
+from emulator_support import login_client
 from test_deps import PACKAGE, Registry
 
 from auth0_actions.emulator.app import Emulator
@@ -148,7 +149,7 @@ class Served:
     def __init__(self, app: Emulator, base: str) -> None:
         self.app = app
         self.base = base
-        client = app.authority.register()
+        client = app.oauth.register()
         token = httpx.post(
             f"{base}/oauth/token",
             data={
@@ -223,6 +224,7 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     """A local tenant with a state directory: its builds install into <state>/deps."""
     app = Emulator(state_dir=tmp_path / "state")
+    login_client(app, [APP])
     server = ServerThread(app).start()
     try:
         yield Served(app, server.base_url)
@@ -265,7 +267,12 @@ def test_the_local_tenant_builds_dependencies_and_its_flows_require_them(
     assert "error" not in query, query
     tokens = httpx.post(
         f"{served.base}/oauth/token",
-        data={"grant_type": "authorization_code", "code": query["code"][0], "client_id": "app"},
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "client_id": "app",
+            "redirect_uri": APP,
+        },
     ).json()
     assert _claims(tokens["id_token"])["https://example.com/greeting"] == (
         "hello, grace@example.com"

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
+from emulator_support import login_client
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
@@ -86,6 +87,7 @@ def tenant(scaffolded: Path) -> Iterator[tuple[Emulator, str]]:
             ],
         },
     )
+    login_client(app, [APP])
     server = ServerThread(app).start()
     try:
         yield app, server.base_url
@@ -95,8 +97,9 @@ def tenant(scaffolded: Path) -> Iterator[tuple[Emulator, str]]:
             app.login_flow._pool.close()
 
 
-def _login(base: str, email: str) -> httpx.Response:
-    client = httpx.Client(base_url=base, follow_redirects=False)
+def _login(base: str, email: str, client: httpx.Client | None = None) -> httpx.Response:
+    """Sign in from ``client`` (a browser: it keeps the transaction's cookie for /continue)."""
+    client = client or httpx.Client(base_url=base, follow_redirects=False)
     page = client.get(
         "/authorize",
         params={
@@ -112,12 +115,23 @@ def _login(base: str, email: str) -> httpx.Response:
     return client.post("/u/login", data={"tx": tx, "email": email, "password": PASSWORD})
 
 
+def exchange(code: str) -> dict[str, str]:
+    """The code grant of the public test application (RFC 6749 s. 4.1.3)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": "app",
+        "redirect_uri": APP,
+    }
+
+
 def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emulator, str]) -> None:
     app, base = tenant
     user = _user("new@example.com", {"theme": "dark"})
     app.store.put("user", user["user_id"], user)
 
-    to_page = _login(base, "new@example.com")
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    to_page = _login(base, "new@example.com", browser)
     assert to_page.status_code == 302
     page_url = urlsplit(to_page.headers["location"])
     query = {k: v[-1] for k, v in parse_qs(page_url.query).items()}
@@ -139,11 +153,8 @@ def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emul
         },
         SECRET,
     )
-    back = httpx.post(
-        f"{base}/continue",
-        params={"state": query["state"]},
-        data={"session_token": answer},
-        follow_redirects=False,
+    back = browser.post(
+        "/continue", params={"state": query["state"]}, data={"session_token": answer}
     )
     assert back.status_code == 302
     app_query = parse_qs(urlsplit(back.headers["location"]).query)
@@ -157,16 +168,13 @@ def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emul
 
     tokens = httpx.post(
         f"{base}/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+        data=exchange(code),
     ).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert claims["sub"] == user["user_id"]
     assert claims["aud"] == "app"
     # A code is good once.
-    again = httpx.post(
-        f"{base}/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
-    )
+    again = httpx.post(f"{base}/oauth/token", data=exchange(code))
     assert again.status_code == 403
 
 
@@ -174,12 +182,9 @@ def test_decline_ends_at_the_app_with_the_reason(tenant: tuple[Emulator, str]) -
     app, base = tenant
     user = _user("decliner@example.com", {})
     app.store.put("user", user["user_id"], user)
-    query = {
-        k: v[-1]
-        for k, v in parse_qs(
-            urlsplit(_login(base, "decliner@example.com").headers["location"]).query
-        ).items()
-    }
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    away = _login(base, "decliner@example.com", browser)
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(away.headers["location"]).query).items()}
     incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
     now = int(time.time())
     answer = sign_token(
@@ -194,11 +199,8 @@ def test_decline_ends_at_the_app_with_the_reason(tenant: tuple[Emulator, str]) -
         },
         SECRET,
     )
-    back = httpx.post(
-        f"{base}/continue",
-        params={"state": query["state"]},
-        data={"session_token": answer},
-        follow_redirects=False,
+    back = browser.post(
+        "/continue", params={"state": query["state"]}, data={"session_token": answer}
     )
     result = parse_qs(urlsplit(back.headers["location"]).query)
     assert result["error"] == ["access_denied"]
@@ -238,7 +240,8 @@ def test_login_runs_actions_deployed_and_bound_through_the_api(scaffolded: Path)
     """The whole chain over HTTP: create and deploy the consent actions, bind them in
     order, create a user, log in: the bound redirect action sends the user to the page."""
     app = Emulator()
-    client = app.authority.register()
+    login_client(app, [APP])
+    client = app.oauth.register()
     server = ServerThread(app).start()
     try:
         base = server.base_url
@@ -248,7 +251,7 @@ def test_login_runs_actions_deployed_and_bound_through_the_api(scaffolded: Path)
                 "grant_type": "client_credentials",
                 "client_id": client.client_id,
                 "client_secret": client.client_secret,
-                "audience": "x",
+                "audience": f"https://{app.domain}/api/v2/",
             },
         ).json()["access_token"]
         api = httpx.Client(base_url=f"{base}/api/v2", headers={"authorization": f"Bearer {token}"})
@@ -309,6 +312,7 @@ def test_id_token_carries_custom_claims_and_deny_reaches_the_app() -> None:
     """§1: idToken.setCustomClaim ends up in the id_token; access.deny ends the login
     at the application with error=access_denied and the reason."""
     app = Emulator()
+    login_client(app, [APP])
     claim = (
         "exports.onExecutePostLogin = async (event, api) => {\n"
         "  if (event.user.email.startsWith('blocked')) {\n"
@@ -340,7 +344,7 @@ def test_id_token_carries_custom_claims_and_deny_reaches_the_app() -> None:
         code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
         tokens = httpx.post(
             f"{server.base_url}/oauth/token",
-            data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+            data=exchange(code),
         ).json()
         claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
         assert claims["https://example.com/roles"] == ["reader"]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
+from emulator_support import login_client
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator import routes_login
@@ -38,6 +39,7 @@ def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, str]]:
         routes_login, "SandboxPool", lambda size: SandboxPool(size, limits=Limits(timeout_ms=1500))
     )
     app = Emulator()
+    login_client(app, [APP])
     user = {
         "user_id": "auth0|fidelity0000000000000001",
         "email": "jane@example.com",
@@ -91,9 +93,10 @@ def on_execute(body: str, cont: str | None = None) -> str:
     return code
 
 
-def login(base: str, host: str | None = None) -> httpx.Response:
+def login(base: str, host: str | None = None, client: httpx.Client | None = None) -> httpx.Response:
+    """Sign in from ``client`` (a browser: it keeps the transaction's cookie for /continue)."""
     headers = {"host": host} if host else {}
-    client = httpx.Client(base_url=base, follow_redirects=False, headers=headers)
+    client = client or httpx.Client(base_url=base, follow_redirects=False, headers=headers)
     page = client.get(
         "/authorize",
         params={
@@ -121,7 +124,12 @@ def at_app(response: httpx.Response) -> dict[str, str]:
 def tokens(base: str, code: str) -> dict[str, Any]:
     answer = httpx.post(
         f"{base}/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "client_id": "app"},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": "app",
+            "redirect_uri": APP,
+        },
     ).json()
     decode = {"options": {"verify_signature": False}}
     return {
@@ -221,10 +229,11 @@ def test_transaction_metadata_survives_the_redirect(tenant: tuple[Emulator, str]
             """
         ),
     )
-    away = login(base)
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    away = login(base, client=browser)
     assert away.headers["location"].startswith("https://consent.example/page")
     state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
-    back = httpx.get(f"{base}/continue", params={"state": state}, follow_redirects=False)
+    back = browser.get("/continue", params={"state": state})
     issued = tokens(base, at_app(back)["code"])
     assert issued["id"]["https://acme.example/on_continue"] == "xyz123"
     assert issued["id"]["https://acme.example/later"] == "xyz123"

@@ -78,7 +78,7 @@ def _token(base_url: str, client_id: str, secret: str, **kwargs: Any) -> str:
 @pytest.fixture
 def served() -> Iterator[SimpleNamespace]:
     app = Emulator()
-    client = app.authority.register()
+    client = app.oauth.register()
     server = ServerThread(app).start()
     http = httpx.Client(base_url=server.base_url, timeout=10)
     token = _token(server.base_url, client.client_id, client.client_secret)
@@ -240,6 +240,7 @@ def test_chunked_bodies_are_read(served: SimpleNamespace) -> None:
             "grant_type": "client_credentials",
             "client_id": served.client.client_id,
             "client_secret": served.client.client_secret,
+            "audience": "https://local.auth0-actions.test/api/v2/",
         }
     ).encode()
     parts = iter([body[:10], body[10:]])  # an iterator: httpx sends it chunked

@@ -258,7 +258,7 @@ def test_users_by_email_is_a_bare_array(tenant: SimpleNamespace) -> None:
 
 
 def test_scopes_and_authentication(tenant: SimpleNamespace) -> None:
-    reader = tenant.app.authority.register(scopes=("read:users",))
+    reader = tenant.app.oauth.register(scopes=("read:users",))
     token = _token(tenant.server.base_url, reader.client_id, reader.client_secret)
     headers = {"authorization": f"Bearer {token}"}
     base = tenant.server.base_url
@@ -700,7 +700,7 @@ def test_export_files_live_in_the_state_dir(tmp_path: Path) -> None:
     from auth0_actions.emulator.store import Store
 
     app = Emulator(store=Store(tmp_path / "tenant.sqlite"))
-    client = app.authority.register()
+    client = app.oauth.register()
     server = ServerThread(app).start()
     try:
         token = _token(server.base_url, client.client_id, client.client_secret)

@@ -56,6 +56,7 @@ from attack_support import (
     reply_channels,
     unit,
 )
+from emulator_support import login_client
 
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.node import selected_node
@@ -1698,6 +1699,7 @@ def served(scaffolded: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     root = tmp_path_factory.mktemp("served") / "tenant-repo"
     shutil.copytree(scaffolded, root, symlinks=True)
     with LocalTenant.open(root) as tenant:
+        login_client(tenant.app, ["https://app.example.com/callback"])
         yield Served(tenant, root, new_canary())
 
 

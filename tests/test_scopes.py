@@ -163,7 +163,7 @@ def test_the_tables_scopes_are_exactly_what_the_command_needs(
         served.local.reset()
         case.setup(served)
         granted = tuple(s for s in scopes if s != missing)
-        client = served.local.app.authority.register(f"client-{index}", CLIENT_SECRET, granted)
+        client = served.local.app.oauth.register(f"client-{index}", CLIENT_SECRET, granted)
         monkeypatch.setenv(id_var, client.client_id)
         monkeypatch.setenv(secret_var, CLIENT_SECRET)
         run = served.cli(*case.args)

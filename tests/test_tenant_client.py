@@ -60,7 +60,7 @@ def emulator() -> Iterator[tuple[Emulator, ServerThread, Target]]:
     """One served emulator for the module (stopping a server takes half a second)."""
     app = Emulator()
     server = ServerThread(app).start()
-    registered = app.authority.register()
+    registered = app.oauth.register()
     try:
         yield app, server, _target(server, registered.client_id, registered.client_secret)
     finally:
@@ -73,6 +73,10 @@ def served(emulator: tuple[Emulator, ServerThread, Target]) -> Iterator[Served]:
     """The module's emulator, emptied and without faults, and a fresh client."""
     app, server, target = emulator
     app.store.clear()
+    # The application and its grant live in the tenant's state: registered again.
+    assert target.client_id
+    assert target.client_secret
+    app.oauth.register(target.client_id, target.client_secret.reveal())
     app.injector.faults.clear()
     app.injector.set_rate_limit(None)
     app.injector.log.clear()
@@ -392,7 +396,7 @@ def test_retries_are_bounded(served: Served) -> None:
 def test_an_unreachable_tenant_is_a_tenant_error() -> None:
     app = Emulator()
     server = ServerThread(app).start()
-    registered = app.authority.register()
+    registered = app.oauth.register()
     target = _target(server, registered.client_id, registered.client_secret)
     server.stop()
     app.close()

@@ -95,6 +95,10 @@ def serve_command(
             f"  audience       {tenant.audience}",
             f"  client_id      {tenant.client_id}",
             f"  client_secret  {tenant.client_secret.reveal()}",
+            "  login application (authorization code; callbacks:"
+            f" {', '.join(tenant.credentials()['login_callbacks'])})",
+            f"  login_client_id      {tenant.login_client.client_id}",
+            f"  login_client_secret  {tenant.login_client.client_secret.reveal()}",
         ]
         if tenant.ca_path is not None:
             lines.append(f"  ca_path        {tenant.ca_path}")

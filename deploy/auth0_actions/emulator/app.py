@@ -9,7 +9,6 @@ OpenAPI document (400, :mod:`auth0_actions.emulator.openapi`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,9 @@ from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.faults import FaultInjector
-from auth0_actions.emulator.http import ApiError, Request, Response, Route, Router
+from auth0_actions.emulator.http import ApiError, Request, Response, Router
+from auth0_actions.emulator.management_access import check_call
+from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.openapi import API_PREFIX, RequestSchemas
 from auth0_actions.emulator.store import Store
 
@@ -58,7 +59,6 @@ class Emulator:
         self.router = Router()
         self.public_base_url: str | None = None  # set by whoever serves the app
         self.export_failures: list[str] = []
-        self.exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.login_flow: Any = None
         self.actions_sandbox: Any = None
         # Where builds install the actions' npm dependencies: the project's
@@ -67,6 +67,12 @@ class Emulator:
             dependency_cache = state_dir / "deps"
         self.dependency_builds = DependencyBuilds(dependency_cache)
         self.backends = Backends.build(self)
+        self.oauth = AuthorizationServer(
+            self.authority,
+            self.backends.clients,
+            self.backends.resource_servers,
+            self.backends.client_grants,
+        )
         routes.register(self)
 
     def close(self) -> None:
@@ -74,16 +80,6 @@ class Emulator:
         routes.close(self)
         self.dependency_builds.close()
         self.store.close()
-
-    def _authorize(self, request: Request, route: Route) -> None:
-        client_id, scopes = self.authority.verify(request.headers.get("authorization"))
-        if not scopes.intersection(route.scopes):
-            raise ApiError(
-                403,
-                f"Insufficient scope, expected any of: {','.join(route.scopes)}",
-                "insufficient_scope",
-            )
-        request.client_id, request.scopes = client_id, scopes
 
     def dispatch(self, request: Request) -> tuple[Response, dict[str, str]]:
         headers = self.injector.before(request.method, request.path)
@@ -97,7 +93,9 @@ class Emulator:
                 raise
             request.params = params
             if route.scopes:
-                self._authorize(request, route)
+                principal = self.authority.principal(request.headers.get("authorization"))
+                check_call(principal, route, request)
+                request.client_id, request.scopes = principal.client_id, principal.scopes
             if request.method in _BODY_METHODS:
                 request_schemas().check(request.method, route.template, request.json())
             return route.handler(request), headers

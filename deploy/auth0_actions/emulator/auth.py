@@ -1,42 +1,27 @@
-"""Client credentials, RS256 access tokens and the JWKS of the local tenant."""
+"""The tenant's signing key: RS256 tokens, their verification, and the JWKS."""
 
 from __future__ import annotations
 
 import base64
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
+from auth0_actions.emulator.management_scopes import MANAGEMENT_API_SCOPES, is_management_audience
 from auth0_actions.files import write_private, write_private_json
+from auth0_actions.network import is_loopback_host
 
 TOKEN_LIFETIME_S = 86_400  # Auth0's default for Management API tokens
 KEY_ID = "local-tenant-1"
 
-# Every scope the implemented endpoints check (docs/reference/management-api.md §1-4).
-MANAGEMENT_SCOPES = (
-    "read:actions",
-    "create:actions",
-    "update:actions",
-    "delete:actions",
-    "read:users",
-    "create:users",
-    "update:users",
-    "delete:users",
-    "read:rules",
-    "create:rules",
-    "update:rules",
-    "delete:rules",
-    "read:rules_configs",
-    "update:rules_configs",
-    "delete:rules_configs",
-)
+# Every scope of the Management API: what the management client is granted.
+MANAGEMENT_SCOPES = MANAGEMENT_API_SCOPES
 
 
 @dataclass(frozen=True)
@@ -44,6 +29,25 @@ class Client:
     client_id: str
     client_secret: str
     scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified access token speaks for."""
+
+    subject: str  # a user id, or "<client_id>@clients" for client credentials
+    client_id: str  # azp: the application the token was issued to
+    scopes: frozenset[str]
+    audiences: tuple[str, ...]
+
+    @property
+    def is_client(self) -> bool:
+        """Client credentials: the application itself, not a signed-in user."""
+        return self.subject == f"{self.client_id}@clients"
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, extra={"attributes": {"error": message}})
 
 
 def _b64(value: int) -> str:
@@ -57,7 +61,6 @@ class TokenAuthority:
     def __init__(self, issuer: str, key_file: Path | None = None) -> None:
         self.issuer = issuer
         self._key = self._load_or_create(key_file)
-        self.clients: dict[str, Client] = {}
 
     @staticmethod
     def _load_or_create(key_file: Path | None) -> rsa.RSAPrivateKey:
@@ -76,20 +79,6 @@ class TokenAuthority:
             write_private(key_file, pem)
         return key
 
-    def register(
-        self,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        scopes: tuple[str, ...] = MANAGEMENT_SCOPES,
-    ) -> Client:
-        client = Client(
-            client_id or secrets.token_urlsafe(24),
-            client_secret or secrets.token_urlsafe(48),
-            scopes,
-        )
-        self.clients[client.client_id] = client
-        return client
-
     def jwks(self) -> dict[str, Any]:
         numbers = self._key.public_key().public_numbers()
         return {
@@ -105,64 +94,50 @@ class TokenAuthority:
             ]
         }
 
-    def issue(
-        self, client_id: str, client_secret: str, audience: str | None, scope: str | None = None
-    ) -> dict[str, Any]:
-        client = self.clients.get(client_id)
-        if client is None or not secrets.compare_digest(client.client_secret, client_secret):
-            raise ApiError(
-                401,
-                "Unauthorized",
-                extra={"error_description": "Unauthorized"},
-                error_code="access_denied",
-            )
-        granted = client.scopes
-        if scope:
-            granted = tuple(s for s in scope.split() if s in client.scopes)
-        now = int(clock.now_s())
-        claims = {
-            "iss": self.issuer,
-            "sub": f"{client_id}@clients",
-            "aud": audience or f"{self.issuer}api/v2/",
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME_S,
-            "scope": " ".join(granted),
-            "gty": "client-credentials",
-            "azp": client_id,
-        }
-        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": KEY_ID})
-        return {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME_S,
-            "scope": " ".join(granted),
-        }
-
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": KEY_ID})
 
-    def verify(self, authorization: str | None) -> tuple[str, frozenset[str]]:
-        """(client id, scopes) of a valid bearer token, else Auth0's 401."""
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise ApiError(
-                401,
-                "Missing authentication",
-                extra={"attributes": {"error": "Missing authentication"}},
-            )
-        token = authorization[7:].strip()
+    def decode(self, token: str) -> dict[str, Any]:
+        """The claims of a token this tenant signed, else Auth0's 401.
+
+        The issuer is the tenant's canonical ``https://{domain}/`` or, for a
+        flow that came in on a loopback origin, that origin (Auth0 issues
+        through a custom domain the same way): any issuer on loopback is this
+        tenant, and the signature proves the token is its own.
+        """
         try:
-            claims = jwt.decode(
-                token,
-                self._key.public_key(),
-                algorithms=["RS256"],
-                options={"verify_aud": False},
-                issuer=self.issuer,
+            claims: dict[str, Any] = jwt.decode(
+                token, self._key.public_key(), algorithms=["RS256"], options={"verify_aud": False}
             )
         except jwt.PyJWTError:
-            raise ApiError(
-                401, "Invalid token", extra={"attributes": {"error": "Invalid token"}}
-            ) from None
-        return str(claims.get("azp", "")), frozenset(str(claims.get("scope", "")).split())
+            raise _unauthorized("Invalid token") from None
+        issuer = str(claims.get("iss", ""))
+        host = urlsplit(issuer).hostname
+        if issuer != self.issuer and not (host and is_loopback_host(host)):
+            raise _unauthorized("Invalid token")
+        return claims
+
+    def principal(self, authorization: str | None) -> Principal:
+        """Who a Management API bearer token speaks for: its audience must be the API's."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise _unauthorized("Missing authentication")
+        claims = self.decode(authorization[7:].strip())
+        audience = claims.get("aud")
+        audiences = tuple(audience if isinstance(audience, list) else [audience])
+        domain = urlsplit(self.issuer).netloc
+        if not any(isinstance(a, str) and is_management_audience(a, domain) for a in audiences):
+            raise _unauthorized("Bad audience: " + " ".join(str(a) for a in audiences))
+        return Principal(
+            str(claims.get("sub", "")),
+            str(claims.get("azp", "")),
+            frozenset(str(claims.get("scope", "")).split()),
+            tuple(str(a) for a in audiences),
+        )
+
+    def verify(self, authorization: str | None) -> tuple[str, frozenset[str]]:
+        """(client id, scopes) of a valid Management API token, else Auth0's 401."""
+        principal = self.principal(authorization)
+        return principal.client_id, principal.scopes
 
 
 def write_credentials(path: Path, data: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ imports one that imports it back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from auth0_actions.emulator.auth import TokenAuthority
@@ -16,6 +15,7 @@ from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.http import Router
+from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.store import Store
 
 __all__ = ["EmulatorApp", "Settings"]
@@ -29,11 +29,11 @@ class EmulatorApp(Protocol):
     domain: str
     settings: Settings
     authority: TokenAuthority
+    oauth: AuthorizationServer  # client authentication and grants
     router: Router
     public_base_url: str | None  # set by whoever serves the app
     # Hung on the app by the endpoint modules that own them:
     export_failures: list[str]  # jobs: each message fails the next export that completes
-    exchange_code: Callable[[dict[str, Any]], dict[str, Any]] | None  # login: code grant
     login_flow: Any  # login: transactions in flight
     actions_sandbox: Any  # actions: the sandbox pool of POST .../test
     dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies

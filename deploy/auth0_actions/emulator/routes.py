@@ -18,9 +18,18 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auth0_actions.emulator import routes_auth, routes_login
+from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.handlers import actions, jobs, rules, users
+from auth0_actions.emulator.handlers import (
+    actions,
+    client_grants,
+    clients,
+    jobs,
+    oauth,
+    resource_servers,
+    rules,
+    users,
+)
 from auth0_actions.emulator.http import Request, Response
 
 AppHandler = Callable[[EmulatorApp, Request], Response]
@@ -130,7 +139,10 @@ def _bind(app: EmulatorApp, handler: AppHandler) -> Callable[[Request], Response
 
 def register(app: EmulatorApp) -> None:
     """Add every endpoint to the app's router (the token endpoint first)."""
-    routes_auth.register(app)
+    oauth.register(app)
+    clients.register(app)
+    resource_servers.register(app)
+    client_grants.register(app)
     for endpoint in ROUTES:
         app.router.add(
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes

@@ -28,17 +28,24 @@ import logging
 import secrets
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from auth0_actions import clock
 from auth0_actions.emulator.backends.passwords import verify_password
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.emulator.http import Request, Response, bad_request
+from auth0_actions.emulator.login_guard import (
+    browser_key,
+    check_authorize,
+    same_browser,
+    transaction_cookie,
+)
+from auth0_actions.emulator.oauth import issuer_for
+from auth0_actions.emulator.url_params import with_params as _with_params
 from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
-from auth0_actions.triggers.post_login_tokens import issued_scopes
 
 TRANSACTION_TTL_S = 600
 CODE_TTL_S = 300
@@ -49,12 +56,6 @@ ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
 
 log = logging.getLogger("auth0_actions.emulator.login")
-
-
-def _with_params(url: str, params: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def connection_id(name: str) -> str:
@@ -172,7 +173,7 @@ class LoginFlow:
                 },
                 "client": {
                     "client_id": tx["client_id"],
-                    "name": "Local application",
+                    "name": tx.get("client_name") or "Local application",
                     "metadata": {},
                 },
                 "connection": {
@@ -312,51 +313,10 @@ class LoginFlow:
             params["state"] = tx["app_state"]
         return _redirect(_with_params(tx["redirect_uri"], params))
 
-    def exchange(self, body: dict[str, Any]) -> dict[str, Any]:
-        code = str(body.get("code") or "")
+    def redeem(self, code: str) -> dict[str, Any] | None:
+        """The login behind a code, removed: a code is good once, whatever follows."""
         with self._lock:
-            tx = self.codes.pop(code, None)
-        if tx is None or tx["expires"] < clock.now_s():
-            raise ApiError(
-                403,
-                "Invalid authorization code",
-                "invalid_grant",
-                extra={"error_description": "Invalid authorization code"},
-            )
-        if body.get("client_id") and body["client_id"] != tx["client_id"]:
-            raise ApiError(403, "Invalid authorization code", "invalid_grant")
-        user = self.app.store.get("user", tx["user_id"]) or {}
-        now = int(clock.now_s())
-        issuer = f"https://{self.app.domain}/"
-        scopes = issued_scopes(tx["scopes"], tx.get("scope_changes") or [])
-        # Custom claims first: the standard ones always win.
-        id_claims = {
-            **tx["claims"],
-            "iss": issuer,
-            "sub": tx["user_id"],
-            "aud": tx["client_id"],
-            "iat": now,
-            "exp": now + 36_000,
-            "email": user.get("email"),
-            "name": user.get("name"),
-            **({"nonce": tx["nonce"]} if tx.get("nonce") else {}),
-        }
-        access_claims = {
-            **tx["access_claims"],
-            "iss": issuer,
-            "sub": tx["user_id"],
-            "aud": f"{issuer}userinfo",
-            "iat": now,
-            "exp": now + 86_400,
-            "scope": " ".join(scopes),
-        }
-        return {
-            "access_token": self.app.authority.sign(access_claims),
-            "id_token": self.app.authority.sign(id_claims),
-            "token_type": "Bearer",
-            "expires_in": 86_400,
-            "scope": " ".join(scopes),
-        }
+            return self.codes.pop(code, None) if code else None
 
 
 def close(app: EmulatorApp) -> None:
@@ -370,22 +330,24 @@ def close(app: EmulatorApp) -> None:
 def register(app: EmulatorApp) -> None:
     flow = LoginFlow(app)
     app.login_flow = flow
-    app.exchange_code = flow.exchange
 
     def authorize(request: Request) -> Response:
-        redirect_uri = request.arg("redirect_uri")
-        client_id = request.arg("client_id")
-        if not redirect_uri or not client_id:
-            raise bad_request(
-                "Missing required parameter: redirect_uri and client_id", "invalid_request"
-            )
-        if request.arg("response_type", "code") != "code":
-            raise bad_request("Unsupported response_type (only code)", "unsupported_response_type")
+        checked = check_authorize(app, request)
+        if isinstance(checked, Response):
+            return checked  # an error page, or an error sent to a registered callback
+        client, redirect_uri = checked
+        browser = browser_key(request)
         tx_id = secrets.token_urlsafe(16)
         tx = {
             "id": tx_id,
-            "client_id": client_id,
+            "client_id": client["client_id"],
+            "client_name": client.get("name"),
             "redirect_uri": redirect_uri,
+            "audience": request.arg("audience"),
+            "code_challenge": request.arg("code_challenge"),
+            "code_challenge_method": request.arg("code_challenge_method", "plain"),
+            "issuer": issuer_for(request, app.authority.issuer, app.public_base_url),
+            "browser": browser,
             "app_state": request.arg("state"),
             "nonce": request.arg("nonce"),
             "scopes": (request.arg("scope") or "openid").split(),
@@ -408,7 +370,9 @@ def register(app: EmulatorApp) -> None:
             '<label>Password <input name="password" type="password" required></label>'
             '<button type="submit">Continue</button></form>'
         )
-        return _page("Sign in", form)
+        page = _page("Sign in", form)
+        page.headers["set-cookie"] = transaction_cookie(browser, app.public_base_url)
+        return page
 
     def login(request: Request) -> Response:
         form = request.json_object()
@@ -435,7 +399,12 @@ def register(app: EmulatorApp) -> None:
         body = request.json_object() if request.body else {}
         state = state or body.get("state")
         with flow._lock:
-            tx = flow.transactions.pop(str(state), None) if state else None
+            tx = flow.transactions.get(str(state)) if state else None
+            # Bound to the browser that started the login: a leaked link fails elsewhere.
+            if tx is not None and same_browser(request, tx):
+                flow.transactions.pop(str(state), None)
+            else:
+                tx = None
         if tx is None or tx["expires"] < clock.now_s():
             raise bad_request("The state parameter is missing or invalid", "invalid_request")
         user = app.store.get("user", tx["user_id"]) or {}

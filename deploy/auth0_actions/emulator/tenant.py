@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import write_credentials
+from auth0_actions.emulator.backends.clients import new_client_id, new_client_secret
 from auth0_actions.emulator.faults import RATE_PROFILES
 from auth0_actions.emulator.http import ApiError
 from auth0_actions.emulator.server import ServerThread
@@ -40,6 +40,11 @@ from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
 
 DATABASE_FILE = "tenant.sqlite3"
 CLIENT_FILE = "management-client.json"
+LOGIN_CLIENT_FILE = "login-client.json"
+# Auth0 compares callback URLs exactly (no port wildcard): the login application
+# allows these, and more can be added with PATCH /api/v2/clients/{id}.
+LOGIN_CALLBACKS = ("http://127.0.0.1:3000/callback", "http://localhost:3000/callback")
+LOGOUT_URLS = ("http://127.0.0.1:3000/", "http://localhost:3000/")
 TLS_DIR = "tls"
 
 
@@ -51,7 +56,15 @@ class ManagementClient:
 
 def _management_client(state_dir: Path) -> ManagementClient:
     """The kept client credentials, generated on first use."""
-    path = state_dir / CLIENT_FILE
+    return _kept_client(state_dir / CLIENT_FILE)
+
+
+def _login_client(state_dir: Path) -> ManagementClient:
+    """The login application's kept id and secret, generated on first use."""
+    return _kept_client(state_dir / LOGIN_CLIENT_FILE)
+
+
+def _kept_client(path: Path) -> ManagementClient:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         client_id, client_secret = data["client_id"], data["client_secret"]
@@ -61,8 +74,8 @@ def _management_client(state_dir: Path) -> ManagementClient:
         pass
     except (OSError, ValueError, KeyError, TypeError):
         pass  # unreadable or hand-edited: issue new credentials
-    client_id = secrets.token_urlsafe(24)
-    client_secret = secrets.token_urlsafe(48)
+    client_id = new_client_id()
+    client_secret = new_client_secret()
     write_private_json(path, {"client_id": client_id, "client_secret": client_secret})
     return ManagementClient(client_id, Secret(client_secret))
 
@@ -96,9 +109,32 @@ class LocalTenant:
             dependency_cache=cache_root(project_root),  # the cache `test` uses
         )
         self.client = _management_client(self.state_dir)
-        self.app.authority.register(self.client.client_id, self.client.client_secret.reveal())
+        self.login_client = _login_client(self.state_dir)
+        self.seed_clients()
         self.server: ServerThread | None = None
         self.tls: LocalTls | None = None
+
+    def seed_clients(self) -> None:
+        """The management client (every Management API scope) and the login application.
+
+        Kept across restarts and ``reset``: their ids and secrets live in
+        ``.auth0-local/``; the login application is created once and then left as
+        the Management API last changed it (callbacks added through PATCH stay).
+        """
+        self.app.oauth.register(
+            self.client.client_id, self.client.client_secret.reveal(), name="Management client"
+        )
+        if self.app.backends.clients.find(self.login_client.client_id) is None:
+            self.app.backends.clients.create(
+                {
+                    "name": "Local login application",
+                    "app_type": "regular_web",
+                    "callbacks": list(LOGIN_CALLBACKS),
+                    "allowed_logout_urls": list(LOGOUT_URLS),
+                    "client_secret": self.login_client.client_secret.reveal(),
+                },
+                client_id=self.login_client.client_id,
+            )
 
     # -- lifecycle ---------------------------------------------------------
     @classmethod
@@ -183,6 +219,9 @@ class LocalTenant:
             "audience": self.audience,
             "client_id": self.client_id,
             "client_secret": self.client_secret.reveal(),
+            "login_client_id": self.login_client.client_id,
+            "login_client_secret": self.login_client.client_secret.reveal(),
+            "login_callbacks": list(LOGIN_CALLBACKS),
         }
         if self.ca_path is not None:
             data["ca_path"] = str(self.ca_path)
@@ -208,10 +247,14 @@ class LocalTenant:
         are kept, so configured clients go on working.
         """
         with self.store.transaction():
-            removed = self.counts()
+            before = self.counts()
             self.store.clear()
+            self.seed_clients()
+            after = self.counts()
         self.app.injector.log.clear()
-        return removed
+        # The seeded applications are back as they were: not counted as removed.
+        removed = {kind: n - after.get(kind, 0) for kind, n in before.items()}
+        return {kind: n for kind, n in removed.items() if n > 0}
 
     def seed(
         self, users: list[dict[str, Any]], source: YamlDocument | None = None

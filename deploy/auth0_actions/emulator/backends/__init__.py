@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from auth0_actions.emulator.backends.action_tests import ActionTests
 from auth0_actions.emulator.backends.actions import ActionsBackend
+from auth0_actions.emulator.backends.client_grants import ClientGrants
+from auth0_actions.emulator.backends.clients import Clients
 from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.backends.jobs import JobsBackend
+from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.backends.rules import RulesBackend
 from auth0_actions.emulator.backends.users import UsersBackend
 
@@ -30,16 +33,24 @@ class Backends:
     action_tests: ActionTests
     rules: RulesBackend
     jobs: JobsBackend
+    clients: Clients
+    resource_servers: ResourceServers
+    client_grants: ClientGrants
 
     @classmethod
     def build(cls, host: BackendHost) -> Backends:
         actions = ActionsBackend(host)
+        clients = Clients(host.store, host.domain)
+        apis = ResourceServers(host.store, host.domain)
         return cls(
             users=UsersBackend(host.store),
             actions=actions,
             action_tests=ActionTests(host, actions),
             rules=RulesBackend(host.store),
             jobs=JobsBackend(host),
+            clients=clients,
+            resource_servers=apis,
+            client_grants=ClientGrants(host.store, clients, apis),
         )
 
     def close(self) -> None:

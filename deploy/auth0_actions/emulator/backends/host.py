@@ -26,6 +26,7 @@ class BackendHost(Protocol):
     """The parts of one local tenant its backends read."""
 
     store: Store
+    domain: str  # the tenant's canonical domain (ids and audiences derive from it)
     settings: Settings  # read on every use: a test may replace it
     dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies
     export_failures: list[str]  # jobs: each message fails the next export that completes

@@ -32,7 +32,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
+from auth0_actions.emulator.users_backend import UsersBackend
 from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
 from auth0_actions.sandbox.pool import SandboxPool
@@ -247,7 +249,12 @@ class LoginFlow:
         if status != "error":
             # A failed or timed-out execution never erases the profile: its
             # batched writes are discarded (limitations.mdx; @auth0/actions).
-            self._persist(tx["user_id"], result)
+            # A deny keeps them (post-login-api-object.mdx, api.access.deny).
+            try:
+                self._persist(tx["user_id"], result)
+            except FlowWriteError as exc:
+                self.record_failure(None, str(exc))
+                return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         if status in ("denied", "failed"):
             # session.revoke / refreshToken.revoke deny as access.deny does;
             # validation.error reaches the app with its own code
@@ -276,30 +283,13 @@ class LoginFlow:
         return self._finish_code(tx)
 
     def _persist(self, user_id: str, result: dict[str, Any]) -> None:
-        """Metadata writes, batched into one profile update as Auth0 does.
+        """This segment's metadata writes, key by key on the profile as stored now.
 
-        Only what the actions wrote is replaced, both fields in one store
-        transaction (never one without the other); nothing when they wrote nothing.
+        One profile update per segment, as Auth0 batches them (flow_writes.py);
+        FlowWriteError when the batch breaks the session's limits.
         """
-        written = {str(c.get("type")) for c in result.get("commands") or []}
-        fields = [
-            field
-            for field, command in (
-                ("user_metadata", "user.setUserMetadata"),
-                ("app_metadata", "user.setAppMetadata"),
-            )
-            if command in written and isinstance(result.get(field), dict)
-        ]
-        if not fields:
-            return
-        store = self.app.store
-        with store.transaction():
-            user = store.get("user", user_id)
-            if user is None:
-                return
-            for field in fields:
-                user[field] = result[field]
-            store.put("user", user_id, user)
+        writes = MetadataWrites.from_commands(result.get("commands") or [])
+        UsersBackend(self.app.store).persist_flow_writes(user_id, writes)
 
     def _app_description(self, message: str) -> str:
         """What the app is told of a thrown error: its first line, no paths, no stack."""

@@ -205,7 +205,9 @@ def test_a_batch_past_32_kb_of_a_field_is_refused() -> None:
     metadata"): at most 32 kB of each persisted per session. The api refuses the write in
     the action; a batch past it (a worker that broke the rule) is never stored."""
     fits = "x" * (SESSION_METADATA_BYTES - len('{"k":""}'))
-    assert MetadataWrites.from_commands([{"type": "user.setAppMetadata", "key": "k", "value": fits}])
+    assert MetadataWrites.from_commands(
+        [{"type": "user.setAppMetadata", "key": "k", "value": fits}]
+    )
     with pytest.raises(FlowWriteError, match="at most 32768 bytes"):
         MetadataWrites.from_commands(
             [{"type": "user.setAppMetadata", "key": "k", "value": fits + "x"}]

@@ -16,6 +16,7 @@ from auth0_actions.emulator import (
     routes_users,
 )
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.handlers import mfa
 
 
 def register(app: EmulatorApp) -> None:
@@ -26,6 +27,7 @@ def register(app: EmulatorApp) -> None:
     routes_rules.register(app)
     routes_jobs.register(app)
     routes_login.register(app)
+    mfa.register(app)
 
 
 def close(app: EmulatorApp) -> None:

@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from auth0_actions import clock
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
+from auth0_actions.emulator.handlers import mfa
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
 from auth0_actions.emulator.users_backend import UsersBackend
 from auth0_actions.network import is_loopback_host
@@ -189,6 +190,7 @@ class LoginFlow:
                     **public_user,
                     "user_metadata": user.get("user_metadata") or {},
                     "app_metadata": user.get("app_metadata") or {},
+                    "enrolledFactors": mfa.enrolled_factors(user),
                 },
                 "client": {
                     "client_id": tx["client_id"],
@@ -246,6 +248,8 @@ class LoginFlow:
         tx.setdefault("scope_changes", []).extend(
             c for c in result.get("commands") or [] if str(c.get("type")).endswith("Scope")
         )
+        # An MFA challenge asked for in any segment runs when the flow ends (handlers/mfa.py).
+        tx["mfa"] = mfa.requested(result, tx.get("mfa"))
         if status != "error":
             # A failed or timed-out execution never erases the profile: its
             # batched writes are discarded (limitations.mdx; @auth0/actions).
@@ -280,6 +284,8 @@ class LoginFlow:
                 tx["expires"] = clock.now_s() + TRANSACTION_TTL_S
                 self.transactions[state] = tx
             return _redirect(_with_params(result["redirect"]["url"], {"state": state}))
+        if tx["mfa"] is not None:
+            return mfa.start(self, tx)
         return self._finish_code(tx)
 
     def _persist(self, user_id: str, result: dict[str, Any]) -> None:

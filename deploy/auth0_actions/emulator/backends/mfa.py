@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import struct
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from auth0_actions.emulator.store import Store
@@ -84,6 +85,11 @@ class OtpBackend:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    @staticmethod
+    def enrolled(user: dict[str, Any]) -> bool:
+        """Whether a stored user has an OTP factor."""
+        return isinstance(user.get(SECRET_FIELD), str)
 
     def secret(self, user_id: str) -> str | None:
         """The user's enrolled secret, or None when not enrolled."""

@@ -3,8 +3,11 @@
 A login runs the post-login bindings in order in the sandbox, as Auth0 does
 (docs/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
 browser with ``state``; ``/continue`` resumes in that action's
-``onContinuePostLogin``; metadata writes are persisted when the trigger ends
-(and before a redirect); a deny ends at the application with
+``onContinuePostLogin``; metadata writes are persisted key by key when the
+trigger ends (and before a redirect), never by a segment that failed
+(:mod:`auth0_actions.emulator.flow_writes`); an MFA challenge an action asked
+for runs before the code (:mod:`auth0_actions.emulator.handlers.mfa`); a deny
+ends at the application with
 ``error=access_denied``; otherwise the application gets a code, and
 ``/oauth/token`` (authorization_code) returns an id_token carrying the
 actions' custom claims.

@@ -9,7 +9,7 @@ dispatch from the same document, so a line here is all a new endpoint needs
 besides its handler and backend method (docs/local-tenant-internals.md).
 
 The token endpoint and the login pages still add their routes themselves
-(:mod:`auth0_actions.emulator.routes_auth`, :mod:`auth0_actions.emulator.routes_login`).
+(:mod:`auth0_actions.emulator.handlers.oauth`, :mod:`auth0_actions.emulator.routes_login`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from auth0_actions.emulator.handlers import (
     client_grants,
     clients,
     jobs,
+    mfa,
     oauth,
     resource_servers,
     rules,
@@ -148,6 +149,7 @@ def register(app: EmulatorApp) -> None:
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes
         )
     routes_login.register(app)
+    mfa.register(app)
 
 
 def close(app: EmulatorApp) -> None:

@@ -3,8 +3,11 @@
 A login runs the post-login bindings in order in the sandbox, as Auth0 does
 (docs/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
 browser with ``state``; ``/continue`` resumes in that action's
-``onContinuePostLogin``; metadata writes are persisted when the trigger ends
-(and before a redirect); a deny ends at the application with
+``onContinuePostLogin``; metadata writes are persisted key by key when the
+trigger ends (and before a redirect), never by a segment that failed
+(:mod:`auth0_actions.emulator.flow_writes`); an MFA challenge an action asked
+for runs before the code (:mod:`auth0_actions.emulator.handlers.mfa`); a deny
+ends at the application with
 ``error=access_denied``; otherwise the application gets a code, and
 ``/oauth/token`` (authorization_code) returns an id_token carrying the
 actions' custom claims.
@@ -33,6 +36,8 @@ from urllib.parse import urlsplit
 from auth0_actions import clock
 from auth0_actions.emulator.backends.passwords import verify_password
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
+from auth0_actions.emulator.handlers import mfa
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.login_guard import (
     browser_key,
@@ -170,6 +175,7 @@ class LoginFlow:
                     **public_user,
                     "user_metadata": user.get("user_metadata") or {},
                     "app_metadata": user.get("app_metadata") or {},
+                    "enrolledFactors": mfa.enrolled_factors(user),
                 },
                 "client": {
                     "client_id": tx["client_id"],
@@ -227,10 +233,17 @@ class LoginFlow:
         tx.setdefault("scope_changes", []).extend(
             c for c in result.get("commands") or [] if str(c.get("type")).endswith("Scope")
         )
+        # An MFA challenge asked for in any segment runs when the flow ends (handlers/mfa.py).
+        tx["mfa"] = mfa.requested(result, tx.get("mfa"))
         if status != "error":
             # A failed or timed-out execution never erases the profile: its
             # batched writes are discarded (limitations.mdx; @auth0/actions).
-            self._persist(tx["user_id"], result)
+            # A deny keeps them (post-login-api-object.mdx, api.access.deny).
+            try:
+                self._persist(tx["user_id"], result)
+            except FlowWriteError as exc:
+                self.record_failure(None, str(exc))
+                return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         if status in ("denied", "failed"):
             # session.revoke / refreshToken.revoke deny as access.deny does;
             # validation.error reaches the app with its own code
@@ -256,33 +269,18 @@ class LoginFlow:
                 tx["expires"] = clock.now_s() + TRANSACTION_TTL_S
                 self.transactions[state] = tx
             return _redirect(_with_params(result["redirect"]["url"], {"state": state}))
+        if tx["mfa"] is not None:
+            return mfa.start(self, tx)
         return self._finish_code(tx)
 
     def _persist(self, user_id: str, result: dict[str, Any]) -> None:
-        """Metadata writes, batched into one profile update as Auth0 does.
+        """This segment's metadata writes, key by key on the profile as stored now.
 
-        Only what the actions wrote is replaced, both fields in one store
-        transaction (never one without the other); nothing when they wrote nothing.
+        One profile update per segment, as Auth0 batches them (flow_writes.py);
+        FlowWriteError when the batch breaks the session's limits.
         """
-        written = {str(c.get("type")) for c in result.get("commands") or []}
-        fields = [
-            field
-            for field, command in (
-                ("user_metadata", "user.setUserMetadata"),
-                ("app_metadata", "user.setAppMetadata"),
-            )
-            if command in written and isinstance(result.get(field), dict)
-        ]
-        if not fields:
-            return
-        store = self.app.store
-        with store.transaction():
-            user = store.get("user", user_id)
-            if user is None:
-                return
-            for field in fields:
-                user[field] = result[field]
-            store.put("user", user_id, user)
+        writes = MetadataWrites.from_commands(result.get("commands") or [])
+        self.app.backends.users.persist_flow_writes(user_id, writes)
 
     def _app_description(self, message: str) -> str:
         """What the app is told of a thrown error: its first line, no paths, no stack."""

@@ -42,6 +42,7 @@ from auth0_actions.emulator.backends.users_query import (
     parse_query,
     restrictions,
 )
+from auth0_actions.emulator.flow_writes import MetadataWrites
 from auth0_actions.emulator.http import ApiError, bad_request
 from auth0_actions.emulator.store import Store
 
@@ -364,6 +365,35 @@ class UsersBackend:
             return [user for user in self.store.all("user") if matches(node, user)]
         except RecursionError:
             raise bad_request("Invalid query: too deeply nested", "invalid_query") from None
+
+    def persist_flow_writes(self, user_id: str, writes: MetadataWrites) -> dict[str, Any] | None:
+        """A flow's metadata writes, key by key over the profile as stored now (one transaction).
+
+        Auth0's top-level merge (:func:`merge_metadata`): keys the flow set to
+        ``None`` are removed, keys it did not touch keep their current value,
+        including those written through the API while the flow ran. The API's
+        size cap is not applied: a session's own limit (32 kB of each) was
+        checked when the batch was read (:mod:`auth0_actions.emulator.flow_writes`).
+        None when there was nothing to write or the user is gone.
+        """
+        if not writes:
+            return None
+        with self.store.transaction():
+            user = self.store.get("user", user_id)
+            if user is None:
+                return None
+            for name, patch in writes.fields():
+                current = user.get(name)
+                if current is not None and not isinstance(current, dict):
+                    continue  # the api refused to write into it (post_login.js)
+                merged = merge_metadata(current, patch)
+                if merged or name == "user_metadata":
+                    user[name] = merged
+                else:
+                    user.pop(name, None)
+            user["updated_at"] = clock.iso_utc()
+            self.store.put("user", user_id, user)
+        return user
 
     def delete(self, user_id: str) -> None:
         with self.store.transaction():

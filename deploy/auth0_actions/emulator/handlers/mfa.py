@@ -1,0 +1,182 @@
+"""The MFA step of a login: the challenge a post-login action asked for, before the code.
+
+A post-login action asks for MFA with ``api.multifactor.enable(provider)``
+("the actual multifactor challenge will be deferred to the end of the login
+flow") or ``api.authentication.challengeWith`` / ``challengeWithAny`` /
+``enrollWith`` / ``enrollWithAny``
+(https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-api-object).
+When the flow's actions have all run, the login redirects to
+``/u/mfa-otp-challenge`` instead of the application: a user with no OTP factor
+enrols first (the page shows the secret and its ``otpauth://`` URI for an
+authenticator app), then enters a code. The local tenant challenges every
+factor with a one-time password (:mod:`auth0_actions.emulator.backends.mfa`).
+A wrong code re-renders the form with an error; five end the login at the
+application with ``access_denied``; a right one issues the code, and the ID
+token carries ``amr: ["mfa"]``
+(https://auth0.com/docs/secure/multi-factor-authentication/step-up-authentication/configure-step-up-authentication-for-web-apps).
+
+The challenge is bound to the browser that logged in: its URL carries a
+``state`` and the page needs the cookie set with the redirect to it.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+from http.cookies import SimpleCookie
+from typing import Any, Protocol
+
+from auth0_actions import clock
+from auth0_actions.emulator.backends.mfa import OtpBackend, new_secret, otpauth_uri
+from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.http import Request, Response, bad_request
+
+PATH = "/u/mfa-otp-challenge"
+COOKIE = "auth0_mfa"
+MAX_ATTEMPTS = 5
+CHALLENGE_TTL_S = 600
+ASKS_FOR_MFA = frozenset(
+    {
+        "authentication.challengeWith",
+        "authentication.challengeWithAny",
+        "authentication.enrollWith",
+        "authentication.enrollWithAny",
+    }
+)
+
+
+class LoginEnds(Protocol):
+    """What the MFA step needs of the login flow (routes_login.LoginFlow)."""
+
+    transactions: dict[str, dict[str, Any]]
+    _lock: threading.Lock
+
+    def _finish_code(self, tx: dict[str, Any]) -> Response: ...
+
+    def _finish_error(self, tx: dict[str, Any], error: str, description: str) -> Response: ...
+
+
+def requested(result: dict[str, Any], before: str | None) -> str | None:
+    """What one segment's result asks for (the command that asked), or what ``before`` had.
+
+    ``multifactor.enable('none')`` asks for none, whatever an earlier action asked.
+    """
+    asked = before
+    for command in result.get("commands") or []:
+        kind = str(command.get("type"))
+        if kind in ASKS_FOR_MFA:
+            asked = kind
+        elif kind == "multifactor.enable":
+            asked = None if command.get("provider") == "none" else kind
+    return asked
+
+
+def enrolled_factors(user: dict[str, Any]) -> list[dict[str, str]]:
+    """``event.user.enrolledFactors`` of a stored user (post-login-event-object)."""
+    return [{"type": "otp"}] if OtpBackend.enrolled(user) else []
+
+
+def start(flow: LoginEnds, tx: dict[str, Any]) -> Response:
+    """Park the login and send the browser to the challenge, bound to it by a cookie."""
+    state = secrets.token_urlsafe(24)
+    browser = secrets.token_urlsafe(24)
+    tx["mfa_browser"] = browser
+    tx["mfa_attempts"] = 0
+    tx["expires"] = clock.now_s() + CHALLENGE_TTL_S
+    with flow._lock:
+        flow.transactions[f"mfa:{state}"] = tx
+    return Response(
+        302,
+        b"",
+        {
+            "location": f"{PATH}?state={state}",
+            "set-cookie": f"{COOKIE}={browser}; Path=/u; HttpOnly; SameSite=Lax",
+        },
+        content_type="text/plain",
+    )
+
+
+def _page(body: str, status: int = 200) -> Response:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Verify your identity</title></head><body><main>"
+        f"<h1>Verify your identity</h1>{body}</main></body></html>"
+    )
+    return Response(status, document.encode(), content_type="text/html; charset=utf-8")
+
+
+def _form(app: EmulatorApp, tx: dict[str, Any], state: str, error: str | None) -> Response:
+    parts = []
+    if error:
+        parts.append(f'<p role="alert">{html.escape(error)}</p>')
+    pending = tx.get("mfa_enrolling")
+    if pending:
+        user = app.store.get("user", tx["user_id"]) or {}
+        uri = otpauth_uri(pending, app.domain, str(user.get("email") or tx["user_id"]))
+        parts.append(
+            "<p>Add this account to your authenticator app, then enter the code it shows.</p>"
+            f'<p>Secret: <code id="otp-secret">{html.escape(pending)}</code></p>'
+            f'<p>URI: <code id="otp-uri">{html.escape(uri)}</code></p>'
+        )
+    else:
+        parts.append("<p>Enter the one-time code from your authenticator app.</p>")
+    parts.append(
+        f'<form method="post" action="{PATH}">'
+        f'<input type="hidden" name="state" value="{html.escape(state)}">'
+        '<label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" '
+        'pattern="[0-9 ]*" required></label>'
+        '<button type="submit">Continue</button></form>'
+    )
+    return _page("".join(parts), 400 if error else 200)
+
+
+def register(app: EmulatorApp) -> None:
+    otp = OtpBackend(app.store)
+
+    def parked(request: Request, state: str | None) -> dict[str, Any]:
+        flow: LoginEnds = app.login_flow
+        with flow._lock:
+            tx = flow.transactions.get(f"mfa:{state}") if state else None
+        cookie = SimpleCookie(request.headers.get("cookie") or "").get(COOKIE)
+        if (
+            tx is None
+            or tx["expires"] < clock.now_s()
+            or cookie is None
+            or not secrets.compare_digest(cookie.value, tx["mfa_browser"])
+        ):
+            raise bad_request("The state parameter is missing or invalid", "invalid_request")
+        return tx
+
+    def show(request: Request) -> Response:
+        state = request.arg("state")
+        tx = parked(request, state)
+        if otp.secret(tx["user_id"]) is None:
+            tx.setdefault("mfa_enrolling", new_secret())
+        return _form(app, tx, str(state), None)
+
+    def verify(request: Request) -> Response:
+        form = request.json_object()
+        state = str(form.get("state") or "")
+        tx = parked(request, state)
+        flow: LoginEnds = app.login_flow
+        enrolling = tx.get("mfa_enrolling")
+        if otp.verify(tx["user_id"], str(form.get("code") or ""), clock.now_s(), enrolling):
+            with flow._lock:
+                if flow.transactions.pop(f"mfa:{state}", None) is None:
+                    raise bad_request(
+                        "The state parameter is missing or invalid", "invalid_request"
+                    )
+            tx["claims"]["amr"] = ["mfa"]
+            return flow._finish_code(tx)
+        with flow._lock:
+            tx["mfa_attempts"] += 1
+            exhausted = tx["mfa_attempts"] >= MAX_ATTEMPTS
+            if exhausted:
+                flow.transactions.pop(f"mfa:{state}", None)
+        if exhausted:
+            return flow._finish_error(tx, "access_denied", "Too many failed MFA attempts")
+        return _form(app, tx, state, "The code is wrong or expired. Try again.")
+
+    app.router.add("GET", PATH, show)
+    app.router.add("POST", PATH, verify)

@@ -36,6 +36,8 @@ MANAGEMENT_SCOPES = (
     "read:rules_configs",
     "update:rules_configs",
     "delete:rules_configs",
+    "read:logs",
+    "create:user_tickets",
 )
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import html
 import logging
 import secrets
 import threading
@@ -31,7 +30,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from auth0_actions import clock
+from auth0_actions.emulator import pages
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flows import login_log
 from auth0_actions.emulator.http import ApiError, Request, Response, bad_request
 from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
@@ -46,6 +47,7 @@ NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oa
 GENERIC_FAILURE = "The login could not be completed because an action failed to run."
 ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
+DEFAULT_TENANT_NAME = "Local tenant"
 
 log = logging.getLogger("auth0_actions.emulator.login")
 
@@ -100,11 +102,8 @@ def _redirect(url: str) -> Response:
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
-    )
-    return Response(status, document.encode(), content_type="text/html; charset=utf-8")
+    """A page in the tenant's Universal-Login-like style (body is HTML)."""
+    return pages.document(title, DEFAULT_TENANT_NAME, title, body, status)
 
 
 class LoginFlow:
@@ -221,6 +220,7 @@ class LoginFlow:
     # --- outcomes
     def run(self, tx: dict[str, Any], event: dict[str, Any], resume: int | None) -> Response:
         units = tx["units"]
+        started_at = login_log.started()
         try:
             reply = self.pool().call(
                 {
@@ -237,6 +237,7 @@ class LoginFlow:
             self.record_failure(None, reply.failure or "the login failed")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         result = reply.result
+        login_log.record_run(self.app, tx, started_at, result)
         status = result["status"]
         # The trigger already dropped the claims Auth0 would not issue (post_login.py).
         tx["claims"].update(result.get("id_token_claims") or {})
@@ -309,6 +310,7 @@ class LoginFlow:
         return first or GENERIC_FAILURE
 
     def _finish_error(self, tx: dict[str, Any], error: str, description: str) -> Response:
+        login_log.login_event(self.app, tx, "f", description)
         params = {"error": error, "error_description": description}
         if tx.get("app_state") is not None:
             params["state"] = tx["app_state"]
@@ -323,12 +325,23 @@ class LoginFlow:
             user["last_login"] = clock.iso_utc()  # a user field: milliseconds
             if user:
                 store.put("user", tx["user_id"], user)
+        login_log.login_event(self.app, tx, "s", None)
         with self._lock:
             self.codes[code] = {**tx, "expires": clock.now_s() + CODE_TTL_S}
         params = {"code": code}
         if tx.get("app_state") is not None:
             params["state"] = tx["app_state"]
         return _redirect(_with_params(tx["redirect_uri"], params))
+
+    def start(self, tx: dict[str, Any], user: dict[str, Any]) -> Response:
+        """Run the post-login actions for a user who just proved who they are (or signed up)."""
+        tx["user_id"] = user["user_id"]
+        try:
+            tx["units"] = self.units()
+        except DependencyError as exc:  # a bound action's packages could not be installed
+            self.record_failure(None, str(exc))
+            return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
+        return self.run(tx, self.event_for(user, tx), None)
 
     def exchange(self, body: dict[str, Any]) -> dict[str, Any]:
         code = str(body.get("code") or "")
@@ -417,16 +430,7 @@ def register(app: EmulatorApp) -> None:
         }
         with flow._lock:
             flow.transactions[f"login:{tx_id}"] = tx
-        hint = html.escape(request.arg("login_hint") or "")
-        form = (
-            f"<h1>Sign in to {html.escape(app.domain)}</h1>"
-            f'<form method="post" action="/u/login">'
-            f'<input type="hidden" name="tx" value="{tx_id}">'
-            f'<label>Email <input name="email" type="email" value="{hint}" required></label>'
-            '<label>Password <input name="password" type="password" required></label>'
-            '<button type="submit">Continue</button></form>'
-        )
-        return _page("Sign in", form)
+        return pages.login_page(app.domain, tx_id, email=request.arg("login_hint") or "")
 
     def login(request: Request) -> Response:
         form = request.json_object()
@@ -439,14 +443,12 @@ def register(app: EmulatorApp) -> None:
             (u for u in app.store.all("user") if str(u.get("email", "")).lower() == email), None
         )
         if user is None or not verify_password(user, str(form.get("password") or "")):
-            return _page("Sign in", '<p role="alert">Wrong email or password.</p>', 401)
-        tx["user_id"] = user["user_id"]
-        try:
-            tx["units"] = flow.units()
-        except DependencyError as exc:  # a bound action's packages could not be installed
-            flow.record_failure(None, str(exc))
-            return flow._finish_error(tx, "access_denied", GENERIC_FAILURE)
-        return flow.run(tx, flow.event_for(user, tx), None)
+            # The error stays on the form, and the transaction with it.
+            with flow._lock:
+                flow.transactions[f"login:{tx['id']}"] = tx
+            error = "Wrong email or password."
+            return pages.login_page(app.domain, tx["id"], email=email, error=error, status=400)
+        return flow.start(tx, user)
 
     def resume(request: Request) -> Response:
         state = request.arg("state")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flows.context import Origin
 from auth0_actions.emulator.http import Request, Response, bad_request, project, public
 from auth0_actions.emulator.users_backend import UsersBackend
 from auth0_actions.emulator.users_query import QueryError, matches, parse_query, value_at
@@ -133,7 +134,11 @@ def register(app: EmulatorApp) -> None:
         return Response(200, users)
 
     def update(request: Request) -> Response:
-        user = backend.update(request.params["id"], request.json_object())
+        body = request.json_object()
+        user = backend.update(request.params["id"], body)
+        if isinstance(body.get("password"), str) and app.flows is not None:
+            # A changed password runs post-change-password (flows/password.py).
+            app.flows.password.after_change(user, Origin.of(request, app.domain))
         return Response(200, public(user))
 
     def delete(request: Request) -> Response:

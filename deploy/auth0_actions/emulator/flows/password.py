@@ -125,14 +125,11 @@ class PasswordFlow:
             del self._tickets[ticket_id]
 
     # -- the change ---------------------------------------------------------------
-    def request_change(self, email: str, connection: str, origin: Origin) -> str | None:
-        """``/dbconnections/change_password``: a ticket for the user, if one exists (no email)."""
+    def request_change(self, email: str, connection: str, origin: Origin) -> None:
+        """``/dbconnections/change_password``: logged (``scpr``); no email is sent."""
         found = self.users.find_by_email(email.lower(), connection)
-        user = found[0] if found else None
-        self.logs.add_event("scpr", origin.log_context(connection, user or {"email": email}))
-        if user is None:
-            return None
-        return self.issue_ticket({"user_id": user["user_id"]})
+        user = found[0] if found else {"email": email}
+        self.logs.add_event("scpr", origin.log_context(connection, user))
 
     def change(self, user_id: str, password: str, origin: Origin) -> dict[str, Any]:
         """Store the new password (as the Management API does), then post-change-password."""

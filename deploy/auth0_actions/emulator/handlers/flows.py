@@ -5,14 +5,13 @@
   both call :meth:`SignupFlow.sign_up`; the page then continues the login,
   so post-login runs for the new user at once.
 - ``POST /dbconnections/change_password`` answers as Auth0 does and sends no
-  email: the reset link is logged (``auth0_actions.emulator.flows``) instead;
+  email (the link would be a credential, never printed);
   ``POST /api/v2/tickets/password-change`` returns the link; ``GET``/``POST
   /u/reset-password`` is the page it opens.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,8 +26,6 @@ from auth0_actions.emulator.flows.signup import SignupRequest, signup_answer
 from auth0_actions.emulator.http import Request, Response
 from auth0_actions.emulator.users_backend import DEFAULT_CONNECTION
 
-log = logging.getLogger("auth0_actions.emulator.flows")
-
 CREATE_TICKETS = ("create:user_tickets",)
 _EXPIRED = "This link has expired or was already used. Start again from the application."
 
@@ -39,8 +36,11 @@ class FlowHandlers:
         self.flows = flows
 
     # -- helpers --------------------------------------------------------------
-    def _base_url(self) -> str:
-        return self.app.public_base_url or f"https://{self.app.domain}"
+    def _base_url(self, request: Request) -> str:
+        """Where the browser reaches this tenant (as the users-export job's links do)."""
+        return (
+            self.app.public_base_url or f"http://{request.headers.get('host') or self.app.domain}"
+        )
 
     def _transaction(self, tx_id: str, *, take: bool) -> dict[str, Any] | None:
         """The login transaction the pages carry (``tx``); None when unknown or expired."""
@@ -78,18 +78,17 @@ class FlowHandlers:
         if not email or not connection:
             return bad_signup("invalid_request", "Missing required parameter: email").response()
         origin = Origin.of(request, self.app.domain, client_id=_text(body.get("client_id")))
-        ticket = self.flows.password.request_change(email, connection, origin)
-        if ticket is not None:
-            # No email leaves the local tenant: the link goes to the tenant's log.
-            log.info("password reset link for %s: %s", email, self._ticket_url(ticket))
+        # No email leaves the local tenant, and the reset link is a credential that is
+        # never printed: a test gets one from POST /api/v2/tickets/password-change.
+        self.flows.password.request_change(email, connection, origin)
         return Response(200, CHANGE_REQUESTED.encode(), content_type="text/plain; charset=utf-8")
 
     def create_ticket(self, request: Request) -> Response:
         ticket = self.flows.password.issue_ticket(request.json_object())
-        return Response(201, {"ticket": self._ticket_url(ticket)})
+        return Response(201, {"ticket": self._ticket_url(request, ticket)})
 
-    def _ticket_url(self, ticket: str) -> str:
-        return f"{self._base_url()}/u/reset-password?{urlencode({'ticket': ticket})}"
+    def _ticket_url(self, request: Request, ticket: str) -> str:
+        return f"{self._base_url(request)}/u/reset-password?{urlencode({'ticket': ticket})}"
 
     # -- pages ------------------------------------------------------------------
     def login_form(self, request: Request) -> Response:

@@ -52,16 +52,26 @@ class FlowTenant:
         answer.raise_for_status()
         return str(answer.json()["access_token"])
 
-    def bind(self, trigger: str, *actions: tuple[str, str]) -> list[str]:
-        """Create, deploy and bind (name, code) actions to ``trigger``, in order; their ids."""
+    def bind(
+        self,
+        trigger: str,
+        *actions: tuple[str, str],
+        secrets: dict[str, dict[str, str]] | None = None,
+    ) -> list[str]:
+        """Create, deploy and bind (name, code) actions to ``trigger``, in order; their ids.
+
+        ``secrets``: an action's secret values, by action name.
+        """
         ids = []
         for name, code in actions:
+            given = (secrets or {}).get(name) or {}
             created = self.api.post(
                 "/actions/actions",
                 json={
                     "name": name,
                     "supported_triggers": [{"id": trigger, "version": "v2"}],
                     "code": code,
+                    "secrets": [{"name": k, "value": v} for k, v in given.items()],
                 },
             )
             assert created.status_code == 201, created.text

@@ -29,6 +29,7 @@ from auth0_actions import clock
 from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import write_credentials
 from auth0_actions.emulator.faults import RATE_PROFILES
+from auth0_actions.emulator.flows.prompt import SignupPrompt
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.store import Store
 from auth0_actions.emulator.tls import LocalTls, ensure_tls
@@ -97,6 +98,8 @@ class LocalTenant:
             settings=settings,
             dependency_cache=cache_root(project_root),  # the cache `test` uses
         )
+        # The signup page asks for what tenant.yaml's consent block names.
+        self.app.flows.signup_prompt = SignupPrompt.for_project(project_root)
         self.client = _management_client(self.state_dir)
         self.app.authority.register(self.client.client_id, self.client.client_secret.reveal())
         self.server: ServerThread | None = None

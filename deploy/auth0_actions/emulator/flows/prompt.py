@@ -8,9 +8,11 @@ Login's signup prompt custom fields, whose names start with ``ulp-`` and which
 reach the pre-user-registration actions in ``event.request.body`` only
 (https://auth0.com/docs/customize/login-pages/universal-login/customize-signup-and-login-prompts).
 So a field named ``ulp-...`` is posted in the body, any other name is stored
-in ``user_metadata``. The consent checkbox is a ``ulp-`` field, named as
-tenant.yaml's ``consent.signup.universal_login_field`` names it, which is what
-the consent-at-signup Action reads.
+in ``user_metadata``; the consent checkbox too. By default it is a ``ulp-``
+field, named as tenant.yaml's ``consent.signup.universal_login_field`` names
+it, which is what the consent-at-signup Action reads; named like
+``consent.signup.field`` instead (no ``ulp-``), it lands in ``user_metadata``
+as a Lock signup's checkbox does, for the consent-on-first-login Action.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.yamlsource import load_yaml
 
 BODY_PREFIX = "ulp-"
 DEFAULT_TERMS_FIELD = "ulp-terms_accepted"
@@ -65,6 +71,25 @@ class SignupPrompt:
             privacy_url=consent.get("privacy_url"),
         )
 
+    @classmethod
+    def for_project(cls, root: Path) -> SignupPrompt:
+        """From the project's tenant.yaml (the local environment's consent over the root's).
+
+        The default prompt when there is no readable tenant.yaml: serving a
+        tenant never fails on a file ``config validate`` is there to check.
+        """
+        try:
+            data = load_yaml(root / "tenant.yaml").data
+        except (OSError, Auth0ActionsError):
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        consent = data.get("consent") if isinstance(data.get("consent"), dict) else {}
+        local = ((data.get("environments") or {}).get("local") or {}).get("consent") or {}
+        if not isinstance(consent, dict) or not isinstance(local, dict):
+            return cls()
+        return cls.from_consent({**consent, **local})
+
     def split(self, form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
         """The form's extra values: (request body fields, user_metadata fields).
 
@@ -73,7 +98,8 @@ class SignupPrompt:
         body: dict[str, str] = {}
         metadata: dict[str, str] = {}
         if self.terms_field and form.get(self.terms_field):
-            body[self.terms_field] = str(form[self.terms_field])
+            target = body if self.terms_field.startswith(BODY_PREFIX) else metadata
+            target[self.terms_field] = str(form[self.terms_field])
         for extra in self.fields:
             value = str(form.get(extra.name) or "").strip()
             if value:

@@ -363,3 +363,37 @@ def test_credentials_exchange_adds_claims_or_denies(tenant: FlowTenant) -> None:
     assert [e["type"] for e in tenant.logs()] == ["feccft", "seccft"]
     assert refused.execution_id is not None
     assert tenant.execution(refused.execution_id)["trigger_id"] == "credentials-exchange"
+
+
+def test_a_login_that_redirects_keeps_one_execution_until_it_ends(tenant: FlowTenant) -> None:
+    code = (
+        "exports.onExecutePostLogin = async (event, api) => {\n"
+        '  console.log("before");\n'
+        '  api.redirect.sendUserTo("https://consent.example.com/ask");\n'
+        "};\n"
+        "exports.onContinuePostLogin = async (event, api) => {\n"
+        '  console.log("after");\n'
+        "};\n"
+    )
+    tenant.bind("post-login", ("ask", code))
+    tenant.api.post(
+        "/users", json={"connection": CONNECTION, "email": "re@example.com", "password": PASSWORD}
+    )
+    tx = tenant.login_transaction()
+    away = tenant.web.post(
+        "/u/login", data={"tx": tx, "email": "re@example.com", "password": PASSWORD}
+    )
+    assert away.status_code == 302
+    state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
+    [waiting] = tenant.app.flows.logs.executions()
+    assert waiting["status"] == "suspended"
+
+    back = tenant.web.get("/continue", params={"state": state})
+    assert back.status_code == 302
+    assert "code=" in back.headers["location"]
+    [event] = tenant.logs(q="type:s")
+    [run] = event["details"]["actions"]["executions"]
+    execution = tenant.execution(run)
+    assert run == waiting["id"]
+    assert execution["status"] == "final"
+    assert [r["response"]["logs"] for r in execution["results"]] == ["before", "after"]

@@ -234,6 +234,7 @@ class LoginFlow:
             self.record_failure(None, f"the sandbox is unavailable: {exc}")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         if reply.result is None:
+            login_log.record_run(self.app, tx, started_at, None)
             self.record_failure(None, reply.failure or "the login failed")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         result = reply.result

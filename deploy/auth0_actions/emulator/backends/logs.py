@@ -164,17 +164,7 @@ class LogsBackend:
     ) -> str:
         """Store one trigger run; returns its id (a uuid, as Auth0's)."""
         ended_at = clock.iso_utc(digits=9)
-        results = []
-        for outcome in outcomes:
-            response: dict[str, Any] = {"logs": "\n".join(outcome.logs)}
-            entry: dict[str, Any] = {"action_name": outcome.action_name}
-            if outcome.error is not None:
-                # auth0-java's Execution model shows both: response.error (the
-                # thrown error) and error {id, msg}.
-                response["error"] = {"message": outcome.error, "name": "Error"}
-                entry["error"] = {"id": "action_error", "msg": outcome.error}
-            entry.update({"response": response, "started_at": started_at, "ended_at": ended_at})
-            results.append(entry)
+        results = _results(outcomes, started_at, ended_at)
         execution_id = _uuid()
         record = {
             "id": execution_id,
@@ -190,6 +180,27 @@ class LogsBackend:
             while len(self._executions) > self._max_executions:
                 self._executions.popitem(last=False)
         return execution_id
+
+    def resume_execution(
+        self, execution_id: str, outcomes: Iterable[ActionOutcome], *, suspended: bool = False
+    ) -> bool:
+        """Add a resumed segment's results to a suspended execution (one per login, as Auth0's);
+        False when it is no longer kept."""
+        ended_at = clock.iso_utc(digits=9)
+        more = _results(outcomes, ended_at, ended_at)
+        with self._lock:
+            record = self._executions.get(execution_id)
+            if record is None:
+                return False
+            record["results"] = [*record["results"], *more]
+            record["status"] = "suspended" if suspended else "final"
+            record["updated_at"] = ended_at
+        return True
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every kept execution, oldest first."""
+        with self._lock:
+            return list(self._executions.values())
 
     def execution(self, execution_id: str) -> dict[str, Any]:
         with self._lock:
@@ -238,6 +249,23 @@ class LogsBackend:
             if event["log_id"] == log_id:
                 return event
         raise not_found("log not found", "inexistent_log")
+
+
+def _results(
+    outcomes: Iterable[ActionOutcome], started_at: str, ended_at: str
+) -> list[dict[str, Any]]:
+    results = []
+    for outcome in outcomes:
+        response: dict[str, Any] = {"logs": "\n".join(outcome.logs)}
+        entry: dict[str, Any] = {"action_name": outcome.action_name}
+        if outcome.error is not None:
+            # auth0-java's Execution model (its ExecutionTest) shows both:
+            # response.error (the thrown error) and error {id, msg}.
+            response["error"] = {"message": outcome.error, "name": "Error"}
+            entry["error"] = {"id": "action_error", "msg": outcome.error}
+        entry.update({"response": response, "started_at": started_at, "ended_at": ended_at})
+        results.append(entry)
+    return results
 
 
 def search(events: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:

@@ -26,10 +26,17 @@ def record_run(
     if logs is None or not units:
         return
     suspended = result is not None and result.get("status") == "redirected"
-    execution_id = logs.record_execution(
-        POST_LOGIN.id, outcomes_of(units, result), started_at=started_at, suspended=suspended
-    )
-    tx.setdefault("executions", []).append(execution_id)
+    outcomes = outcomes_of(units, result)
+    waiting = tx.pop("suspended_execution", None)
+    if waiting and logs.resume_execution(waiting, outcomes, suspended=suspended):
+        execution_id = waiting  # /continue: the same execution goes on
+    else:
+        execution_id = logs.record_execution(
+            POST_LOGIN.id, outcomes, started_at=started_at, suspended=suspended
+        )
+        tx.setdefault("executions", []).append(execution_id)
+    if suspended:
+        tx["suspended_execution"] = execution_id
 
 
 def started() -> str:

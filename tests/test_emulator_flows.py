@@ -15,6 +15,7 @@ goes over real HTTP to a served tenant, with actions deployed through the API.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -22,6 +23,7 @@ import pytest
 from flows_support import CONNECTION, FlowTenant, handler
 
 from auth0_actions.emulator.flows.credentials import run_credentials_exchange
+from auth0_actions.emulator.flows.prompt import SignupPrompt
 
 PASSWORD = "Sup3r-secret-passw0rd"
 PRE = "onExecutePreUserRegistration"
@@ -217,6 +219,8 @@ def test_a_password_reset_through_a_ticket_runs_post_change_password(tenant: Flo
         "/u/login", data={"tx": tx, "email": "cy@example.com", "password": PASSWORD}
     )
     assert wrong.status_code == 400
+    [refused] = tenant.logs(q="type:fp")  # a wrong password, of a known user
+    assert refused["user_id"] == user["user_id"]
     right = tenant.web.post(
         "/u/login", data={"tx": tx, "email": "cy@example.com", "password": "N3w-passw0rd!"}
     )
@@ -397,3 +401,20 @@ def test_a_login_that_redirects_keeps_one_execution_until_it_ends(tenant: FlowTe
     assert run == waiting["id"]
     assert execution["status"] == "final"
     assert [r["response"]["logs"] for r in execution["results"]] == ["before", "after"]
+
+
+def test_the_signup_prompt_comes_from_tenant_yaml(tmp_path: Path) -> None:
+    (tmp_path / "tenant.yaml").write_text(
+        "consent:\n"
+        "  terms_url: https://example.com/terms\n"
+        "  signup: {field: agreed}\n"
+        "environments:\n"
+        "  local:\n"
+        "    consent: {terms_url: https://local.example.com/terms}\n",
+        encoding="utf-8",
+    )
+    prompt = SignupPrompt.for_project(tmp_path)
+    # consent.signup.universal_login_field defaults to "ulp-" + field (docs/tenant-yaml.md).
+    assert prompt.terms_field == "ulp-agreed"
+    assert prompt.terms_url == "https://local.example.com/terms"
+    assert SignupPrompt.for_project(tmp_path / "missing") == SignupPrompt()

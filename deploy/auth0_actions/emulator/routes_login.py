@@ -448,6 +448,8 @@ def register(app: EmulatorApp) -> None:
             with flow._lock:
                 flow.transactions[f"login:{tx['id']}"] = tx
             error = "Wrong email or password."
+            kind = "fu" if user is None else "fp"  # Auth0's codes: unknown user, wrong password
+            login_log.login_event(app, {**tx, "user_id": user and user["user_id"]}, kind, error)
             return pages.login_page(app.domain, tx["id"], email=email, error=error, status=400)
         return flow.start(tx, user)
 

@@ -230,7 +230,10 @@ def test_wrong_password_and_unknown_state(tenant: tuple[Emulator, str]) -> None:
     wrong = client.post(
         "/u/login", data={"tx": tx, "email": "someone@example.com", "password": "nope"}
     )
-    assert wrong.status_code == 401
+    # The error stays on the form (Universal Login answers the POST with the form again).
+    assert wrong.status_code == 400
+    assert 'role="alert"' in wrong.text
+    assert f'value="{tx}"' in wrong.text
     stale = client.post("/continue", params={"state": "never-issued"})
     assert stale.status_code == 400
     assert stale.json()["errorCode"] == "invalid_request"

@@ -61,6 +61,7 @@ class Emulator:
         self.export_failures: list[str] = []
         self.login_flow: Any = None
         self.actions_sandbox: Any = None
+        self.flows: Any = None  # set by the route table (emulator/flows)
         # Where builds install the actions' npm dependencies: the project's
         # cache (LocalTenant), else one under the state directory; none in memory.
         if dependency_cache is None and state_dir is not None:

@@ -37,3 +37,4 @@ class EmulatorApp(Protocol):
     login_flow: Any  # login: transactions in flight
     actions_sandbox: Any  # actions: the sandbox pool of POST .../test
     dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies
+    flows: Any  # flows: signup, password change, trigger runs, the log (emulator/flows)

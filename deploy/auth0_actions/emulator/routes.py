@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flows.hub import Flows
 from auth0_actions.emulator.handlers import (
     actions,
     client_grants,
@@ -31,6 +32,8 @@ from auth0_actions.emulator.handlers import (
     rules,
     users,
 )
+from auth0_actions.emulator.handlers.flows import CREATE_TICKETS, FlowHandlers
+from auth0_actions.emulator.handlers.logs import READ_EXECUTIONS, READ_LOGS, LogHandlers
 from auth0_actions.emulator.http import Request, Response
 
 AppHandler = Callable[[EmulatorApp, Request], Response]
@@ -150,9 +153,30 @@ def register(app: EmulatorApp) -> None:
         )
     routes_login.register(app)
     mfa.register(app)
+    _flows(app)
+
+
+def _flows(app: EmulatorApp) -> None:
+    """Signup, password change, their pages, and the log they and the login leave."""
+    flows = app.flows = Flows(app)
+    handlers, logs = FlowHandlers(app, flows), LogHandlers(flows.logs)
+    add = app.router.add
+    add("POST", "/dbconnections/signup", handlers.api_signup)
+    add("POST", "/dbconnections/change_password", handlers.api_change_password)
+    add("POST", "/api/v2/tickets/password-change", handlers.create_ticket, CREATE_TICKETS)
+    add("GET", "/u/login", handlers.login_form)
+    add("GET", "/u/signup", handlers.signup_form)
+    add("POST", "/u/signup", handlers.signup_submit)
+    add("GET", "/u/reset-password", handlers.reset_form)
+    add("POST", "/u/reset-password", handlers.reset_submit)
+    add("GET", "/api/v2/logs", logs.list_logs, READ_LOGS)
+    add("GET", "/api/v2/logs/{id}", logs.get_log, READ_LOGS)
+    add("GET", "/api/v2/actions/executions/{id}", logs.get_execution, READ_EXECUTIONS)
 
 
 def close(app: EmulatorApp) -> None:
     """Stop what the endpoint modules and backends started (their sandbox pools)."""
     app.backends.close()
     routes_login.close(app)
+    if app.flows is not None:
+        app.flows.close()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import html
 import logging
 import secrets
 import threading
@@ -34,9 +33,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auth0_actions import clock
+from auth0_actions.emulator import pages
 from auth0_actions.emulator.backends.passwords import verify_password
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
+from auth0_actions.emulator.flows import login_log
 from auth0_actions.emulator.handlers import mfa
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.login_guard import (
@@ -59,6 +60,7 @@ NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oa
 GENERIC_FAILURE = "The login could not be completed because an action failed to run."
 ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
+DEFAULT_TENANT_NAME = "Local tenant"
 
 log = logging.getLogger("auth0_actions.emulator.login")
 
@@ -88,11 +90,8 @@ def _redirect(url: str) -> Response:
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
-    )
-    return Response(status, document.encode(), content_type="text/html; charset=utf-8")
+    """A page in the tenant's Universal-Login-like style (body is HTML)."""
+    return pages.document(title, DEFAULT_TENANT_NAME, title, body, status)
 
 
 class LoginFlow:
@@ -210,6 +209,7 @@ class LoginFlow:
     # --- outcomes
     def run(self, tx: dict[str, Any], event: dict[str, Any], resume: int | None) -> Response:
         units = tx["units"]
+        started_at = login_log.started()
         try:
             reply = self.pool().call(
                 {
@@ -223,9 +223,11 @@ class LoginFlow:
             self.record_failure(None, f"the sandbox is unavailable: {exc}")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         if reply.result is None:
+            login_log.record_run(self.app, tx, started_at, None)
             self.record_failure(None, reply.failure or "the login failed")
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         result = reply.result
+        login_log.record_run(self.app, tx, started_at, result)
         status = result["status"]
         # The trigger already dropped the claims Auth0 would not issue (post_login.py).
         tx["claims"].update(result.get("id_token_claims") or {})
@@ -290,6 +292,7 @@ class LoginFlow:
         return first or GENERIC_FAILURE
 
     def _finish_error(self, tx: dict[str, Any], error: str, description: str) -> Response:
+        login_log.login_event(self.app, tx, "f", description)
         params = {"error": error, "error_description": description}
         if tx.get("app_state") is not None:
             params["state"] = tx["app_state"]
@@ -304,12 +307,23 @@ class LoginFlow:
             user["last_login"] = clock.iso_utc()  # a user field: milliseconds
             if user:
                 store.put("user", tx["user_id"], user)
+        login_log.login_event(self.app, tx, "s", None)
         with self._lock:
             self.codes[code] = {**tx, "expires": clock.now_s() + CODE_TTL_S}
         params = {"code": code}
         if tx.get("app_state") is not None:
             params["state"] = tx["app_state"]
         return _redirect(_with_params(tx["redirect_uri"], params))
+
+    def start(self, tx: dict[str, Any], user: dict[str, Any]) -> Response:
+        """Run the post-login actions for a user who just proved who they are (or signed up)."""
+        tx["user_id"] = user["user_id"]
+        try:
+            tx["units"] = self.units()
+        except DependencyError as exc:  # a bound action's packages could not be installed
+            self.record_failure(None, str(exc))
+            return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
+        return self.run(tx, self.event_for(user, tx), None)
 
     def redeem(self, code: str) -> dict[str, Any] | None:
         """The login behind a code, removed: a code is good once, whatever follows."""
@@ -359,16 +373,7 @@ def register(app: EmulatorApp) -> None:
         }
         with flow._lock:
             flow.transactions[f"login:{tx_id}"] = tx
-        hint = html.escape(request.arg("login_hint") or "")
-        form = (
-            f"<h1>Sign in to {html.escape(app.domain)}</h1>"
-            f'<form method="post" action="/u/login">'
-            f'<input type="hidden" name="tx" value="{tx_id}">'
-            f'<label>Email <input name="email" type="email" value="{hint}" required></label>'
-            '<label>Password <input name="password" type="password" required></label>'
-            '<button type="submit">Continue</button></form>'
-        )
-        page = _page("Sign in", form)
+        page = pages.login_page(app.domain, tx_id, email=request.arg("login_hint") or "")
         page.headers["set-cookie"] = transaction_cookie(browser, app.public_base_url)
         return page
 
@@ -383,14 +388,14 @@ def register(app: EmulatorApp) -> None:
             (u for u in app.store.all("user") if str(u.get("email", "")).lower() == email), None
         )
         if user is None or not verify_password(user, str(form.get("password") or "")):
-            return _page("Sign in", '<p role="alert">Wrong email or password.</p>', 401)
-        tx["user_id"] = user["user_id"]
-        try:
-            tx["units"] = flow.units()
-        except DependencyError as exc:  # a bound action's packages could not be installed
-            flow.record_failure(None, str(exc))
-            return flow._finish_error(tx, "access_denied", GENERIC_FAILURE)
-        return flow.run(tx, flow.event_for(user, tx), None)
+            # The error stays on the form, and the transaction with it.
+            with flow._lock:
+                flow.transactions[f"login:{tx['id']}"] = tx
+            error = "Wrong email or password."
+            kind = "fu" if user is None else "fp"  # Auth0's codes: unknown user, wrong password
+            login_log.login_event(app, {**tx, "user_id": user and user["user_id"]}, kind, error)
+            return pages.login_page(app.domain, tx["id"], email=email, error=error, status=400)
+        return flow.start(tx, user)
 
     def resume(request: Request) -> Response:
         state = request.arg("state")

@@ -27,6 +27,7 @@ from auth0_actions.emulator.app import Emulator, Settings
 from auth0_actions.emulator.auth import write_credentials
 from auth0_actions.emulator.backends.clients import new_client_id, new_client_secret
 from auth0_actions.emulator.faults import RATE_PROFILES
+from auth0_actions.emulator.flows.prompt import SignupPrompt
 from auth0_actions.emulator.http import ApiError
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.store import Store
@@ -108,6 +109,8 @@ class LocalTenant:
             settings=settings,
             dependency_cache=cache_root(project_root),  # the cache `test` uses
         )
+        # The signup page asks for what tenant.yaml's consent block names.
+        self.app.flows.signup_prompt = SignupPrompt.for_project(project_root)
         self.client = _management_client(self.state_dir)
         self.login_client = _login_client(self.state_dir)
         self.seed_clients()

@@ -15,6 +15,7 @@ from typing import Any
 
 from auth0_actions.emulator.backends.users_query import value_at
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.flows.context import Origin
 from auth0_actions.emulator.http import Request, Response, bad_request, project, public
 
 MAX_PER_PAGE = 100
@@ -124,7 +125,11 @@ def search_users(app: EmulatorApp, request: Request) -> Response:
 
 
 def update_user(app: EmulatorApp, request: Request) -> Response:
-    user = app.backends.users.update(request.params["id"], request.json_object())
+    body = request.json_object()
+    user = app.backends.users.update(request.params["id"], body)
+    if isinstance(body.get("password"), str) and app.flows is not None:
+        # A changed password runs post-change-password (flows/password.py).
+        app.flows.password.after_change(user, Origin.of(request, app.domain))
     return Response(200, public(user))
 
 

@@ -1,0 +1,153 @@
+"""Run one trigger's bound actions in the sandbox and record the execution.
+
+Every flow (signup, password change, client credentials) runs its trigger
+here: the deployed version of each action bound to the trigger, in binding
+order, each with its secrets and the npm dependencies its build installed,
+in its own isolation domain's worker (:mod:`auth0_actions.sandbox.pool`).
+The run is stored as an execution and its id returned, for the flow's log
+event (:mod:`auth0_actions.emulator.backends.logs`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from auth0_actions import clock
+from auth0_actions.emulator.backends.logs import LogsBackend, outcomes_of
+from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.sandbox.deps import DependencyError, redact_paths
+from auth0_actions.sandbox.pool import SandboxPool
+from auth0_actions.triggers import registry
+
+log = logging.getLogger("auth0_actions.emulator.flows")
+
+# What a flow is told when the runtime (not an action's code) failed.
+RUNTIME_FAILURE = "An action could not be run."
+
+
+@dataclass
+class TriggerRun:
+    """The outcome of one trigger's run."""
+
+    trigger_id: str
+    result: dict[str, Any] | None  # the pipeline's combined result; None: the runtime failed
+    failure: str | None = None  # why there is no result (redacted; for logs, never a client)
+    execution_id: str | None = None  # None when no action is bound
+
+    @property
+    def status(self) -> str:
+        """completed, denied, failed, redirected or error (the runtime failed: error too)."""
+        return "error" if self.result is None else str(self.result["status"])
+
+    @property
+    def deny(self) -> dict[str, Any]:
+        return dict((self.result or {}).get("deny") or {})
+
+    def written(self, command: str) -> bool:
+        """Whether an action issued ``command`` (e.g. ``user.setUserMetadata``)."""
+        return any(c.get("type") == command for c in (self.result or {}).get("commands") or [])
+
+
+class TriggerRunner:
+    """Runs triggers for one tenant; one sandbox pool, started on first use."""
+
+    def __init__(self, app: EmulatorApp, logs: LogsBackend) -> None:
+        self.app = app
+        self.logs = logs
+        self._pool: SandboxPool | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> SandboxPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(1)
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def units(self, trigger_id: str) -> list[dict[str, Any]]:
+        """The trigger's bound, deployed actions; DependencyError when packages are missing."""
+        store = self.app.store
+        bound = store.get("bindings", trigger_id) or {"bindings": []}
+        units = []
+        for binding in bound["bindings"]:
+            action = store.get("action", binding["action_id"])
+            if not action or not action.get("deployed_version"):
+                continue
+            version = action["deployed_version"]
+            try:
+                path = self.app.dependency_builds.directory(version.get("dependencies") or [])
+            except DependencyError as exc:
+                detail = self.app.dependency_builds.describe(exc)
+                raise DependencyError(f"action {action['name']!r}: {detail}") from None
+            units.append(
+                {
+                    "name": action["name"],
+                    "code": version.get("code", ""),
+                    "filename": f"{action['name']}.js",
+                    "secrets": dict(action.get("_secret_values") or {}),
+                    "deps_dir": str(path) if path else None,
+                }
+            )
+        return units
+
+    def run(self, trigger_id: str, event: dict[str, Any]) -> TriggerRun:
+        """Run the trigger's actions on ``event``; an unbound trigger completes at once."""
+        trigger = registry.get(trigger_id)
+        started_at = clock.iso_utc(digits=9)
+        try:
+            units = self.units(trigger.id)
+        except DependencyError as exc:
+            return self._failed(trigger.id, [], str(exc), started_at)
+        if not units:
+            return TriggerRun(trigger.id, {**trigger.initial_result(), **_carried(event)})
+        try:
+            reply = self.pool().call(
+                {"op": trigger.id, "units": units, "event": event, "resume": None}
+            )
+        except Exception as exc:  # no Node, or the pool could not start a worker
+            return self._failed(trigger.id, units, f"the sandbox is unavailable: {exc}", started_at)
+        if reply.result is None:
+            return self._failed(trigger.id, units, reply.failure or "no result", started_at)
+        result = reply.result
+        if result["status"] == "error":
+            error = result.get("error") or {}
+            self._log_failure(trigger.id, error.get("action"), str(error.get("message") or ""))
+        execution_id = self.logs.record_execution(
+            trigger.id, outcomes_of(units, result), started_at=started_at
+        )
+        return TriggerRun(trigger.id, result, None, execution_id)
+
+    def _failed(
+        self, trigger_id: str, units: list[dict[str, Any]], failure: str, started_at: str
+    ) -> TriggerRun:
+        detail = redact_paths(failure, self.app.dependency_builds.known_paths())
+        self._log_failure(trigger_id, None, detail)
+        execution_id = (
+            self.logs.record_execution(trigger_id, outcomes_of(units, None), started_at=started_at)
+            if units
+            else None
+        )
+        return TriggerRun(trigger_id, None, detail, execution_id)
+
+    def _log_failure(self, trigger_id: str, action: str | None, message: str) -> None:
+        known = self.app.dependency_builds.known_paths()
+        log.warning(
+            "%s: action %s failed: %s", trigger_id, action or "?", redact_paths(message, known)
+        )
+
+
+def _carried(event: dict[str, Any]) -> dict[str, Any]:
+    """What an unbound run hands back: the metadata the event started with."""
+    user = event.get("user") or {}
+    return {
+        "user_metadata": dict(user.get("user_metadata") or {}),
+        "app_metadata": dict(user.get("app_metadata") or {}),
+    }

@@ -232,6 +232,8 @@ def test_transaction_metadata_survives_the_redirect(tenant: tuple[Emulator, str]
     browser = httpx.Client(base_url=base, follow_redirects=False)
     away = login(base, client=browser)
     assert away.headers["location"].startswith("https://consent.example/page")
+    # The redirect renews the browser's transaction cookie for as long as the login waits.
+    assert away.cookies["auth0_tx"] == browser.cookies["auth0_tx"]
     state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
     back = browser.get("/continue", params={"state": state})
     issued = tokens(base, at_app(back)["code"])

@@ -13,7 +13,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from test_emulator_login_fidelity import at_app, bind, login, on_execute, tenant, tokens
+from test_emulator_login_fidelity import APP, at_app, bind, login, on_execute, tenant, tokens
 
 from auth0_actions import clock
 from auth0_actions.emulator.app import Emulator
@@ -22,6 +22,7 @@ from auth0_actions.emulator.backends.mfa import totp
 __all__ = ["tenant"]  # the fixture, shared with the fidelity tests
 
 USER_ID = "auth0|fidelity0000000000000001"
+AUTHORIZE = {"client_id": "app", "redirect_uri": APP, "response_type": "code"}
 STEP_UP = (
     "https://auth0.com/docs/secure/multi-factor-authentication/step-up-authentication/"
     "configure-step-up-authentication-for-web-apps"
@@ -30,11 +31,11 @@ STEP_UP = (
 
 def challenge(base: str) -> tuple[httpx.Client, str, str]:
     """Log in up to the challenge: the browser (with its cookie), the state, the page."""
-    away = login(base)
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    away = login(base, client=browser)
     assert away.status_code == 302
     location = away.headers["location"]
     assert location.startswith("/u/mfa-otp-challenge?")
-    browser = httpx.Client(base_url=base, follow_redirects=False, cookies=away.cookies)
     state = parse_qs(urlsplit(location).query)["state"][0]
     page = browser.get(location)
     assert page.status_code == 200
@@ -121,14 +122,22 @@ def test_an_enrolled_user_is_challenged_without_a_new_secret(
 
 def test_the_challenge_needs_the_browser_that_logged_in(tenant: tuple[Emulator, str]) -> None:
     """The challenge's URL alone (a leaked link) does not let another browser finish the
-    login: without the cookie set with the redirect, the state is refused."""
+    login: without the cookie of the browser that started it (set at /authorize), or
+    with another browser's, the state is refused; a malformed Cookie header too."""
     app, base = tenant
     bind(app, on_execute("api.multifactor.enable('guardian');"))
-    away = login(base)
-    location = away.headers["location"]
-    stranger = httpx.get(f"{base}{location}", follow_redirects=False)
-    assert stranger.status_code == 400
-    assert stranger.json()["errorCode"] == "invalid_request"
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    location = login(base, client=browser).headers["location"]
+    other = httpx.Client(base_url=base, follow_redirects=False)
+    assert other.get("/authorize", params=AUTHORIZE).status_code == 200  # its own cookie
+    for stranger in (
+        httpx.get(f"{base}{location}", follow_redirects=False),
+        other.get(location),
+        httpx.get(f"{base}{location}", headers={"cookie": "auth0_tx=x; $bogus=1"}),
+    ):
+        assert stranger.status_code == 400
+        assert stranger.json()["errorCode"] == "invalid_request"
+    assert browser.get(location).status_code == 200
 
 
 def test_five_wrong_codes_end_the_login_at_the_app(tenant: tuple[Emulator, str]) -> None:

@@ -85,14 +85,15 @@ def test_api_writes_while_the_login_waits_at_the_redirect_are_kept(
         ),
         on_execute("api.user.setAppMetadata('lastApp', 'local');"),
     )
-    away = login(base)
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    away = login(base, client=browser)
     assert away.headers["location"].startswith("https://consent.example/page")
     # Applied before the redirect (manage-user-metadata.mdx).
     assert stored(app)["user_metadata"]["visits"] == 1
     patch_user(app, base, {"user_metadata": {"consentGiven": False}})
     patch_user(app, base, {"app_metadata": {"plan": "silver"}})
     state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
-    back = httpx.get(f"{base}/continue", params={"state": state}, follow_redirects=False)
+    back = browser.get("/continue", params={"state": state})
     assert "code" in at_app(back)
     user = stored(app)
     assert user["user_metadata"] == {
@@ -159,9 +160,10 @@ def test_a_failure_after_the_redirect_keeps_what_was_stored_before_it(
             cont="api.user.setUserMetadata('after', true); throw new Error('consent lost');",
         ),
     )
-    away = login(base)
+    browser = httpx.Client(base_url=base, follow_redirects=False)
+    away = login(base, client=browser)
     state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
-    back = httpx.get(f"{base}/continue", params={"state": state}, follow_redirects=False)
+    back = browser.get("/continue", params={"state": state})
     assert at_app(back)["error_description"] == "consent lost"
     assert stored(app)["user_metadata"] == {"theme": "dark", "before": True}
 

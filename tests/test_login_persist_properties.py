@@ -18,24 +18,26 @@ every example.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from emulator_support import login_client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_emulator_login_persist import USER_ID, management_token
 
-from auth0_actions.clock import iso_utc, now_s
+from auth0_actions.clock import iso_utc
 from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 
 FIELDS = ("user_metadata", "app_metadata")
+CALLBACK = "https://app.example.com/callback"
 INITIAL = {"user_metadata": {"theme": "dark"}, "app_metadata": {"plan": "gold"}}
 ACTION = """
 exports.onExecutePostLogin = async (event, api) => {
@@ -83,25 +85,20 @@ class Tenant:
         assert answer.status_code == 200, answer.text
 
     def start(self, programs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A login up to its event: the profile as stored when it starts (as /u/login does)."""
+        """A login up to its event: the transaction /authorize opened, then what /u/login
+        does once the password is right (the profile as stored when it starts)."""
         flow = self.app.login_flow
-        tx: dict[str, Any] = {
-            "id": secrets.token_urlsafe(8),
-            "client_id": "app",
-            "redirect_uri": "https://app.example.com/callback",
-            "app_state": None,
-            "nonce": None,
-            "scopes": ["openid"],
-            "prompt": [],
-            "query": {},
-            "ip": "127.0.0.1",
-            "hostname": self.app.domain,
-            "claims": {},
-            "access_claims": {},
-            "expires": now_s() + 600,
-            "user_id": USER_ID,
-            "units": flow.units(),
-        }
+        with httpx.Client(base_url=self.base, follow_redirects=False) as browser:
+            page = browser.get(
+                "/authorize",
+                params={"client_id": "app", "redirect_uri": CALLBACK, "response_type": "code"},
+            )
+        assert page.status_code == 200, page.text
+        tx_id = page.text.split('name="tx" value="')[1].split('"')[0]
+        with flow._lock:
+            tx: dict[str, Any] = flow.transactions.pop(f"login:{tx_id}")
+        tx["user_id"] = USER_ID
+        tx["units"] = flow.units()
         event = flow.event_for(self.app.store.get("user", USER_ID), tx)
         event["request"]["body"] = {"programs": programs}
         return tx, event
@@ -110,7 +107,20 @@ class Tenant:
         """The actions run and the login ends: the query the app receives."""
         response = self.app.login_flow.run(tx, event, None)
         assert response.status == 302
-        return str(response.headers["location"])
+        location = str(response.headers["location"])
+        code = parse_qs(urlsplit(location).query).get("code")
+        if code:  # a code the application can exchange, as after a login over HTTP
+            answer = httpx.post(
+                f"{self.base}/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code[0],
+                    "client_id": "app",
+                    "redirect_uri": CALLBACK,
+                },
+            )
+            assert answer.status_code == 200, answer.text
+        return location
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +133,7 @@ def tenant() -> Iterator[Tenant]:
             lambda size: SandboxPool(size, limits=Limits(timeout_ms=1200)),
         )
         app = Emulator()
+        login_client(app, [CALLBACK])
         bindings = []
         for index in range(2):
             name = f"writer-{index}"

@@ -270,7 +270,13 @@ class LoginFlow:
                 tx["event"] = event
                 tx["expires"] = clock.now_s() + TRANSACTION_TTL_S
                 self.transactions[state] = tx
-            return _redirect(_with_params(result["redirect"]["url"], {"state": state}))
+            away = _redirect(_with_params(result["redirect"]["url"], {"state": state}))
+            if isinstance(tx.get("browser"), str):
+                # /continue needs the cookie as long as the transaction lives.
+                away.headers["set-cookie"] = transaction_cookie(
+                    tx["browser"], self.app.public_base_url
+                )
+            return away
         if tx["mfa"] is not None:
             return mfa.start(self, tx)
         return self._finish_code(tx)

@@ -15,8 +15,10 @@ application with ``access_denied``; a right one issues the code, and the ID
 token carries ``amr: ["mfa"]``
 (https://auth0.com/docs/secure/multi-factor-authentication/step-up-authentication/configure-step-up-authentication-for-web-apps).
 
-The challenge is bound to the browser that logged in: its URL carries a
-``state`` and the page needs the cookie set with the redirect to it.
+The challenge is bound to the browser that started the login: its URL carries
+a ``state`` and the page needs the transaction cookie set at ``/authorize``
+(:mod:`auth0_actions.emulator.login_guard`, the one ``/continue`` needs), which
+the redirect to it renews.
 """
 
 from __future__ import annotations
@@ -24,16 +26,15 @@ from __future__ import annotations
 import html
 import secrets
 import threading
-from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
 from auth0_actions import clock
 from auth0_actions.emulator.backends.mfa import OtpBackend, new_secret, otpauth_uri
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, bad_request
+from auth0_actions.emulator.login_guard import same_browser, transaction_cookie
 
 PATH = "/u/mfa-otp-challenge"
-COOKIE = "auth0_mfa"
 MAX_ATTEMPTS = 5
 CHALLENGE_TTL_S = 600
 ASKS_FOR_MFA = frozenset(
@@ -49,6 +50,7 @@ ASKS_FOR_MFA = frozenset(
 class LoginEnds(Protocol):
     """What the MFA step needs of the login flow (routes_login.LoginFlow)."""
 
+    app: EmulatorApp
     transactions: dict[str, dict[str, Any]]
     _lock: threading.Lock
 
@@ -78,23 +80,21 @@ def enrolled_factors(user: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def start(flow: LoginEnds, tx: dict[str, Any]) -> Response:
-    """Park the login and send the browser to the challenge, bound to it by a cookie."""
+    """Park the login and send the browser to the challenge.
+
+    The challenge answers only to the browser that started the login (its
+    transaction cookie, set at /authorize); the redirect renews that cookie so
+    it lives as long as the challenge does.
+    """
     state = secrets.token_urlsafe(24)
-    browser = secrets.token_urlsafe(24)
-    tx["mfa_browser"] = browser
     tx["mfa_attempts"] = 0
     tx["expires"] = clock.now_s() + CHALLENGE_TTL_S
     with flow._lock:
         flow.transactions[f"mfa:{state}"] = tx
-    return Response(
-        302,
-        b"",
-        {
-            "location": f"{PATH}?state={state}",
-            "set-cookie": f"{COOKIE}={browser}; Path=/u; HttpOnly; SameSite=Lax",
-        },
-        content_type="text/plain",
-    )
+    headers = {"location": f"{PATH}?state={state}"}
+    if isinstance(tx.get("browser"), str):
+        headers["set-cookie"] = transaction_cookie(tx["browser"], flow.app.public_base_url)
+    return Response(302, b"", headers, content_type="text/plain")
 
 
 def _page(body: str, status: int = 200) -> Response:
@@ -138,13 +138,7 @@ def register(app: EmulatorApp) -> None:
         flow: LoginEnds = app.login_flow
         with flow._lock:
             tx = flow.transactions.get(f"mfa:{state}") if state else None
-        cookie = SimpleCookie(request.headers.get("cookie") or "").get(COOKIE)
-        if (
-            tx is None
-            or tx["expires"] < clock.now_s()
-            or cookie is None
-            or not secrets.compare_digest(cookie.value, tx["mfa_browser"])
-        ):
+        if tx is None or tx["expires"] < clock.now_s() or not same_browser(request, tx):
             raise bad_request("The state parameter is missing or invalid", "invalid_request")
         return tx
 

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+from emulator_support import login_client
 
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
@@ -19,13 +20,19 @@ CONNECTION = "Username-Password-Authentication"
 
 
 class FlowTenant:
-    """An in-memory tenant on loopback; ``api`` holds a token with every management scope."""
+    """An in-memory tenant on loopback; ``api`` holds a token with every management scope.
+
+    The application the tests play, ``app``, is registered with the callback ``APP``
+    (Auth0's /authorize refuses unknown clients and callbacks); ``web`` is one
+    browser: its cookie jar keeps the transaction cookie /authorize sets.
+    """
 
     def __init__(self) -> None:
         self.app = Emulator()
         self.server = ServerThread(self.app).start()
         self.base = self.server.base_url
-        client = self.app.authority.register()
+        login_client(self.app, [APP])
+        client = self.app.oauth.register()
         self.client_id, self.client_secret = client.client_id, client.client_secret
         self.api = httpx.Client(
             base_url=f"{self.base}/api/v2",
@@ -38,7 +45,7 @@ class FlowTenant:
         """A Management API token (of a new client holding ``scopes``, when given)."""
         client_id, secret = self.client_id, self.client_secret
         if scopes is not None:
-            client = self.app.authority.register(scopes=scopes)
+            client = self.app.oauth.register(scopes=scopes)
             client_id, secret = client.client_id, client.client_secret
         answer = httpx.post(
             f"{self.base}/oauth/token",

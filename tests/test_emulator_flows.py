@@ -19,8 +19,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
-from flows_support import CONNECTION, FlowTenant, handler
+from flows_support import APP, CONNECTION, FlowTenant, handler
 
 from auth0_actions.emulator.flows.credentials import run_credentials_exchange
 from auth0_actions.emulator.flows.prompt import SignupPrompt
@@ -418,3 +419,177 @@ def test_the_signup_prompt_comes_from_tenant_yaml(tmp_path: Path) -> None:
     assert prompt.terms_field == "ulp-agreed"
     assert prompt.terms_url == "https://local.example.com/terms"
     assert SignupPrompt.for_project(tmp_path / "missing") == SignupPrompt()
+
+
+API = "https://api.example.com"
+
+
+def _example_api(tenant: FlowTenant) -> None:
+    made = tenant.api.post(
+        "/resource-servers",
+        json={"name": "Example API", "identifier": API, "scopes": [{"value": "read:x"}]},
+    )
+    assert made.status_code == 201, made.text
+
+
+def _machine_client(tenant: FlowTenant, metadata: dict[str, str]) -> tuple[str, str]:
+    """A machine-to-machine application granted read:x on ``API``, made through the API."""
+    made = tenant.api.post(
+        "/clients",
+        json={"name": "Billing", "app_type": "non_interactive", "client_metadata": metadata},
+    )
+    assert made.status_code == 201, made.text
+    client = made.json()
+    granted = tenant.api.post(
+        "/client-grants",
+        json={"client_id": client["client_id"], "audience": API, "scope": ["read:x"]},
+    )
+    assert granted.status_code == 201, granted.text
+    return str(client["client_id"]), str(client["client_secret"])
+
+
+def _m2m_token(tenant: FlowTenant, client_id: str, secret: str) -> httpx.Response:
+    return tenant.web.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "audience": API,
+            "scope": "read:x",
+        },
+    )
+
+
+@pytest.fixture
+def m2m(tenant: FlowTenant) -> FlowTenant:
+    """An API, and credentials-exchange actions deployed and bound through the API."""
+    _example_api(tenant)
+    tenant.bind(
+        "credentials-exchange",
+        (
+            "m2m",
+            handler(
+                "onExecuteCredentialsExchange",
+                'console.log("exchange", event.client.name, event.resource_server.identifier);\n'
+                'if (event.client.metadata.blocked === "yes") {\n'
+                '  api.access.deny("invalid_scope", "client is blocked");\n'
+                "  return;\n}\n"
+                'api.accessToken.setCustomClaim("https://example.com/tier", "gold");\n'
+                # A restricted claim is left out of the token; the exchange goes on.
+                'api.accessToken.setCustomClaim("gty", "password");',
+            ),
+        ),
+    )
+    return tenant
+
+
+def test_the_client_credentials_grant_adds_the_claims_credentials_exchange_set(
+    m2m: FlowTenant,
+) -> None:
+    # https://auth0.com/docs/customize/actions/explore-triggers/machine-to-machine-trigger/credentials-exchange-api-object
+    client_id, secret = _machine_client(m2m, {})
+    answer = _m2m_token(m2m, client_id, secret)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["scope"] == "read:x"
+    keys = httpx.get(f"{m2m.base}/.well-known/jwks.json").json()["keys"]
+    key = jwt.PyJWK(keys[0])
+    claims = jwt.decode(answer.json()["access_token"], key, algorithms=["RS256"], audience=API)
+    assert claims["https://example.com/tier"] == "gold"
+    assert claims["scope"] == "read:x"
+    # The standard claims are the tenant's, not the action's.
+    assert (claims["sub"], claims["gty"]) == (f"{client_id}@clients", "client-credentials")
+
+    [event] = m2m.logs(q="type:seccft")
+    assert event["client_id"] == client_id
+    [run] = event["details"]["actions"]["executions"]
+    execution = m2m.execution(run)
+    assert execution["trigger_id"] == "credentials-exchange"
+    assert execution["status"] == "final"
+    assert execution["results"][0]["response"]["logs"] == f"exchange Billing {API}"
+
+
+def test_a_credentials_exchange_deny_refuses_the_token(m2m: FlowTenant) -> None:
+    client_id, secret = _machine_client(m2m, {"blocked": "yes"})
+    answer = _m2m_token(m2m, client_id, secret)
+    # api.access.deny(code, reason): the OAuth2 error the client receives, and no token.
+    assert answer.status_code == 403
+    assert answer.json() == {"error": "invalid_scope", "error_description": "client is blocked"}
+    [event] = m2m.logs(q="type:feccft")
+    assert event["description"] == "client is blocked"
+    [run] = event["details"]["actions"]["executions"]
+    assert m2m.execution(run)["trigger_id"] == "credentials-exchange"
+    assert m2m.logs(q="type:seccft") == []
+
+
+def test_a_credentials_exchange_that_throws_refuses_the_token(tenant: FlowTenant) -> None:
+    _example_api(tenant)
+    tenant.bind(
+        "credentials-exchange",
+        ("broken", handler("onExecuteCredentialsExchange", 'throw new Error("vault down");')),
+    )
+    client_id, secret = _machine_client(tenant, {})
+    answer = _m2m_token(tenant, client_id, secret)
+    assert answer.status_code == 403
+    assert answer.json() == {"error": "server_error", "error_description": "vault down"}
+    assert "access_token" not in answer.text
+
+
+def test_no_credentials_exchange_binding_runs_nothing(tenant: FlowTenant) -> None:
+    _example_api(tenant)
+    client_id, secret = _machine_client(tenant, {})
+    answer = _m2m_token(tenant, client_id, secret)
+    assert answer.status_code == 200, answer.text
+    assert tenant.app.flows.logs.executions() == []
+    assert tenant.logs() == []
+
+
+def test_the_signup_page_continues_the_authorize_transaction(tenant: FlowTenant) -> None:
+    """After a signup on the page, the login is still the one /authorize started: its
+    browser (the transaction cookie), its application and its redirect_uri."""
+    tenant.bind(
+        "pre-user-registration", ("who", handler(PRE, 'console.log("client", event.client.name);'))
+    )
+    code = (
+        "exports.onExecutePostLogin = async (event, api) => {\n"
+        '  api.redirect.sendUserTo("https://consent.example.com/ask");\n'
+        "};\n"
+        "exports.onContinuePostLogin = async (event, api) => {\n"
+        '  api.idToken.setCustomClaim("https://example.com/back", event.client.client_id);\n'
+        "};\n"
+    )
+    tenant.bind("post-login", ("ask", code))
+    tx = tenant.login_transaction(scope="openid")
+    away = tenant.web.post(
+        "/u/signup",
+        data={
+            "tx": tx,
+            "email": "new@example.com",
+            "password": PASSWORD,
+            "ulp-terms_accepted": "true",
+        },
+    )
+    assert away.status_code == 302, away.text
+    assert away.headers["location"].startswith("https://consent.example.com/ask?")
+    state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
+    [signup] = tenant.logs(q="type:ss")
+    pre = tenant.execution(signup["details"]["actions"]["executions"][0])
+    assert pre["results"][0]["response"]["logs"] == "client Test application"
+
+    # A leaked link: another browser, without the cookie /authorize set, is refused.
+    with httpx.Client(base_url=tenant.base, follow_redirects=False, timeout=60) as stranger:
+        assert stranger.get("/continue", params={"state": state}).status_code == 400
+    back = tenant.web.get("/continue", params={"state": state})
+    assert back.status_code == 302
+    arrived = urlsplit(back.headers["location"])
+    assert f"{arrived.scheme}://{arrived.netloc}{arrived.path}" == APP
+    query = parse_qs(arrived.query)
+    assert query["state"] == ["s1"]
+    exchange = {"grant_type": "authorization_code", "client_id": "app", "code": query["code"][0]}
+    # The code is the application's, for the redirect_uri /authorize had.
+    answer = tenant.web.post("/oauth/token", data={**exchange, "redirect_uri": APP})
+    assert answer.status_code == 200, answer.text
+    claims = jwt.decode(answer.json()["id_token"], options={"verify_signature": False})
+    assert claims["aud"] == "app"
+    assert claims["https://example.com/back"] == "app"
+    assert claims["email"] == "new@example.com"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +27,10 @@ from auth0_actions.emulator.management_scopes import management_api_identifier
 from auth0_actions.network import is_loopback_host
 
 GRANT_DOCS = "https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+
+# The credentials-exchange trigger, for a token about to be issued: (client, audience,
+# granted scopes) -> the custom claims to add, or an OAuthError (the actions' deny).
+CredentialsExchange = Callable[[Mapping[str, Any], str, list[str]], Mapping[str, Any]]
 
 
 class OAuthError(ApiError):
@@ -140,8 +144,18 @@ class AuthorizationServer:
 
     # --- client credentials
     def client_credentials(
-        self, body: Mapping[str, Any], headers: Mapping[str, str], issuer: str
+        self,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str],
+        issuer: str,
+        exchange: CredentialsExchange | None = None,
     ) -> dict[str, Any]:
+        """A token, once the client, its grant and the scopes are checked.
+
+        ``exchange`` (the credentials-exchange actions, when any are bound) runs
+        then, before the token is signed: it may refuse it (an OAuthError, and no
+        token), or add custom claims, under the standard ones.
+        """
         client = self.authenticate(body, headers)
         if Clients.is_public(client):  # a public client has no secret to prove who it is
             raise OAuthError(
@@ -171,9 +185,10 @@ class AuthorizationServer:
         granted = list(grant.get("scope") or [])
         asked = str(body.get("scope") or "").split()
         scopes = [s for s in asked if s in granted] if asked else granted
+        custom = dict(exchange(client, audience, scopes)) if exchange is not None else {}
         lifetime = int(api.get("token_lifetime") or 86_400)
         now = int(clock.now_s())
-        claims = {
+        standard = {
             "iss": issuer,
             "sub": f"{client['client_id']}@clients",
             "aud": audience,
@@ -184,7 +199,7 @@ class AuthorizationServer:
             "azp": client["client_id"],
         }
         return {
-            "access_token": self.authority.sign(claims),
+            "access_token": self.authority.sign({**custom, **standard}),
             "token_type": "Bearer",
             "expires_in": lifetime,
             "scope": " ".join(scopes),
@@ -193,7 +208,8 @@ class AuthorizationServer:
     def issue(
         self, client_id: str, client_secret: str, audience: str | None, scope: str | None = None
     ) -> dict[str, Any]:
-        """Client credentials without HTTP (tests, tools): as ``POST /oauth/token``."""
+        """Client credentials without HTTP (tests, tools): as ``POST /oauth/token``, but
+        without running the credentials-exchange actions."""
         body = {"client_id": client_id, "client_secret": client_secret, "audience": audience}
         if scope:
             body["scope"] = scope

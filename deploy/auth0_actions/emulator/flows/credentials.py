@@ -15,6 +15,11 @@ the audience and the scopes it may have, and before it signs the token
 An action that throws, or a runtime failure, denies with ``server_error``
 (Auth0 fails the exchange when an action fails). Each run is an execution;
 the exchange is a log event (``seccft``, or ``feccft`` when denied).
+
+:func:`exchange_hook` is what ``/oauth/token`` hands to
+:meth:`AuthorizationServer.client_credentials`: None when no deployed action
+is bound to the trigger (the grant then costs nothing more), else a callable
+that runs them and raises the denial as an :class:`OAuthError`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from auth0_actions.emulator.backends.logs import FlowContext
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flows.context import Origin
+from auth0_actions.emulator.oauth import CredentialsExchange, OAuthError
 from auth0_actions.sandbox.deps import redact_paths
 from auth0_actions.triggers.credentials_exchange import TRIGGER as CREDENTIALS_EXCHANGE
 
@@ -118,3 +124,20 @@ def run_credentials_exchange(
             "feccft", context, description=outcome.denial.reason, executions=executions
         )
     return outcome
+
+
+def exchange_hook(app: EmulatorApp, origin: Origin) -> CredentialsExchange | None:
+    """The credentials-exchange step of a client-credentials grant; None when nothing is bound."""
+    if not app.flows.runner.bound(CREDENTIALS_EXCHANGE.id):
+        return None
+
+    def exchange(client: Mapping[str, Any], audience: str, scopes: list[str]) -> dict[str, Any]:
+        origin.client_id = str(client.get("client_id") or "")
+        origin.client_name = str(client.get("name") or "") or origin.client_name
+        outcome = run_credentials_exchange(app, client, audience, scopes, origin)
+        if outcome.denial is not None:
+            denial = outcome.denial
+            raise OAuthError(denial.status, denial.code, denial.reason)
+        return outcome.claims
+
+    return exchange

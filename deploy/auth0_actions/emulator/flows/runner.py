@@ -72,6 +72,15 @@ class TriggerRunner:
         if pool is not None:
             pool.close()
 
+    def bound(self, trigger_id: str) -> bool:
+        """Whether any deployed action is bound to the trigger (a store read, no sandbox)."""
+        store = self.app.store
+        bound = store.get("bindings", trigger_id) or {"bindings": []}
+        return any(
+            (store.get("action", b["action_id"]) or {}).get("deployed_version")
+            for b in bound["bindings"]
+        )
+
     def units(self, trigger_id: str) -> list[dict[str, Any]]:
         """The trigger's bound, deployed actions; DependencyError when packages are missing."""
         store = self.app.store

@@ -57,13 +57,22 @@ class FlowHandlers:
         with flow._lock:
             flow.transactions[f"login:{tx['id']}"] = tx
 
+    def _origin(self, request: Request, client_id: str | None, **more: Any) -> Origin:
+        """The request's origin, naming the registered application ``client_id`` as it is
+        called (``event.client.name``, the log's ``client_name``)."""
+        origin = Origin.of(request, self.app.domain, client_id=client_id, **more)
+        client = self.app.backends.clients.find(client_id) if client_id else None
+        if client is not None and client.get("name"):
+            origin.client_name = str(client["name"])
+        return origin
+
     def _expired(self) -> Response:
         return pages.error_page(self.app.domain, "Something went wrong", _EXPIRED)
 
     # -- the Authentication API --------------------------------------------------
     def api_signup(self, request: Request) -> Response:
         body = request.json_object()
-        origin = Origin.of(request, self.app.domain, client_id=_text(body.get("client_id")))
+        origin = self._origin(request, _text(body.get("client_id")))
         origin.body = {k: v for k, v in body.items() if k != "password"}
         try:
             outcome = self.flows.signup.sign_up(SignupRequest.parse(body), origin)
@@ -77,7 +86,7 @@ class FlowHandlers:
         connection = _text(body.get("connection"))
         if not email or not connection:
             return bad_signup("invalid_request", "Missing required parameter: email").response()
-        origin = Origin.of(request, self.app.domain, client_id=_text(body.get("client_id")))
+        origin = self._origin(request, _text(body.get("client_id")))
         # No email leaves the local tenant, and the reset link is a credential that is
         # never printed: a test gets one from POST /api/v2/tickets/password-change.
         self.flows.password.request_change(email, connection, origin)
@@ -121,7 +130,7 @@ class FlowHandlers:
         if problem:
             return again(problem)
         extra_body, metadata = prompt.split(form)
-        origin = Origin.of(request, self.app.domain, client_id=tx["client_id"], transaction=tx)
+        origin = self._origin(request, tx["client_id"], transaction=tx)
         origin.body = {"state": tx["id"], **extra_body}
         try:
             signup = SignupRequest.parse(
@@ -162,7 +171,7 @@ class FlowHandlers:
                 error="Enter a new password.",
                 status=400,
             )
-        origin = Origin.of(request, self.app.domain, client_id=ticket.client_id)
+        origin = self._origin(request, ticket.client_id)
         redeemed = self.flows.password.redeem(ticket_id, password, origin)
         if redeemed is None:
             return self._expired()

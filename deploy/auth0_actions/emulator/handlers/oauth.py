@@ -1,6 +1,7 @@
 """The Authentication API: /oauth/token, OIDC discovery, JWKS, /userinfo and logout.
 
-Thin handlers over :mod:`auth0_actions.emulator.oauth` (client credentials)
+Thin handlers over :mod:`auth0_actions.emulator.oauth` (client credentials,
+which runs the credentials-exchange actions: :mod:`auth0_actions.emulator.flows.credentials`)
 and :mod:`auth0_actions.emulator.oauth_code` (the code grant); every error
 is OAuth-shaped. Discovery, /userinfo and logout follow OpenID Connect
 Discovery 1.0 and Auth0's logout endpoints
@@ -50,8 +51,11 @@ def register(app: EmulatorApp) -> None:
         if not grant:
             raise OAuthError(400, "invalid_request", "Missing required parameter: grant_type")
         if grant == "client_credentials":
+            # The credentials-exchange actions, when any are bound (flows/credentials.py).
+            exchange = app.flows.credentials_exchange(request)
             return Response(
-                200, app.oauth.client_credentials(body, request.headers, issuer(request))
+                200,
+                app.oauth.client_credentials(body, request.headers, issuer(request), exchange),
             )
         if grant == "authorization_code":
             tx = app.login_flow.redeem(str(body.get("code") or ""))  # once, whatever follows

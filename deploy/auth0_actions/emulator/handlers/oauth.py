@@ -90,18 +90,29 @@ def register(app: EmulatorApp) -> None:
                     "client_secret_post",
                     "none",
                 ],
+                # What the id_token and /userinfo carry (Discovery 1.0 s. 3, claims_supported).
                 "claims_supported": [
                     "aud",
+                    "auth_time",
                     "email",
                     "email_verified",
                     "exp",
+                    "family_name",
+                    "given_name",
                     "iat",
                     "iss",
                     "name",
                     "nickname",
+                    "nonce",
                     "picture",
                     "sub",
+                    "updated_at",
                 ],
+                # Discovery 1.0 s. 3: request_uri_parameter_supported defaults to true when
+                # omitted; /authorize reads no request_uri (nor request, nor claims).
+                "request_parameter_supported": False,
+                "request_uri_parameter_supported": False,
+                "claims_parameter_supported": False,
             },
         )
 

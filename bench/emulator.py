@@ -283,7 +283,7 @@ def logins(
                 while not stop.is_set():
                     one_login(http, client_id)
                     counts[index] += 1
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 failures.append(error)
                 stop.set()
 

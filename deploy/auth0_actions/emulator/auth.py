@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
+from auth0_actions.emulator.token_cache import TokenCache
 from auth0_actions.files import write_private, write_private_json
 
 TOKEN_LIFETIME_S = 86_400  # Auth0's default for Management API tokens
@@ -58,6 +59,7 @@ class TokenAuthority:
         self.issuer = issuer
         self._key = self._load_or_create(key_file)
         self.clients: dict[str, Client] = {}
+        self._verified = TokenCache()  # RS256 once per token, not once per request
 
     @staticmethod
     def _load_or_create(key_file: Path | None) -> rsa.RSAPrivateKey:
@@ -151,12 +153,17 @@ class TokenAuthority:
             )
         token = authorization[7:].strip()
         try:
-            claims = jwt.decode(
+            # Keyed by the signing key and issuer too: another key or issuer re-verifies.
+            claims = self._verified.claims(
                 token,
-                self._key.public_key(),
-                algorithms=["RS256"],
-                options={"verify_aud": False},
-                issuer=self.issuer,
+                (self._key, self.issuer),
+                lambda t: jwt.decode(
+                    t,
+                    self._key.public_key(),
+                    algorithms=["RS256"],
+                    options={"verify_aud": False},
+                    issuer=self.issuer,
+                ),
             )
         except jwt.PyJWTError:
             raise ApiError(

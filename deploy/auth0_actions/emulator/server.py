@@ -23,8 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from auth0_actions import clock
 from auth0_actions.emulator.faults import DropConnection
-from auth0_actions.emulator.request_log import LoggedRequest
 from auth0_actions.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
+from auth0_actions.emulator.request_log import LoggedRequest
+from auth0_actions.emulator.wire import HeaderError, read_headers, response_bytes
 
 POLL_INTERVAL_S = 0.02  # how soon a stopped server notices
 
@@ -83,39 +84,67 @@ def answer(
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
-    # Headers and body leave in two writes; with Nagle on, a keep-alive client's
-    # delayed ACK stalls every response by ~40 ms.
+    # Responses leave in one write, but a keep-alive client's delayed ACK must
+    # never hold one back (~40 ms each with Nagle on).
     disable_nagle_algorithm = True
+    headers: Any  # a dict of lower-case names here (wire.read_headers), not an email Message
+    raw_requestline: bytes
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the fault injector's request log is the record; stderr stays quiet
+
+    def parse_request(self) -> bool:
+        """The request line and headers, without the ``email`` parser (wire.read_headers)."""
+        self.command = None  # type: ignore[assignment]  # as the base class: none yet
+        self.request_version = "HTTP/0.9"
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            # HTTP/0.9, HTTP/2 or noise: the standard library's checks and answers.
+            return super().parse_request()
+        self.command, path, self.request_version = words
+        # As the standard library does (gh-87389): "//host" is not a path.
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        try:
+            self.headers = read_headers(self.rfile)
+        except HeaderError as error:
+            self.send_error(error.status, str(error))
+            return False
+        connection = self.headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if self.headers.get("expect", "").lower() == "100-continue" and (
+            self.request_version == "HTTP/1.1"
+        ):
+            return self.handle_expect_100()
+        return True
 
     def _serve(self) -> None:
         app = self.server.app
         with app.injector.handling():
             try:
-                response, sent = answer(
-                    app,
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self._body,
-                )
+                response, sent = answer(app, self.command, self.path, self.headers, self._body)
             except DropConnection:
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             payload = response.payload()
-            self.send_response(response.status)
+            fields = [("content-length", str(len(payload)))]
             if response.body is not None:
-                self.send_header("content-type", response.content_type)
-            self.send_header("content-length", str(len(payload)))
-            for name, value in sent.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+                fields.insert(0, ("content-type", response.content_type))
+            fields.extend(sent.items())
+            if sent.get("connection", "").lower() == "close":
+                self.close_connection = True
+            elif self.close_connection:
+                fields.append(("connection", "close"))
+            if self.command == "HEAD":
+                payload = b""
+            self.wfile.write(response_bytes(response.status, fields, payload))
 
     def _body(self) -> bytes:
         """The request body; a body that cannot be read in sync ends the connection."""

@@ -49,7 +49,9 @@ def answer(
     else:  # absolute form (a proxy's request line)
         parts = urlsplit(target)
         path, query_string = parts.path, parts.query
-    entry = LoggedRequest(method, path, parse_qs(query_string), None, at=clock.now_s())
+    entry = LoggedRequest(
+        method, path, parse_qs(query_string) if query_string else {}, None, at=clock.now_s()
+    )
     sent: dict[str, str] = {}
     try:
         raw = body() if callable(body) else body
@@ -57,7 +59,7 @@ def answer(
         request = Request(
             method=method,
             path=path,
-            query=parse_qs(query_string, keep_blank_values=True),
+            query=parse_qs(query_string, keep_blank_values=True) if query_string else {},
             headers=headers,
             body=raw,
         )

@@ -63,7 +63,7 @@ from auth0_actions.node import selected_node
 
 LOAD_JS = Path(__file__).resolve().parent / "emulator_load.js"
 TARGET_GET_PER_S = 3000
-PASSWORD = "Bench password 123!"
+PASSWORD = "Bench password 123!"  # noqa: S105 - a throwaway tenant's user
 CALLBACK = "https://bench.example.com/callback"
 BENCH_ACTION = (
     "exports.onExecutePostLogin = async (event, api) => {\n"
@@ -267,9 +267,7 @@ def one_login(http: httpx.Client, client_id: str) -> None:
     )
 
 
-def logins(
-    pid: int, base: str, client_id: str, threads: int, seconds: float
-) -> dict[str, Any]:
+def logins(pid: int, base: str, client_id: str, threads: int, seconds: float) -> dict[str, Any]:
     """Complete login flows per second from ``threads`` threads, one cookie jar each."""
     counts = [0] * threads
     stop = threading.Event()
@@ -389,7 +387,7 @@ def request_log_memory(total: int) -> dict[str, Any]:
                 checkpoints.append(
                     {
                         "requests": n + 1,
-                        "log_entries": len(log),
+                        "log_entries": log.kept,
                         "log_bytes": deep_size(log),
                         "logged_total": app.injector.log.total,
                         "rss_mb": rss_mb(),
@@ -402,6 +400,50 @@ def request_log_memory(total: int) -> dict[str, Any]:
 
 
 # -- report ----------------------------------------------------------------------------------
+
+
+def measure_served(
+    args: argparse.Namespace, node: Path
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Throughput per request kind, then login flows without and with a bound action."""
+    throughput: dict[str, dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp,
+        served(Path(tmp)) as (
+            pid,
+            creds,
+        ),
+    ):
+        base = creds["base_url"]
+        auth = {"authorization": f"Bearer {token(creds)}"}
+        with httpx.Client(base_url=f"{base}/api/v2", headers=auth, timeout=30) as api:
+            paths = setup(api)
+            client_id = login_client(api)
+            plans = {
+                "get_user": {"method": "GET", "path": paths["user"], "expect": 200},
+                "get_action": {"method": "GET", "path": paths["action"], "expect": 200},
+                "patch_user": {
+                    "method": "PATCH",
+                    "path": paths["user"],
+                    "expect": 200,
+                    "body": '{"user_metadata":{"counter":{n},"lang":"en"}}',
+                },
+                "not_found": {"method": "GET", "path": "/api/v2/no-such-path", "expect": 404},
+            }
+            for name, plan in plans.items():
+                spec = {"headers": auth if name != "not_found" else {}, **plan}
+                throughput[name] = best_of(
+                    args.runs,
+                    lambda spec=spec: load(node, pid, base, spec, args.seconds, args.connections),
+                )
+            flows = best_of(
+                args.runs, lambda: logins(pid, base, client_id, args.login_threads, args.seconds)
+            )
+            bind_one_action(api, paths["action_id"])
+            flows_action = best_of(
+                args.runs, lambda: logins(pid, base, client_id, args.login_threads, args.seconds)
+            )
+    return throughput, flows, flows_action
 
 
 def main() -> int:
@@ -424,40 +466,7 @@ def main() -> int:
         "seconds": args.seconds,
         "runs": args.runs,
     }
-    with tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp:
-        with served(Path(tmp)) as (pid, creds):
-            base = creds["base_url"]
-            auth = {"authorization": f"Bearer {token(creds)}"}
-            with httpx.Client(base_url=f"{base}/api/v2", headers=auth, timeout=30) as api:
-                paths = setup(api)
-                client_id = login_client(api)
-                plans = {
-                    "get_user": {"method": "GET", "path": paths["user"], "expect": 200},
-                    "get_action": {"method": "GET", "path": paths["action"], "expect": 200},
-                    "patch_user": {
-                        "method": "PATCH",
-                        "path": paths["user"],
-                        "expect": 200,
-                        "body": '{"user_metadata":{"counter":{n},"lang":"en"}}',
-                    },
-                    "not_found": {"method": "GET", "path": "/api/v2/no-such-path", "expect": 404},
-                }
-                throughput: dict[str, dict[str, Any]] = {}
-                for name, plan in plans.items():
-                    spec = {"headers": auth if name != "not_found" else {}, **plan}
-                    throughput[name] = best_of(
-                        args.runs,
-                        lambda spec=spec: load(node, pid, base, spec, args.seconds, args.connections),
-                    )
-                flows = best_of(
-                    args.runs,
-                    lambda: logins(pid, base, client_id, args.login_threads, args.seconds),
-                )
-                bind_one_action(api, paths["action_id"])
-                flows_action = best_of(
-                    args.runs,
-                    lambda: logins(pid, base, client_id, args.login_threads, args.seconds),
-                )
+    throughput, flows, flows_action = measure_served(args, node)
     memory = request_log_memory(args.requests)
 
     print(
@@ -465,14 +474,21 @@ def main() -> int:
         f"load: {figures['load_generator']}; best of {args.runs} x {args.seconds:g} s"
     )
     print(
+        "server cpu / load cpu: CPU seconds each process spent in the best run; "
+        "per core: requests per CPU second of the server (what one free core would serve)"
+    )
+    print(
         f"{'request':<22} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-        f"{'server cpu':>10} {'load cpu':>8}  runs"
+        f"{'server cpu':>10} {'load cpu':>8} {'per core':>9}  runs"
     )
     for name, r in throughput.items():
+        per_core = r["requests"] / r["server_cpu_s"] if r["server_cpu_s"] else 0.0
         print(
             f"{name:<22} {r['rps']:>9.1f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-            f"{r['errors']:>6} {r['server_cpu_s'] or 0:>9.2f}s {r['cpu_s']:>7.2f}s  {r['all_rps']}"
+            f"{r['errors']:>6} {r['server_cpu_s'] or 0:>9.2f}s {r['cpu_s']:>7.2f}s "
+            f"{per_core:>9.0f}  {r['all_rps']}"
         )
+        figures[f"{name}_per_server_core"] = round(per_core)
         figures[f"{name}_rps"] = round(r["rps"], 1)
         figures[f"{name}_p50_ms"] = round(r["p50_ms"], 2)
         figures[f"{name}_p99_ms"] = round(r["p99_ms"], 2)
@@ -489,7 +505,9 @@ def main() -> int:
         figures[f"{name}_per_s"] = round(r["rps"], 1)
         figures[f"{name}_server_cpu_s"] = round(r["server_cpu_s"] or 0, 2)
         figures[f"{name}_client_cpu_s"] = round(r["cpu_s"], 2)
-    print(f"request log after {memory['requests']:,} requests ({memory['seconds']:.0f} s in-process):")
+    print(
+        f"request log after {memory['requests']:,} requests ({memory['seconds']:.0f} s in-process):"
+    )
     for point in memory["checkpoints"]:
         print(
             f"  {point['requests']:>9,} requests: {point['log_entries']:>6} entries, "

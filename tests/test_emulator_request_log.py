@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.request_log import LOG_ENTRIES, LoggedRequest, RequestLog
 from auth0_actions.emulator.server import answer
@@ -22,7 +24,8 @@ def test_the_log_keeps_the_newest_entries_and_counts_all() -> None:
     log = RequestLog(entries=100)
     for n in range(10_000):
         log.append(_entry(n, method="PATCH" if n % 4 == 0 else "GET", status=404 if n % 5 else 200))
-    assert len(log) == 100
+    assert log.kept == 100
+    assert len(log) == 10_000  # the position of the next request
     assert [e.path for e in log] == [f"/api/v2/users/{n}" for n in range(9_900, 10_000)]
     assert log.total == 10_000
     assert log.count() == 10_000
@@ -36,18 +39,33 @@ def test_the_log_bounds_the_bodies_it_holds() -> None:
     log = RequestLog(entries=1_000, body_bytes=10_000)
     for n in range(50):
         log.append(_entry(n, method="POST", size=1_000))
-    assert len(log) == 10
-    assert [e.path for e in log][0] == "/api/v2/users/40"
+    assert log.kept == 10
+    assert log.entries()[0].path == "/api/v2/users/40"
     log.append(_entry(50, method="POST", size=50_000))  # one body over the budget alone
     assert [e.path for e in log] == ["/api/v2/users/50"]
     assert log.total == 51
+
+
+def test_positions_count_every_request_so_a_mark_survives_eviction() -> None:
+    log = RequestLog(entries=10)
+    for n in range(25):
+        log.append(_entry(n))
+    mark = len(log)
+    for n in range(25, 30):
+        log.append(_entry(n))
+    assert [e.path for e in log[mark:]] == [f"/api/v2/users/{n}" for n in range(25, 30)]
+    assert log[-1].path == "/api/v2/users/29"
+    assert log[20].path == "/api/v2/users/20"
+    assert [e.path for e in log[0:22]] == ["/api/v2/users/20", "/api/v2/users/21"]
+    with pytest.raises(IndexError):
+        log[19]  # evicted
 
 
 def test_clear_forgets_entries_and_counts() -> None:
     log = RequestLog()
     log.append(_entry(1, size=10))
     log.clear()
-    assert (len(log), log.total, log.count()) == (0, 0, 0)
+    assert (log.kept, len(log), log.count()) == (0, 0, 0)
 
 
 def test_many_requests_through_the_server_leave_a_bounded_log_with_right_counts() -> None:
@@ -71,10 +89,12 @@ def test_many_requests_through_the_server_leave_a_bounded_log_with_right_counts(
                 answer(app, "POST", "/api/v2/no-such-path", {}, body)
                 sent.append(("POST", "/api/v2/no-such-path", 404))
         log = app.injector.log
-        assert len(log) == LOG_ENTRIES
+        assert log.kept == LOG_ENTRIES
         assert log.total == total
         for method, status in (("GET", 200), ("GET", 404), ("POST", 404)):
-            assert log.count(method, status) == sum((m, st) == (method, status) for m, _, st in sent)
+            assert log.count(method, status) == sum(
+                (m, st) == (method, status) for m, _, st in sent
+            )
         kept = app.injector.requests()
         assert [(e.method, e.path, e.status) for e in kept] == sent[-LOG_ENTRIES:]
         assert app.injector.requests("POST")[-1].body == {"user_metadata": {"lang": "en"}}

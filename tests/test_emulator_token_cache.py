@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -28,10 +27,10 @@ ISSUER = "https://local.auth0-actions.test/"
 
 
 @pytest.fixture
-def authority() -> Iterator[TokenAuthority]:
+def authority() -> TokenAuthority:
     authority = TokenAuthority(ISSUER)
     authority.register("cli", "secret", ("read:users",))
-    yield authority
+    return authority
 
 
 def _bearer(token: str) -> str:

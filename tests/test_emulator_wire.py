@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from typing import BinaryIO, cast
 
 import pytest
 
 from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.http import Response
+from auth0_actions.emulator.http import Request, Response
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.emulator.wire import MAX_HEADERS
 
@@ -23,10 +24,8 @@ from auth0_actions.emulator.wire import MAX_HEADERS
 def served() -> Iterator[tuple[Emulator, int]]:
     app = Emulator()
 
-    def echo(request: object) -> Response:
-        headers = dict(getattr(request, "headers", {}))
-        body = getattr(request, "body", b"")
-        return Response(200, {"headers": headers, "body": body.decode()})
+    def echo(request: Request) -> Response:
+        return Response(200, {"headers": dict(request.headers), "body": request.body.decode()})
 
     app.router.add("GET", "/echo", echo)
     app.router.add("POST", "/echo", echo)
@@ -39,24 +38,24 @@ def served() -> Iterator[tuple[Emulator, int]]:
         app.close()
 
 
-def _read_response(stream: socket.SocketIO | object) -> tuple[int, dict[str, str], bytes]:
-    reader = stream
-    status_line = reader.readline()  # type: ignore[attr-defined]
-    status = int(status_line.split()[1])
+def _read_head(reader: BinaryIO) -> tuple[int, dict[str, str]]:
+    status = int(reader.readline().split()[1])
     headers: dict[str, str] = {}
-    while True:
-        line = reader.readline().decode("latin-1").rstrip("\r\n")  # type: ignore[attr-defined]
-        if not line:
-            break
+    while line := reader.readline().decode("latin-1").rstrip("\r\n"):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+def _read_response(reader: BinaryIO) -> tuple[int, dict[str, str], bytes]:
+    status, headers = _read_head(reader)
     length = int(headers.get("content-length", "0"))
-    return status, headers, reader.read(length) if length else b""  # type: ignore[attr-defined]
+    return status, headers, reader.read(length) if length else b""
 
 
-def _connect(port: int) -> tuple[socket.socket, object]:
+def _connect(port: int) -> tuple[socket.socket, BinaryIO]:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    return sock, sock.makefile("rb")
+    return sock, cast(BinaryIO, sock.makefile("rb"))
 
 
 def test_one_keep_alive_connection_carries_many_requests(served: tuple[Emulator, int]) -> None:
@@ -107,7 +106,7 @@ def test_connection_close_and_http_1_0_end_the_connection(served: tuple[Emulator
             status, headers, _ = _read_response(reader)
             assert status == 200
             assert headers["connection"] == "close"
-            assert reader.read() == b""  # type: ignore[attr-defined]  # closed by the server
+            assert reader.read() == b""  # closed by the server
 
 
 def test_http_1_0_keep_alive_is_honoured(served: tuple[Emulator, int]) -> None:
@@ -126,27 +125,18 @@ def test_expect_100_continue_and_head(served: tuple[Emulator, int]) -> None:
         sock.sendall(
             b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
         )
-        assert reader.readline().split()[1] == b"100"  # type: ignore[attr-defined]
-        assert reader.readline() == b"\r\n"  # type: ignore[attr-defined]
+        assert reader.readline().split()[1] == b"100"
+        assert reader.readline() == b"\r\n"
         sock.sendall(b"{}")
         status, _, payload = _read_response(reader)
         assert status == 200
         assert json.loads(payload)["body"] == "{}"
         sock.sendall(b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n")
-        status, headers, _ = _read_response_head(reader)
+        status, headers = _read_head(reader)
         assert status == 200
         assert int(headers["content-length"]) > 0  # the GET's length, no body follows
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _read_response(reader)[0] == 200  # the stream is still in step
-
-
-def _read_response_head(reader: object) -> tuple[int, dict[str, str], bytes]:
-    status = int(reader.readline().split()[1])  # type: ignore[attr-defined]
-    headers: dict[str, str] = {}
-    while line := reader.readline().decode("latin-1").rstrip("\r\n"):  # type: ignore[attr-defined]
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, b""
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,22 @@ benchmark's million requests), so the log keeps the newest
 their bodies (the oldest go first), while its counters (total, and per
 method and status) count every request ever recorded. Tests read the
 entries (their requests are the newest); the counters say how many arrived.
+
+It reads as the sequence of every request recorded since it was cleared,
+of which only the newest are still held: ``len(log)`` is the count,
+``log[mark:]`` the requests after a mark taken with ``len(log)`` (those
+still held), so a test's "what did this run send" works however long the
+tenant has run.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 LOG_ENTRIES = 10_000
 # The raw bodies the kept entries hold, at most (a request body is up to 1 MB).
@@ -77,8 +84,36 @@ class RequestLog:
             self.total = 0
             self._counts.clear()
 
-    def __len__(self) -> int:
+    @property
+    def kept(self) -> int:
+        """How many entries are held (at most ``max_entries``)."""
         return len(self._entries)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> LoggedRequest: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LoggedRequest]: ...
+
+    def __getitem__(self, index: int | slice) -> LoggedRequest | list[LoggedRequest]:
+        """By position among every request recorded; an evicted one is gone."""
+        with self._lock:
+            first = self.total - len(self._entries)  # the position of the oldest held
+            if isinstance(index, slice):
+                start, stop, step = index.indices(self.total)
+                if step != 1:
+                    raise ValueError("the request log is sliced with step 1 only")
+                low = max(start, first)
+                if stop <= low:
+                    return []
+                return list(itertools.islice(self._entries, low - first, stop - first))
+            position = index + self.total if index < 0 else index
+            if not first <= position < self.total:
+                raise IndexError(f"request {index} is not held (held: {first}..{self.total - 1})")
+            return self._entries[position - first]
 
     def __iter__(self) -> Iterator[LoggedRequest]:
         return iter(self.entries())

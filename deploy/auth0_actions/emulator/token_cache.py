@@ -27,9 +27,7 @@ CACHED_TOKENS = 4096
 class TokenCache:
     """Verified tokens' claims, by (context, token), until each token's expiry."""
 
-    def __init__(
-        self, size: int = CACHED_TOKENS, now: Callable[[], float] = clock.now_s
-    ) -> None:
+    def __init__(self, size: int = CACHED_TOKENS, now: Callable[[], float] = clock.now_s) -> None:
         self.size = size
         self._now = now
         self._claims: collections.OrderedDict[

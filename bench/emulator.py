@@ -76,12 +76,21 @@ BENCH_ACTION = (
 
 
 @contextmanager
-def served(project: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``emulator serve`` in its own process: (its pid, credentials.json)."""
+def served(project: Path, code: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``emulator serve`` in its own process: (its pid, credentials.json).
+
+    ``code``: another checkout whose package is served (a before/after comparison).
+    """
     credentials = project / ".auth0-local" / "credentials.json"
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(code / "deploy"), env.get("PYTHONPATH")])
+        )
     process = subprocess.Popen(
         [sys.executable, "-m", "auth0_actions", "emulator", "serve", "--output", "json"],
         cwd=project,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -409,7 +418,7 @@ def measure_served(
     throughput: dict[str, dict[str, Any]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp,
-        served(Path(tmp)) as (
+        served(Path(tmp), args.serve_from) as (
             pid,
             creds,
         ),
@@ -454,6 +463,12 @@ def main() -> int:
     parser.add_argument("--login-threads", type=int, default=4, help="login flow threads")
     parser.add_argument("--requests", type=int, default=1_000_000, help="for the log's memory")
     parser.add_argument("--quick", action="store_true", help="1 run of 1 s each, 100k requests")
+    parser.add_argument(
+        "--serve-from",
+        type=Path,
+        help="serve the package of another checkout (before/after comparisons; "
+        "the request log figure is always this checkout's)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.runs, args.requests = 1.0, 1, min(args.requests, 100_000)

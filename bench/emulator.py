@@ -97,13 +97,12 @@ def served(project: Path, code: Path | None) -> Iterator[tuple[int, dict[str, An
     )
     try:
         deadline = time.monotonic() + 60
-        while not credentials.exists():
+        while not credentials.exists():  # written atomically once the socket listens
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 _, err = process.communicate(timeout=5)
                 raise SystemExit(f"emulator serve did not start: {err}")
             time.sleep(0.05)
-        time.sleep(0.2)  # credentials are written just before the socket listens
         yield process.pid, json.loads(credentials.read_text())
     finally:
         process.send_signal(signal.SIGINT)

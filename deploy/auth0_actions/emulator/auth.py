@@ -153,7 +153,8 @@ class TokenAuthority:
             )
         token = authorization[7:].strip()
         try:
-            # Keyed by the signing key and issuer too: another key or issuer re-verifies.
+            # The context holds all the check depends on (key, issuer; add an audience if
+            # one is checked): another key or issuer, or a rotated key, re-verifies.
             claims = self._verified.claims(
                 token,
                 (self._key, self.issuer),

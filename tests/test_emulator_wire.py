@@ -115,7 +115,8 @@ def test_http_1_0_keep_alive_is_honoured(served: tuple[Emulator, int]) -> None:
     with sock:
         for _ in range(2):
             sock.sendall(b"GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            assert _read_response(reader)[0] == 200
+            status, headers, _ = _read_response(reader)
+            assert (status, headers["connection"]) == (200, "keep-alive")
 
 
 def test_expect_100_continue_and_head(served: tuple[Emulator, int]) -> None:

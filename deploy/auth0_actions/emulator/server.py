@@ -144,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             elif self.close_connection:
                 fields.append(("connection", "close"))
+            elif self.request_version == "HTTP/1.0":  # 1.0 closes unless told otherwise
+                fields.append(("connection", "keep-alive"))
             if self.command == "HEAD":
                 payload = b""
             self.wfile.write(response_bytes(response.status, fields, payload))

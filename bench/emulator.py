@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import gc
 import hashlib
 import json
@@ -50,7 +51,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -75,7 +75,7 @@ BENCH_ACTION = (
 # -- the served tenant ------------------------------------------------------------------
 
 
-@contextmanager
+@contextlib.contextmanager
 def served(project: Path, code: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
     """``emulator serve`` in its own process: (its pid, credentials.json).
 
@@ -87,30 +87,31 @@ def served(project: Path, code: Path | None) -> Iterator[tuple[int, dict[str, An
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(code / "deploy"), env.get("PYTHONPATH")])
         )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "auth0_actions", "emulator", "serve", "--output", "json"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    errors = project / "serve.stderr"  # a file, not a pipe nobody reads while it runs
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auth0_actions", "emulator", "serve", "--output", "json"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + 60
         while not credentials.exists():  # written atomically once the socket listens
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                _, err = process.communicate(timeout=5)
-                raise SystemExit(f"emulator serve did not start: {err}")
+                process.wait(timeout=5)
+                raise SystemExit(f"emulator serve did not start: {errors.read_text()}")
             time.sleep(0.05)
         yield process.pid, json.loads(credentials.read_text())
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.communicate(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -279,37 +280,38 @@ def logins(pid: int, base: str, client_id: str, threads: int, seconds: float) ->
     """Complete login flows per second from ``threads`` threads, one cookie jar each."""
     counts = [0] * threads
     stop = threading.Event()
+    warmed = threading.Barrier(threads + 1)  # the clock starts once every thread has warmed
     failures: list[BaseException] = []
 
     def worker(index: int) -> None:
         with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as http:
             try:
-                one_login(http, client_id)  # warm: the sandbox worker starts here
-                ready.wait()
+                one_login(http, client_id)  # warm: a bound action's sandbox worker starts here
+                warmed.wait()
                 while not stop.is_set():
                     one_login(http, client_id)
                     counts[index] += 1
             except BaseException as error:
                 failures.append(error)
+                warmed.abort()
                 stop.set()
 
-    ready = threading.Event()
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:
         thread.start()
-    time.sleep(0.5)
+    with contextlib.suppress(threading.BrokenBarrierError):
+        warmed.wait(timeout=120)
     client_before, server_before = time.process_time(), cpu_seconds(pid)
     began = time.perf_counter()
-    ready.set()
     stop.wait(seconds)
     stop.set()
     for thread in pool:
         thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = time.perf_counter() - began  # the flows under way at the stop are counted
     client_cpu = time.process_time() - client_before
     server_after = cpu_seconds(pid)
     if failures:
-        raise SystemExit(f"login flow failed: {failures[0]}")
+        raise SystemExit(f"login flow failed: {failures[0]!r}")
     return {
         "rps": sum(counts) / elapsed,
         "flows": sum(counts),

@@ -22,6 +22,7 @@ a run down):
   post-login action (run in the sandbox), from ``--login-threads`` Python
   threads (the flow's own cost, a password hash and an RS256 signature per
   login, dwarfs the client's; its CPU time is reported too);
+- the served process's RSS after each request kind (it should not climb);
 - the request log's memory: ``--requests`` requests (1,000,000 by default)
   answered in this process by the same function the server calls per request
   (``auth0_actions.emulator.server.answer``, no sockets, so it runs in
@@ -200,6 +201,7 @@ def load(
     result: dict[str, Any] = json.loads(ran.stdout.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
     result["server_cpu_s"] = None if before is None or after is None else after - before
+    result["server_rss_mb"] = rss_mb(pid)
     return result
 
 
@@ -207,6 +209,7 @@ def best_of(runs: int, measure: Any) -> dict[str, Any]:
     results = [measure() for _ in range(runs)]
     best: dict[str, Any] = max(results, key=lambda r: r["rps"])
     best["all_rps"] = [round(r["rps"], 1) for r in results]
+    best["all_requests"] = [r.get("requests", r.get("flows", 0)) for r in results]
     return best
 
 
@@ -356,9 +359,10 @@ def deep_size(value: Any, seen: set[int] | None = None) -> int:
     return size
 
 
-def rss_mb() -> float | None:
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process (Linux /proc), None elsewhere."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -521,6 +525,10 @@ def main() -> int:
         figures[f"{name}_per_s"] = round(r["rps"], 1)
         figures[f"{name}_server_cpu_s"] = round(r["server_cpu_s"] or 0, 2)
         figures[f"{name}_client_cpu_s"] = round(r["cpu_s"], 2)
+    rss = [round(r["server_rss_mb"] or 0) for r in throughput.values()]
+    figures["server_rss_mb_after_each"] = rss
+    served_requests = sum(sum(r["all_requests"]) for r in throughput.values())
+    print(f"served process RSS after each request kind ({served_requests:,} requests): {rss} MB")
     print(
         f"request log after {memory['requests']:,} requests ({memory['seconds']:.0f} s in-process):"
     )

@@ -217,8 +217,11 @@ def test_request_log_counts_calls(served: SimpleNamespace) -> None:
 
 
 def test_malformed_json_is_an_auth0_400(served: SimpleNamespace) -> None:
+    """The Management API's shape; /oauth/token answers OAuth's (test_emulator_fuzz.py)."""
     response = served.http.post(
-        "/oauth/token", content=b'{"grant_type": ', headers={"content-type": "application/json"}
+        "/api/v2/users",
+        content=b'{"email": ',
+        headers={"content-type": "application/json", "authorization": f"Bearer {served.token}"},
     )
     body = _assert_auth0_error(response, 400)
     assert body["errorCode"] == "invalid_body"

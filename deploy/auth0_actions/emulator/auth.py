@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from auth0_actions.emulator.http import ApiError
 from auth0_actions.emulator.management_scopes import MANAGEMENT_API_SCOPES, is_management_audience
+from auth0_actions.emulator.token_cache import TokenCache
 from auth0_actions.files import write_private, write_private_json
 from auth0_actions.network import is_loopback_host
 
@@ -61,6 +62,7 @@ class TokenAuthority:
     def __init__(self, issuer: str, key_file: Path | None = None) -> None:
         self.issuer = issuer
         self._key = self._load_or_create(key_file)
+        self._verified = TokenCache()  # RS256 once per token, not once per request
 
     @staticmethod
     def _load_or_create(key_file: Path | None) -> rsa.RSAPrivateKey:
@@ -106,8 +108,17 @@ class TokenAuthority:
         tenant, and the signature proves the token is its own.
         """
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token, self._key.public_key(), algorithms=["RS256"], options={"verify_aud": False}
+            # The context holds all the signature check depends on (the key): a
+            # rotated key re-verifies. The issuer is checked below, on every call.
+            claims: dict[str, Any] = self._verified.claims(
+                token,
+                (self._key,),
+                lambda t: jwt.decode(
+                    t,
+                    self._key.public_key(),
+                    algorithms=["RS256"],
+                    options={"verify_aud": False},
+                ),
             )
         except jwt.PyJWTError:
             raise _unauthorized("Invalid token") from None

@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from auth0_actions import clock
 from auth0_actions.emulator.http import ApiError
+from auth0_actions.emulator.request_log import LoggedRequest, RequestLog
 
 # Sustained requests per second and burst, per Auth0's published policies
 # (docs/reference/management-api.md §5). "none" disables limiting.
@@ -84,21 +85,11 @@ class Hold:
 
 
 @dataclass
-class LoggedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    status: int = 0
-    at: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)  # the answer's rate-limit headers
-
-
-@dataclass
 class FaultInjector:
     """What stands between a request and its handler: latency, rate limits, faults, holds.
 
-    It also keeps the request log tests read (:meth:`requests`).
+    It also keeps the request log tests read (:meth:`requests`), bounded
+    (:mod:`auth0_actions.emulator.request_log`).
     """
 
     latency_ms: float = 0.0
@@ -106,7 +97,7 @@ class FaultInjector:
     burst: int = 0
     faults: list[Fault] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
-    log: list[LoggedRequest] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
     seed: int | None = None
     _tokens: float = 0.0
     _last: float = field(default_factory=time.monotonic)
@@ -137,8 +128,7 @@ class FaultInjector:
             self._last = time.monotonic()
 
     def record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self.log.append(entry)
+        self.log.append(entry)  # the log has its own lock
 
     @contextlib.contextmanager
     def handling(self) -> Iterator[None]:
@@ -150,7 +140,8 @@ class FaultInjector:
         finally:
             with self._idle:
                 self._in_flight -= 1
-                self._idle.notify_all()
+                if self._in_flight == 0:  # only wait_idle waits, and only for zero
+                    self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no request is being handled, so the log holds everything that arrived.
@@ -162,8 +153,7 @@ class FaultInjector:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
-        with self._lock:
-            entries = list(self.log)
+        entries = self.log.entries()
         return [
             e
             for e in entries

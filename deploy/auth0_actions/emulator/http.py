@@ -175,6 +175,7 @@ class Route:
     template: str
     handler: Handler
     scopes: tuple[str, ...]  # any of these grants access; empty: no token needed
+    prefix: str = ""  # the template's literal start: a cheap test before the pattern
 
 
 class Router:
@@ -185,18 +186,22 @@ class Router:
         self, method: str, template: str, handler: Handler, scopes: tuple[str, ...] = ()
     ) -> None:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$"
-        self.routes.append(Route(method, re.compile(regex), template, handler, scopes))
+        prefix = template.split("{", 1)[0]
+        self.routes.append(Route(method, re.compile(regex), template, handler, scopes, prefix))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed = False
         for route in self.routes:
+            if not path.startswith(route.prefix):
+                continue
             found = route.pattern.match(path)
             if not found:
                 continue
             if route.method != method:
                 allowed = True
                 continue
-            return route, {k: unquote(v) for k, v in found.groupdict().items()}
+            params = found.groupdict()
+            return route, {k: unquote(v) if "%" in v else v for k, v in params.items()}
         if allowed:
             raise ApiError(405, "Method Not Allowed")
         raise ApiError(404, "Not Found")

@@ -15,78 +15,140 @@ import socket
 import ssl
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from auth0_actions import clock
-from auth0_actions.emulator.faults import DropConnection, LoggedRequest
+from auth0_actions.emulator.faults import DropConnection
 from auth0_actions.emulator.http import MAX_BODY_BYTES, ApiError, Request, Response
+from auth0_actions.emulator.request_log import LoggedRequest
+from auth0_actions.emulator.wire import HeaderError, read_headers, response_bytes
 
 POLL_INTERVAL_S = 0.02  # how soon a stopped server notices
+
+
+def answer(
+    app: Any,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes | Callable[[], bytes],
+) -> tuple[Response, dict[str, str]]:
+    """One request through the app: (the response, every header to send with it).
+
+    The fault injector sees it and logs it, whatever happens; ``body`` may be
+    a reader, so a body that cannot be read is answered (and logged) like any
+    other error. Raises :class:`DropConnection` when the answer must be lost.
+    ``headers`` are lower-case.
+    """
+    if target.startswith("/"):
+        path, _, query_string = target.partition("?")
+    else:  # absolute form (a proxy's request line)
+        parts = urlsplit(target)
+        path, query_string = parts.path, parts.query
+    entry = LoggedRequest(
+        method, path, parse_qs(query_string) if query_string else {}, None, at=clock.now_s()
+    )
+    sent: dict[str, str] = {}
+    try:
+        raw = body() if callable(body) else body
+        entry.size = len(raw)
+        request = Request(
+            method=method,
+            path=path,
+            query=parse_qs(query_string, keep_blank_values=True) if query_string else {},
+            headers=headers,
+            body=raw,
+        )
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            entry.body = json.loads(raw) if raw else None
+        response, sent = app.dispatch(request)
+        # Handled: an "after" fault or hold may still lose or replace the answer.
+        app.injector.after(method, path, sent)
+    except DropConnection:
+        entry.status = -1
+        app.injector.record(entry)
+        raise
+    except ApiError as error:
+        response = Response(error.status, error.body(), dict(error.headers))
+    except Exception:  # a bug: never a stack trace on the wire
+        response = Response(500, ApiError(500, "Internal Server Error").body())
+    entry.status = response.status
+    sent = {**sent, **response.headers}
+    entry.headers = {k: v for k, v in sent.items() if k.startswith("x-ratelimit-")}
+    app.injector.record(entry)
+    return response, sent
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
-    # Headers and body leave in two writes; with Nagle on, a keep-alive client's
-    # delayed ACK stalls every response by ~40 ms.
+    # Responses leave in one write, but a keep-alive client's delayed ACK must
+    # never hold one back (~40 ms each with Nagle on).
     disable_nagle_algorithm = True
+    headers: Any  # a dict of lower-case names here (wire.read_headers), not an email Message
+    raw_requestline: bytes
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the fault injector's request log is the record; stderr stays quiet
 
-    def _serve(self) -> None:
-        with self.server.app.injector.handling():
-            self._handle()
-
-    def _handle(self) -> None:
-        app = self.server.app
-        parts = urlsplit(self.path)
-        entry = LoggedRequest(
-            self.command, parts.path, parse_qs(parts.query), None, at=clock.now_s()
-        )
-        headers: dict[str, str] = {}
+    def parse_request(self) -> bool:
+        """The request line and headers, without the ``email`` parser (wire.read_headers)."""
+        self.command = None  # type: ignore[assignment]  # as the base class: none yet
+        self.request_version = "HTTP/0.9"
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            # HTTP/0.9, HTTP/2 or noise: the standard library's checks and answers.
+            return super().parse_request()
+        self.command, path, self.request_version = words
+        # As the standard library does (gh-87389): "//host" is not a path.
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
         try:
-            body = self._body()
-            request = Request(
-                method=self.command,
-                path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-            )
-            with contextlib.suppress(ValueError, UnicodeDecodeError):
-                entry.body = json.loads(body) if body else None
-            response, headers = app.dispatch(request)
-            # Handled: an "after" fault or hold may still lose or replace the answer.
-            app.injector.after(request.method, request.path, headers)
-        except DropConnection:
-            entry.status = -1
-            app.injector.record(entry)
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        except ApiError as error:
-            response = Response(error.status, error.body(), dict(error.headers))
-        except Exception:  # a bug: never a stack trace on the wire
-            response = Response(500, ApiError(500, "Internal Server Error").body())
-        entry.status = response.status
-        sent = {**headers, **response.headers}
-        entry.headers = {k: v for k, v in sent.items() if k.startswith("x-ratelimit-")}
-        app.injector.record(entry)
-        payload = response.payload()
-        self.send_response(response.status)
-        if response.body is not None:
-            self.send_header("content-type", response.content_type)
-        self.send_header("content-length", str(len(payload)))
-        for name, value in sent.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+            self.headers = read_headers(self.rfile)
+        except HeaderError as error:
+            self.send_error(error.status, str(error))
+            return False
+        connection = self.headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if self.headers.get("expect", "").lower() == "100-continue" and (
+            self.request_version == "HTTP/1.1"
+        ):
+            return self.handle_expect_100()
+        return True
+
+    def _serve(self) -> None:
+        app = self.server.app
+        with app.injector.handling():
+            try:
+                response, sent = answer(app, self.command, self.path, self.headers, self._body)
+            except DropConnection:
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            payload = response.payload()
+            fields = [("content-length", str(len(payload)))]
+            if response.body is not None:
+                fields.insert(0, ("content-type", response.content_type))
+            fields.extend(sent.items())
+            if sent.get("connection", "").lower() == "close":
+                self.close_connection = True
+            elif self.close_connection:
+                fields.append(("connection", "close"))
+            elif self.request_version == "HTTP/1.0":  # 1.0 closes unless told otherwise
+                fields.append(("connection", "keep-alive"))
+            if self.command == "HEAD":
+                payload = b""
+            self.wfile.write(response_bytes(response.status, fields, payload))
 
     def _body(self) -> bytes:
         """The request body; a body that cannot be read in sync ends the connection."""

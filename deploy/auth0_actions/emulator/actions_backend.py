@@ -37,6 +37,8 @@ ACTION_NOT_FOUND = "That action does not exist."
 VERSION_NOT_FOUND = "That action version does not exist."
 BOUND_CONFLICT = "Unable to delete an action bound to a trigger."
 NOT_DEPLOYED = "Trying to create a binding for an action that has not been deployed yet."
+# Auth0 refuses a draft still building; clients retry on it (auth0/auth0-deploy-cli#524).
+NOT_BUILT = "A draft must be in the 'built' state before it can be deployed."
 
 
 def _phase(start_ns: int, done_ns: int, fails: bool, now_ns: int) -> str:
@@ -441,6 +443,8 @@ class ActionsBackend:
         """A new version from the draft; the answer is that version as created."""
         with self.store.transaction():
             doc = self.settle(self.action(action_id))
+            if doc.get("status") in ("pending", "building"):
+                raise ApiError(400, NOT_BUILT)
             before = self._action_base(doc)
             version = self._deploy_draft(doc)
             doc["all_changes_deployed"] = not doc.get("_build_fails")

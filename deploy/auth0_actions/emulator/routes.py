@@ -2,7 +2,9 @@
 
 The one place that knows which modules serve which part of the API (as
 moto's ``urls.py`` does); the app calls :func:`register` once and
-:func:`close` when it shuts down.
+:func:`close` when it shuts down. The first route matching a request wins,
+so the new-tenant defaults come last: a resource type that gets real
+handlers shadows its default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from auth0_actions.emulator import (
     routes_users,
 )
 from auth0_actions.emulator.context import EmulatorApp
+from auth0_actions.emulator.handlers import connections, modules, rules_eol, tenant_defaults
 
 
 def register(app: EmulatorApp) -> None:
@@ -24,8 +27,12 @@ def register(app: EmulatorApp) -> None:
     routes_actions.register(app)
     routes_users.register(app)
     routes_rules.register(app)
+    rules_eol.make_read_only(app)
     routes_jobs.register(app)
     routes_login.register(app)
+    for table in (modules.routes(app), connections.routes(app), tenant_defaults.routes(app)):
+        for method, template, handler, scopes in table:
+            app.router.add(method, template, handler, scopes)
 
 
 def close(app: EmulatorApp) -> None:

@@ -71,6 +71,7 @@ MANAGEMENT_SCOPES = (
     "read:token_exchange_profiles",
     "read:user_attribute_profiles",
     "read:connection_profiles",
+    "read:directory_provisionings",
 )
 
 

@@ -302,6 +302,12 @@ DEFAULTS: tuple[Default, ...] = (
         "user_attribute_profiles",
         "checkpoint",
     ),
+    Empty(
+        "/connections-directory-provisionings",
+        "read:directory_provisionings",
+        "directory_provisionings",
+        "checkpoint",
+    ),
     Empty("/connection-profiles", "read:connection_profiles", "connection_profiles", "checkpoint"),
 )
 

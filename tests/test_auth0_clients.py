@@ -354,7 +354,8 @@ def test_deploy_cli_exports_a_new_tenant_then_imports_actions_on_several_trigger
         assert claim["dependencies"] == [{"name": "ms", "version": "2.1.3"}]
         assert [s["name"] for s in claim["secrets"]] == ["API_KEY"]
         stored = served.app.store.get("action", claim["id"])
-        assert stored is not None and stored["_secret_values"] == {"API_KEY": SECRET}
+        assert stored is not None
+        assert stored["_secret_values"] == {"API_KEY": SECRET}
         module = api.get("/actions/modules").json()["modules"][0]
         assert (module["name"], module["latest_version_number"]) == ("greeting", 1)
         assert [m["module_name"] for m in claim["modules"]] == ["greeting"]
@@ -364,7 +365,7 @@ def test_deploy_cli_exports_a_new_tenant_then_imports_actions_on_several_trigger
     _a0deploy(
         npm_clients, served, tmp_path, "export", "--format", "yaml", "--output_folder", "after"
     )
-    again = yaml.safe_load((tmp_path / "after" / "tenant.yaml").read_text(encoding="utf-8"))
+    again = yaml.safe_load((tmp_path / "2" / "tenant.yaml").read_text(encoding="utf-8"))
     assert {a["name"]: a["deployed"] for a in again["actions"]} == {
         "add-claim": True,
         "check-signup": True,

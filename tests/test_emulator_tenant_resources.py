@@ -200,6 +200,26 @@ def test_module_drafts_versions_rollback_and_the_actions_using_them(
             "modules": [{"module_id": module["id"], "module_version_id": second["id"]}],
         },
     ).json()
+    # The reference is completed from the version it names, as Auth0 renders it.
+    assert action["modules"] == [
+        {
+            "module_id": module["id"],
+            "module_name": "helpers",
+            "module_version_id": second["id"],
+            "module_version_number": 2,
+        }
+    ]
+    by_name = http.patch(
+        f"/api/v2/actions/actions/{action['id']}",
+        json={"modules": [{"module_name": "helpers", "module_version_number": 2}]},
+    ).json()
+    assert by_name["modules"] == action["modules"]
+    unknown = http.patch(
+        f"/api/v2/actions/actions/{action['id']}",
+        json={"modules": [{"module_id": module["id"], "module_version_id": "nope"}]},
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["message"] == "The module version in modules[0] does not exist."
     using = http.get(f"{base}/actions").json()
     assert [(a["action_name"], a["action_id"]) for a in using["actions"]] == [
         ("uses-helpers", action["id"])

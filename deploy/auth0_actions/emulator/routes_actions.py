@@ -25,6 +25,7 @@ from auth0_actions.emulator.actions_spec import (
     TRIGGERS,
     UPDATE_SCHEMA,
 )
+from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, bad_request
 from auth0_actions.emulator.validation import validate
@@ -71,6 +72,7 @@ class Actions:
     def __init__(self, app: EmulatorApp) -> None:
         self.app = app
         self.backend = ActionsBackend(app)
+        self.modules = ModulesBackend(app.store)  # completes the actions' module references
         self._pool_lock = threading.Lock()
 
     # ---- actions ------------------------------------------------------------
@@ -93,6 +95,8 @@ class Actions:
     def create_action(self, request: Request) -> Response:
         body = request.json()
         validate(body, CREATE_SCHEMA)
+        if "modules" in body:
+            body["modules"] = self.modules.resolve_references(body["modules"])
         doc = self.backend.create(body)
         return Response(201, self.backend.render_action(doc, status="pending"))
 
@@ -103,6 +107,8 @@ class Actions:
     def update_action(self, request: Request) -> Response:
         body = request.json()
         validate(body, UPDATE_SCHEMA)
+        if "modules" in body:
+            body["modules"] = self.modules.resolve_references(body["modules"])
         doc = self.backend.update(request.params["id"], body)
         return Response(200, self.backend.render_action(doc, status="pending"))
 

@@ -132,7 +132,7 @@ class ModulesBackend:
         name plus ``module_version_number``); an unknown one is a 400.
         """
         out = []
-        for ref in refs:
+        for index, ref in enumerate(refs):
             doc = None
             if ref.get("module_id"):
                 doc = self.store.get(MODULE, str(ref["module_id"]))
@@ -149,7 +149,7 @@ class ModulesBackend:
                     (v for v in self._versions_of(doc) if v["version_number"] == number), None
                 )
             if doc is None or version is None or version["module_id"] != doc["id"]:
-                raise bad_request(f"Module version {dict(ref)} does not exist.")
+                raise bad_request(f"The module version in modules[{index}] does not exist.")
             out.append(
                 {
                     "module_id": doc["id"],

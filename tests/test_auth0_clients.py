@@ -365,7 +365,7 @@ def test_deploy_cli_exports_a_new_tenant_then_imports_actions_on_several_trigger
     _a0deploy(
         npm_clients, served, tmp_path, "export", "--format", "yaml", "--output_folder", "after"
     )
-    again = yaml.safe_load((tmp_path / "2" / "tenant.yaml").read_text(encoding="utf-8"))
+    again = yaml.safe_load((tmp_path / "after" / "tenant.yaml").read_text(encoding="utf-8"))
     assert {a["name"]: a["deployed"] for a in again["actions"]} == {
         "add-claim": True,
         "check-signup": True,

@@ -531,19 +531,21 @@ def test_build_state_machine_timing(tenant: ServedTenant, http: httpx.Client) ->
     assert seen[-2:] == ["building", "built"]
     assert set(seen) <= {"pending", "building", "built"}
     assert time.monotonic() - started >= 0.2
-    # A deploy of a draft still building: 200 at once; the version
-    # follows the draft's build; binding waits for "built".
+    # A deploy of a draft still building is refused, as Auth0 refuses it (clients
+    # such as auth0-deploy-cli wait and retry on this message: auth0/auth0-deploy-cli#524);
+    # nothing is deployed and the action cannot be bound yet.
     http.patch(f"{API}/actions/{action['id']}", json={"code": CODE + "//2"})
-    version = http.post(f"{API}/actions/{action['id']}/deploy").json()
-    assert version["deployed"] is False
-    assert version["status"] in {"pending", "building"}
-    got = http.get(f"{API}/actions/{action['id']}").json()
-    assert "deployed_version" in got
-    assert got["deployed_version"]["status"] in {"pending", "building"}
+    refused = http.post(f"{API}/actions/{action['id']}/deploy")
+    assert refused.status_code == 400
+    assert "must be in the 'built' state" in refused.json()["message"]
+    assert "deployed_version" not in http.get(f"{API}/actions/{action['id']}").json()
     assert _bind(http, ("action_id", action["id"])).status_code == 400
     time.sleep(0.25)
+    assert http.get(f"{API}/actions/{action['id']}").json()["status"] == "built"
+    version = http.post(f"{API}/actions/{action['id']}/deploy").json()
+    assert version["deployed"] is False  # the answer is the version as created
+    time.sleep(0.05)
     got = http.get(f"{API}/actions/{action['id']}").json()
-    assert got["status"] == "built"
     assert got["deployed_version"]["status"] == "built"
     assert got["deployed_version"]["deployed"] is True
     assert _bind(http, ("action_id", action["id"])).status_code == 200

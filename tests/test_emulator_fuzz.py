@@ -139,7 +139,12 @@ class Schemas:
 
 
 def _relax(node: Any) -> Any:
-    """Allow undocumented response properties (see the module docstring)."""
+    """Allow undocumented response properties (see the module docstring).
+
+    With extra properties allowed, the variants of a list envelope (offset
+    ``{connections, start, limit, total}`` and checkpoint ``{connections, next}``)
+    no longer exclude each other, so their ``oneOf`` is read as ``anyOf``.
+    """
     if isinstance(node, dict):
         if node.get("additionalProperties") is False:
             node.pop("additionalProperties")

@@ -24,6 +24,7 @@ import pytest
 from emulator_support import ServedTenant
 
 from auth0_actions.emulator import openapi, routes
+from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.backends.passwords import SALT_BYTES, verify_password
 from auth0_actions.emulator.http import Response
 from auth0_actions.emulator.tenant import LocalTenant
@@ -34,7 +35,9 @@ DB = "Username-Password-Authentication"
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[ServedTenant]:
-    tenant = ServedTenant()
+    # A tenant from before rules' end of life, so rule bodies reach validation
+    # (a new tenant refuses every rule write first: test_emulator_rules.py).
+    tenant = ServedTenant(settings=Settings(legacy_rules=True))
     yield tenant
     tenant.stop()
 

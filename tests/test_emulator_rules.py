@@ -1,8 +1,12 @@
 """The local tenant's rules and rules-configs, over real HTTP on loopback.
 
-Replays of the recorded Auth0 traffic, wire-level checks with httpx (409s,
-validation, write-only config values, scopes) and the official auth0-python
-SDK on every endpoint.
+Rules reached end of life (https://auth0.com/docs/customize/rules): a new
+tenant lists none and refuses every write with a 403 (the first tests). The
+rest model a tenant created before the cut-off (``Settings(legacy_rules=True)``),
+whose rules Auth0 recorded while they could still be written: replays of the
+recorded Auth0 traffic, wire-level checks with httpx (409s, validation,
+write-only config values, scopes) and the official auth0-python SDK on every
+endpoint.
 """
 
 from __future__ import annotations
@@ -18,19 +22,56 @@ from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError as SdkApiError
 from emulator_support import ServedTenant, Shape, load_recording, replay, report
 
+from auth0_actions.emulator.app import Settings
+from auth0_actions.emulator.handlers.rules_eol import DEPRECATED
+
 SCRIPT = "function (user, context, callback) { callback(null, user, context); }"
 RULE_SHAPE = Shape(enums={"stage": frozenset({"login_success"})})
 
 
 @pytest.fixture
 def tenant() -> Iterator[SimpleNamespace]:
-    served = ServedTenant()
+    served = ServedTenant(settings=Settings(legacy_rules=True))
     http = served.http()
     sdk = Auth0(base_url=served.api_url, token=served.token, max_retries=0)
     try:
         yield SimpleNamespace(served=served, app=served.app, http=http, sdk=sdk)
     finally:
         http.close()
+        served.stop()
+
+
+def test_a_new_tenant_reads_no_rules_and_refuses_every_write() -> None:
+    """Rules are unavailable to tenants created since 2023-10-16 and reached end of
+    life on 2026-11-18 (https://auth0.com/docs/customize/rules): reads answer an empty
+    tenant, writes a 403 that Auth0's deploy CLI recognises (``isDeprecatedError``:
+    status 403 or "deprecated feature") and skips."""
+    served = ServedTenant()
+    try:
+        with served.http() as http:
+            assert http.get("/api/v2/rules").json() == []
+            assert http.get("/api/v2/rules-configs").json() == []
+            for method, path, body in (
+                (
+                    "POST",
+                    "/api/v2/rules",
+                    {"name": "r", "script": SCRIPT, "stage": "login_success"},
+                ),
+                ("PATCH", "/api/v2/rules/rul_x", {"enabled": False}),
+                ("DELETE", "/api/v2/rules/rul_x", None),
+                ("PUT", "/api/v2/rules-configs/KEY", {"value": "v"}),
+                ("DELETE", "/api/v2/rules-configs/KEY", None),
+            ):
+                response = http.request(method, path, json=body)
+                assert response.status_code == 403, (method, path)
+                assert response.json() == {
+                    "statusCode": 403,
+                    "error": "Forbidden",
+                    "message": DEPRECATED,
+                }
+                assert "deprecated feature" in response.json()["message"]
+            assert served.app.store.count("rule") == 0
+    finally:
         served.stop()
 
 

@@ -9,6 +9,7 @@ OpenAPI document (400, :mod:`auth0_actions.emulator.openapi`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.faults import FaultInjector
-from auth0_actions.emulator.http import ApiError, Request, Response, Router
+from auth0_actions.emulator.http import ApiError, Request, Response, Route, Router
 from auth0_actions.emulator.management_access import check_call
 from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.openapi import API_PREFIX, RequestSchemas
@@ -57,6 +58,7 @@ class Emulator:
             f"https://{domain}/", state_dir / "signing-key.pem" if state_dir else None
         )
         self.router = Router()
+        self.gates: list[Callable[[Request, Route], None]] = []
         self.public_base_url: str | None = None  # set by whoever serves the app
         self.export_failures: list[str] = []
         self.login_flow: Any = None
@@ -97,6 +99,8 @@ class Emulator:
                 principal = self.authority.principal(request.headers.get("authorization"))
                 check_call(principal, route, request)
                 request.client_id, request.scopes = principal.client_id, principal.scopes
+            for gate in self.gates:  # a feature the tenant lacks, whatever the body
+                gate(request, route)
             if request.method in _BODY_METHODS and route.template.startswith(API_PREFIX + "/"):
                 # The document is the Management API's; the Authentication API
                 # (/oauth/token, /dbconnections/*) answers bad bodies in its own shape.

@@ -8,13 +8,14 @@ imports one that imports it back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from auth0_actions.emulator.auth import TokenAuthority
 from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
-from auth0_actions.emulator.http import Router
+from auth0_actions.emulator.http import Request, Route, Router
 from auth0_actions.emulator.oauth import AuthorizationServer
 from auth0_actions.emulator.store import Store
 
@@ -31,6 +32,8 @@ class EmulatorApp(Protocol):
     authority: TokenAuthority
     oauth: AuthorizationServer  # client authentication and grants
     router: Router
+    # Checked after the token and before the body: features this tenant lacks.
+    gates: list[Callable[[Request, Route], None]]
     public_base_url: str | None  # set by whoever serves the app
     # Hung on the app by the endpoint modules that own them:
     export_failures: list[str]  # jobs: each message fails the next export that completes

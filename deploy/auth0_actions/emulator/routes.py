@@ -10,6 +10,9 @@ besides its handler and backend method (docs/local-tenant-internals.md).
 
 The token endpoint and the login pages still add their routes themselves
 (:mod:`auth0_actions.emulator.handlers.oauth`, :mod:`auth0_actions.emulator.routes_login`).
+
+The first route matching a request wins, so the new-tenant defaults come
+last: a resource type that gets real handlers shadows its default.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from auth0_actions.emulator.handlers import (
     actions,
     client_grants,
     clients,
+    connections,
     jobs,
     mfa,
+    modules,
     oauth,
     resource_servers,
     rules,
+    rules_eol,
+    tenant_defaults,
     users,
 )
 from auth0_actions.emulator.handlers.flows import CREATE_TICKETS, FlowHandlers
@@ -151,9 +158,13 @@ def register(app: EmulatorApp) -> None:
         app.router.add(
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes
         )
+    rules_eol.make_read_only(app)  # wraps the rule writes registered above
     routes_login.register(app)
     mfa.register(app)
     _flows(app)
+    for table in (modules.routes(app), connections.routes(app), tenant_defaults.routes(app)):
+        for method, template, handler, scopes in table:
+            app.router.add(method, template, handler, scopes)
 
 
 def _flows(app: EmulatorApp) -> None:

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 
 from auth0_actions.emulator.backends.action_tests import ActionTests
 from auth0_actions.emulator.backends.actions import ActionsBackend
+from auth0_actions.emulator.backends.bindings import BindingsBackend
 from auth0_actions.emulator.backends.client_grants import ClientGrants
 from auth0_actions.emulator.backends.clients import Clients
+from auth0_actions.emulator.backends.connections import ConnectionsBackend
 from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.backends.jobs import JobsBackend
+from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.backends.rules import RulesBackend
 from auth0_actions.emulator.backends.users import UsersBackend
@@ -30,12 +33,15 @@ class Backends:
 
     users: UsersBackend
     actions: ActionsBackend
+    bindings: BindingsBackend
     action_tests: ActionTests
     rules: RulesBackend
     jobs: JobsBackend
     clients: Clients
     resource_servers: ResourceServers
     client_grants: ClientGrants
+    connections: ConnectionsBackend
+    modules: ModulesBackend
 
     @classmethod
     def build(cls, host: BackendHost) -> Backends:
@@ -45,12 +51,18 @@ class Backends:
         return cls(
             users=UsersBackend(host.store),
             actions=actions,
+            bindings=BindingsBackend(actions),
             action_tests=ActionTests(host, actions),
             rules=RulesBackend(host.store),
             jobs=JobsBackend(host),
             clients=clients,
             resource_servers=apis,
             client_grants=ClientGrants(host.store, clients, apis),
+            # The default connection is enabled for every application until told otherwise.
+            connections=ConnectionsBackend(
+                host.store, lambda: [str(c["client_id"]) for c in clients.all()]
+            ),
+            modules=ModulesBackend(host.store),
         )
 
     def close(self) -> None:

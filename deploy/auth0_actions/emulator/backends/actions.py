@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from auth0_actions import clock
-from auth0_actions.emulator.actions_spec import BINDINGS_SCHEMA as BINDINGS
 from auth0_actions.emulator.actions_spec import CREATE_SCHEMA, DEFAULT_RUNTIME, UPDATE_SCHEMA
 from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.builds import INSTALLING
@@ -37,6 +36,8 @@ ACTION_NOT_FOUND = "That action does not exist."
 VERSION_NOT_FOUND = "That action version does not exist."
 BOUND_CONFLICT = "Unable to delete an action bound to a trigger."
 NOT_DEPLOYED = "Trying to create a binding for an action that has not been deployed yet."
+# Auth0 refuses a draft still building; clients retry on it (auth0/auth0-deploy-cli#524).
+NOT_BUILT = "A draft must be in the 'built' state before it can be deployed."
 
 
 def _phase(start_ns: int, done_ns: int, fails: bool, now_ns: int) -> str:
@@ -51,7 +52,7 @@ def _trigger_refs(triggers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: t[k] for k in ("id", "version") if k in t} for t in triggers]
 
 
-def _iso(ns: int) -> str:
+def iso(ns: int) -> str:
     """Actions and versions carry nanosecond timestamps."""
     return clock.iso_utc(ns, digits=9)
 
@@ -138,7 +139,7 @@ class ActionsBackend:
         out["number"] = version.get("number", 0)
         built_ns = int(version.get("_build_done_ns") or 0)
         if status == "built":
-            out["built_at"] = _iso(built_ns)
+            out["built_at"] = iso(built_ns)
         out["secrets"] = copy.deepcopy(version.get("secrets") or [])
         out["status"] = status
         if status == "failed":
@@ -146,7 +147,7 @@ class ActionsBackend:
             out["errors"] = [{"id": "build_failed", "msg": message, "url": ""}]
         out["created_at"] = version.get("created_at")
         out["updated_at"] = (
-            _iso(built_ns) if status in ("built", "failed") else version.get("created_at")
+            iso(built_ns) if status in ("built", "failed") else version.get("created_at")
         )
         out["runtime"] = version.get("runtime", DEFAULT_RUNTIME)
         out["supported_triggers"] = copy.deepcopy(version.get("supported_triggers") or [])
@@ -229,7 +230,7 @@ class ActionsBackend:
         out["all_changes_deployed"] = bool(doc.get("all_changes_deployed"))
         return out
 
-    def _embedded_action(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+    def embedded_action(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """The action inside a binding: no code, dependencies, status or secrets (as recorded)."""
         out = self._action_base(doc)
         flag = out.pop("all_changes_deployed")
@@ -299,8 +300,8 @@ class ActionsBackend:
             "supported_triggers": copy.deepcopy(source.get("supported_triggers") or []),
             "deployed": False,
             "status": "pending",
-            "created_at": _iso(now_ns),
-            "updated_at": _iso(now_ns),
+            "created_at": iso(now_ns),
+            "updated_at": iso(now_ns),
             "_action_id": doc["id"],
             "_secret_values": dict(source.get("_secret_values") or {}),
             "_build_start_ns": now_ns,
@@ -378,7 +379,7 @@ class ActionsBackend:
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A new action from a validated body (deployed at once with ``deploy: true``)."""
         validate(body, CREATE_SCHEMA)
-        created = _iso(clock.now_ns())
+        created = iso(clock.now_ns())
         doc: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": body["name"],
@@ -414,7 +415,7 @@ class ActionsBackend:
         validate(body, UPDATE_SCHEMA)
         with self.store.transaction():
             doc = self.action(action_id)
-            self._apply(doc, body, _iso(clock.now_ns()))
+            self._apply(doc, body, iso(clock.now_ns()))
             doc["all_changes_deployed"] = False
             self.store.put("action", doc["id"], doc)
             return self.settle(doc)
@@ -443,6 +444,8 @@ class ActionsBackend:
         """A new version from the draft; the answer is that version as created."""
         with self.store.transaction():
             doc = self.settle(self.action(action_id))
+            if doc.get("status") in ("pending", "building"):
+                raise ApiError(400, NOT_BUILT)
             before = self._action_base(doc)
             version = self._deploy_draft(doc)
             doc["all_changes_deployed"] = not doc.get("_build_fails")
@@ -496,7 +499,7 @@ class ActionsBackend:
                 doc, source, done_ns=int(source.get("_build_done_ns") or 0), fails=False
             )
             if update_draft:
-                now = _iso(now_ns)
+                now = iso(now_ns)
                 for key in ("code", "runtime", "dependencies", "supported_triggers", "modules"):
                     if key in source:
                         doc[key] = copy.deepcopy(source[key])
@@ -517,81 +520,3 @@ class ActionsBackend:
         out.pop("built_at", None)
         out["action"] = before
         return out
-
-    # ---- bindings -----------------------------------------------------------
-    def _render_bindings(self, trigger_id: str, bindings: list[Any]) -> list[dict[str, Any]]:
-        out = []
-        for binding in bindings:
-            doc = self.store.get("action", binding["action_id"])
-            if doc is None:
-                continue
-            doc = self.settle(doc)
-            out.append(
-                {
-                    "id": binding["id"],
-                    "trigger_id": trigger_id,
-                    "action": self._embedded_action(doc),
-                    "created_at": binding["created_at"],
-                    "updated_at": binding["updated_at"],
-                    "display_name": binding.get("display_name") or doc.get("name", ""),
-                }
-            )
-        return out
-
-    def bindings(self, trigger_id: str) -> list[dict[str, Any]]:
-        """The trigger's bindings, rendered, in execution order."""
-        with self.store.transaction():
-            stored = self.store.get("bindings", trigger_id) or {"bindings": []}
-            return self._render_bindings(trigger_id, stored["bindings"])
-
-    def _resolve(
-        self, trigger_id: str, ref: Mapping[str, Any], current: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        kind, value = ref["type"], ref["value"]
-        doc: dict[str, Any] | None = None
-        if kind == "action_id":
-            doc = self.store.get("action", value)
-        elif kind == "action_name":
-            doc = next((a for a in self.store.all("action") if a.get("name") == value), None)
-        else:
-            found = next((b for b in current if b.get("id") == value), None)
-            if found is None:
-                raise bad_request(f"Binding with id {value} does not exist.")
-            doc = self.store.get("action", found["action_id"])
-        if doc is None:
-            raise bad_request(f"Action with {kind.replace('_', ' ')} {value} does not exist.")
-        if trigger_id not in [t.get("id") for t in doc.get("supported_triggers") or []]:
-            raise bad_request(
-                f"The action {doc.get('name')!r} does not support the {trigger_id} trigger."
-            )
-        doc = self.settle(doc)
-        deployed = doc.get("deployed_version") or {}
-        if deployed.get("status") != "built":
-            raise bad_request(NOT_DEPLOYED)
-        return doc
-
-    def set_bindings(self, trigger_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Replace the trigger's bindings with the body's list; returns them rendered."""
-        validate(body, BINDINGS)
-        wanted: list[Mapping[str, Any]] = body["bindings"]
-        with self.store.transaction():
-            stored = self.store.get("bindings", trigger_id) or {
-                "trigger_id": trigger_id,
-                "bindings": [],
-            }
-            fresh = []
-            for item in wanted:
-                doc = self._resolve(trigger_id, item["ref"], stored["bindings"])
-                now = _iso(clock.now_ns())
-                fresh.append(
-                    {
-                        "id": str(uuid.uuid4()),
-                        "action_id": doc["id"],
-                        "display_name": item.get("display_name") or doc.get("name", ""),
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            stored = {"trigger_id": trigger_id, "bindings": fresh}
-            self.store.put("bindings", trigger_id, stored)
-            return self._render_bindings(trigger_id, fresh)

@@ -20,6 +20,9 @@ from auth0_actions.emulator.store import Store
 class Settings:
     build_seconds: float = 0.0  # pending -> building -> built takes this long
     versions_kept: int = 50
+    # Rules are read-only since their end of life (handlers/rules_eol.py); True
+    # models a tenant created before the cut-off, whose rules can still be written.
+    legacy_rules: bool = False
 
 
 class BackendHost(Protocol):

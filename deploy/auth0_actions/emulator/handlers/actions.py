@@ -60,9 +60,16 @@ def list_actions(app: EmulatorApp, request: Request) -> Response:
     return Response(200, _page(request, "actions", items, 50))
 
 
+def _with_modules(app: EmulatorApp, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with its module references completed from the versions they name."""
+    if isinstance(body.get("modules"), list):
+        return {**body, "modules": app.backends.modules.resolve_references(body["modules"])}
+    return body
+
+
 def create_action(app: EmulatorApp, request: Request) -> Response:
     actions = app.backends.actions
-    doc = actions.create(request.json_object())
+    doc = actions.create(_with_modules(app, request.json_object()))
     return Response(201, actions.render_action(doc, status="pending"))
 
 
@@ -73,7 +80,7 @@ def get_action(app: EmulatorApp, request: Request) -> Response:
 
 def update_action(app: EmulatorApp, request: Request) -> Response:
     actions = app.backends.actions
-    doc = actions.update(request.params["id"], request.json_object())
+    doc = actions.update(request.params["id"], _with_modules(app, request.json_object()))
     return Response(200, actions.render_action(doc, status="pending"))
 
 
@@ -119,11 +126,11 @@ def list_triggers(app: EmulatorApp, _: Request) -> Response:
 
 
 def get_bindings(app: EmulatorApp, request: Request) -> Response:
-    items = app.backends.actions.bindings(_trigger_id(request))
+    items = app.backends.bindings.bindings(_trigger_id(request))
     return Response(200, _page(request, "bindings", items, 50))
 
 
 def update_bindings(app: EmulatorApp, request: Request) -> Response:
     trigger_id = _trigger_id(request)
-    bindings = app.backends.actions.set_bindings(trigger_id, request.json_object())
+    bindings = app.backends.bindings.set_bindings(trigger_id, request.json_object())
     return Response(200, {"bindings": bindings})

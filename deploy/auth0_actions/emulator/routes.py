@@ -59,7 +59,86 @@ _CREATE_ACTIONS = ("create:actions",)
 _UPDATE_ACTIONS = ("update:actions",)
 _API = "/api/v2"
 
+_READ_CLIENTS = (
+    "read:clients",
+    "read:client_keys",
+    "read:client_credentials",
+    "read:client_summary",
+)
+_UPDATE_CLIENTS = (
+    "update:clients",
+    "update:client_keys",
+    "update:client_credentials",
+    "update:client_token_vault_privileged_access",
+)
+
 ROUTES: tuple[Endpoint, ...] = (
+    # the Authentication API: the token endpoint, OIDC discovery, JWKS, /userinfo, logout
+    Endpoint("POST", "/oauth/token", oauth.token),
+    Endpoint("GET", "/.well-known/jwks.json", oauth.jwks),
+    Endpoint("GET", "/.well-known/openid-configuration", oauth.discovery),
+    Endpoint("GET", "/userinfo", oauth.userinfo),
+    Endpoint("POST", "/userinfo", oauth.userinfo),
+    Endpoint("GET", "/v2/logout", oauth.logout),
+    Endpoint("GET", "/oidc/logout", oauth.logout),
+    # applications, APIs and the grants between them
+    Endpoint("GET", f"{_API}/clients", clients.list_clients, _READ_CLIENTS),
+    Endpoint("POST", f"{_API}/clients", clients.create_client, ("create:clients",)),
+    Endpoint("GET", f"{_API}/clients/{{id}}", clients.get_client, _READ_CLIENTS),
+    Endpoint("PATCH", f"{_API}/clients/{{id}}", clients.update_client, _UPDATE_CLIENTS),
+    Endpoint("DELETE", f"{_API}/clients/{{id}}", clients.delete_client, ("delete:clients",)),
+    Endpoint(
+        "POST",
+        f"{_API}/clients/{{id}}/rotate-secret",
+        clients.rotate_secret,
+        ("update:client_keys",),
+    ),
+    Endpoint(
+        "GET", f"{_API}/resource-servers", resource_servers.list_apis, ("read:resource_servers",)
+    ),
+    Endpoint(
+        "POST",
+        f"{_API}/resource-servers",
+        resource_servers.create_api,
+        ("create:resource_servers",),
+    ),
+    Endpoint(
+        "GET",
+        f"{_API}/resource-servers/{{id}}",
+        resource_servers.get_api,
+        ("read:resource_servers",),
+    ),
+    Endpoint(
+        "PATCH",
+        f"{_API}/resource-servers/{{id}}",
+        resource_servers.update_api,
+        ("update:resource_servers",),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{_API}/resource-servers/{{id}}",
+        resource_servers.delete_api,
+        ("delete:resource_servers",),
+    ),
+    Endpoint("GET", f"{_API}/client-grants", client_grants.list_grants, ("read:client_grants",)),
+    Endpoint(
+        "POST", f"{_API}/client-grants", client_grants.create_grant, ("create:client_grants",)
+    ),
+    Endpoint(
+        "GET", f"{_API}/client-grants/{{id}}", client_grants.get_grant, ("read:client_grants",)
+    ),
+    Endpoint(
+        "PATCH",
+        f"{_API}/client-grants/{{id}}",
+        client_grants.update_grant,
+        ("update:client_grants",),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{_API}/client-grants/{{id}}",
+        client_grants.delete_grant,
+        ("delete:client_grants",),
+    ),
     # actions, versions, triggers and bindings
     Endpoint("GET", f"{_API}/actions/actions", actions.list_actions, _READ_ACTIONS),
     Endpoint("POST", f"{_API}/actions/actions", actions.create_action, _CREATE_ACTIONS),
@@ -150,10 +229,6 @@ def _bind(app: EmulatorApp, handler: AppHandler) -> Callable[[Request], Response
 
 def register(app: EmulatorApp) -> None:
     """Add every endpoint to the app's router (the token endpoint first)."""
-    oauth.register(app)
-    clients.register(app)
-    resource_servers.register(app)
-    client_grants.register(app)
     for endpoint in ROUTES:
         app.router.add(
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes

@@ -19,6 +19,7 @@ from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.faults import FaultInjector
+from auth0_actions.emulator.flows.hub import Flows
 from auth0_actions.emulator.http import ApiError, Request, Response, Route, Router
 from auth0_actions.emulator.management_access import check_call
 from auth0_actions.emulator.oauth import AuthorizationServer
@@ -63,7 +64,6 @@ class Emulator:
         self.export_failures: list[str] = []
         self.login_flow: Any = None
         self.actions_sandbox: Any = None
-        self.flows: Any = None  # set by the route table (emulator/flows)
         # Where builds install the actions' npm dependencies: the project's
         # cache (LocalTenant), else one under the state directory; none in memory.
         if dependency_cache is None and state_dir is not None:
@@ -76,6 +76,8 @@ class Emulator:
             self.backends.resource_servers,
             self.backends.client_grants,
         )
+        # Signup, password change, trigger runs and the log (emulator/flows).
+        self.flows = Flows(self)
         routes.register(self)
 
     def close(self) -> None:

@@ -22,14 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from auth0_actions.emulator import routes_login
+from auth0_actions.emulator.backends.tenant_defaults import DEFAULTS, route_scopes
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.flows.hub import Flows
 from auth0_actions.emulator.handlers import (
     actions,
     client_grants,
     clients,
     connections,
+    flows,
     jobs,
+    logs,
     mfa,
     modules,
     oauth,
@@ -39,11 +41,10 @@ from auth0_actions.emulator.handlers import (
     tenant_defaults,
     users,
 )
-from auth0_actions.emulator.handlers.flows import CREATE_TICKETS, FlowHandlers
-from auth0_actions.emulator.handlers.logs import READ_EXECUTIONS, READ_LOGS, LogHandlers
-from auth0_actions.emulator.http import Request, Response
+from auth0_actions.emulator.http import Request, Response, Route
 
 AppHandler = Callable[[EmulatorApp, Request], Response]
+Gate = Callable[[EmulatorApp, Request, Route], None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ _READ_ACTIONS = ("read:actions",)
 _CREATE_ACTIONS = ("create:actions",)
 _UPDATE_ACTIONS = ("update:actions",)
 _API = "/api/v2"
+_MODULES = f"{_API}/actions/modules"
+_READ_LOGS = ("read:logs", "read:logs_users")
+_READ_CONNECTIONS = ("read:connections",)
+_UPDATE_CONNECTIONS = ("update:connections",)
 
 _READ_CLIENTS = (
     "read:clients",
@@ -216,7 +221,73 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{_API}/jobs/users-exports", jobs.create_export, ("read:users",)),
     Endpoint("GET", f"{_API}/jobs/{{id}}", jobs.get_job, ("create:users", "read:users")),
     Endpoint("GET", "/exports/{token}/{name}", jobs.download_export),
+    # the log the flows and the login leave, and the actions' executions
+    Endpoint("GET", f"{_API}/logs", logs.list_logs, _READ_LOGS),
+    Endpoint("GET", f"{_API}/logs/{{id}}", logs.get_log, _READ_LOGS),
+    Endpoint("GET", f"{_API}/actions/executions/{{id}}", logs.get_execution, _READ_ACTIONS),
+    # actions modules
+    Endpoint("GET", f"{_MODULES}", modules.list_modules, _READ_ACTIONS),
+    Endpoint("POST", f"{_MODULES}", modules.create_module, _CREATE_ACTIONS),
+    Endpoint("GET", f"{_MODULES}/{{id}}", modules.get_module, _READ_ACTIONS),
+    Endpoint("PATCH", f"{_MODULES}/{{id}}", modules.update_module, _UPDATE_ACTIONS),
+    Endpoint("DELETE", f"{_MODULES}/{{id}}", modules.delete_module, ("delete:actions",)),
+    Endpoint("GET", f"{_MODULES}/{{id}}/actions", modules.module_actions, _READ_ACTIONS),
+    Endpoint("GET", f"{_MODULES}/{{id}}/versions", modules.module_versions, _READ_ACTIONS),
+    Endpoint("POST", f"{_MODULES}/{{id}}/versions", modules.publish_module, _UPDATE_ACTIONS),
+    Endpoint(
+        "GET",
+        f"{_MODULES}/{{id}}/versions/{{versionId}}",
+        modules.get_module_version,
+        _READ_ACTIONS,
+    ),
+    Endpoint("POST", f"{_MODULES}/{{id}}/rollback", modules.rollback_module, _UPDATE_ACTIONS),
+    # connections
+    Endpoint("GET", f"{_API}/connections", connections.list_connections, _READ_CONNECTIONS),
+    Endpoint("POST", f"{_API}/connections", connections.create_connection, ("create:connections",)),
+    Endpoint("GET", f"{_API}/connections/{{id}}", connections.get_connection, _READ_CONNECTIONS),
+    Endpoint(
+        "PATCH", f"{_API}/connections/{{id}}", connections.update_connection, _UPDATE_CONNECTIONS
+    ),
+    Endpoint(
+        "DELETE",
+        f"{_API}/connections/{{id}}",
+        connections.delete_connection,
+        ("delete:connections",),
+    ),
+    Endpoint(
+        "GET", f"{_API}/connections/{{id}}/clients", connections.enabled_clients, _READ_CONNECTIONS
+    ),
+    Endpoint(
+        "PATCH",
+        f"{_API}/connections/{{id}}/clients",
+        connections.set_enabled_clients,
+        _UPDATE_CONNECTIONS,
+    ),
+    # signup and password change (the Authentication API, the ticket, the pages)
+    Endpoint("POST", "/dbconnections/signup", flows.api_signup),
+    Endpoint("POST", "/dbconnections/change_password", flows.api_change_password),
+    Endpoint(
+        "POST", f"{_API}/tickets/password-change", flows.create_ticket, ("create:user_tickets",)
+    ),
+    Endpoint("GET", "/u/login", flows.login_form),
+    Endpoint("GET", "/u/signup", flows.signup_form),
+    Endpoint("POST", "/u/signup", flows.signup_submit),
+    Endpoint("GET", "/u/reset-password", flows.reset_form),
+    Endpoint("POST", "/u/reset-password", flows.reset_submit),
+    # the MFA step of a login
+    Endpoint("GET", mfa.PATH, mfa.show),
+    Endpoint("POST", mfa.PATH, mfa.verify),
+    # last: what a new tenant answers for the resource types nothing above models
+    *(
+        Endpoint(
+            "GET", _API + d.path, functools.partial(tenant_defaults.answer, d), route_scopes(d)
+        )
+        for d in DEFAULTS
+    ),
 )
+
+# Checked after the token and before the body: features this tenant lacks.
+GATES: tuple[Gate, ...] = (rules_eol.read_only,)
 
 
 def _bind(app: EmulatorApp, handler: AppHandler) -> Callable[[Request], Response]:
@@ -227,37 +298,22 @@ def _bind(app: EmulatorApp, handler: AppHandler) -> Callable[[Request], Response
     return bound
 
 
+def _bind_gate(app: EmulatorApp, gate: Gate) -> Callable[[Request, Route], None]:
+    @functools.wraps(gate)
+    def bound(request: Request, route: Route) -> None:
+        gate(app, request, route)
+
+    return bound
+
+
 def register(app: EmulatorApp) -> None:
-    """Add every endpoint to the app's router (the token endpoint first)."""
+    """Add every endpoint of the table to the app's router, in order, and the gates."""
+    routes_login.register(app)
     for endpoint in ROUTES:
         app.router.add(
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes
         )
-    rules_eol.make_read_only(app)  # wraps the rule writes registered above
-    routes_login.register(app)
-    mfa.register(app)
-    _flows(app)
-    for table in (modules.routes(app), connections.routes(app), tenant_defaults.routes(app)):
-        for method, template, handler, scopes in table:
-            app.router.add(method, template, handler, scopes)
-
-
-def _flows(app: EmulatorApp) -> None:
-    """Signup, password change, their pages, and the log they and the login leave."""
-    flows = app.flows = Flows(app)
-    handlers, logs = FlowHandlers(app, flows), LogHandlers(flows.logs)
-    add = app.router.add
-    add("POST", "/dbconnections/signup", handlers.api_signup)
-    add("POST", "/dbconnections/change_password", handlers.api_change_password)
-    add("POST", "/api/v2/tickets/password-change", handlers.create_ticket, CREATE_TICKETS)
-    add("GET", "/u/login", handlers.login_form)
-    add("GET", "/u/signup", handlers.signup_form)
-    add("POST", "/u/signup", handlers.signup_submit)
-    add("GET", "/u/reset-password", handlers.reset_form)
-    add("POST", "/u/reset-password", handlers.reset_submit)
-    add("GET", "/api/v2/logs", logs.list_logs, READ_LOGS)
-    add("GET", "/api/v2/logs/{id}", logs.get_log, READ_LOGS)
-    add("GET", "/api/v2/actions/executions/{id}", logs.get_execution, READ_EXECUTIONS)
+    app.gates.extend(_bind_gate(app, gate) for gate in GATES)
 
 
 def close(app: EmulatorApp) -> None:

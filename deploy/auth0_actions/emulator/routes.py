@@ -21,7 +21,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.backends.tenant_defaults import DEFAULTS, route_scopes
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.handlers import (
@@ -31,6 +30,7 @@ from auth0_actions.emulator.handlers import (
     connections,
     flows,
     jobs,
+    login,
     logs,
     mfa,
     modules,
@@ -263,6 +263,13 @@ ROUTES: tuple[Endpoint, ...] = (
         connections.set_enabled_clients,
         _UPDATE_CONNECTIONS,
     ),
+    # the login: /authorize, the login form, /continue after a redirect, the MFA step
+    Endpoint("GET", "/authorize", login.authorize),
+    Endpoint("POST", "/u/login", login.login),
+    Endpoint("GET", "/continue", login.resume),
+    Endpoint("POST", "/continue", login.resume),
+    Endpoint("GET", mfa.PATH, mfa.show),
+    Endpoint("POST", mfa.PATH, mfa.verify),
     # signup and password change (the Authentication API, the ticket, the pages)
     Endpoint("POST", "/dbconnections/signup", flows.api_signup),
     Endpoint("POST", "/dbconnections/change_password", flows.api_change_password),
@@ -274,9 +281,6 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("POST", "/u/signup", flows.signup_submit),
     Endpoint("GET", "/u/reset-password", flows.reset_form),
     Endpoint("POST", "/u/reset-password", flows.reset_submit),
-    # the MFA step of a login
-    Endpoint("GET", mfa.PATH, mfa.show),
-    Endpoint("POST", mfa.PATH, mfa.verify),
     # last: what a new tenant answers for the resource types nothing above models
     *(
         Endpoint(
@@ -308,17 +312,8 @@ def _bind_gate(app: EmulatorApp, gate: Gate) -> Callable[[Request, Route], None]
 
 def register(app: EmulatorApp) -> None:
     """Add every endpoint of the table to the app's router, in order, and the gates."""
-    routes_login.register(app)
     for endpoint in ROUTES:
         app.router.add(
             endpoint.method, endpoint.path, _bind(app, endpoint.handler), endpoint.scopes
         )
     app.gates.extend(_bind_gate(app, gate) for gate in GATES)
-
-
-def close(app: EmulatorApp) -> None:
-    """Stop what the endpoint modules and backends started (their sandbox pools)."""
-    app.backends.close()
-    routes_login.close(app)
-    if app.flows is not None:
-        app.flows.close()

@@ -35,19 +35,15 @@ def _base_url(app: EmulatorApp, request: Request) -> str:
 
 def _transaction(app: EmulatorApp, tx_id: str, *, take: bool) -> dict[str, Any] | None:
     """The login transaction the pages carry (``tx``); None when unknown or expired."""
-    flow = app.login_flow
     key = f"login:{tx_id}"
-    with flow._lock:
-        tx = flow.transactions.pop(key, None) if take else flow.transactions.get(key)
+    tx = app.login_flow.take(key) if take else app.login_flow.peek(key)
     if tx is None or tx["expires"] < clock.now_s():
         return None
     return dict(tx) if not take else tx
 
 
 def _put_back(app: EmulatorApp, tx: dict[str, Any]) -> None:
-    flow = app.login_flow
-    with flow._lock:
-        flow.transactions[f"login:{tx['id']}"] = tx
+    app.login_flow.park(f"login:{tx['id']}", tx)
 
 
 def _origin(app: EmulatorApp, request: Request, client_id: str | None, **more: Any) -> Origin:
@@ -152,7 +148,7 @@ def reset_form(app: EmulatorApp, request: Request) -> Response:
     ticket = app.flows.password.ticket(ticket_id)
     if ticket is None:
         return _expired(app)
-    user = app.store.get("user", ticket.user_id) or {}
+    user = app.backends.users.find(ticket.user_id) or {}
     return pages.reset_page(app.domain, ticket_id, str(user.get("email") or ""))
 
 
@@ -164,7 +160,7 @@ def reset_submit(app: EmulatorApp, request: Request) -> Response:
     if ticket is None:
         return _expired(app)
     if not password:
-        user = app.store.get("user", ticket.user_id) or {}
+        user = app.backends.users.find(ticket.user_id) or {}
         return pages.reset_page(
             app.domain,
             ticket_id,

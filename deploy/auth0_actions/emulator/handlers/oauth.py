@@ -60,7 +60,7 @@ def token(app: EmulatorApp, request: Request) -> Response:
     if grant == "authorization_code":
         tx = app.login_flow.redeem(str(body.get("code") or ""))  # once, whatever follows
         tx = check_exchange(app.oauth, tx, body, request.headers)
-        user = app.store.get("user", tx["user_id"]) or {}
+        user = app.backends.users.find(tx["user_id"]) or {}
         return Response(200, tokens(app.oauth, tx, user))
     raise OAuthError(403, "unsupported_grant_type", f"Unsupported grant type: {grant}")
 
@@ -129,7 +129,7 @@ def userinfo(app: EmulatorApp, request: Request) -> Response:
         raise _invalid_token("Invalid access token") from None
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    user = app.store.get("user", str(claims.get("sub", "")))
+    user = app.backends.users.find(str(claims.get("sub", "")))
     if f"{claims.get('iss')}userinfo" not in audiences or user is None:
         raise _invalid_token("Invalid access token")
     scopes = str(claims.get("scope", "")).split()

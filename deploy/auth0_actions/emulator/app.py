@@ -41,7 +41,7 @@ def request_schemas() -> RequestSchemas:
 
 
 class Emulator:
-    """One local tenant; :mod:`auth0_actions.emulator.routes` adds its endpoints."""
+    """One local tenant: its state, backends and flows, and the route table's endpoints."""
 
     def __init__(
         self,

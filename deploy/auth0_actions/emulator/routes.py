@@ -1,18 +1,28 @@
-"""The route table: every endpoint of the local tenant's API areas, in one list.
+"""The route table: every endpoint of the local tenant, in one list.
 
-Each line is (method, path template, handler, scopes): the handler is a
-function of (app, request) in :mod:`auth0_actions.emulator.handlers`; the
-scopes are those of the operation's ``security`` in Auth0's OpenAPI document
-(a test holds them equal), any one of which the bearer token must carry;
-none means no token is needed. Request bodies are validated by the app's
+Each line of :data:`ROUTES` is ``Endpoint(method, path template, handler,
+scopes)``: the handler is a module-level function of ``(app, request)`` in
+:mod:`auth0_actions.emulator.handlers` that parses the request, calls the
+area's backend (``app.backends.*``) or flow (``app.flows``,
+``app.login_flow``, ``app.oauth``) and renders the answer. For a Management
+API path the scopes are those of the operation's ``security`` in Auth0's
+OpenAPI document (a test holds every ``/api/v2`` line equal to it), any one of
+which the bearer token must carry; none means no token is needed (the
+Authentication API, OIDC discovery, the login pages, the export download,
+whose link is its own credential). Request bodies are validated by the app's
 dispatch from the same document, so a line here is all a new endpoint needs
 besides its handler and backend method (docs/local-tenant-internals.md).
 
-The token endpoint and the login pages still add their routes themselves
-(:mod:`auth0_actions.emulator.handlers.oauth`, :mod:`auth0_actions.emulator.routes_login`).
+The table covers the Management API, the Authentication API (``/oauth/token``,
+``/dbconnections/*``), OIDC discovery, JWKS, ``/userinfo`` and logout, the
+login pages (``/authorize``, ``/u/login``, ``/u/signup``,
+``/u/reset-password``, ``/u/mfa-otp-challenge``, ``/continue``) and the
+users-export download. :data:`GATES` are checked after the token and before
+the body: features the tenant lacks (rule writes since the rules' end of life).
 
 The first route matching a request wins, so the new-tenant defaults come
-last: a resource type that gets real handlers shadows its default.
+last, generated from their table (:mod:`auth0_actions.emulator.backends.tenant_defaults`):
+a resource type that gets real handlers shadows its default.
 """
 
 from __future__ import annotations

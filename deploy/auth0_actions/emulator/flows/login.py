@@ -1,4 +1,9 @@
-"""The login flow: /authorize, the login form, /continue and the code exchange.
+"""The login flow: its transactions, the post-login actions, the code for the exchange.
+
+Its endpoints (/authorize, the login form, /continue) are thin handlers in
+:mod:`auth0_actions.emulator.handlers.login`; ``/oauth/token`` redeems the code
+(:mod:`auth0_actions.emulator.handlers.oauth`). The flow is built once with the
+app (``app.login_flow``) and reaches users and bindings through ``app.backends``.
 
 A login runs the post-login bindings in order in the sandbox, as Auth0 does
 (docs/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
@@ -32,7 +37,6 @@ from collections.abc import Callable
 from typing import Any
 
 from auth0_actions import clock
-from auth0_actions.emulator import pages
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
 from auth0_actions.emulator.flows import login_log
@@ -55,18 +59,12 @@ NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oa
 GENERIC_FAILURE = "The login could not be completed because an action failed to run."
 ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
-DEFAULT_TENANT_NAME = "Local tenant"
 
 log = logging.getLogger("auth0_actions.emulator.login")
 
 
 def _redirect(url: str) -> Response:
     return Response(302, b"", {"location": url}, content_type="text/plain")
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    """A page in the tenant's Universal-Login-like style (body is HTML)."""
-    return pages.document(title, DEFAULT_TENANT_NAME, title, body, status)
 
 
 class LoginFlow:

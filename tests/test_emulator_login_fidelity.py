@@ -19,8 +19,9 @@ import pytest
 from emulator_support import login_client
 
 from auth0_actions.clock import iso_utc
-from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.flows import login as login_flow
+from auth0_actions.emulator.flows.context import connection_id
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 
@@ -36,7 +37,7 @@ API_OBJECT = (
 def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, str]]:
     # A short trigger limit, so the timeout test does not wait 20 s.
     monkeypatch.setattr(
-        routes_login, "SandboxPool", lambda size: SandboxPool(size, limits=Limits(timeout_ms=1500))
+        login_flow, "SandboxPool", lambda size: SandboxPool(size, limits=Limits(timeout_ms=1500))
     )
     app = Emulator()
     login_client(app, [APP])
@@ -65,7 +66,7 @@ def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, str]]:
         yield app, server.base_url
     finally:
         server.stop()
-        routes_login.close(app)
+        app.login_flow.close()
 
 
 def bind(app: Emulator, *codes: str) -> None:
@@ -306,7 +307,7 @@ def test_event_connection_id_hostname_and_no_organization(tenant: tuple[Emulator
     seen = issued["id"]["https://acme.example/event"]
     assert seen["connection"].startswith("con_")
     assert len(seen["connection"]) == len("con_") + 16
-    assert seen["connection"] == routes_login.connection_id("Username-Password-Authentication")
+    assert seen["connection"] == connection_id("Username-Password-Authentication")
     assert seen["hostname"] == "login.acme.test"
     assert seen["organization"] is False
     # Straight to the loopback address: the tenant's own domain, as tokens use it.

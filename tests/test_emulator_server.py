@@ -484,11 +484,12 @@ def test_seed_loads_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: 
 
 
 def test_seed_passwords_work_with_the_login_flow(tmp_path: Path) -> None:
-    routes_login = pytest.importorskip("auth0_actions.emulator.routes_login")
+    from auth0_actions.emulator.handlers import login  # the check POST /u/login makes
+
     with LocalTenant.open(tmp_path, serve=False) as tenant:
         (user,) = tenant.seed([_a_user("pw@example.com")])
-    assert routes_login.verify_password(user, "pw-1")
-    assert not routes_login.verify_password(user, "pw-2")
+    assert login.verify_password(user, "pw-1")
+    assert not login.verify_password(user, "pw-2")
 
 
 def test_seed_bad_file_names_lines_and_loads_nothing(

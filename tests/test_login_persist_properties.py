@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from test_emulator_login_persist import USER_ID, management_token
 
 from auth0_actions.clock import iso_utc
-from auth0_actions.emulator import routes_login
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.flows import login as login_flow
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 
@@ -128,7 +128,7 @@ def tenant() -> Iterator[Tenant]:
     with pytest.MonkeyPatch.context() as patch:
         # A short trigger limit so a timed-out login costs little.
         patch.setattr(
-            routes_login,
+            login_flow,
             "SandboxPool",
             lambda size: SandboxPool(size, limits=Limits(timeout_ms=1200)),
         )
@@ -155,7 +155,7 @@ def tenant() -> Iterator[Tenant]:
             yield Tenant(app, server.base_url, management_token(app, server.base_url))
         finally:
             server.stop()
-            routes_login.close(app)
+            app.login_flow.close()
 
 
 # --- the model ---------------------------------------------------------------

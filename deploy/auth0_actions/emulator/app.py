@@ -19,6 +19,8 @@ from auth0_actions.emulator.backends import Backends
 from auth0_actions.emulator.backends.host import Settings
 from auth0_actions.emulator.builds import DependencyBuilds
 from auth0_actions.emulator.faults import FaultInjector
+from auth0_actions.emulator.flows.hub import Flows
+from auth0_actions.emulator.flows.login import LoginFlow
 from auth0_actions.emulator.http import ApiError, Request, Response, Route, Router
 from auth0_actions.emulator.management_access import check_call
 from auth0_actions.emulator.oauth import AuthorizationServer
@@ -39,7 +41,7 @@ def request_schemas() -> RequestSchemas:
 
 
 class Emulator:
-    """One local tenant; :mod:`auth0_actions.emulator.routes` adds its endpoints."""
+    """One local tenant: its state, backends and flows, and the route table's endpoints."""
 
     def __init__(
         self,
@@ -61,9 +63,7 @@ class Emulator:
         self.gates: list[Callable[[Request, Route], None]] = []
         self.public_base_url: str | None = None  # set by whoever serves the app
         self.export_failures: list[str] = []
-        self.login_flow: Any = None
         self.actions_sandbox: Any = None
-        self.flows: Any = None  # set by the route table (emulator/flows)
         # Where builds install the actions' npm dependencies: the project's
         # cache (LocalTenant), else one under the state directory; none in memory.
         if dependency_cache is None and state_dir is not None:
@@ -76,11 +76,17 @@ class Emulator:
             self.backends.resource_servers,
             self.backends.client_grants,
         )
+        # Signup, password change, trigger runs and the log (emulator/flows).
+        self.flows = Flows(self)
+        # The login's transactions in flight and codes not yet exchanged.
+        self.login_flow = LoginFlow(self)
         routes.register(self)
 
     def close(self) -> None:
         """Stop the sandbox workers the app started, then close its state."""
-        routes.close(self)
+        self.backends.close()
+        self.login_flow.close()
+        self.flows.close()
         self.dependency_builds.close()
         self.store.close()
 

@@ -35,9 +35,9 @@ class EmulatorApp(Protocol):
     # Checked after the token and before the body: features this tenant lacks.
     gates: list[Callable[[Request, Route], None]]
     public_base_url: str | None  # set by whoever serves the app
-    # Hung on the app by the endpoint modules that own them:
+    # Built once with the app (Emulator.__init__):
     export_failures: list[str]  # jobs: each message fails the next export that completes
-    login_flow: Any  # login: transactions in flight
+    login_flow: Any  # flows/login.py LoginFlow: transactions in flight, codes not yet exchanged
     actions_sandbox: Any  # actions: the sandbox pool of POST .../test
     dependency_builds: DependencyBuilds  # npm installs of the actions' dependencies
-    flows: Any  # flows: signup, password change, trigger runs, the log (emulator/flows)
+    flows: Any  # flows/hub.py Flows: signup, password change, trigger runs, the log

@@ -21,6 +21,7 @@ from auth0_actions.emulator.backends.clients import Clients
 from auth0_actions.emulator.backends.connections import ConnectionsBackend
 from auth0_actions.emulator.backends.host import BackendHost
 from auth0_actions.emulator.backends.jobs import JobsBackend
+from auth0_actions.emulator.backends.mfa import OtpBackend
 from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.backends.rules import RulesBackend
@@ -42,6 +43,7 @@ class Backends:
     client_grants: ClientGrants
     connections: ConnectionsBackend
     modules: ModulesBackend
+    mfa: OtpBackend  # the users' one-time-password factors
 
     @classmethod
     def build(cls, host: BackendHost) -> Backends:
@@ -63,6 +65,7 @@ class Backends:
                 host.store, lambda: [str(c["client_id"]) for c in clients.all()]
             ),
             modules=ModulesBackend(host.store),
+            mfa=OtpBackend(host.store),
         )
 
     def close(self) -> None:

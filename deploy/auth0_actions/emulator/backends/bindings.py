@@ -51,6 +51,17 @@ class BindingsBackend:
             stored = self.store.get("bindings", trigger_id) or {"bindings": []}
             return self._render_bindings(trigger_id, stored["bindings"])
 
+    def deployed_actions(self, trigger_id: str) -> list[dict[str, Any]]:
+        """The stored actions bound to the trigger that have a deployed version, in order
+        (what a flow runs; the documents as stored, secrets' values included)."""
+        stored = self.store.get("bindings", trigger_id) or {"bindings": []}
+        out = []
+        for binding in stored["bindings"]:
+            action = self.store.get("action", binding["action_id"])
+            if action and action.get("deployed_version"):
+                out.append(action)
+        return out
+
     def _resolve(
         self, trigger_id: str, ref: Mapping[str, Any], current: list[dict[str, Any]]
     ) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class Empty:
     scope: str
     key: str = ""
     paging: Paging = "offset"
+    more_scopes: tuple[str, ...] = ()  # others the operation's ``security`` accepts
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Setting:
     path: str
     scope: str
     body: Any = field(default_factory=dict)
+    more_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Unset:
     scope: str
     message: str
     error_code: str | None = None
+    more_scopes: tuple[str, ...] = ()
 
 
 Default = Empty | Setting | Unset
@@ -227,7 +230,12 @@ DEFAULTS: tuple[Default, ...] = (
     Empty("/flows", "read:flows", "flows"),
     Empty("/flows/vault/connections", "read:flows_vault_connections", "connections"),
     Empty("/forms", "read:forms", "forms"),
-    Empty("/organizations", "read:organizations", "organizations"),
+    Empty(
+        "/organizations",
+        "read:organizations",
+        "organizations",
+        more_scopes=("read:organizations_summary",),
+    ),
     Empty("/roles", "read:roles", "roles"),
     Empty("/self-service-profiles", "read:self_service_profiles", "self_service_profiles"),
     Empty(
@@ -250,6 +258,11 @@ DEFAULTS: tuple[Default, ...] = (
     ),
     Empty("/connection-profiles", "read:connection_profiles", "connection_profiles", "checkpoint"),
 )
+
+
+def route_scopes(default: Default) -> tuple[str, ...]:
+    """The scopes any one of which its GET accepts (the operation's ``security``)."""
+    return (default.scope, *default.more_scopes)
 
 
 def scopes() -> tuple[str, ...]:

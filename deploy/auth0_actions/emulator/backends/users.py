@@ -205,6 +205,32 @@ class UsersBackend:
                 out.append(user)
         return out
 
+    def find_login(self, email: str, connection: str | None = None) -> dict[str, Any] | None:
+        """The user the login form names by ``email`` (any case), in ``connection`` when given."""
+        wanted = email.lower()
+        for user in self.store.all("user"):
+            if str(user.get("email", "")).lower() != wanted:
+                continue
+            if connection is None or any(
+                i.get("connection") == connection for i in user.get("identities") or []
+            ):
+                return user
+        return None
+
+    def find(self, user_id: str) -> dict[str, Any] | None:
+        """The stored user, or None (``get`` raises Auth0's 404 instead)."""
+        return self.store.get("user", user_id)
+
+    def record_login(self, user_id: str) -> None:
+        """A successful login: ``logins_count`` up by one, ``last_login`` now (milliseconds)."""
+        with self.store.transaction():
+            user = self.store.get("user", user_id)
+            if user is None:
+                return
+            user["logins_count"] = int(user.get("logins_count") or 0) + 1
+            user["last_login"] = clock.iso_utc()
+            self.store.put("user", user_id, user)
+
     def _username_taken(self, username: str, connection: str) -> bool:
         return any(
             user.get("username") == username

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from auth0_actions.emulator.backends.logs import FlowContext
 from auth0_actions.emulator.http import Request
-from auth0_actions.emulator.routes_login import browser_host, connection_id
+from auth0_actions.network import is_loopback_host
 
 DEFAULT_CLIENT_NAME = "Local application"
+
+
+def connection_id(name: str) -> str:
+    """A stable ``con_`` id for a connection name (Auth0's ids: ``con_`` and 16 characters)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return "con_" + "".join(alphabet[b % len(alphabet)] for b in digest[:16])
+
+
+def browser_host(request: Request, tenant_domain: str) -> str:
+    """The host name the browser used (its Host header, without the port).
+
+    The loopback address the local tenant listens on stands for the tenant's
+    own domain (Auth0's canonical one, which tokens and the consent page use);
+    any other name (a custom domain in front of it) is reported as it came.
+    """
+    host = urlsplit("//" + (request.headers.get("host") or "")).hostname
+    if host is None or is_loopback_host(host):
+        return tenant_domain
+    return host
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The login flow's executions and log events (``s``, ``f``), as the other flows leave them.
 
-Called by :mod:`auth0_actions.emulator.routes_login`; imports nothing of it.
+Called by :mod:`auth0_actions.emulator.flows.login`; imports nothing of it.
 """
 
 from __future__ import annotations

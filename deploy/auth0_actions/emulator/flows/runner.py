@@ -51,6 +51,34 @@ class TriggerRun:
         return any(c.get("type") == command for c in (self.result or {}).get("commands") or [])
 
 
+def sandbox_units(app: EmulatorApp, trigger_id: str) -> list[dict[str, Any]]:
+    """The sandbox units of the trigger's bound, deployed actions, in binding order.
+
+    Each is the deployed version's code with the action's secrets and the
+    directory its build installed its npm dependencies into; DependencyError
+    (naming the action) when one's packages are not installed. The login flow
+    and every other flow run these.
+    """
+    units = []
+    for action in app.backends.bindings.deployed_actions(trigger_id):
+        version = action["deployed_version"]
+        try:
+            path = app.dependency_builds.directory(version.get("dependencies") or [])
+        except DependencyError as exc:
+            detail = app.dependency_builds.describe(exc)
+            raise DependencyError(f"action {action['name']!r}: {detail}") from None
+        units.append(
+            {
+                "name": action["name"],
+                "code": version.get("code", ""),
+                "filename": f"{action['name']}.js",
+                "secrets": dict(action.get("_secret_values") or {}),
+                "deps_dir": str(path) if path else None,
+            }
+        )
+    return units
+
+
 class TriggerRunner:
     """Runs triggers for one tenant; one sandbox pool, started on first use."""
 
@@ -74,38 +102,11 @@ class TriggerRunner:
 
     def bound(self, trigger_id: str) -> bool:
         """Whether any deployed action is bound to the trigger (a store read, no sandbox)."""
-        store = self.app.store
-        bound = store.get("bindings", trigger_id) or {"bindings": []}
-        return any(
-            (store.get("action", b["action_id"]) or {}).get("deployed_version")
-            for b in bound["bindings"]
-        )
+        return bool(self.app.backends.bindings.deployed_actions(trigger_id))
 
     def units(self, trigger_id: str) -> list[dict[str, Any]]:
         """The trigger's bound, deployed actions; DependencyError when packages are missing."""
-        store = self.app.store
-        bound = store.get("bindings", trigger_id) or {"bindings": []}
-        units = []
-        for binding in bound["bindings"]:
-            action = store.get("action", binding["action_id"])
-            if not action or not action.get("deployed_version"):
-                continue
-            version = action["deployed_version"]
-            try:
-                path = self.app.dependency_builds.directory(version.get("dependencies") or [])
-            except DependencyError as exc:
-                detail = self.app.dependency_builds.describe(exc)
-                raise DependencyError(f"action {action['name']!r}: {detail}") from None
-            units.append(
-                {
-                    "name": action["name"],
-                    "code": version.get("code", ""),
-                    "filename": f"{action['name']}.js",
-                    "secrets": dict(action.get("_secret_values") or {}),
-                    "deps_dir": str(path) if path else None,
-                }
-            )
-        return units
+        return sandbox_units(self.app, trigger_id)
 
     def run(self, trigger_id: str, event: dict[str, Any]) -> TriggerRun:
         """Run the trigger's actions on ``event``; an unbound trigger completes at once."""

@@ -25,11 +25,10 @@ from typing import Any
 
 from auth0_actions.emulator.backends.logs import LogsBackend
 from auth0_actions.emulator.backends.users import DEFAULT_CONNECTION, UsersBackend
-from auth0_actions.emulator.flows.context import Origin
+from auth0_actions.emulator.flows.context import Origin, connection_id
 from auth0_actions.emulator.flows.errors import AuthApiError, action_refusal, bad_signup
 from auth0_actions.emulator.flows.runner import TriggerRun, TriggerRunner
 from auth0_actions.emulator.http import ApiError
-from auth0_actions.emulator.routes_login import connection_id
 from auth0_actions.sandbox.deps import redact_paths
 from auth0_actions.triggers.post_user_registration import TRIGGER as POST_REGISTRATION
 from auth0_actions.triggers.pre_user_registration import TRIGGER as PRE_REGISTRATION

@@ -7,34 +7,26 @@ from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, public
 
 
-def register(app: EmulatorApp) -> None:
-    grants = app.backends.client_grants
+def list_grants(app: EmulatorApp, request: Request) -> Response:
+    grants = app.backends.client_grants.all(
+        audience=request.arg("audience"), client_id=request.arg("client_id")
+    )
+    return Response(200, paged(request, [public(g) for g in grants], "client_grants"))
 
-    def list_grants(request: Request) -> Response:
-        items = [
-            public(g)
-            for g in grants.all(
-                audience=request.arg("audience"), client_id=request.arg("client_id")
-            )
-        ]
-        return Response(200, paged(request, items, "client_grants"))
 
-    def create(request: Request) -> Response:
-        return Response(201, public(grants.create(request.json_object())))
+def create_grant(app: EmulatorApp, request: Request) -> Response:
+    return Response(201, public(app.backends.client_grants.create(request.json_object())))
 
-    def get(request: Request) -> Response:
-        return Response(200, public(grants.get(request.params["id"])))
 
-    def update(request: Request) -> Response:
-        return Response(200, public(grants.update(request.params["id"], request.json_object())))
+def get_grant(app: EmulatorApp, request: Request) -> Response:
+    return Response(200, public(app.backends.client_grants.get(request.params["id"])))
 
-    def delete(request: Request) -> Response:
-        grants.delete(request.params["id"])
-        return Response(204)
 
-    path = "/api/v2/client-grants"
-    app.router.add("GET", path, list_grants, scopes=("read:client_grants",))
-    app.router.add("POST", path, create, scopes=("create:client_grants",))
-    app.router.add("GET", path + "/{id}", get, scopes=("read:client_grants",))
-    app.router.add("PATCH", path + "/{id}", update, scopes=("update:client_grants",))
-    app.router.add("DELETE", path + "/{id}", delete, scopes=("delete:client_grants",))
+def update_grant(app: EmulatorApp, request: Request) -> Response:
+    doc = app.backends.client_grants.update(request.params["id"], request.json_object())
+    return Response(200, public(doc))
+
+
+def delete_grant(app: EmulatorApp, request: Request) -> Response:
+    app.backends.client_grants.delete(request.params["id"])
+    return Response(204)

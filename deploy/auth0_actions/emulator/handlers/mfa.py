@@ -48,11 +48,17 @@ ASKS_FOR_MFA = frozenset(
 
 
 class LoginEnds(Protocol):
-    """What the MFA step needs of the login flow (routes_login.LoginFlow)."""
+    """What the MFA step needs of the login flow (flows/login.py, LoginFlow)."""
 
     app: EmulatorApp
     transactions: dict[str, dict[str, Any]]
     _lock: threading.Lock
+
+    def park(self, key: str, tx: dict[str, Any]) -> None: ...
+
+    def take(self, key: str) -> dict[str, Any] | None: ...
+
+    def peek(self, key: str) -> dict[str, Any] | None: ...
 
     def _finish_code(self, tx: dict[str, Any]) -> Response: ...
 
@@ -89,8 +95,7 @@ def start(flow: LoginEnds, tx: dict[str, Any]) -> Response:
     state = secrets.token_urlsafe(24)
     tx["mfa_attempts"] = 0
     tx["expires"] = clock.now_s() + CHALLENGE_TTL_S
-    with flow._lock:
-        flow.transactions[f"mfa:{state}"] = tx
+    flow.park(f"mfa:{state}", tx)
     headers = {"location": f"{PATH}?state={state}"}
     if isinstance(tx.get("browser"), str):
         headers["set-cookie"] = transaction_cookie(tx["browser"], flow.app.public_base_url)
@@ -112,7 +117,7 @@ def _form(app: EmulatorApp, tx: dict[str, Any], state: str, error: str | None) -
         parts.append(f'<p role="alert">{html.escape(error)}</p>')
     pending = tx.get("mfa_enrolling")
     if pending:
-        user = app.store.get("user", tx["user_id"]) or {}
+        user = app.backends.users.find(tx["user_id"]) or {}
         uri = otpauth_uri(pending, app.domain, str(user.get("email") or tx["user_id"]))
         parts.append(
             "<p>Add this account to your authenticator app, then enter the code it shows.</p>"
@@ -131,46 +136,39 @@ def _form(app: EmulatorApp, tx: dict[str, Any], state: str, error: str | None) -
     return _page("".join(parts), 400 if error else 200)
 
 
-def register(app: EmulatorApp) -> None:
-    otp = OtpBackend(app.store)
+def _parked(app: EmulatorApp, request: Request, state: str | None) -> dict[str, Any]:
+    flow: LoginEnds = app.login_flow
+    tx = flow.peek(f"mfa:{state}") if state else None
+    if tx is None or tx["expires"] < clock.now_s() or not same_browser(request, tx):
+        raise bad_request("The state parameter is missing or invalid", "invalid_request")
+    return tx
 
-    def parked(request: Request, state: str | None) -> dict[str, Any]:
-        flow: LoginEnds = app.login_flow
-        with flow._lock:
-            tx = flow.transactions.get(f"mfa:{state}") if state else None
-        if tx is None or tx["expires"] < clock.now_s() or not same_browser(request, tx):
+
+def show(app: EmulatorApp, request: Request) -> Response:
+    state = request.arg("state")
+    tx = _parked(app, request, state)
+    if app.backends.mfa.secret(tx["user_id"]) is None:
+        tx.setdefault("mfa_enrolling", new_secret())
+    return _form(app, tx, str(state), None)
+
+
+def verify(app: EmulatorApp, request: Request) -> Response:
+    form = request.json_object()
+    state = str(form.get("state") or "")
+    tx = _parked(app, request, state)
+    flow: LoginEnds = app.login_flow
+    enrolling = tx.get("mfa_enrolling")
+    code = str(form.get("code") or "")
+    if app.backends.mfa.verify(tx["user_id"], code, clock.now_s(), enrolling):
+        if flow.take(f"mfa:{state}") is None:
             raise bad_request("The state parameter is missing or invalid", "invalid_request")
-        return tx
-
-    def show(request: Request) -> Response:
-        state = request.arg("state")
-        tx = parked(request, state)
-        if otp.secret(tx["user_id"]) is None:
-            tx.setdefault("mfa_enrolling", new_secret())
-        return _form(app, tx, str(state), None)
-
-    def verify(request: Request) -> Response:
-        form = request.json_object()
-        state = str(form.get("state") or "")
-        tx = parked(request, state)
-        flow: LoginEnds = app.login_flow
-        enrolling = tx.get("mfa_enrolling")
-        if otp.verify(tx["user_id"], str(form.get("code") or ""), clock.now_s(), enrolling):
-            with flow._lock:
-                if flow.transactions.pop(f"mfa:{state}", None) is None:
-                    raise bad_request(
-                        "The state parameter is missing or invalid", "invalid_request"
-                    )
-            tx["claims"]["amr"] = ["mfa"]
-            return flow._finish_code(tx)
-        with flow._lock:
-            tx["mfa_attempts"] += 1
-            exhausted = tx["mfa_attempts"] >= MAX_ATTEMPTS
-            if exhausted:
-                flow.transactions.pop(f"mfa:{state}", None)
+        tx["claims"]["amr"] = ["mfa"]
+        return flow._finish_code(tx)
+    with flow._lock:
+        tx["mfa_attempts"] += 1
+        exhausted = tx["mfa_attempts"] >= MAX_ATTEMPTS
         if exhausted:
-            return flow._finish_error(tx, "access_denied", "Too many failed MFA attempts")
-        return _form(app, tx, state, "The code is wrong or expired. Try again.")
-
-    app.router.add("GET", PATH, show)
-    app.router.add("POST", PATH, verify)
+            flow.transactions.pop(f"mfa:{state}", None)
+    if exhausted:
+        return flow._finish_error(tx, "access_denied", "Too many failed MFA attempts")
+    return _form(app, tx, state, "The code is wrong or expired. Try again.")

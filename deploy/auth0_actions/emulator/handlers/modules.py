@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.http import Handler, Request, Response
+from auth0_actions.emulator.http import Request, Response
 from auth0_actions.emulator.validation import Schema, validate
 
 _TEXT = {"type": "string", "maxLength": 65536}
@@ -57,13 +56,6 @@ ROLLBACK_SCHEMA: Schema = {
     "properties": {"module_version_id": {"type": "string"}},
 }
 
-READ, CREATE, UPDATE, DELETE = (
-    ("read:actions",),
-    ("create:actions",),
-    ("update:actions",),
-    ("delete:actions",),
-)
-
 
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     page = request.int_arg("page", 0, low=0, high=100_000)
@@ -76,66 +68,55 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-class ModulesHandlers:
-    def __init__(self, backend: ModulesBackend) -> None:
-        self.backend = backend
-
-    def list_modules(self, request: Request) -> Response:
-        return Response(200, _page(request, "modules", self.backend.list_modules()))
-
-    def create(self, request: Request) -> Response:
-        body = request.json_object()
-        validate(body, CREATE_SCHEMA)
-        return Response(201, self.backend.create(body))
-
-    def get(self, request: Request) -> Response:
-        return Response(200, self.backend.get(request.params["id"]))
-
-    def update(self, request: Request) -> Response:
-        body = request.json_object()
-        validate(body, UPDATE_SCHEMA)
-        return Response(200, self.backend.update(request.params["id"], body))
-
-    def delete(self, request: Request) -> Response:
-        self.backend.delete(request.params["id"])
-        return Response(204)
-
-    def actions(self, request: Request) -> Response:
-        return Response(
-            200, _page(request, "actions", self.backend.actions_using(request.params["id"]))
-        )
-
-    def versions(self, request: Request) -> Response:
-        return Response(
-            200, _page(request, "versions", self.backend.versions(request.params["id"]))
-        )
-
-    def publish(self, request: Request) -> Response:
-        return Response(200, self.backend.publish(request.params["id"]))
-
-    def version(self, request: Request) -> Response:
-        out = self.backend.version(request.params["id"], request.params["versionId"])
-        return Response(200, out)
-
-    def rollback(self, request: Request) -> Response:
-        body = request.json_object()
-        validate(body, ROLLBACK_SCHEMA)
-        return Response(200, self.backend.rollback(request.params["id"], body["module_version_id"]))
+def list_modules(app: EmulatorApp, request: Request) -> Response:
+    return Response(200, _page(request, "modules", app.backends.modules.list_modules()))
 
 
-def routes(app: EmulatorApp) -> list[tuple[str, str, Handler, tuple[str, ...]]]:
-    """(method, path template, handler, scopes) of every modules endpoint."""
-    h = ModulesHandlers(app.backends.modules)
-    base = "/api/v2/actions/modules"
-    return [
-        ("GET", base, h.list_modules, READ),
-        ("POST", base, h.create, CREATE),
-        ("GET", base + "/{id}", h.get, READ),
-        ("PATCH", base + "/{id}", h.update, UPDATE),
-        ("DELETE", base + "/{id}", h.delete, DELETE),
-        ("GET", base + "/{id}/actions", h.actions, READ),
-        ("GET", base + "/{id}/versions", h.versions, READ),
-        ("POST", base + "/{id}/versions", h.publish, UPDATE),
-        ("GET", base + "/{id}/versions/{versionId}", h.version, READ),
-        ("POST", base + "/{id}/rollback", h.rollback, UPDATE),
-    ]
+def create_module(app: EmulatorApp, request: Request) -> Response:
+    body = request.json_object()
+    validate(body, CREATE_SCHEMA)
+    return Response(201, app.backends.modules.create(body))
+
+
+def get_module(app: EmulatorApp, request: Request) -> Response:
+    return Response(200, app.backends.modules.get(request.params["id"]))
+
+
+def update_module(app: EmulatorApp, request: Request) -> Response:
+    body = request.json_object()
+    validate(body, UPDATE_SCHEMA)
+    return Response(200, app.backends.modules.update(request.params["id"], body))
+
+
+def delete_module(app: EmulatorApp, request: Request) -> Response:
+    app.backends.modules.delete(request.params["id"])
+    return Response(204)
+
+
+def module_actions(app: EmulatorApp, request: Request) -> Response:
+    return Response(
+        200, _page(request, "actions", app.backends.modules.actions_using(request.params["id"]))
+    )
+
+
+def module_versions(app: EmulatorApp, request: Request) -> Response:
+    return Response(
+        200, _page(request, "versions", app.backends.modules.versions(request.params["id"]))
+    )
+
+
+def publish_module(app: EmulatorApp, request: Request) -> Response:
+    return Response(200, app.backends.modules.publish(request.params["id"]))
+
+
+def get_module_version(app: EmulatorApp, request: Request) -> Response:
+    out = app.backends.modules.version(request.params["id"], request.params["versionId"])
+    return Response(200, out)
+
+
+def rollback_module(app: EmulatorApp, request: Request) -> Response:
+    body = request.json_object()
+    validate(body, ROLLBACK_SCHEMA)
+    return Response(
+        200, app.backends.modules.rollback(request.params["id"], body["module_version_id"])
+    )

@@ -22,20 +22,16 @@ DEPRECATED = "Insufficient privileges to use this deprecated feature"
 PREFIXES = ("/api/v2/rules", "/api/v2/rules-configs")
 
 
-def make_read_only(app: EmulatorApp) -> None:
+def read_only(app: EmulatorApp, request: Request, route: Route) -> None:
     """Refuse every rule write before anything else about it is looked at.
 
     A gate, not a handler: the tenant lacks the feature, so a write is
     refused whatever its body (a0deploy always sends ``stage``, which the
     document would refuse first).
     """
-
-    def gate(request: Request, route: Route) -> None:
-        if (
-            route.method != "GET"
-            and route.template.startswith(PREFIXES)
-            and not app.settings.legacy_rules
-        ):
-            raise ApiError(403, DEPRECATED)
-
-    app.gates.append(gate)
+    if (
+        route.method != "GET"
+        and route.template.startswith(PREFIXES)
+        and not app.settings.legacy_rules
+    ):
+        raise ApiError(403, DEPRECATED)

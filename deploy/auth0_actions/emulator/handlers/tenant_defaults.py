@@ -5,14 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from auth0_actions.emulator.backends.tenant_defaults import (
-    DEFAULTS,
-    Default,
-    Setting,
-    Unset,
-)
+from auth0_actions.emulator.backends.tenant_defaults import Default, Setting, Unset
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.http import ApiError, Handler, Request, Response, project
+from auth0_actions.emulator.http import ApiError, Request, Response, project
 
 
 def _offset(request: Request, key: str, items: list[dict[str, Any]]) -> Any:
@@ -26,23 +21,14 @@ def _offset(request: Request, key: str, items: list[dict[str, Any]]) -> Any:
     return chunk
 
 
-def handler(app: EmulatorApp, default: Default) -> Handler:
-    """The GET handler answering one entry."""
-
-    def answer(request: Request) -> Response:
-        if isinstance(default, Unset):
-            raise ApiError(404, default.message, default.error_code)
-        if isinstance(default, Setting):
-            return Response(200, copy.deepcopy(default.body))
-        if default.paging == "array":
-            return Response(200, [])
-        if default.paging in ("checkpoint", "fixed"):
-            return Response(200, {default.key: []})
-        return Response(200, _offset(request, default.key, []))
-
-    return answer
-
-
-def routes(app: EmulatorApp) -> list[tuple[str, str, Handler, tuple[str, ...]]]:
-    """One GET route per entry, under /api/v2; register these after the modelled areas."""
-    return [("GET", "/api/v2" + d.path, handler(app, d), (d.scope,)) for d in DEFAULTS]
+def answer(default: Default, app: EmulatorApp, request: Request) -> Response:
+    """The GET answer of one entry (the route table binds ``default``)."""
+    if isinstance(default, Unset):
+        raise ApiError(404, default.message, default.error_code)
+    if isinstance(default, Setting):
+        return Response(200, copy.deepcopy(default.body))
+    if default.paging == "array":
+        return Response(200, [])
+    if default.paging in ("checkpoint", "fixed"):
+        return Response(200, {default.key: []})
+    return Response(200, _offset(request, default.key, []))

@@ -1,4 +1,9 @@
-"""The login flow: /authorize, the login form, /continue and the code exchange.
+"""The login flow: its transactions, the post-login actions, the code for the exchange.
+
+Its endpoints (/authorize, the login form, /continue) are thin handlers in
+:mod:`auth0_actions.emulator.handlers.login`; ``/oauth/token`` redeems the code
+(:mod:`auth0_actions.emulator.handlers.oauth`). The flow is built once with the
+app (``app.login_flow``) and reaches users and bindings through ``app.backends``.
 
 A login runs the post-login bindings in order in the sandbox, as Auth0 does
 (docs/reference/actions-runtime.md §1): ``sendUserTo`` redirects the
@@ -25,30 +30,24 @@ redacted) goes to the action's log: :attr:`LoginFlow.action_log` and the
 from __future__ import annotations
 
 import collections
-import hashlib
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from auth0_actions import clock
-from auth0_actions.emulator import pages
-from auth0_actions.emulator.backends.passwords import verify_password
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
 from auth0_actions.emulator.flows import login_log
+from auth0_actions.emulator.flows.context import connection_id
+from auth0_actions.emulator.flows.runner import sandbox_units
 from auth0_actions.emulator.handlers import mfa
-from auth0_actions.emulator.http import Request, Response, bad_request
+from auth0_actions.emulator.http import Response
 from auth0_actions.emulator.login_guard import (
-    browser_key,
-    check_authorize,
-    same_browser,
     transaction_cookie,
 )
-from auth0_actions.emulator.oauth import issuer_for
 from auth0_actions.emulator.url_params import with_params as _with_params
-from auth0_actions.network import is_loopback_host
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers.post_login import TRIGGER as POST_LOGIN
@@ -60,38 +59,12 @@ NO_INTERACTION_PROTOCOLS = ("oauth2-resource-owner", "oauth2-refresh-token", "oa
 GENERIC_FAILURE = "The login could not be completed because an action failed to run."
 ACTION_LOG_SIZE = 200  # entries kept in memory, newest last
 _DESCRIPTION_LIMIT = 500
-DEFAULT_TENANT_NAME = "Local tenant"
 
 log = logging.getLogger("auth0_actions.emulator.login")
 
 
-def connection_id(name: str) -> str:
-    """A stable ``con_`` id for a connection name (Auth0's ids: ``con_`` and 16 characters)."""
-    digest = hashlib.sha256(name.encode()).digest()
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    return "con_" + "".join(alphabet[b % len(alphabet)] for b in digest[:16])
-
-
-def browser_host(request: Request, tenant_domain: str) -> str:
-    """The host name the browser used (its Host header, without the port).
-
-    The loopback address the local tenant listens on stands for the tenant's
-    own domain (Auth0's canonical one, which tokens and the consent page use);
-    any other name (a custom domain in front of it) is reported as it came.
-    """
-    host = urlsplit("//" + (request.headers.get("host") or "")).hostname
-    if host is None or is_loopback_host(host):
-        return tenant_domain
-    return host
-
-
 def _redirect(url: str) -> Response:
     return Response(302, b"", {"location": url}, content_type="text/plain")
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    """A page in the tenant's Universal-Login-like style (body is HTML)."""
-    return pages.document(title, DEFAULT_TENANT_NAME, title, body, status)
 
 
 class LoginFlow:
@@ -114,35 +87,9 @@ class LoginFlow:
                 self._pool = SandboxPool(1)
             return self._pool
 
-    # --- the bound actions, as the sandbox wants them
     def units(self) -> list[dict[str, Any]]:
         """The bound, deployed actions; DependencyError when one's packages are not installed."""
-        store = self.app.store
-        bound = store.get("bindings", POST_LOGIN.id) or {"bindings": []}
-        units = []
-        for binding in bound["bindings"]:
-            action = store.get("action", binding["action_id"])
-            if not action or not action.get("deployed_version"):
-                continue
-            version = action["deployed_version"]
-            units.append(
-                {
-                    "name": action["name"],
-                    "code": version.get("code", ""),
-                    "filename": f"{action['name']}.js",
-                    "secrets": dict(action.get("_secret_values") or {}),
-                    "deps_dir": self._deps_dir(action["name"], version),
-                }
-            )
-        return units
-
-    def _deps_dir(self, name: str, version: dict[str, Any]) -> str | None:
-        try:
-            path = self.app.dependency_builds.directory(version.get("dependencies") or [])
-        except DependencyError as exc:
-            detail = self.app.dependency_builds.describe(exc)
-            raise DependencyError(f"action {name!r}: {detail}") from None
-        return str(path) if path else None
+        return sandbox_units(self.app, POST_LOGIN.id)
 
     def record_failure(self, action: str | None, message: str, stack: str | None = None) -> None:
         """The detail of a failed execution, for the action's log: never for the app."""
@@ -306,13 +253,7 @@ class LoginFlow:
 
     def _finish_code(self, tx: dict[str, Any]) -> Response:
         code = secrets.token_urlsafe(24)
-        store = self.app.store
-        with store.transaction():
-            user = store.get("user", tx["user_id"]) or {}
-            user["logins_count"] = int(user.get("logins_count") or 0) + 1
-            user["last_login"] = clock.iso_utc()  # a user field: milliseconds
-            if user:
-                store.put("user", tx["user_id"], user)
+        self.app.backends.users.record_login(tx["user_id"])
         login_log.login_event(self.app, tx, "s", None)
         with self._lock:
             self.codes[code] = {**tx, "expires": clock.now_s() + CODE_TTL_S}
@@ -333,106 +274,37 @@ class LoginFlow:
             return self._finish_error(tx, "access_denied", GENERIC_FAILURE)
         return self.run(tx, self.event_for(user, tx), None)
 
+    def park(self, key: str, tx: dict[str, Any]) -> None:
+        """Keep a transaction in flight under ``key`` (``login:<id>``, a state, ``mfa:<state>``)."""
+        with self._lock:
+            self.transactions[key] = tx
+
+    def take(self, key: str) -> dict[str, Any] | None:
+        """The transaction under ``key``, removed (None when there is none)."""
+        with self._lock:
+            return self.transactions.pop(key, None)
+
+    def peek(self, key: str) -> dict[str, Any] | None:
+        """The transaction under ``key``, left in place (None when there is none)."""
+        with self._lock:
+            return self.transactions.get(key)
+
+    def take_if(self, key: str, accept: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The transaction under ``key``, removed if ``accept`` takes it; else None (it stays)."""
+        with self._lock:
+            tx = self.transactions.get(key)
+            if tx is None or not accept(tx):
+                return None
+            return self.transactions.pop(key)
+
+    def close(self) -> None:
+        """Stop the login flow's sandbox pool, if one was started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
     def redeem(self, code: str) -> dict[str, Any] | None:
         """The login behind a code, removed: a code is good once, whatever follows."""
         with self._lock:
             return self.codes.pop(code, None) if code else None
-
-
-def close(app: EmulatorApp) -> None:
-    """Stop the login flow's sandbox pool, if one was started."""
-    flow = app.login_flow
-    if flow is not None and flow._pool is not None:
-        flow._pool.close()
-        flow._pool = None
-
-
-def register(app: EmulatorApp) -> None:
-    flow = LoginFlow(app)
-    app.login_flow = flow
-
-    def authorize(request: Request) -> Response:
-        checked = check_authorize(app, request)
-        if isinstance(checked, Response):
-            return checked  # an error page, or an error sent to a registered callback
-        client, redirect_uri = checked
-        browser = browser_key(request)
-        tx_id = secrets.token_urlsafe(16)
-        tx = {
-            "id": tx_id,
-            "client_id": client["client_id"],
-            "client_name": client.get("name"),
-            "redirect_uri": redirect_uri,
-            "audience": request.arg("audience"),
-            "code_challenge": request.arg("code_challenge"),
-            "code_challenge_method": request.arg("code_challenge_method", "plain"),
-            "issuer": issuer_for(request, app.authority.issuer, app.public_base_url),
-            "browser": browser,
-            "app_state": request.arg("state"),
-            "nonce": request.arg("nonce"),
-            "scopes": (request.arg("scope") or "openid").split(),
-            "prompt": [p for p in (request.arg("prompt") or "").split() if p],
-            "query": {k: v[-1] for k, v in request.query.items()},
-            "ip": request.headers.get("x-forwarded-for", "127.0.0.1"),
-            "hostname": browser_host(request, app.domain),
-            "claims": {},
-            "access_claims": {},
-            "expires": clock.now_s() + TRANSACTION_TTL_S,
-        }
-        with flow._lock:
-            flow.transactions[f"login:{tx_id}"] = tx
-        page = pages.login_page(app.domain, tx_id, email=request.arg("login_hint") or "")
-        page.headers["set-cookie"] = transaction_cookie(browser, app.public_base_url)
-        return page
-
-    def login(request: Request) -> Response:
-        form = request.json_object()
-        with flow._lock:
-            tx = flow.transactions.pop(f"login:{form.get('tx', '')}", None)
-        if tx is None or tx["expires"] < clock.now_s():
-            raise bad_request("Unknown or expired login transaction", "invalid_request")
-        email = str(form.get("email") or "").lower()
-        user = next(
-            (u for u in app.store.all("user") if str(u.get("email", "")).lower() == email), None
-        )
-        if user is None or not verify_password(user, str(form.get("password") or "")):
-            # The error stays on the form, and the transaction with it.
-            with flow._lock:
-                flow.transactions[f"login:{tx['id']}"] = tx
-            error = "Wrong email or password."
-            kind = "fu" if user is None else "fp"  # Auth0's codes: unknown user, wrong password
-            login_log.login_event(app, {**tx, "user_id": user and user["user_id"]}, kind, error)
-            return pages.login_page(app.domain, tx["id"], email=email, error=error, status=400)
-        return flow.start(tx, user)
-
-    def resume(request: Request) -> Response:
-        state = request.arg("state")
-        body = request.json_object() if request.body else {}
-        state = state or body.get("state")
-        with flow._lock:
-            tx = flow.transactions.get(str(state)) if state else None
-            # Bound to the browser that started the login: a leaked link fails elsewhere.
-            if tx is not None and same_browser(request, tx):
-                flow.transactions.pop(str(state), None)
-            else:
-                tx = None
-        if tx is None or tx["expires"] < clock.now_s():
-            raise bad_request("The state parameter is missing or invalid", "invalid_request")
-        user = app.store.get("user", tx["user_id"]) or {}
-        event = tx["event"]
-        event["user"]["user_metadata"] = user.get("user_metadata") or {}
-        event["user"]["app_metadata"] = user.get("app_metadata") or {}
-        # A new event.request after every resume: the /continue request.
-        event["request"] = {
-            **event["request"],
-            "hostname": browser_host(request, app.domain),
-            "method": request.method,
-            "query": {k: v[-1] for k, v in request.query.items()},
-            "body": body,
-        }
-        return flow.run(tx, event, tx["resume"])
-
-    app.router.add("GET", "/authorize", authorize)
-    app.router.add("POST", "/u/login", login)
-    app.router.add("GET", "/continue", resume)
-    app.router.add("POST", "/continue", resume)

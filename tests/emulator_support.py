@@ -77,6 +77,43 @@ class ServedTenant:
         self.server.stop()
 
 
+def management_token(
+    app: Emulator, base_url: str, scopes: tuple[str, ...] = MANAGEMENT_SCOPES
+) -> str:
+    """A Management API token, from ``POST /oauth/token``, for a new client granted ``scopes``."""
+    client = app.oauth.register(scopes=scopes)
+    answer = httpx.post(
+        f"{base_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "audience": f"https://{app.domain}/api/v2/",
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def store_deployed(app: Emulator, trigger_id: str, codes: Mapping[str, str]) -> None:
+    """Actions deployed and bound to ``trigger_id`` in order, written straight to the store
+    (for tests about what runs, not about how the API deploys)."""
+    bindings = []
+    for number, (name, code) in enumerate(codes.items()):
+        app.store.put(
+            "action",
+            name,
+            {
+                "id": name,
+                "name": name,
+                "code": code,
+                "deployed_version": {"id": f"v-{name}", "code": code, "number": 1},
+            },
+        )
+        bindings.append({"id": f"b{number}", "action_id": name, "display_name": name})
+    app.store.put("bindings", trigger_id, {"trigger_id": trigger_id, "bindings": bindings})
+
+
 def login_client(
     app: Emulator,
     callbacks: Iterable[str],

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import test_deps
-from emulator_support import login_client
+from emulator_support import login_client, management_token
 from test_deps import PACKAGE, Registry
 
 from auth0_actions.emulator.app import Emulator
@@ -149,16 +149,7 @@ class Served:
     def __init__(self, app: Emulator, base: str) -> None:
         self.app = app
         self.base = base
-        client = app.oauth.register()
-        token = httpx.post(
-            f"{base}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client.client_id,
-                "client_secret": client.client_secret,
-                "audience": f"https://{app.domain}/api/v2/",
-            },
-        ).json()["access_token"]
+        token = management_token(app, base)
         self.api = httpx.Client(
             base_url=f"{base}/api/v2", headers={"authorization": f"Bearer {token}"}, timeout=60
         )

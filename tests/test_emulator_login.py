@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
-from emulator_support import login_client
+from emulator_support import login_client, management_token
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
@@ -244,19 +244,10 @@ def test_login_runs_actions_deployed_and_bound_through_the_api(scaffolded: Path)
     order, create a user, log in: the bound redirect action sends the user to the page."""
     app = Emulator()
     login_client(app, [APP])
-    client = app.oauth.register()
     server = ServerThread(app).start()
     try:
         base = server.base_url
-        token = httpx.post(
-            f"{base}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client.client_id,
-                "client_secret": client.client_secret,
-                "audience": f"https://{app.domain}/api/v2/",
-            },
-        ).json()["access_token"]
+        token = management_token(app, base)
         api = httpx.Client(base_url=f"{base}/api/v2", headers={"authorization": f"Bearer {token}"})
         ids = []
         for name, secrets_ in (

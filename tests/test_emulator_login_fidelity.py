@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
-from emulator_support import login_client
+from emulator_support import login_client, store_deployed
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
@@ -70,21 +70,7 @@ def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, str]]:
 
 
 def bind(app: Emulator, *codes: str) -> None:
-    bindings = []
-    for number, code in enumerate(codes):
-        name = f"action-{number}"
-        app.store.put(
-            "action",
-            name,
-            {
-                "id": name,
-                "name": name,
-                "code": code,
-                "deployed_version": {"id": f"v-{name}", "code": code, "number": 1},
-            },
-        )
-        bindings.append({"id": f"b{number}", "action_id": name, "display_name": name})
-    app.store.put("bindings", "post-login", {"trigger_id": "post-login", "bindings": bindings})
+    store_deployed(app, "post-login", {f"action-{n}": code for n, code in enumerate(codes)})
 
 
 def on_execute(body: str, cont: str | None = None) -> str:

@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from emulator_support import management_token
 from test_emulator_login_fidelity import at_app, bind, login, on_execute, tenant, tokens
 
 from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
 from auth0_actions.emulator.flow_writes import (
     SESSION_METADATA_BYTES,
     FlowWriteError,
@@ -33,21 +33,6 @@ API_OBJECT = (
     "https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/"
     "login-trigger/post-login-api-object"
 )
-
-
-def management_token(app: Emulator, base: str) -> str:
-    client = app.oauth.register(scopes=MANAGEMENT_SCOPES)
-    answer = httpx.post(
-        f"{base}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "audience": f"https://{app.domain}/api/v2/",
-        },
-    )
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
 
 
 def patch_user(app: Emulator, base: str, body: dict[str, Any]) -> None:

@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from emulator_support import login_client
+from emulator_support import login_client, management_token, store_deployed
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_emulator_login_persist import USER_ID, management_token
+from test_emulator_login_persist import USER_ID
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
@@ -134,22 +134,11 @@ def tenant() -> Iterator[Tenant]:
         )
         app = Emulator()
         login_client(app, [CALLBACK])
-        bindings = []
-        for index in range(2):
-            name = f"writer-{index}"
-            code = ACTION.replace("INDEX", str(index))
-            app.store.put(
-                "action",
-                name,
-                {
-                    "id": name,
-                    "name": name,
-                    "code": code,
-                    "deployed_version": {"id": f"v-{name}", "code": code, "number": 1},
-                },
-            )
-            bindings.append({"id": f"b{index}", "action_id": name, "display_name": name})
-        app.store.put("bindings", "post-login", {"trigger_id": "post-login", "bindings": bindings})
+        store_deployed(
+            app,
+            "post-login",
+            {f"writer-{i}": ACTION.replace("INDEX", str(i)) for i in range(2)},
+        )
         server = ServerThread(app).start()
         try:
             yield Tenant(app, server.base_url, management_token(app, server.base_url))

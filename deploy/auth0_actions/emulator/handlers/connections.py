@@ -13,32 +13,6 @@ from typing import Any
 
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response, project
-from auth0_actions.emulator.validation import Schema, validate
-
-_NAME = {"type": "string", "minLength": 1, "maxLength": 128}
-_FIELDS: dict[str, Schema] = {
-    "display_name": {"type": "string", "maxLength": 128},
-    "options": {"type": "object"},
-    "enabled_clients": {"type": "array", "items": {"type": "string"}},
-    "is_domain_connection": {"type": "boolean"},
-    "realms": {"type": "array", "items": {"type": "string"}},
-    "metadata": {"type": "object"},
-    "show_as_button": {"type": "boolean"},
-    "authentication": {"type": "object"},
-    "connected_accounts": {"type": "object"},
-}
-CREATE_SCHEMA: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "strategy"],
-    "properties": {**_FIELDS, "name": _NAME, "strategy": {"type": "string", "minLength": 1}},
-}
-UPDATE_SCHEMA: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {**_FIELDS, "enabled_clients": {"type": ["array", "null"]}},
-}
-CLIENTS_SCHEMA: Schema = {"type": "array", "items": {"type": "object"}}
 
 
 def _checkpoint(request: Request, key: str, items: list[Any]) -> dict[str, Any]:
@@ -78,7 +52,6 @@ def list_connections(app: EmulatorApp, request: Request) -> Response:
 
 def create_connection(app: EmulatorApp, request: Request) -> Response:
     body = request.json_object()
-    validate(body, CREATE_SCHEMA)
     return Response(201, app.backends.connections.create(body))
 
 
@@ -90,7 +63,6 @@ def get_connection(app: EmulatorApp, request: Request) -> Response:
 
 def update_connection(app: EmulatorApp, request: Request) -> Response:
     body = request.json_object()
-    validate(body, UPDATE_SCHEMA)
     return Response(200, app.backends.connections.update(request.params["id"], body))
 
 
@@ -106,6 +78,5 @@ def enabled_clients(app: EmulatorApp, request: Request) -> Response:
 
 def set_enabled_clients(app: EmulatorApp, request: Request) -> Response:
     body = request.json()
-    validate(body, CLIENTS_SCHEMA)
     app.backends.connections.set_client_status(request.params["id"], body)
     return Response(204)

@@ -11,50 +11,6 @@ from typing import Any
 
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.http import Request, Response
-from auth0_actions.emulator.validation import Schema, validate
-
-_TEXT = {"type": "string", "maxLength": 65536}
-_DEPENDENCY: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "version"],
-    "properties": {
-        "name": {"type": "string", "maxLength": 255},
-        "version": {"type": "string", "maxLength": 50},
-    },
-}
-_SECRET: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "value"],
-    "properties": {
-        "name": {"type": "string", "maxLength": 255},
-        "value": {"type": "string", "maxLength": 4096},
-    },
-}
-_DRAFT: dict[str, Schema] = {
-    "code": _TEXT,
-    "dependencies": {"type": "array", "items": _DEPENDENCY},
-    "secrets": {"type": "array", "items": _SECRET},
-}
-CREATE_SCHEMA: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "code"],
-    "properties": {
-        **_DRAFT,
-        "name": {"type": "string", "minLength": 1, "maxLength": 255},
-        "api_version": {"type": "string", "maxLength": 20},
-        "publish": {"type": "boolean"},
-    },
-}
-UPDATE_SCHEMA: Schema = {"type": "object", "additionalProperties": False, "properties": _DRAFT}
-ROLLBACK_SCHEMA: Schema = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["module_version_id"],
-    "properties": {"module_version_id": {"type": "string"}},
-}
 
 
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -74,7 +30,6 @@ def list_modules(app: EmulatorApp, request: Request) -> Response:
 
 def create_module(app: EmulatorApp, request: Request) -> Response:
     body = request.json_object()
-    validate(body, CREATE_SCHEMA)
     return Response(201, app.backends.modules.create(body))
 
 
@@ -84,7 +39,6 @@ def get_module(app: EmulatorApp, request: Request) -> Response:
 
 def update_module(app: EmulatorApp, request: Request) -> Response:
     body = request.json_object()
-    validate(body, UPDATE_SCHEMA)
     return Response(200, app.backends.modules.update(request.params["id"], body))
 
 
@@ -116,7 +70,6 @@ def get_module_version(app: EmulatorApp, request: Request) -> Response:
 
 def rollback_module(app: EmulatorApp, request: Request) -> Response:
     body = request.json_object()
-    validate(body, ROLLBACK_SCHEMA)
     return Response(
         200, app.backends.modules.rollback(request.params["id"], body["module_version_id"])
     )

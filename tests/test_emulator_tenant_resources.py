@@ -1,8 +1,20 @@
-"""Connections, actions modules and the new-tenant defaults of the local tenant, over HTTP.
+"""Connections, actions modules, the new-tenant defaults and the settings singletons, over HTTP.
 
 Auth0's answers: the Management API reference
 (https://auth0.com/docs/api/management/v2/connections/get-connections,
-https://auth0.com/docs/api/management/v2/actions/get-actions-modules) and the
+https://auth0.com/docs/api/management/v2/actions/get-actions-modules; the
+settings writes: https://auth0.com/docs/api/management/v2/tenants/patch-settings,
+https://auth0.com/docs/api/management/v2/prompts/patch-prompts,
+https://auth0.com/docs/api/management/v2/prompts/put-custom-text-by-language,
+https://auth0.com/docs/api/management/v2/branding/patch-branding,
+https://auth0.com/docs/api/management/v2/attack-protection/patch-brute-force-protection,
+https://auth0.com/docs/api/management/v2/attack-protection/patch-suspicious-ip-throttling,
+https://auth0.com/docs/api/management/v2/attack-protection/patch-breached-password-detection,
+https://auth0.com/docs/api/management/v2/attack-protection/patch-bot-detection,
+https://auth0.com/docs/api/management/v2/attack-protection/patch-captcha,
+https://auth0.com/docs/api/management/v2/guardian/put-factors-by-name,
+https://auth0.com/docs/api/management/v2/guardian/put-policies,
+https://auth0.com/docs/api/management/v2/guardian/put-message-types) and the
 recording go_TestJobManager_ExportUsers (a new tenant's database connection).
 """
 
@@ -10,12 +22,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from emulator_support import ServedTenant, Shape, load_recording
 
 from auth0_actions.emulator.auth import MANAGEMENT_SCOPES
+from auth0_actions.emulator.backends.settings import FACTOR, WRITES
 from auth0_actions.emulator.backends.tenant_defaults import (
     DEFAULTS,
     Setting,
@@ -23,6 +38,7 @@ from auth0_actions.emulator.backends.tenant_defaults import (
     scopes,
 )
 from auth0_actions.emulator.backends.users import connection_id
+from auth0_actions.emulator.tenant import LocalTenant
 
 DATABASE = "Username-Password-Authentication"
 CODE = "exports.onExecutePostLogin = async (event, api) => {};"
@@ -273,3 +289,253 @@ def test_the_management_client_holds_every_scope_the_defaults_check(
     token = tenant.issue_token(scopes=("read:actions",))
     with tenant.http(token) as http:
         assert http.get("/api/v2/tenants/settings").status_code == 403
+
+
+# ---------------------------------------------------------------- settings singletons
+
+# One valid body per write, and the path its GET reads: (method, path) -> (path, body).
+_TWILIO = {"from": "+15550100", "messaging_service_sid": "MG1", "auth_token": "t", "sid": "AC1"}
+WRITE_CASES: dict[tuple[str, str], tuple[str, Any]] = {
+    ("PATCH", "/tenants/settings"): (
+        "/tenants/settings",
+        {
+            "friendly_name": "Local Tenant",
+            "support_email": "support@example.com",
+            "flags": {"enable_client_connections": True},
+        },
+    ),
+    ("PATCH", "/prompts"): ("/prompts", {"identifier_first": True}),
+    ("PUT", "/prompts/{prompt}/custom-text/{language}"): (
+        "/prompts/login/custom-text/en",
+        {"login": {"title": "Welcome back"}},
+    ),
+    ("PUT", "/prompts/{prompt}/partials"): (
+        "/prompts/login/partials",
+        {"login": {"form-content-start": "<p>hi</p>"}},
+    ),
+    ("PATCH", "/branding"): ("/branding", {"colors": {"primary": "#112233"}}),
+    ("PATCH", "/attack-protection/brute-force-protection"): (
+        "/attack-protection/brute-force-protection",
+        {"max_attempts": 5},
+    ),
+    ("PATCH", "/attack-protection/suspicious-ip-throttling"): (
+        "/attack-protection/suspicious-ip-throttling",
+        {"enabled": False},
+    ),
+    ("PATCH", "/attack-protection/breached-password-detection"): (
+        "/attack-protection/breached-password-detection",
+        {"enabled": True, "shields": ["block"]},
+    ),
+    ("PATCH", "/attack-protection/bot-detection"): (
+        "/attack-protection/bot-detection",
+        {"bot_detection_level": "high"},
+    ),
+    ("PATCH", "/attack-protection/captcha"): (
+        "/attack-protection/captcha",
+        {"active_provider_id": "simple_captcha"},
+    ),
+    ("PATCH", "/risk-assessments/settings"): ("/risk-assessments/settings", {"enabled": True}),
+    ("PATCH", "/risk-assessments/settings/new-device"): (
+        "/risk-assessments/settings/new-device",
+        {"remember_for": 7},
+    ),
+    ("PATCH", "/supplemental-signals"): ("/supplemental-signals", {"akamai_enabled": True}),
+    ("PUT", FACTOR): ("/guardian/factors/otp", {"enabled": True}),
+    ("PUT", "/guardian/policies"): ("/guardian/policies", ["all-applications"]),
+    ("PUT", "/guardian/factors/phone/message-types"): (
+        "/guardian/factors/phone/message-types",
+        {"message_types": ["sms", "voice"]},
+    ),
+    ("PUT", "/guardian/factors/phone/selected-provider"): (
+        "/guardian/factors/phone/selected-provider",
+        {"provider": "twilio"},
+    ),
+    ("PUT", "/guardian/factors/sms/selected-provider"): (
+        "/guardian/factors/sms/selected-provider",
+        {"provider": "twilio"},
+    ),
+    ("PUT", "/guardian/factors/push-notification/selected-provider"): (
+        "/guardian/factors/push-notification/selected-provider",
+        {"provider": "sns"},
+    ),
+    ("PUT", "/guardian/factors/phone/templates"): (
+        "/guardian/factors/phone/templates",
+        {"enrollment_message": "enrol {{code}}", "verification_message": "verify {{code}}"},
+    ),
+    ("PUT", "/guardian/factors/sms/templates"): (
+        "/guardian/factors/sms/templates",
+        {"enrollment_message": "enrol {{code}}", "verification_message": "verify {{code}}"},
+    ),
+    ("PUT", "/guardian/factors/phone/providers/twilio"): (
+        "/guardian/factors/phone/providers/twilio",
+        _TWILIO,
+    ),
+    ("PUT", "/guardian/factors/sms/providers/twilio"): (
+        "/guardian/factors/sms/providers/twilio",
+        _TWILIO,
+    ),
+    ("PUT", "/guardian/factors/push-notification/providers/apns"): (
+        "/guardian/factors/push-notification/providers/apns",
+        {"sandbox": True, "bundle_id": "com.example.app"},
+    ),
+    ("PATCH", "/guardian/factors/push-notification/providers/apns"): (
+        "/guardian/factors/push-notification/providers/apns",
+        {"bundle_id": "com.example.other"},
+    ),
+    ("PUT", "/guardian/factors/push-notification/providers/sns"): (
+        "/guardian/factors/push-notification/providers/sns",
+        {"aws_region": "eu-west-1"},
+    ),
+    ("PATCH", "/guardian/factors/push-notification/providers/sns"): (
+        "/guardian/factors/push-notification/providers/sns",
+        {"aws_region": "us-east-1"},
+    ),
+    ("PUT", "/guardian/factors/duo/settings"): (
+        "/guardian/factors/duo/settings",
+        {"ikey": "DIXXX", "skey": "secret", "host": "api-x.duosecurity.com"},
+    ),
+    ("PATCH", "/guardian/factors/duo/settings"): (
+        "/guardian/factors/duo/settings",
+        {"host": "api-y.duosecurity.com"},
+    ),
+}
+
+
+def _default(path: str) -> Any:
+    """The body a new tenant's GET answers at ``path``, before any write."""
+    for default in DEFAULTS:
+        if isinstance(default, Setting):
+            template = default.path.replace("{prompt}", "login").replace("{language}", "en")
+            if template == path:
+                return default.body
+    raise AssertionError(path)
+
+
+def test_every_settings_write_has_a_case_and_a_default_it_writes_over() -> None:
+    assert set(WRITE_CASES) == {(w.method, w.path) for w in WRITES}
+    settings = {d.path for d in DEFAULTS if isinstance(d, Setting)}
+    assert {w.path for w in WRITES} - settings == {FACTOR}  # a factor is an item of the list
+
+
+@pytest.mark.parametrize(("method", "template"), list(WRITE_CASES), ids="{0[0]} {0[1]}".format)
+def test_a_settings_write_is_answered_and_read_back(
+    tenant: ServedTenant, http: httpx.Client, method: str, template: str
+) -> None:
+    """PATCH merges the body's keys into the current value (Auth0's top-level merge: a
+    nested object sent replaces that key); PUT replaces it; the GET answers the result."""
+    path, body = WRITE_CASES[(method, template)]
+    before = _default("/guardian/factors" if template == FACTOR else path)
+    answer = http.request(method, f"/api/v2{path}", json=body)
+    assert answer.status_code == 200, answer.text
+    if template == FACTOR:
+        assert answer.json() == body
+        factors = {f["name"]: f for f in http.get("/api/v2/guardian/factors").json()}
+        assert factors["otp"] == {"name": "otp", "enabled": True, "trial_expired": False}
+        assert [f["name"] for f in before if factors[f["name"]]["enabled"]] == ["otp"]
+        return
+    expected = {**before, **body} if method == "PATCH" else body
+    assert answer.json() == expected
+    assert http.get(f"/api/v2{path}").json() == expected
+
+
+def test_patches_merge_at_the_top_level_and_other_paths_keep_their_defaults(
+    http: httpx.Client,
+) -> None:
+    first = {"friendly_name": "One", "flags": {"enable_client_connections": True}}
+    http.patch("/api/v2/tenants/settings", json=first)
+    second = http.patch("/api/v2/tenants/settings", json={"support_email": "s@example.com"})
+    got = second.json()
+    assert (got["friendly_name"], got["support_email"]) == ("One", "s@example.com")
+    assert got["flags"] == {"enable_client_connections": True}  # replaced as a whole
+    assert got["enabled_locales"] == ["en"]  # untouched defaults stay
+    http.put("/api/v2/prompts/login/custom-text/en", json={"login": {"title": "Hi"}})
+    assert http.get("/api/v2/prompts/login/custom-text/fr").json() == {}
+    assert http.get("/api/v2/prompts/signup/custom-text/en").json() == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        (
+            "PATCH",
+            "/tenants/settings",
+            {"friendly_name": 7},
+            "Payload validation error: 'Expected type string but found type integer'"
+            " on property friendly_name.",
+        ),
+        (
+            "PATCH",
+            "/prompts",
+            {"universal_login_experience": "newest"},
+            "Payload validation error: 'No enum match for: \"newest\"'"
+            " on property universal_login_experience.",
+        ),
+        (
+            "PATCH",
+            "/attack-protection/brute-force-protection",
+            {"max_attempts": "ten"},
+            "Payload validation error: 'Expected type integer but found type string'"
+            " on property max_attempts.",
+        ),
+        (
+            "PUT",
+            "/guardian/factors/otp",
+            {},
+            "Payload validation error: 'Missing required property: enabled'.",
+        ),
+        (
+            "PUT",
+            "/guardian/factors/phone/message-types",
+            {"message_types": ["fax"]},
+            "Payload validation error: 'No enum match for: \"fax\"' on property message_types[0].",
+        ),
+    ],
+)
+def test_a_bad_settings_body_is_refused_by_the_documents_schema(
+    tenant: ServedTenant, http: httpx.Client, method: str, path: str, body: Any, message: str
+) -> None:
+    answer = http.request(method, f"/api/v2{path}", json=body)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == message
+    assert answer.json()["errorCode"] == "invalid_body"
+    assert tenant.app.store.count("setting") == 0  # nothing Auth0 would refuse is stored
+
+
+def test_an_unknown_factor_is_a_path_validation_error(http: httpx.Client) -> None:
+    answer = http.put("/api/v2/guardian/factors/carrier-pigeon", json={"enabled": True})
+    assert answer.status_code == 400
+    assert answer.json()["errorCode"] == "invalid_uri"
+
+
+def test_settings_writes_need_their_update_scope(tenant: ServedTenant) -> None:
+    reads = tuple(s for s in MANAGEMENT_SCOPES if not s.startswith("update:"))
+    with tenant.http(tenant.issue_token(scopes=reads)) as http:
+        for (method, template), (path, body) in WRITE_CASES.items():
+            answer = http.request(method, f"/api/v2{path}", json=body)
+            assert answer.status_code == 403, (method, path)
+            (scope,) = [w.scope for w in WRITES if (w.method, w.path) == (method, template)]
+            expected = f"Insufficient scope, expected any of: {scope}"
+            assert answer.json()["message"] == expected
+        assert http.get("/api/v2/tenants/settings").status_code == 200
+    assert tenant.app.store.count("setting") == 0
+
+
+def test_reset_brings_the_defaults_back_and_counts_the_settings(tmp_path: Path) -> None:
+    with LocalTenant.open(tmp_path) as local:
+        token = httpx.post(
+            f"{local.base_url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": local.client_id,
+                "client_secret": local.client_secret.reveal(),
+                "audience": local.audience,
+            },
+        ).json()["access_token"]
+        with httpx.Client(
+            base_url=f"{local.base_url}/api/v2", headers={"authorization": f"Bearer {token}"}
+        ) as http:
+            http.patch("/tenants/settings", json={"friendly_name": "Before reset"})
+            http.put("/guardian/factors/email", json={"enabled": True})
+            assert local.reset() == {"setting": 2}
+            assert "friendly_name" not in http.get("/tenants/settings").json()
+            assert not any(f["enabled"] for f in http.get("/guardian/factors").json())

@@ -22,7 +22,10 @@ the body: features the tenant lacks (rule writes since the rules' end of life).
 
 The first route matching a request wins, so the new-tenant defaults come
 last, generated from their table (:mod:`auth0_actions.emulator.backends.tenant_defaults`):
-a resource type that gets real handlers shadows its default.
+a resource type that gets real handlers shadows its default. The settings
+objects among them are written by the ``PATCH``/``PUT`` lines generated from
+:data:`auth0_actions.emulator.backends.settings.WRITES`, and their ``GET``
+answers the written value.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auth0_actions.emulator.backends.settings import WRITES
 from auth0_actions.emulator.backends.tenant_defaults import DEFAULTS, route_scopes
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.handlers import (
@@ -48,6 +52,7 @@ from auth0_actions.emulator.handlers import (
     resource_servers,
     rules,
     rules_eol,
+    settings,
     tenant_defaults,
     users,
 )
@@ -291,6 +296,11 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("POST", "/u/signup", flows.signup_submit),
     Endpoint("GET", "/u/reset-password", flows.reset_form),
     Endpoint("POST", "/u/reset-password", flows.reset_submit),
+    # the settings singletons' PATCH and PUT (backends/settings.py); their GETs are below
+    *(
+        Endpoint(w.method, _API + w.path, functools.partial(settings.write, w), (w.scope,))
+        for w in WRITES
+    ),
     # last: what a new tenant answers for the resource types nothing above models
     *(
         Endpoint(

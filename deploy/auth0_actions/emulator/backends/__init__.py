@@ -25,6 +25,7 @@ from auth0_actions.emulator.backends.mfa import OtpBackend
 from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.backends.resource_servers import ResourceServers
 from auth0_actions.emulator.backends.rules import RulesBackend
+from auth0_actions.emulator.backends.settings import SettingsBackend
 from auth0_actions.emulator.backends.users import UsersBackend
 
 
@@ -44,6 +45,7 @@ class Backends:
     connections: ConnectionsBackend
     modules: ModulesBackend
     mfa: OtpBackend  # the users' one-time-password factors
+    settings: SettingsBackend  # the settings singletons written over their defaults
 
     @classmethod
     def build(cls, host: BackendHost) -> Backends:
@@ -66,6 +68,7 @@ class Backends:
             ),
             modules=ModulesBackend(host.store),
             mfa=OtpBackend(host.store),
+            settings=SettingsBackend(host.store),
         )
 
     def close(self) -> None:

@@ -5,7 +5,9 @@ Every entry is one resource type, answered as on a tenant just created
 a settings object with Auth0's defaults, or the 404 Auth0 gives for
 something never configured. Clients such as Auth0's deploy CLI read every
 one of these on a default ``export``; a 404 for an endpoint Auth0 has would
-stop them. When a resource type gets a real backend, its routes are
+stop them. A :class:`Setting` is the default of a writable singleton: once
+written (:mod:`auth0_actions.emulator.backends.settings`) its GET answers the
+written value. When a resource type gets a real backend, its routes are
 registered before these and its entry here can go: one entry per type.
 
 Sources: Auth0's Management API reference (https://auth0.com/docs/api/management/v2)
@@ -61,7 +63,7 @@ class Unset:
 
 Default = Empty | Setting | Unset
 
-_FACTORS = (
+FACTORS = (
     "sms",
     "push-notification",
     "otp",
@@ -199,7 +201,7 @@ DEFAULTS: tuple[Default, ...] = (
     Setting(
         "/guardian/factors",
         "read:guardian_factors",
-        [{"name": name, "enabled": False, "trial_expired": False} for name in _FACTORS],
+        [{"name": name, "enabled": False, "trial_expired": False} for name in FACTORS],
     ),
     Setting("/guardian/policies", "read:mfa_policies", []),
     Setting(

@@ -1,8 +1,10 @@
-"""GET handlers for the resource types a new tenant has nothing of (backends/tenant_defaults.py)."""
+"""GET handlers for the resource types a new tenant has nothing of (backends/tenant_defaults.py).
+
+A settings singleton answers its stored value once written (backends/settings.py).
+"""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from auth0_actions.emulator.backends.tenant_defaults import Default, Setting, Unset
@@ -26,7 +28,8 @@ def answer(default: Default, app: EmulatorApp, request: Request) -> Response:
     if isinstance(default, Unset):
         raise ApiError(404, default.message, default.error_code)
     if isinstance(default, Setting):
-        return Response(200, copy.deepcopy(default.body))
+        path = default.path.format(**request.params)
+        return Response(200, app.backends.settings.read(default.path, path))
     if default.paging == "array":
         return Response(200, [])
     if default.paging in ("checkpoint", "fixed"):

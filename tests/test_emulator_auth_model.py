@@ -411,3 +411,21 @@ def test_discovery_userinfo_and_logout(tenant: Tenant) -> None:
     )
     assert refused.status_code == 400
     assert "location" not in refused.headers
+
+
+def test_client_authentication_the_local_tenant_does_not_model_is_refused(
+    tenant: Tenant,
+) -> None:
+    """With ``client_authentication_methods`` (private_key_jwt, mTLS) Auth0 stops accepting
+    the client secret (https://auth0.com/docs/get-started/applications/configure-private-key-jwt).
+    The local tenant does not model those methods; accepting the field and ignoring it would
+    let a secret through here that Auth0 refuses, so it is refused by name instead."""
+    admin = tenant.api(tenant.admin_token())
+    methods = {"private_key_jwt": {"credentials": [{"credential_type": "public_key", "pem": "x"}]}}
+    for answer in (
+        admin.post("/clients", json={"name": "jwt", "client_authentication_methods": methods}),
+        admin.patch("/clients/app", json={"client_authentication_methods": methods}),
+    ):
+        assert answer.status_code == 400, answer.text
+        assert "client_authentication_methods" in answer.json()["message"]
+    assert "client_authentication_methods" not in admin.get("/clients/app").json()

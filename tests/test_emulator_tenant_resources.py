@@ -539,3 +539,24 @@ def test_reset_brings_the_defaults_back_and_counts_the_settings(tmp_path: Path) 
             assert local.reset() == {"setting": 2}
             assert "friendly_name" not in http.get("/tenants/settings").json()
             assert not any(f["enabled"] for f in http.get("/guardian/factors").json())
+
+
+def test_session_lifetimes_in_minutes_are_accepted_and_answered_in_hours(
+    http: httpx.Client,
+) -> None:
+    """Auth0 accepts ``session_lifetime_in_minutes`` and ``idle_session_lifetime_in_minutes``
+    (what its SDKs send for a lifetime under an hour: go-auth0's tenant MarshalJSON; what
+    a0deploy sends from a YAML ``session_lifetime``) though its OpenAPI document does not
+    list them, and answers the lifetimes in hours
+    (https://auth0.com/docs/api/management/v2/tenants/patch-settings)."""
+    answer = http.patch(
+        "/api/v2/tenants/settings",
+        json={"session_lifetime_in_minutes": 15, "idle_session_lifetime_in_minutes": 120},
+    )
+    assert answer.status_code == 200, answer.text
+    settings = http.get("/api/v2/tenants/settings").json()
+    assert (settings["session_lifetime"], settings["idle_session_lifetime"]) == (0.25, 2)
+    assert "session_lifetime_in_minutes" not in settings
+    refused = http.patch("/api/v2/tenants/settings", json={"session_lifetime_in_minutes": 0})
+    assert refused.status_code == 400
+    assert "session_lifetime_in_minutes" in refused.json()["message"]

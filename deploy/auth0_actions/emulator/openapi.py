@@ -174,6 +174,25 @@ _FORMATS = jsonschema.FormatChecker(formats=())
 _FORMATS.checks("email")(lambda value: not isinstance(value, str) or bool(_EMAIL.match(value)))
 
 
+# Fields Auth0 accepts that its OpenAPI document does not list, per operation: the
+# session lifetimes in minutes, which Auth0's SDKs and deploy CLI send for a lifetime
+# under an hour or in place of hours (go-auth0 management/tenant.go MarshalJSON;
+# auth0-deploy-cli's tenant handler, hoursAsInteger). Checked on their own here,
+# then left out of the document's check, which would refuse them.
+_MINUTES: dict[str, Any] = {"type": "integer", "minimum": 1}
+BEYOND_DOCUMENT: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("PATCH", "/tenants/settings"): {
+        f"{name}_in_minutes": _MINUTES
+        for name in (
+            "session_lifetime",
+            "idle_session_lifetime",
+            "ephemeral_session_lifetime",
+            "idle_ephemeral_session_lifetime",
+        )
+    },
+}
+
+
 class RequestSchemas:
     """The document's operations, looked up by (method, path template), validators cached."""
 
@@ -221,6 +240,16 @@ class RequestSchemas:
         validator = self._validator(method, route_template)
         if validator is None:
             return
+        beyond = BEYOND_DOCUMENT.get((method, route_template[len(API_PREFIX) :]))
+        if beyond and isinstance(body, dict):
+            extra = {k: v for k, v in body.items() if k in beyond}
+            known = {"type": "object", "properties": beyond}
+            problems = list(jsonschema.Draft202012Validator(known).iter_errors(extra))
+            if problems:
+                raise bad_request(payload_error(problems))
+            body = {k: v for k, v in body.items() if k not in beyond}
+            if extra and not body:
+                return  # the extra fields alone are a body with properties
         errors = list(validator.iter_errors(body))
         if errors:
             raise bad_request(payload_error(errors))

@@ -88,6 +88,9 @@ WRITES: tuple[Write, ...] = (
 )
 
 
+_IN_MINUTES = "_in_minutes"
+
+
 class SettingsBackend:
     """The written settings singletons of one tenant; the rest read their defaults."""
 
@@ -108,8 +111,18 @@ class SettingsBackend:
         return value
 
     def patch(self, template: str, path: str, changes: dict[str, Any]) -> Any:
-        """Auth0's ``PATCH``: the body's keys replace the current value's."""
-        value = {**self.read(template, path), **changes}
+        """Auth0's ``PATCH``: the body's keys replace the current value's.
+
+        A session lifetime given in minutes (``session_lifetime_in_minutes``)
+        is kept, and answered, in hours as Auth0 answers it (``session_lifetime``).
+        """
+        hours = {
+            name.removesuffix(_IN_MINUTES): minutes / 60
+            for name, minutes in changes.items()
+            if name.endswith(_IN_MINUTES) and isinstance(minutes, int)
+        }
+        changes = {k: v for k, v in changes.items() if not k.endswith(_IN_MINUTES)}
+        value = {**self.read(template, path), **changes, **hours}
         self.store.put(SETTING, path, {"value": value})
         return value
 

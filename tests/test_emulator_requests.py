@@ -290,3 +290,16 @@ def test_a_seeded_user_without_a_password_exists_but_cannot_log_in(tmp_path: Pat
     assert stored is not None
     assert "_password_hash" not in stored
     assert not verify_password(stored, "")
+
+
+def test_a_management_api_route_listed_without_scopes_fails_closed(
+    served: ServedTenant,
+) -> None:
+    """Every Management API call needs a token with one of the call's scopes
+    (https://auth0.com/docs/secure/tokens/access-tokens/management-api-access-tokens):
+    a route added without scopes is not thereby open."""
+    served.app.router.add("GET", "/api/v2/unscoped-probe", lambda _: Response(200, {"open": 1}))
+    with httpx.Client(base_url=served.base_url) as anonymous:
+        assert anonymous.get("/api/v2/unscoped-probe").status_code == 401
+    with served.http() as client:  # a token with every scope still matches none
+        assert client.get("/api/v2/unscoped-probe").status_code == 403

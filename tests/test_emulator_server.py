@@ -314,8 +314,9 @@ def test_a_handler_bug_is_a_generic_500_without_a_trace(served: SimpleNamespace)
     def broken(_: Request) -> Response:
         raise RuntimeError("secret internals /home/x/file.py line 3")
 
-    served.app.router.add("GET", "/api/v2/__broken", broken)
-    response = served.http.get("/api/v2/__broken")
+    # Outside /api/v2: every Management API route needs a token, even one listed without scopes.
+    served.app.router.add("GET", "/__broken", broken)
+    response = served.http.get("/__broken")
     body = _assert_auth0_error(response, 500)
     assert "secret internals" not in response.text
     assert body["message"] == "Internal Server Error"

@@ -20,6 +20,7 @@ from auth0_actions.network import is_loopback_host
 
 TOKEN_LIFETIME_S = 86_400  # Auth0's default for Management API tokens
 KEY_ID = "local-tenant-1"
+_PRINCIPALS_KEPT = 4096
 
 # Every scope of the Management API: what the management client is granted.
 MANAGEMENT_SCOPES = MANAGEMENT_API_SCOPES
@@ -63,6 +64,9 @@ class TokenAuthority:
         self.issuer = issuer
         self._key = self._load_or_create(key_file)
         self._verified = TokenCache()  # RS256 once per token, not once per request
+        # A verified token's principal: splitting a 200-scope string per request was a
+        # fifth of an authenticated GET's time in the app (bench/emulator.py).
+        self._principals: dict[str, Principal] = {}
 
     @staticmethod
     def _load_or_create(key_file: Path | None) -> rsa.RSAPrivateKey:
@@ -132,18 +136,26 @@ class TokenAuthority:
         """Who a Management API bearer token speaks for: its audience must be the API's."""
         if not authorization or not authorization.lower().startswith("bearer "):
             raise _unauthorized("Missing authentication")
-        claims = self.decode(authorization[7:].strip())
+        token = authorization[7:].strip()
+        claims = self.decode(token)  # verified (or answered from the cache) and unexpired
+        known = self._principals.get(token)
+        if known is not None:
+            return known  # what follows depends on the claims alone
         audience = claims.get("aud")
         audiences = tuple(audience if isinstance(audience, list) else [audience])
         domain = urlsplit(self.issuer).netloc
         if not any(isinstance(a, str) and is_management_audience(a, domain) for a in audiences):
             raise _unauthorized("Bad audience: " + " ".join(str(a) for a in audiences))
-        return Principal(
+        principal = Principal(
             str(claims.get("sub", "")),
             str(claims.get("azp", "")),
             frozenset(str(claims.get("scope", "")).split()),
             tuple(str(a) for a in audiences),
         )
+        if len(self._principals) >= _PRINCIPALS_KEPT:
+            self._principals.clear()  # a bound, not an LRU: tokens are few and long-lived
+        self._principals[token] = principal
+        return principal
 
     def verify(self, authorization: str | None) -> tuple[str, frozenset[str]]:
         """(client id, scopes) of a valid Management API token, else Auth0's 401."""

@@ -20,8 +20,8 @@ from emulator_support import login_client, store_deployed
 
 from auth0_actions.clock import iso_utc
 from auth0_actions.emulator.app import Emulator
+from auth0_actions.emulator.backends.users import connection_id
 from auth0_actions.emulator.flows import login as login_flow
-from auth0_actions.emulator.flows.context import connection_id
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 
@@ -293,6 +293,7 @@ def test_event_connection_id_hostname_and_no_organization(tenant: tuple[Emulator
     seen = issued["id"]["https://acme.example/event"]
     assert seen["connection"].startswith("con_")
     assert len(seen["connection"]) == len("con_") + 16
+    # The id the Management API gives the connection (GET /api/v2/connections, exports).
     assert seen["connection"] == connection_id("Username-Password-Authentication")
     assert seen["hostname"] == "login.acme.test"
     assert seen["organization"] is False

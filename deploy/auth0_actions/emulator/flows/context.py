@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from auth0_actions.emulator.backends.logs import FlowContext
+from auth0_actions.emulator.backends.users import connection_id
 from auth0_actions.emulator.http import Request
 from auth0_actions.network import is_loopback_host
 
 DEFAULT_CLIENT_NAME = "Local application"
-
-
-def connection_id(name: str) -> str:
-    """A stable ``con_`` id for a connection name (Auth0's ids: ``con_`` and 16 characters)."""
-    digest = hashlib.sha256(name.encode()).digest()
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    return "con_" + "".join(alphabet[b % len(alphabet)] for b in digest[:16])
 
 
 def browser_host(request: Request, tenant_domain: str) -> str:

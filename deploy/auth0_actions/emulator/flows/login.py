@@ -37,10 +37,10 @@ from collections.abc import Callable
 from typing import Any
 
 from auth0_actions import clock
+from auth0_actions.emulator.backends.users import connection_id
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.emulator.flow_writes import FlowWriteError, MetadataWrites
 from auth0_actions.emulator.flows import login_log
-from auth0_actions.emulator.flows.context import connection_id
 from auth0_actions.emulator.flows.runner import sandbox_units
 from auth0_actions.emulator.handlers import mfa
 from auth0_actions.emulator.http import Response

@@ -24,8 +24,13 @@ from typing import Any
 
 from auth0_actions import clock
 from auth0_actions.emulator.backends.logs import LogsBackend
-from auth0_actions.emulator.backends.users import DEFAULT_CONNECTION, UsersBackend, user_not_found
-from auth0_actions.emulator.flows.context import Origin, connection_id
+from auth0_actions.emulator.backends.users import (
+    DEFAULT_CONNECTION,
+    UsersBackend,
+    connection_id,
+    user_not_found,
+)
+from auth0_actions.emulator.flows.context import Origin
 from auth0_actions.emulator.flows.runner import TriggerRun, TriggerRunner
 from auth0_actions.emulator.http import bad_request
 from auth0_actions.triggers.post_change_password import TRIGGER as POST_CHANGE_PASSWORD

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auth0_actions.emulator.backends.logs import LogsBackend
-from auth0_actions.emulator.backends.users import DEFAULT_CONNECTION, UsersBackend
-from auth0_actions.emulator.flows.context import Origin, connection_id
+from auth0_actions.emulator.backends.users import DEFAULT_CONNECTION, UsersBackend, connection_id
+from auth0_actions.emulator.flows.context import Origin
 from auth0_actions.emulator.flows.errors import AuthApiError, action_refusal, bad_signup
 from auth0_actions.emulator.flows.runner import TriggerRun, TriggerRunner
 from auth0_actions.emulator.http import ApiError

@@ -5,22 +5,10 @@ A settings singleton answers its stored value once written (backends/settings.py
 
 from __future__ import annotations
 
-from typing import Any
-
+from auth0_actions.emulator.backends.paging import paged
 from auth0_actions.emulator.backends.tenant_defaults import Default, Setting, Unset
 from auth0_actions.emulator.context import EmulatorApp
-from auth0_actions.emulator.http import ApiError, Request, Response, project
-
-
-def _offset(request: Request, key: str, items: list[dict[str, Any]]) -> Any:
-    page = request.int_arg("page", 0, low=0)
-    per_page = request.int_arg("per_page", 50, low=0, high=100)
-    chunk = items[page * per_page : (page + 1) * per_page]
-    fields, include = request.arg("fields"), request.bool_arg("include_fields")
-    chunk = [project(item, fields, include) for item in chunk]
-    if request.bool_arg("include_totals"):
-        return {key: chunk, "start": page * per_page, "limit": per_page, "total": len(items)}
-    return chunk
+from auth0_actions.emulator.http import ApiError, Request, Response
 
 
 def answer(default: Default, app: EmulatorApp, request: Request) -> Response:
@@ -34,4 +22,4 @@ def answer(default: Default, app: EmulatorApp, request: Request) -> Response:
         return Response(200, [])
     if default.paging in ("checkpoint", "fixed"):
         return Response(200, {default.key: []})
-    return Response(200, _offset(request, default.key, []))
+    return Response(200, paged(request, [], default.key))

@@ -51,6 +51,16 @@ NpmName = Annotated[
 MAX_DEPENDENCIES = 10
 MAX_SECRETS = 30
 MAX_ACTIONS_PER_TRIGGER = 20
+# Actions Modules: code at most 64 KiB (auth0.com/docs/customize/actions/modules).
+MAX_MODULE_CODE_BYTES = 64 * 1024
+
+# Where a managed action runs relative to the trigger's other bindings:
+# first, last, or just before / after a named action (managed or not).
+Position = Annotated[
+    str, StringConstraints(pattern=r"^(first|last|(before|after):\S(.{0,98}\S)?)$")
+]
+# An Auth0 action id as the Management API returns it.
+LiveId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 def _known_trigger(value: str) -> str:
@@ -251,6 +261,42 @@ class ActionSpec(Strict):
     values: dict[str, Any] = Field(
         default_factory=dict, description="Extra template values (action.values in templates)."
     )
+    header: bool = Field(
+        True,
+        description="Put the provenance header on the rendered file. `import` writes false: "
+        "the template then renders byte-identical to the code that was live.",
+    )
+    position: Position | None = Field(
+        None,
+        description="Where the action runs among the trigger's bindings this tool does not "
+        "own: first, last, before:NAME or after:NAME. Unset: unmanaged bindings keep their "
+        "place.",
+    )
+    modules: list[ActionName] = Field(
+        default_factory=list,
+        description="Actions Modules (names under `modules:`) this action requires; it pins "
+        "the version apply publishes from the module's template.",
+    )
+
+
+class ModuleSpec(Strict):
+    """An Actions Module: shared code that actions `require('actions:<name>')`."""
+
+    name: ActionName = Field(description="Auth0 module name and output file name.")
+    template: NonEmpty = Field(description="Path under rules_templates/, ending in .js.j2.")
+    dependencies: list[Dependency] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
+    secrets: dict[SecretName, EnvVarName] = Field(
+        default_factory=dict,
+        max_length=MAX_SECRETS,
+        description="Module secret name -> NAME of the environment variable holding its value.",
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Extra template values (module.values in templates)."
+    )
+    header: bool = Field(
+        True,
+        description="Put the provenance header on the rendered file (`import` writes false).",
+    )
 
 
 class LegacyRuleSpec(Strict):
@@ -303,6 +349,18 @@ class SafetyOverride(Strict):
     max_unbinds: int | None = Field(None, ge=0, le=SAFETY_CEILING)
 
 
+class Adopted(Strict):
+    """Ownership of live entities that have no provenance header: name -> live id."""
+
+    actions: dict[ActionName, LiveId] = Field(default_factory=dict)
+    modules: dict[ActionName, LiveId] = Field(default_factory=dict)
+
+
+# Auth0's documented Management API limits per plan (docs/deploying.md, "Pacing").
+RatePlan = Literal["free", "self-service", "enterprise"]
+RateLimit = RatePlan | Annotated[float, Field(gt=0, le=1000)]
+
+
 class Environment(Strict):
     """One tenant the actions are deployed to."""
 
@@ -332,6 +390,22 @@ class Environment(Strict):
         default_factory=SafetyOverride,
         description="Overrides of the top-level safety thresholds for this environment.",
     )
+    adopted: Adopted = Field(
+        default_factory=lambda: Adopted(),
+        description="Live actions and modules this tool owns although their code carries no "
+        "provenance header (written by `import`).",
+    )
+    secret_versions: dict[SecretName, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="Secret name -> version; raising a version pushes that secret's value "
+        "to every action and module using it at the next apply.",
+    )
+    rate_limit: RateLimit | None = Field(
+        None,
+        description="The tenant's Management API rate limit: a plan name (free, "
+        "self-service, enterprise) or requests per second. Unset: learnt from Auth0's "
+        "x-ratelimit-* headers.",
+    )
 
 
 class TenantConfig(Strict):
@@ -342,6 +416,10 @@ class TenantConfig(Strict):
     consent: ConsentPolicy
     # May be empty: a new project (`init --bare`) is valid before its first action.
     actions: list[ActionSpec]
+    modules: list[ModuleSpec] = Field(
+        default_factory=list,
+        description="Actions Modules, rendered and reviewed like actions.",
+    )
     legacy_rules: list[LegacyRuleSpec] = Field(default_factory=list)
     safety: SafetyThresholds = Field(
         default_factory=SafetyThresholds,

@@ -84,6 +84,13 @@ class LocalSecretStore:
             write_private_json(self.path, stored)
         return {name: Secret(stored[name]) for name in names}
 
+    def rotate(self, name: str) -> None:
+        """Replace NAME's value with a fresh random one (created if it had none)."""
+        stored = self.load()
+        stored[name] = random.token_urlsafe(32)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_json(self.path, stored)
+
 
 def declared_secrets(tenant: Project, view: EnvironmentView) -> dict[str, str]:
     """Every secret name the environment's actions and rules need -> env var NAME."""

@@ -73,6 +73,11 @@ COMMANDS: dict[str, CommandEntry] = {
         "rollback_command",
         "Deploy an earlier version of ACTION again: an emergency lever.",
     ),
+    "secrets": CommandEntry(
+        "commands_secrets",
+        "secrets_group",
+        "Rotate the local environment's secret values (never shown).",
+    ),
     "emulator": CommandEntry(
         "commands_emulator",
         "emulator_group",

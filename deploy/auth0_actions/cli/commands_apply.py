@@ -47,6 +47,18 @@ def force_option(func: Callable[..., object]) -> Callable[..., object]:
     )(func)
 
 
+def push_secrets_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--push-secrets",
+        "push_secrets",
+        multiple=True,
+        metavar="NAME",
+        help="Send this secret's current value again to every managed action using it, "
+        "and deploy them, with no version raised (the way for `header: false` actions). "
+        "Repeatable. The value is never shown.",
+    )(func)
+
+
 def build_timeout_option(func: Callable[..., object]) -> Callable[..., object]:
     return click.option(
         "--build-timeout",
@@ -68,6 +80,7 @@ def run_apply(
     force: bool,
     build_timeout: float,
     saved: SavedPlan | None = None,
+    push_secrets: frozenset[str] = frozenset(),
 ) -> ApplyResult:
     """Apply with apply's checks, confirmation and progress display (shared with promote).
 
@@ -78,7 +91,7 @@ def run_apply(
 
     def check(desired: DesiredState, live: LiveState, plan: Plan) -> None:
         if saved is not None:
-            verify_saved_plan(saved, Snapshot(desired, live, plan))
+            verify_saved_plan(saved, Snapshot(desired, live, plan, push_secrets))
         raise_if_unsafe(plan, limits, force=force)
 
     def confirm(plan: Plan) -> bool:
@@ -112,6 +125,7 @@ def run_apply(
             tenant,
             env,
             allow_delete=allow_delete,
+            push_secrets=push_secrets,
             confirm=confirm,
             check=check,
             build_timeout=build_timeout,
@@ -153,6 +167,7 @@ def report_apply(result: ApplyResult, *, as_json: bool) -> int:
     help="Also unbind and delete orphans (actions carrying the auth0-actions header that "
     "tenant.yaml no longer lists), as `plan --allow-delete` shows. With FILE, the plan's.",
 )
+@push_secrets_option
 @force_option
 @build_timeout_option
 @click.pass_context
@@ -163,6 +178,7 @@ def apply_command(
     yes: bool,
     output: str,
     allow_delete: bool,
+    push_secrets: tuple[str, ...],
     force: bool,
     build_timeout: float,
 ) -> int:
@@ -171,7 +187,8 @@ def apply_command(
     Shows the plan (as `plan` does) and asks for confirmation unless --yes.
     With FILE (from `plan --out FILE`) applies exactly that plan, and refuses
     it when the tenant, the render or the plan changed since it was saved.
-    A plan over a safety threshold needs --force. With no changes it writes
+    A plan over a safety threshold needs --force. --push-secrets NAME sends
+    NAME's value again to the actions using it (with FILE, the plan's). With no changes it writes
     nothing. Exit 0 when the tenant matches tenant.yaml afterwards (a fresh
     plan is empty), 1 on any error (a failed build stops before any deploy or
     binding).
@@ -195,6 +212,13 @@ def apply_command(
                 "again with `plan --allow-delete --out FILE` to delete orphans"
             )
         allow_delete = saved.allow_delete
+        if push_secrets and frozenset(push_secrets) != saved.push_secrets:
+            raise Auth0ActionsError(
+                f"{plan_file}: the saved plan pushes "
+                f"{', '.join(sorted(saved.push_secrets)) or 'no secret'}; drop --push-secrets "
+                "or make the plan again with `plan --push-secrets NAME --out FILE`"
+            )
+        push_secrets = tuple(saved.push_secrets)
     result = run_apply(
         state().tenant(),
         env,
@@ -204,5 +228,6 @@ def apply_command(
         force=force,
         build_timeout=build_timeout,
         saved=saved,
+        push_secrets=frozenset(push_secrets),
     )
     return report_apply(result, as_json=as_json)

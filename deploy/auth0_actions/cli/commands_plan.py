@@ -43,6 +43,14 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
     "that tenant.yaml no longer lists). Without it they are only reported.",
 )
 @click.option(
+    "--push-secrets",
+    "push_secrets",
+    multiple=True,
+    metavar="NAME",
+    help="Plan to send this secret's current value again to every managed action using it "
+    "(an update and a deploy each), as `apply --push-secrets` does. Repeatable.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     metavar="FILE",
@@ -50,7 +58,12 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
     "exactly this plan and refuses it if the tenant or the render changed since.",
 )
 def plan_command(
-    env: str, output: str, detailed_exitcode: bool, allow_delete: bool, out: Path | None
+    env: str,
+    output: str,
+    detailed_exitcode: bool,
+    allow_delete: bool,
+    push_secrets: tuple[str, ...],
+    out: Path | None,
 ) -> int:
     """Show what would change in ENV's tenant: creates, updates, deploys, bindings, deletes.
 
@@ -60,7 +73,7 @@ def plan_command(
     """
     tenant = state().tenant()
     limits = thresholds(tenant, env)
-    snap = snapshot(tenant, env, allow_delete=allow_delete)
+    snap = snapshot(tenant, env, allow_delete=allow_delete, push_secrets=frozenset(push_secrets))
     plan = snap.plan
     warned = warnings(plan, limits)
     if output == "json":

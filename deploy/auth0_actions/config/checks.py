@@ -136,6 +136,13 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                 (*base, "secrets", secret),
                 ("no action secret or legacy rule configuration key has this name"),
             )
+        # A version pushes a secret to the actions using it: one no action uses is a typo.
+        used = {s for unit in [*config.actions, *config.modules] for s in unit.secrets}
+        for secret in sorted(set(env.secret_versions) - used):
+            yield (
+                (*base, "secret_versions", secret),
+                "no action or module declares this secret under its 'secrets'",
+            )
 
 
 def _segments(key: str) -> list[str]:

@@ -4,7 +4,10 @@ Order (each step only for what the plan changes):
 
 1. **create** and **update** drafts (code, dependencies, runtime, secrets;
    secret values come from :func:`auth0_actions.secrets.resolve_secret_values` and
-   are never reported);
+   are never reported). An update sends the action's secret values when its
+   secret names change or when it pushes them (field ``secret_values``: a
+   raised ``secret_versions`` or ``--push-secrets``), every value of the
+   action each time, because Auth0's PATCH replaces the whole secrets list;
 2. **wait for the build** of every draft about to be deployed (polled with
    backoff: each pause a quarter of the time waited so far, 0.1 s to 2 s). A
    ``failed`` build stops here, before any deploy or binding: the previously
@@ -357,7 +360,8 @@ def execute_plan(
             writes.append(partial(create, d, secret_values(d)))
         elif isinstance(change, Update):
             d = wanted[(change.trigger, change.action or "")]
-            sent = secret_values(d) if "secrets" in change.fields else None
+            sends = {"secrets", "secret_values"} & set(change.fields)
+            sent = secret_values(d) if sends else None
             writes.append(partial(update, change, d, sent))
 
     def drafted(step: Step) -> None:
@@ -450,6 +454,7 @@ def apply_environment(
     environment: str,
     *,
     allow_delete: bool = False,
+    push_secrets: frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
     confirm: Callable[[Plan], bool] = lambda _: True,
     check: Callable[[DesiredState, LiveState, Plan], None] | None = None,
@@ -466,11 +471,12 @@ def apply_environment(
     raising (a saved plan that is out of date, a safety threshold exceeded).
     With no changes nothing is asked and nothing is written. Raises
     :class:`ApplyError` when a build fails, a wait times out or the fresh
-    plan still has changes (listed in the message).
+    plan still has changes (listed in the message). ``push_secrets`` are
+    pushed once: the verifying plan is made without them.
     """
     view = tenant.environment(environment)
     with open_states(tenant, environment, environ) as (client, desired, live):
-        plan = build_plan(desired, live, allow_delete=allow_delete)
+        plan = build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
         if check is not None:
             check(desired, live, plan)
         if not plan.changes or not confirm(plan):

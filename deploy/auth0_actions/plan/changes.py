@@ -100,12 +100,18 @@ class Update(Change):
     symbol: ClassVar[str] = "~"
     colour: ClassVar[str] = "yellow"
     action_id: str = ""
-    fields: tuple[str, ...] = ()  # of: code, dependencies, runtime, secrets
+    fields: tuple[str, ...] = ()  # of: code, dependencies, runtime, secret_values, secrets
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # structured: live/desired
     diff: str | None = None  # draft code -> rendered code, when the draft was edited by hand
+    # Secrets whose values are sent again (field secret_values): a raised version or
+    # --push-secrets. Names only: a value is never part of a change.
+    pushed: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return f"update {self.where}: {', '.join(self.fields)}"
+        line = f"update {self.where}: {', '.join(self.fields)}"
+        if self.pushed:
+            line += f" (pushes the values of {', '.join(self.pushed)})"
+        return line
 
     def extra(self) -> dict[str, Any]:
         return {
@@ -113,6 +119,7 @@ class Update(Change):
             "fields": list(self.fields),
             "values": self.values,
             "diff": self.diff,
+            "pushed": list(self.pushed),
         }
 
 
@@ -125,7 +132,7 @@ class Deploy(Change):
     colour: ClassVar[str] = "cyan"
     action_id: str | None = None
     live_version: int | None = None
-    reason: str = ""  # new | changed | not-deployed
+    reason: str = ""  # new | changed | not-deployed | secret-values (pushed, code unchanged)
     diff: str | None = None
 
     def describe(self) -> str:

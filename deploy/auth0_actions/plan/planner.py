@@ -7,7 +7,10 @@ out); :func:`plan_environment` renders one environment and reads its tenant
 Structured fields (runtime, dependencies, secret names) are compared with
 deepdiff; code is compared exactly (the rendered file, header included, is
 what ships) and shown as a unified diff. Secret *values* are never part of
-either state: only names are compared.
+either state: only names are compared, and the versions the provenance
+header records (``secret_versions``): a version that differs between the
+live code and the rendered one, or a name in ``push_secrets``, plans a push
+of the action's secret values (field ``secret_values``) and a deploy.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from auth0_actions.config import Project
+from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.plan.changes import (
     Bind,
     Change,
@@ -39,6 +43,7 @@ from auth0_actions.plan.state import (
     is_orphan,
     open_states,
 )
+from auth0_actions.render.engine import header_secret_versions
 from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding
 
 STRUCTURED = ("dependencies", "runtime", "secrets")
@@ -75,7 +80,36 @@ def _desired_fields(action: DesiredAction) -> dict[str, Any]:
     return _structured(action.runtime, action.dependencies, action.secret_names)
 
 
-def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Change], list[Drift]]:
+class UnknownSecretError(Auth0ActionsError):
+    """--push-secrets named a secret that no action of tenant.yaml uses."""
+
+
+def _secret_push(
+    d: DesiredAction, live_code: str, push_secrets: frozenset[str]
+) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """The secrets of ``d`` whose values to send again, and their version change.
+
+    A version is read from the provenance header of the live code (the
+    deployed version's: what was last pushed and shipped) and of the
+    rendered code; a secret the action no longer uses is not pushed.
+    """
+    live_versions = header_secret_versions(live_code)
+    desired_versions = header_secret_versions(d.code)
+    bumped = [n for n in d.secret_names if live_versions.get(n) != desired_versions.get(n)]
+    pushed = tuple(n for n in d.secret_names if n in bumped or n in push_secrets)
+    if not bumped:
+        return pushed, {}
+    return pushed, {
+        "secret_values": {
+            "live": {n: live_versions.get(n) for n in bumped},
+            "desired": {n: desired_versions.get(n) for n in bumped},
+        }
+    }
+
+
+def _action_changes(
+    d: DesiredAction, live: LiveAction | None, push_secrets: frozenset[str] = frozenset()
+) -> tuple[list[Change], list[Drift]]:
     if live is None:
         return [
             Create(
@@ -128,7 +162,14 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
         deployed = None
 
     field_changes = structured_changes(draft, desired)
-    fields = sorted([*(["code"] if live.code != d.code else []), *field_changes])
+    pushed, versions = _secret_push(d, deployed_code or live.code, push_secrets)
+    fields = sorted(
+        [
+            *(["code"] if live.code != d.code else []),
+            *field_changes,
+            *(["secret_values"] if pushed else []),
+        ]
+    )
     if fields:
         changes.append(
             Update(
@@ -137,15 +178,17 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
                 d.order,
                 action_id=live.id,
                 fields=tuple(fields),
-                values=field_changes,
+                values={**field_changes, **versions},
                 # The deploy's diff shows deployed -> rendered; show the draft's own
                 # diff only when the draft is not what is deployed.
                 diff=unified_diff(live.code, d.code, *draft_labels)
                 if live.code != deployed_code
                 else None,
+                pushed=pushed,
             )
         )
-    if deployed_version is None or deployed_code != d.code or deployed != desired:
+    outdated = deployed_version is None or deployed_code != d.code or deployed != desired
+    if outdated or pushed:
         changes.append(
             Deploy(
                 d.trigger,
@@ -153,7 +196,9 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
                 d.order,
                 action_id=live.id,
                 live_version=deployed_version.number if deployed_version else None,
-                reason="not-deployed" if deployed_version is None else "changed",
+                reason="not-deployed"
+                if deployed_version is None
+                else ("changed" if outdated else "secret-values"),
                 diff=unified_diff(
                     deployed_code or "",
                     d.code,
@@ -220,8 +265,31 @@ def _binding_changes(
     return changes, drift, {"live": live_names, "planned": planned}
 
 
-def build_plan(desired: DesiredState, live: LiveState, *, allow_delete: bool = False) -> Plan:
-    """Every change that makes ``live`` match ``desired``, in the fixed order; writes nothing."""
+def check_push_secrets(desired: DesiredState, push_secrets: frozenset[str]) -> None:
+    """Refuse a --push-secrets name that no action of the environment uses, naming it."""
+    used = {name for d in desired.actions for name in d.secret_names}
+    unknown = sorted(push_secrets - used)
+    if unknown:
+        known = ", ".join(sorted(used)) or "none"
+        raise UnknownSecretError(
+            f"--push-secrets: no action of environment {desired.environment} uses "
+            f"{', '.join(unknown)} (secrets its actions use: {known})"
+        )
+
+
+def build_plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    allow_delete: bool = False,
+    push_secrets: frozenset[str] = frozenset(),
+) -> Plan:
+    """Every change that makes ``live`` match ``desired``, in the fixed order; writes nothing.
+
+    ``push_secrets``: secret names whose values every managed action using
+    them gets again (an update and a deploy), with no version raised.
+    """
+    check_push_secrets(desired, push_secrets)
     changes: list[Change] = []
     drift: list[Drift] = []
     unmanaged: list[UnmanagedAction] = []
@@ -252,7 +320,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, allow_delete: bool = F
         names = {d.name for d in wanted}
         managed = {a.name: a for a in live.actions if a.name in names and trigger in a.trigger_ids}
         for d in wanted:
-            action_changes, action_drift = _action_changes(d, managed.get(d.name))
+            action_changes, action_drift = _action_changes(d, managed.get(d.name), push_secrets)
             changes.extend(action_changes)
             drift.extend(action_drift)
         binding_changes, binding_drift, lists = _binding_changes(
@@ -282,8 +350,9 @@ def plan_environment(
     environment: str,
     *,
     allow_delete: bool = False,
+    push_secrets: frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
 ) -> Plan:
     """Desired and live state of one environment, compared: the Plan (nothing is written)."""
     with open_states(tenant, environment, environ) as (_, desired, live):
-        return build_plan(desired, live, allow_delete=allow_delete)
+        return build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)

@@ -1,8 +1,9 @@
 """Saved plans: ``plan --out FILE`` writes the reviewed plan, ``apply FILE`` applies exactly it.
 
 The file (JSON, ``format_version`` 1) holds the environment, the plan's data
-(as ``plan -o json`` shows it), the live state the plan was made from and a
-fingerprint of the desired state. ``apply FILE`` reads the tenant and the
+(as ``plan -o json`` shows it), the secret names it pushes
+(``push_secrets``, from ``plan --push-secrets``; absent in older files: none),
+the live state the plan was made from and a fingerprint of the desired state. ``apply FILE`` reads the tenant and the
 render again and refuses the plan when either moved, or when the plan it
 would make now differs from the saved one: what was reviewed is what ships.
 
@@ -139,6 +140,7 @@ class Snapshot:
     desired: DesiredState
     live: LiveState
     plan: Plan
+    push_secrets: frozenset[str] = frozenset()
 
 
 def snapshot(
@@ -146,11 +148,13 @@ def snapshot(
     environment: str,
     *,
     allow_delete: bool = False,
+    push_secrets: frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Plan the environment as ``plan`` does, keeping both states (nothing is written)."""
     with open_states(tenant, environment, environ) as (_, desired, live):
-        return Snapshot(desired, live, build_plan(desired, live, allow_delete=allow_delete))
+        plan = build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
+        return Snapshot(desired, live, plan, push_secrets)
 
 
 def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
@@ -162,6 +166,7 @@ def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
         "tool_version": __version__,
         "environment": snap.plan.environment,
         "allow_delete": snap.plan.allow_delete,
+        "push_secrets": sorted(snap.push_secrets),
         "live_state": {"sha256": sha256_hex(canonical(live)), **live},
         "desired_state": {"sha256": sha256_hex(canonical(desired)), **desired},
         "plan": _json_roundtrip(snap.plan.data),
@@ -183,6 +188,7 @@ class SavedPlan:
     path: Path
     environment: str
     allow_delete: bool
+    push_secrets: frozenset[str]
     tool_version: str
     live_sha256: str
     live: dict[str, Any]  # the live-state document
@@ -211,6 +217,16 @@ def _checked(section: Mapping[str, Any], path: Path, name: str) -> tuple[str, di
             "damaged); make it again with `auth0-actions plan --out`"
         )
     return stored, document
+
+
+def _push_secrets(data: Mapping[str, Any], path: Path) -> frozenset[str]:
+    names = data.get("push_secrets", [])  # absent in plans saved before it existed
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SavedPlanError(
+            f"{path}: not a valid saved plan: 'push_secrets' is not a list of secret names; "
+            "make it again with `auth0-actions plan --out`"
+        )
+    return frozenset(names)
 
 
 def load_saved_plan(path: Path) -> SavedPlan:
@@ -247,6 +263,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
         path=path,
         environment=environment,
         allow_delete=_field(data, "allow_delete", bool, path),
+        push_secrets=_push_secrets(data, path),
         tool_version=_field(data, "tool_version", str, path),
         live_sha256=live_sha,
         live=live,

@@ -37,6 +37,7 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
     consent = consent_context(view)
     base = PurePosixPath("actions") / view.name
     units: list[Unit] = []
+    versions = view.settings.secret_versions
     for action in sorted(tenant.config.actions, key=lambda a: (a.trigger, a.order)):
         secrets = tuple(sorted(action.secrets))
         units.append(
@@ -61,6 +62,7 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                 },
                 secret_names=secrets,
                 trigger=action.trigger,
+                secret_versions=tuple((n, versions[n]) for n in secrets if n in versions),
             )
         )
     for rule in sorted(tenant.config.legacy_rules, key=lambda r: r.order):

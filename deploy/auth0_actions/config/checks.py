@@ -137,7 +137,8 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                 ("no action secret or legacy rule configuration key has this name"),
             )
         # A version pushes a secret to the actions using it: one no action uses is a typo.
-        used = {s for unit in [*config.actions, *config.modules] for s in unit.secrets}
+        used = {s for action in config.actions for s in action.secrets}
+        used |= {s for module in config.modules for s in module.secrets}
         for secret in sorted(set(env.secret_versions) - used):
             yield (
                 (*base, "secret_versions", secret),

@@ -3,9 +3,10 @@
 The file (JSON, ``format_version`` 1) holds the environment, the plan's data
 (as ``plan -o json`` shows it), the secret names it pushes
 (``push_secrets``, from ``plan --push-secrets``; absent in older files: none),
-the live state the plan was made from and a fingerprint of the desired state. ``apply FILE`` reads the tenant and the
-render again and refuses the plan when either moved, or when the plan it
-would make now differs from the saved one: what was reviewed is what ships.
+the live state the plan was made from and a fingerprint of the desired state.
+``apply FILE`` reads the tenant and the render again and refuses the plan
+when either moved, or when the plan it would make now differs from the saved
+one: what was reviewed is what ships.
 
 **Live-state checksum.** sha256 of the canonical JSON (keys sorted, no
 whitespace, UTF-8) of a document listing, for every action in the tenant

@@ -1,7 +1,7 @@
 """Rotating a secret: a raised secret_versions (or --push-secrets) sends its value again.
 
 Auth0 never returns secret values
-(https://auth0.com/docs/customize/actions/write-your-first-action#add-a-secret), and
+(https://auth0.com/docs/customize/actions/write-your-first-action), and
 PATCH /api/v2/actions/actions/{id} replaces an action's whole secrets list
 (https://auth0.com/docs/api/management/v2/actions/patch-action), whose values a new
 version carries once deployed

@@ -61,6 +61,7 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                 },
                 secret_names=secrets,
                 trigger=action.trigger,
+                header=action.header,
             )
         )
     for rule in sorted(tenant.config.legacy_rules, key=lambda r: r.order):

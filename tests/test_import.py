@@ -12,6 +12,7 @@ https://auth0.com/docs/api/management/v2/actions/get-bindings.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ VERSIONS = {"post-login": "v3", "credentials-exchange": "v2", "pre-user-registra
 BARE_COMMENTS = ("# Each action renders rules_templates/<template>", "# GDPR Article 7")
 
 
-def deploy_by_hand(tenant: ServedTenant, actions: dict[str, tuple[str, str, tuple[str, ...]]]) -> None:
+def deploy_by_hand(
+    tenant: ServedTenant, actions: dict[str, tuple[str, str, tuple[str, ...]]]
+) -> None:
     """Create, deploy and bind each action through the Management API (not this tool)."""
     bound: dict[str, list[dict[str, Any]]] = {}
     with tenant.http() as http:
@@ -128,8 +131,6 @@ def wait_deployed(http: httpx.Client, names: set[str]) -> None:
         listed = http.get("/api/v2/actions/actions", params={"per_page": 50}).json()["actions"]
         if all(a.get("deployed_version") for a in listed if a["name"] in names):
             return
-        import time
-
         time.sleep(0.05)
     raise AssertionError("the actions were never deployed")
 

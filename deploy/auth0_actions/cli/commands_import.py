@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from auth0_actions.cli.state import environment_option, output_option, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK
+
+if TYPE_CHECKING:
+    # The importer brings the Auth0 SDK: imported when the command runs.
+    from auth0_actions.importer import ImportResult
 
 
 @click.command("import")
@@ -41,10 +47,7 @@ def import_command(env: str, actions: tuple[str, ...], dry_run: bool) -> int:
     return EXIT_ERROR if result.differing else EXIT_OK
 
 
-def _text(result: object) -> str:
-    from auth0_actions.importer import ImportResult
-
-    assert isinstance(result, ImportResult)
+def _text(result: ImportResult) -> str:
     env = result.environment
     lines: list[str] = []
     verb = "would write" if result.dry_run else "wrote"

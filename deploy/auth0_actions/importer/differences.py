@@ -29,7 +29,12 @@ class Difference:
     diff: str | None = None  # live code -> rendered code
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "trigger": self.trigger, "fields": self.fields, "diff": self.diff}
+        return {
+            "name": self.name,
+            "trigger": self.trigger,
+            "fields": self.fields,
+            "diff": self.diff,
+        }
 
 
 def _fields(runtime: str, dependencies: Any, secrets: Any) -> dict[str, Any]:

@@ -81,9 +81,7 @@ def _units(actions: Iterable[LiveAction], bindings: dict[str, list[LiveBinding]]
             continue
         trigger = modelled[0]
         reason = _unmanageable(action)
-        place = next(
-            (i for i, b in enumerate(bindings[trigger]) if b.action_id == action.id), None
-        )
+        place = next((i for i, b in enumerate(bindings[trigger]) if b.action_id == action.id), None)
         if reason is None and place is None:
             reason = f"not bound to {trigger} (importing it would bind it)"
         if reason is not None or place is None or action.deployed_version is None:

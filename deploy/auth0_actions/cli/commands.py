@@ -48,6 +48,11 @@ COMMANDS: dict[str, CommandEntry] = {
         "doctor_command",
         "Show the Node in use (path, version, where it came from) and the sandbox isolation.",
     ),
+    "import": CommandEntry(
+        "commands_import",
+        "import_command",
+        "Import ENV's live actions: tenant.yaml entries, templates, renders, scenarios.",
+    ),
     "plan": CommandEntry(
         "commands_plan",
         "plan_command",

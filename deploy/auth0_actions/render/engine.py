@@ -10,6 +10,13 @@ Guarantees, each enforced here rather than left to template authors:
   values-sha256 covers only the values the unit's templates read;
 - every ``event.secrets.X`` (``configuration.X`` in a Rule) the code reads is
   declared in tenant.yaml, and no secret value is ever part of the output.
+
+An action with ``header: false`` (what ``import`` writes) is the exception to
+the header and the normalisation: its output is the template's output byte
+for byte (CRLF, trailing whitespace and final newline kept), so it equals the
+code that was live. Its checks still run, but a read of ``event.secrets``
+other than by literal name is allowed: the declared names are the live
+action's own, so whatever it reads dynamically is among them.
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ class Unit:
     # secret name -> the version tenant.yaml's secret_versions gives it in this
     # environment; recorded in the header so that raising one changes the file.
     secret_versions: tuple[tuple[str, int], ...] = ()
+    # False: the output is the template's, verbatim (no header, no normalisation).
+    header: bool = True
 
     @property
     def label(self) -> str:
@@ -194,6 +203,9 @@ class TemplateRenderer:
         # compute with it; it must see the data and count it as read.
         self.env.policies["json.dumps_function"] = _json_dumps
         self._sources: dict[str, str] = {}
+        # Jinja turns every line ending into newline_sequence, so a verbatim
+        # template with CRLF endings renders through a CRLF twin.
+        self._crlf_env = self.env.overlay(newline_sequence="\r\n")
 
     def _display(self, filename: str | None) -> str:
         if not filename:
@@ -263,8 +275,9 @@ class TemplateRenderer:
             # tenant.yaml validation refuses non-JSON values; this guards the library API.
             raise RenderError(f"{unit.label}: template values are not JSON data: {exc}") from None
         reads = ValueReads()
+        env = self.env if unit.header else self._verbatim_env(unit.template)
         try:
-            body = self.env.get_template(unit.template).render(reads.watch(unit.context))
+            body = env.get_template(unit.template).render(reads.watch(unit.context))
         except _RawOutput as exc:
             filename, line = _template_line(exc)
             raise RenderError(
@@ -279,11 +292,24 @@ class TemplateRenderer:
         except ValueError as exc:
             filename, line = _template_line(exc)
             raise RenderError(f"{self._display(filename)}:{line}: {exc}") from None
-        text = _header(unit, closure, template_digest, reads.digest()) + _normalise(body)
+        if unit.header:
+            text = _header(unit, closure, template_digest, reads.digest()) + _normalise(body)
+        else:
+            text = body
         self._check_secret_reads(unit, text)
         if unit.trigger is not None:
             _check_handlers(unit, text)
         return RenderedFile(unit=unit, text=text)
+
+    def _verbatim_env(self, name: str) -> jinja2.Environment:
+        """The environment keeping the template's line endings: CRLF when it has only those."""
+        try:
+            data = (self.templates_dir / name).read_bytes()
+        except OSError as exc:
+            raise RenderError(f"rules_templates/{name}: cannot read: {exc}") from None
+        bare = data.replace(b"\r\n", b"")
+        only_crlf = b"\r\n" in data and b"\n" not in bare and b"\r" not in bare
+        return self._crlf_env if only_crlf else self.env
 
     def _check_secret_reads(self, unit: Unit, text: str) -> None:
         holder = re.compile(_SECRET_HOLDERS[unit.kind])
@@ -291,6 +317,8 @@ class TemplateRenderer:
         used: set[str] = set()
         for found in holder.finditer(mask_comments_and_strings(text)):
             read = literal.match(text, found.end())
+            if read is None and not unit.header:
+                continue  # verbatim live code: it reads among its own declared names
             if read is None:
                 line = text.count("\n", 0, found.start()) + 1
                 raise RenderError(

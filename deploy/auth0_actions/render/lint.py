@@ -12,6 +12,7 @@ literals are not tracked: keep quotes out of regular expressions in templates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -20,6 +21,11 @@ class LintFinding:
     line: int
     message: str
 
+
+# A {% raw %} block's text is JavaScript Jinja leaves alone (an imported
+# action's code is kept verbatim in one): scanned as code, never as Jinja.
+_RAW_BEGIN = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_RAW_END = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
 
 _MESSAGE = (
     "a value is placed inside a JavaScript string; put {{ value | js }} where an "
@@ -41,6 +47,7 @@ def _scan(source: str, jinja: bool) -> tuple[list[str], list[tuple[int, str]]]:
     stack = ["code"]
     depth: list[int] = []  # brace depth inside each ${ }
     i, n = 0, len(source)
+    raw_end: re.Match[str] | None = None  # the end of the {% raw %} block being scanned
 
     def mark(start: int, end: int, kind: str) -> None:
         for k in range(start, min(end, n)):
@@ -48,7 +55,19 @@ def _scan(source: str, jinja: bool) -> tuple[list[str], list[tuple[int, str]]]:
 
     while i < n:
         ch, two, state = source[i], source[i : i + 2], stack[-1]
-        if jinja and two in ("{%", "{#", "{{"):
+        if raw_end is not None and i >= raw_end.start():
+            mark(raw_end.start(), raw_end.end(), "jinja")
+            i, raw_end = raw_end.end(), None
+            continue
+        opening = jinja and raw_end is None and two == "{%"
+        begin = _RAW_BEGIN.match(source, i) if opening else None
+        if begin is not None:
+            mark(i, begin.end(), "jinja")
+            # An unclosed block is Jinja's syntax error; here it runs to the end.
+            raw_end = _RAW_END.search(source, begin.end()) or re.compile(r"\Z").search(source)
+            i = begin.end()
+            continue
+        if jinja and raw_end is None and two in ("{%", "{#", "{{"):
             close = {"{%": "%}", "{#": "#}", "{{": "}}"}[two]
             end = source.find(close, i + 2)
             end = n if end < 0 else end + 2

@@ -63,6 +63,7 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                 secret_names=secrets,
                 trigger=action.trigger,
                 secret_versions=tuple((n, versions[n]) for n in secrets if n in versions),
+                header=action.header,
             )
         )
     for rule in sorted(tenant.config.legacy_rules, key=lambda r: r.order):

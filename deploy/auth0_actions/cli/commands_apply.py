@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from auth0_actions.cli.state import confirm_shown, environment_option, report_option, state
+from auth0_actions.cli.state import (
+    adopt_option,
+    confirm_shown,
+    environment_option,
+    report_option,
+    state,
+)
 from auth0_actions.config import Project
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from auth0_actions.plan.apply import BUILD_TIMEOUT_S, ApplyResult, Step, apply_environment
@@ -68,11 +74,13 @@ def run_apply(
     force: bool,
     build_timeout: float,
     saved: SavedPlan | None = None,
+    adopt: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Apply with apply's checks, confirmation and progress display (shared with promote).
 
-    Before anything is asked or written: a saved plan must still hold, and
-    the plan must be within the safety thresholds unless ``force``.
+    Before anything is asked or written: every adopt change must be named in
+    ``adopt``, a saved plan must still hold, and the plan must be within the
+    safety thresholds unless ``force``.
     """
     limits = thresholds(tenant, env)
 
@@ -112,6 +120,7 @@ def run_apply(
             tenant,
             env,
             allow_delete=allow_delete,
+            adopt=adopt,
             confirm=confirm,
             check=check,
             build_timeout=build_timeout,
@@ -153,6 +162,7 @@ def report_apply(result: ApplyResult, *, as_json: bool) -> int:
     help="Also unbind and delete orphans (actions carrying the auth0-actions header that "
     "tenant.yaml no longer lists), as `plan --allow-delete` shows. With FILE, the plan's.",
 )
+@adopt_option
 @force_option
 @build_timeout_option
 @click.pass_context
@@ -163,6 +173,7 @@ def apply_command(
     yes: bool,
     output: str,
     allow_delete: bool,
+    adopt: tuple[str, ...],
     force: bool,
     build_timeout: float,
 ) -> int:
@@ -171,7 +182,8 @@ def apply_command(
     Shows the plan (as `plan` does) and asks for confirmation unless --yes.
     With FILE (from `plan --out FILE`) applies exactly that plan, and refuses
     it when the tenant, the render or the plan changed since it was saved.
-    A plan over a safety threshold needs --force. With no changes it writes
+    A plan over a safety threshold needs --force, and one that takes over a
+    live action this tool did not deploy needs --adopt NAME. With no changes it writes
     nothing. Exit 0 when the tenant matches tenant.yaml afterwards (a fresh
     plan is empty), 1 on any error (a failed build stops before any deploy or
     binding).
@@ -195,6 +207,13 @@ def apply_command(
                 "again with `plan --allow-delete --out FILE` to delete orphans"
             )
         allow_delete = saved.allow_delete
+        extra = sorted(set(adopt) - set(saved.adopt))
+        if extra:
+            raise Auth0ActionsError(
+                f"{plan_file}: the saved plan was made without --adopt {' --adopt '.join(extra)}; "
+                "make it again with `plan --adopt NAME --out FILE` to take it over"
+            )
+        adopt = saved.adopt
     result = run_apply(
         state().tenant(),
         env,
@@ -204,5 +223,6 @@ def apply_command(
         force=force,
         build_timeout=build_timeout,
         saved=saved,
+        adopt=adopt,
     )
     return report_apply(result, as_json=as_json)

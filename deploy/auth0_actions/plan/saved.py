@@ -1,8 +1,9 @@
 """Saved plans: ``plan --out FILE`` writes the reviewed plan, ``apply FILE`` applies exactly it.
 
 The file (JSON, ``format_version`` 1) holds the environment, the plan's data
-(as ``plan -o json`` shows it), the live state the plan was made from and a
-fingerprint of the desired state. ``apply FILE`` reads the tenant and the
+(as ``plan -o json`` shows it), the live state the plan was made from, a
+fingerprint of the desired state and the adopt decisions (``plan --adopt``).
+``apply FILE`` reads the tenant and the
 render again and refuses the plan when either moved, or when the plan it
 would make now differs from the saved one: what was reviewed is what ships.
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,11 +147,13 @@ def snapshot(
     environment: str,
     *,
     allow_delete: bool = False,
+    adopt: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Plan the environment as ``plan`` does, keeping both states (nothing is written)."""
     with open_states(tenant, environment, environ) as (_, desired, live):
-        return Snapshot(desired, live, build_plan(desired, live, allow_delete=allow_delete))
+        plan = build_plan(desired, live, allow_delete=allow_delete, adopt=adopt)
+        return Snapshot(desired, live, plan)
 
 
 def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
@@ -162,6 +165,7 @@ def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
         "tool_version": __version__,
         "environment": snap.plan.environment,
         "allow_delete": snap.plan.allow_delete,
+        "adopt": list(snap.plan.adopt),
         "live_state": {"sha256": sha256_hex(canonical(live)), **live},
         "desired_state": {"sha256": sha256_hex(canonical(desired)), **desired},
         "plan": _json_roundtrip(snap.plan.data),
@@ -183,6 +187,7 @@ class SavedPlan:
     path: Path
     environment: str
     allow_delete: bool
+    adopt: tuple[str, ...]  # the live actions the plan takes over (plan --adopt)
     tool_version: str
     live_sha256: str
     live: dict[str, Any]  # the live-state document
@@ -199,6 +204,17 @@ def _field(data: Mapping[str, Any], key: str, kind: type, path: Path) -> Any:
             "make it again with `auth0-actions plan --out`"
         )
     return value
+
+
+def _adopt_field(data: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    """The adopt decisions; absent in a plan saved before adoption existed: none."""
+    names = data.get("adopt", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SavedPlanError(
+            f"{path}: not a valid saved plan: 'adopt' is not a list of action names; "
+            "make it again with `auth0-actions plan --out`"
+        )
+    return tuple(names)
 
 
 def _checked(section: Mapping[str, Any], path: Path, name: str) -> tuple[str, dict[str, Any]]:
@@ -247,6 +263,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
         path=path,
         environment=environment,
         allow_delete=_field(data, "allow_delete", bool, path),
+        adopt=_adopt_field(data, path),
         tool_version=_field(data, "tool_version", str, path),
         live_sha256=live_sha,
         live=live,

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_support import writes
+from emulator_support import ServedTenant, writes
 
 from auth0_actions.config import Project, load_tenant
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.errors import TenantError
 from auth0_actions.plan import plan_environment
 from auth0_actions.secrets import Secret
+from auth0_actions.target import Target
 from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient, open_tenant_client
 
 FIRST, REDIRECT = "consent-on-first-login", "consent-redirect"
@@ -239,3 +240,38 @@ def test_the_local_tenant_refuses_to_delete_a_bound_action(client: TenantClient)
     with pytest.raises(TenantError, match=r"409"):
         client.delete_action(bound.id)
     assert "still-bound" in by_name(client)
+
+
+@pytest.mark.remote_envs
+def test_promote_never_adopts_in_the_target(
+    project: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = {"dev": ServedTenant(), "prod": ServedTenant()}
+    try:
+        path = project / "tenant.yaml"
+        text = path.read_text(encoding="utf-8")
+        for env, domain in (("dev", "acme-dev.eu.auth0.com"), ("prod", "acme.eu.auth0.com")):
+            text = text.replace(f"domain: {domain}\n", f"domain: {served[env].base_url}\n")
+            monkeypatch.setenv(f"AUTH0_{env.upper()}_CLIENT_ID", served[env].client_id)
+            monkeypatch.setenv(f"AUTH0_{env.upper()}_CLIENT_SECRET", served[env].client_secret)
+            monkeypatch.setenv(f"CONSENT_SESSION_SECRET_{env.upper()}", f"{env}-value")
+        path.write_text(text, encoding="utf-8")
+        assert cli("apply", "--env", "dev", "--yes").code == 0
+        prod = served["prod"]
+        target = Target(
+            "prod", prod.base_url.split("://", 1)[1], prod.base_url,
+            prod.client_id, Secret(prod.client_secret), {},
+        )  # fmt: skip
+        with TenantClient.for_target(target) as client:
+            other = theirs(client, REDIRECT)
+            run = cli("promote", "--from", "dev", "--to", "prod", "--yes")
+            assert run.code == 1
+            assert f"--adopt {REDIRECT}" in run.err
+            assert writes(prod.app) == [
+                ("POST", "/api/v2/actions/actions"),  # theirs(), made above
+                ("POST", f"/api/v2/actions/actions/{other.id}/deploy"),
+            ]
+            assert client.get_action(other.id).code == THEIR_CODE
+    finally:
+        for tenant in served.values():
+            tenant.stop()

@@ -70,7 +70,14 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         ("bind", FIRST),
         ("bind", REDIRECT),
     ]
-    assert p.bindings == {"post-login": {"live": [], "planned": [FIRST, REDIRECT]}}
+    assert p.bindings == {
+        "post-login": {
+            "live": [],
+            "planned": [FIRST, REDIRECT],
+            "managed": [FIRST, REDIRECT],
+            "interleaved": [],
+        }
+    }
     assert [c.data["position"] for c in p.changes if c.kind == "bind"] == [0, 1]
 
     text = cli("plan", "--detailed-exitcode")
@@ -86,6 +93,7 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         "schema_version",
         "environment",
         "allow_delete",
+        "adopt",
         "summary",
         "changes",
         "drift",
@@ -95,6 +103,7 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
     assert data["schema_version"] == 1
     assert data["environment"] == "local"
     assert data["summary"] == {
+        "adopt": 0,
         "create": 2,
         "update": 0,
         "deploy": 2,

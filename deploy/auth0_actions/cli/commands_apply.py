@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from auth0_actions.cli.state import confirm_shown, environment_option, report_option, state
+from auth0_actions.cli.state import (
+    adopt_option,
+    confirm_shown,
+    environment_option,
+    report_option,
+    state,
+)
 from auth0_actions.config import Project
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, Auth0ActionsError
 from auth0_actions.plan.apply import BUILD_TIMEOUT_S, ApplyResult, Step, apply_environment
@@ -81,11 +87,13 @@ def run_apply(
     build_timeout: float,
     saved: SavedPlan | None = None,
     push_secrets: frozenset[str] = frozenset(),
+    adopt: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Apply with apply's checks, confirmation and progress display (shared with promote).
 
-    Before anything is asked or written: a saved plan must still hold, and
-    the plan must be within the safety thresholds unless ``force``.
+    Before anything is asked or written: every adopt change must be named in
+    ``adopt``, a saved plan must still hold, and the plan must be within the
+    safety thresholds unless ``force``.
     """
     limits = thresholds(tenant, env)
 
@@ -126,6 +134,7 @@ def run_apply(
             env,
             allow_delete=allow_delete,
             push_secrets=push_secrets,
+            adopt=adopt,
             confirm=confirm,
             check=check,
             build_timeout=build_timeout,
@@ -168,6 +177,7 @@ def report_apply(result: ApplyResult, *, as_json: bool) -> int:
     "tenant.yaml no longer lists), as `plan --allow-delete` shows. With FILE, the plan's.",
 )
 @push_secrets_option
+@adopt_option
 @force_option
 @build_timeout_option
 @click.pass_context
@@ -179,6 +189,7 @@ def apply_command(
     output: str,
     allow_delete: bool,
     push_secrets: tuple[str, ...],
+    adopt: tuple[str, ...],
     force: bool,
     build_timeout: float,
 ) -> int:
@@ -187,11 +198,12 @@ def apply_command(
     Shows the plan (as `plan` does) and asks for confirmation unless --yes.
     With FILE (from `plan --out FILE`) applies exactly that plan, and refuses
     it when the tenant, the render or the plan changed since it was saved.
-    A plan over a safety threshold needs --force. --push-secrets NAME sends
-    NAME's value again to the actions using it (with FILE, the plan's). With no changes it writes
-    nothing. Exit 0 when the tenant matches tenant.yaml afterwards (a fresh
-    plan is empty), 1 on any error (a failed build stops before any deploy or
-    binding).
+    A plan over a safety threshold needs --force, and one that takes over a
+    live action this tool did not deploy needs --adopt NAME. --push-secrets NAME
+    sends NAME's value again to the actions using it (with FILE, the plan's).
+    With no changes it writes nothing. Exit 0 when the tenant matches
+    tenant.yaml afterwards (a fresh plan is empty), 1 on any error (a failed
+    build stops before any deploy or binding).
     """
     as_json = output == "json"
     if as_json and not yes:
@@ -219,6 +231,13 @@ def apply_command(
                 "or make the plan again with `plan --push-secrets NAME --out FILE`"
             )
         push_secrets = tuple(saved.push_secrets)
+        extra = sorted(set(adopt) - set(saved.adopt))
+        if extra:
+            raise Auth0ActionsError(
+                f"{plan_file}: the saved plan was made without --adopt {' --adopt '.join(extra)}; "
+                "make it again with `plan --adopt NAME --out FILE` to take it over"
+            )
+        adopt = saved.adopt
     result = run_apply(
         state().tenant(),
         env,
@@ -229,5 +248,6 @@ def apply_command(
         build_timeout=build_timeout,
         saved=saved,
         push_secrets=frozenset(push_secrets),
+        adopt=adopt,
     )
     return report_apply(result, as_json=as_json)

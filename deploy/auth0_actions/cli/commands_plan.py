@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from auth0_actions.cli.state import environment_option, state
-from auth0_actions.errors import EXIT_CHANGES, EXIT_OK
+from auth0_actions.cli.state import adopt_option, environment_option, state
+from auth0_actions.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from auth0_actions.plan.ownership import AdoptionError, require_adoptions
 from auth0_actions.plan.report import json_report, markdown_report, text_report
 from auth0_actions.plan.safety import thresholds, warnings
 from auth0_actions.plan.saved import snapshot, write_saved_plan
@@ -57,6 +59,7 @@ def _set_output(ctx: click.Context, _: click.Parameter, value: str) -> str:
     help="Also save the plan to FILE (JSON) for `auth0-actions apply FILE`, which applies "
     "exactly this plan and refuses it if the tenant or the render changed since.",
 )
+@adopt_option
 def plan_command(
     env: str,
     output: str,
@@ -64,18 +67,34 @@ def plan_command(
     allow_delete: bool,
     push_secrets: tuple[str, ...],
     out: Path | None,
+    adopt: tuple[str, ...],
 ) -> int:
     """Show what would change in ENV's tenant: creates, updates, deploys, bindings, deletes.
 
     Reads tenant.yaml, the rendered actions/<env>/ (a stale render is refused)
     and the tenant; writes nothing (but FILE with --out). Secret values are
-    never read or shown. Warns when the plan exceeds a safety threshold.
+    never read or shown. Warns when the plan exceeds a safety threshold, or
+    when an action this tool does not manage runs between two managed ones.
+    Exits 1 after the report when it holds an adopt change not asked for
+    with --adopt NAME.
     """
     tenant = state().tenant()
     limits = thresholds(tenant, env)
-    snap = snapshot(tenant, env, allow_delete=allow_delete, push_secrets=frozenset(push_secrets))
+    snap = snapshot(
+        tenant, env, allow_delete=allow_delete, push_secrets=frozenset(push_secrets), adopt=adopt
+    )
     plan = snap.plan
     warned = warnings(plan, limits)
+    refused: AdoptionError | None = None
+    try:
+        require_adoptions(plan, adopt)
+    except AdoptionError as error:
+        refused = error
+    if refused is not None and output == "json":
+        # One JSON document: the error, with the plan it refers to.
+        payload = {"ok": False, "error": refused.message, "problems": [], "plan": plan.data}
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return EXIT_ERROR
     if output == "json":
         # stdout stays the documented plan schema; the warnings go beside it.
         click.echo(json_report(plan))
@@ -90,6 +109,8 @@ def plan_command(
         click.echo(text_report(plan))
         for line in warned:
             click.secho(line, fg="red", bold=True)
+    if refused is not None:
+        raise refused  # after the report, so the adopt change is there to review
     if out is not None:
         write_saved_plan(out, snap)
         click.echo(f"Saved the plan to {out}; apply it with `auth0-actions apply {out}`.", err=True)

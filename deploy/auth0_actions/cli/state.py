@@ -165,3 +165,16 @@ def sandbox_isolation(require: bool) -> Isolation:
     isolation = detect_isolation()
     ensure_required_level(isolation, require=require)
     return isolation
+
+
+def adopt_option(func: F) -> F:
+    """--adopt NAME, repeatable: take over the live action NAME this tool did not deploy."""
+    return click.option(
+        "--adopt",
+        "adopt",
+        multiple=True,
+        metavar="NAME",
+        help="Take over the live action NAME, which tenant.yaml declares but auth0-actions "
+        "did not deploy: its code and secrets are replaced (the plan shows an adopt change "
+        "with the code and secret-name diff). Repeatable. Without it such a plan exits 1.",
+    )(func)

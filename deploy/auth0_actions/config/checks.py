@@ -16,6 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auth0_actions.config.model import ActionSpec, ConsentPolicy, LegacyRuleSpec, TenantConfig
+from auth0_actions.config.positions import (
+    Placed,
+    Position,
+    bounds_for,
+    contradiction,
+    order_conflict,
+)
 from auth0_actions.network import is_loopback_host
 from auth0_actions.triggers import registry
 from auth0_actions.yamlsource import KeyPath
@@ -287,3 +294,47 @@ def check_record_keys(policy: ConsentPolicy) -> Iterator[Finding]:
                 "form's raw value needs a key of its own"
             ),
         )
+
+
+def check_positions(config: TenantConfig) -> Iterator[Finding]:
+    """``actions[].position``: what can be told without the tenant (docs/tenant-yaml.md).
+
+    A before:/after: naming a managed action must agree with ``order``, one
+    naming an action of another trigger is a mistake, and positions must not
+    exclude each other (no place left for some unmanaged binding). Names only
+    the tenant knows are checked by the planner.
+    """
+    triggers: dict[str, list[tuple[int, ActionSpec]]] = {}
+    for index, action in enumerate(config.actions):
+        triggers.setdefault(action.trigger, []).append((index, action))
+    trigger_of = {action.name: action.trigger for action in config.actions}
+    for entries in triggers.values():
+        entries.sort(key=lambda entry: (entry[1].order, entry[0]))
+        placed = [
+            Placed(a.name, Position.parse(a.position) if a.position else None) for _, a in entries
+        ]
+        for rank, (index, action) in enumerate(entries):
+            where: KeyPath = ("actions", index, "position")
+            position = placed[rank].position
+            if position is None:
+                continue
+            target = position.target
+            if target is not None and trigger_of.get(target, action.trigger) != action.trigger:
+                yield (
+                    where,
+                    f"'{position}' names {target}, an action of trigger {trigger_of[target]}; "
+                    f"a position compares actions of {action.trigger} only",
+                )
+                continue
+            conflict = order_conflict(placed, rank)
+            if conflict:
+                yield where, conflict
+        # Names tenant.yaml does not declare are the unmanaged ones; None stands for any.
+        unmanaged = {p.position.target for p in placed if p.position and p.position.target}
+        reported: set[tuple[str | None, str | None]] = set()
+        for name in [None, *sorted(unmanaged - trigger_of.keys())]:
+            bounds = bounds_for(placed, name)
+            if bounds.empty and (bounds.low_by, bounds.high_by) not in reported:
+                reported.add((bounds.low_by, bounds.high_by))
+                index = next(i for i, a in entries if a.name == bounds.low_by)
+                yield ("actions", index, "position"), contradiction(bounds, name)

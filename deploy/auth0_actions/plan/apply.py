@@ -19,7 +19,9 @@ Order (each step only for what the plan changes):
    (keeping their place and display name). Bindings change only after every
    new version is live, and the list always holds every managed action, so a
    managed action is never unbound while it is being updated;
-5. **delete** orphans (only when the plan has delete changes: ``allow_delete``);
+5. **delete** orphans (only when the plan has delete changes: ``allow_delete``).
+   Their bindings, on every trigger, went in step 4: Auth0 answers 409 to
+   deleting a bound action (terraform-provider-auth0 #1550, #1641);
 6. **verify**: the tenant is read again and a fresh plan must have no changes.
 
 Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
@@ -35,7 +37,7 @@ With no changes, apply writes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
@@ -52,6 +54,7 @@ from auth0_actions.plan.changes import (
     TriggerEvent,
     Update,
 )
+from auth0_actions.plan.ownership import require_adoptions
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.secrets import Secret, resolve_secret_values
@@ -455,6 +458,7 @@ def apply_environment(
     *,
     allow_delete: bool = False,
     push_secrets: frozenset[str] = frozenset(),
+    adopt: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
     confirm: Callable[[Plan], bool] = lambda _: True,
     check: Callable[[DesiredState, LiveState, Plan], None] | None = None,
@@ -469,14 +473,19 @@ def apply_environment(
     ``check`` sees the plan and the states it was made from before anything
     is asked or written, even when there are no changes, and refuses by
     raising (a saved plan that is out of date, a safety threshold exceeded).
-    With no changes nothing is asked and nothing is written. Raises
+    With no changes nothing is asked and nothing is written. A plan with an
+    adopt change not named in ``adopt`` is refused first
+    (:func:`~auth0_actions.plan.ownership.require_adoptions`). Raises
     :class:`ApplyError` when a build fails, a wait times out or the fresh
     plan still has changes (listed in the message). ``push_secrets`` are
     pushed once: the verifying plan is made without them.
     """
     view = tenant.environment(environment)
     with open_states(tenant, environment, environ) as (client, desired, live):
-        plan = build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
+        plan = build_plan(
+            desired, live, allow_delete=allow_delete, push_secrets=push_secrets, adopt=adopt
+        )
+        require_adoptions(plan, adopt)
         if check is not None:
             check(desired, live, plan)
         if not plan.changes or not confirm(plan):
@@ -493,7 +502,12 @@ def apply_environment(
             sleep=sleep,
             clock=clock,
         )
-        after = build_plan(desired, live_state(client, desired.triggers), allow_delete=allow_delete)
+        after = build_plan(
+            desired,
+            live_state(client, desired.triggers),
+            allow_delete=allow_delete,
+            adopt=adopt,
+        )
     if after.changes:
         remaining = "; ".join(c.describe() for c in after.changes)
         raise ApplyError(f"applied, but the tenant still differs from the plan: {remaining}")

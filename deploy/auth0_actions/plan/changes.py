@@ -1,7 +1,8 @@
 """Typed changes: small value objects with a fixed sort order and a ``.data`` dict.
 
-The order is the order apply needs: creates, updates, deploys, then the
-binding changes (bind, reorder, unbind), then deletes; within a kind by
+The order is the order apply needs: adoptions first (they decide whether
+the rest may run), creates, updates, deploys, then the binding changes
+(bind, reorder, unbind), then deletes; within a kind by
 trigger, then tenant.yaml order (or name). Output built from it is
 deterministic and serialisable.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-KINDS = ("create", "update", "deploy", "bind", "reorder", "unbind", "delete")
+KINDS = ("adopt", "create", "update", "deploy", "bind", "reorder", "unbind", "delete")
 DriftKind = Literal[
     "draft-not-deployed",  # someone edited the draft by hand (or a deploy never finished)
     "binding-order",  # managed bindings in another order than tenant.yaml's
@@ -69,6 +70,43 @@ class Change(TriggerEvent):
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
         return (KINDS.index(self.kind), self.trigger, self.order, self.action or "")
+
+
+@dataclass(frozen=True)
+class Adopt(Change):
+    """A live action with a declared name that this tool did not deploy: taking it over.
+
+    Applied only when asked for by name (``--adopt NAME``); ``adopting`` says
+    whether it was. ``diff`` is its live code (deployed, else draft) ->
+    rendered code; ``secrets`` its secret names live and desired. ``header``
+    is False for a ``header: false`` action, which cannot be adopted this way
+    (the code it deploys would not mark it as ours).
+    """
+
+    kind: ClassVar[str] = "adopt"
+    symbol: ClassVar[str] = "!"
+    colour: ClassVar[str] = "magenta"
+    action_id: str = ""
+    adopting: bool = False
+    header: bool = True
+    secrets: dict[str, list[str]] = field(default_factory=dict)  # live / desired names
+    diff: str | None = None
+
+    def describe(self) -> str:
+        how = "with --adopt" if self.adopting else "needs --adopt " + (self.action or "")
+        return (
+            f"adopt {self.where} (live id {self.action_id}, not deployed by auth0-actions; "
+            f"its code and secrets are replaced: {how})"
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "action_id": self.action_id,
+            "adopting": self.adopting,
+            "header": self.header,
+            "secrets": self.secrets,
+            "diff": self.diff,
+        }
 
 
 @dataclass(frozen=True)
@@ -257,7 +295,13 @@ class Plan:
     changes: tuple[Change, ...]
     drift: tuple[Drift, ...]
     unmanaged: tuple[UnmanagedAction, ...]
-    bindings: dict[str, dict[str, list[str]]]  # trigger -> {"live": [...], "planned": [...]}
+    # trigger -> {"live": [...], "planned": [...], "managed": [...], "interleaved": [...]}
+    bindings: dict[str, dict[str, Any]]
+    adopt: tuple[str, ...] = ()  # the names adoption was asked for (--adopt)
+
+    def pending_adoptions(self) -> list[Adopt]:
+        """The adopt changes not asked for: apply refuses while there is one."""
+        return [c for c in self.changes if isinstance(c, Adopt) and not c.adopting]
 
     @property
     def has_changes(self) -> bool:
@@ -272,6 +316,7 @@ class Plan:
             "schema_version": 1,
             "environment": self.environment,
             "allow_delete": self.allow_delete,
+            "adopt": list(self.adopt),
             "summary": {**self.counts(), "drift": len(self.drift)},
             "changes": [c.data for c in self.changes],
             "drift": [d.data for d in self.drift],

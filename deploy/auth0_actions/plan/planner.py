@@ -16,14 +16,16 @@ of the action's secret values (field ``secret_values``) and a deploy.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from auth0_actions.config import Project
-from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.config.positions import Placed, Position, bounds_for, contradiction
+from auth0_actions.errors import Auth0ActionsError, ConfigError
 from auth0_actions.plan.changes import (
+    Adopt,
     Bind,
     Change,
     Create,
@@ -40,7 +42,6 @@ from auth0_actions.plan.state import (
     DesiredAction,
     DesiredState,
     LiveState,
-    is_orphan,
     open_states,
 )
 from auth0_actions.render.engine import header_secret_versions
@@ -212,19 +213,83 @@ def _action_changes(
     return changes, drift
 
 
+def _adopt_change(d: DesiredAction, live: LiveAction, adopting: bool) -> Adopt:
+    """What taking over ``live`` would replace: its code and its secret names."""
+    version = live.deployed_version
+    code = version.code if version else live.code
+    names = version.secret_names if version else live.secret_names
+    label = f"a/{d.name} (live version {version.number})" if version else f"a/{d.name} (draft)"
+    return Adopt(
+        d.trigger,
+        d.name,
+        d.order,
+        action_id=live.id,
+        adopting=adopting,
+        header=d.header,
+        secrets={"live": sorted(names), "desired": list(d.secret_names)},
+        diff=unified_diff(code, d.code, label, f"b/{d.path}"),
+    )
+
+
+def _unmanaged_anchors(
+    trigger: str,
+    desired: list[DesiredAction],
+    kept: list[tuple[int, str]],  # (managed bindings before it, name), in live order
+) -> list[tuple[int, str]]:
+    """Each kept unmanaged binding moved the least needed to satisfy the positions."""
+    placed = [Placed(d.name, Position.parse(d.position) if d.position else None) for d in desired]
+    bound = {name for _, name in kept}
+    for d, action in zip(desired, placed, strict=True):
+        target = action.position.target if action.position else None
+        if target is not None and target not in bound and target not in {p.name for p in placed}:
+            raise ConfigError(
+                f"tenant.yaml {d.key}.position: '{action.position}' of {d.name} names "
+                f"{target}, which is not bound to {trigger} in the tenant; name an action "
+                f"bound there, or remove the position"
+            )
+    moved: list[tuple[int, int, str]] = []
+    for rank, (anchor, name) in enumerate(kept):
+        bounds = bounds_for(placed, name)
+        if bounds.empty:
+            key = next(d.key for d in desired if d.name == bounds.low_by)
+            raise ConfigError(
+                f"tenant.yaml {key}.position ({trigger}): {contradiction(bounds, name)}"
+            )
+        moved.append((bounds.clamp(anchor), rank, name))
+    return [(anchor, name) for anchor, _, name in sorted(moved)]
+
+
+def _interleaved(planned: list[str], managed: set[str]) -> list[dict[str, str]]:
+    """Each unmanaged binding that runs between two managed ones, with its neighbours."""
+    found = []
+    for index, name in enumerate(planned):
+        if name in managed:
+            continue
+        before = [n for n in planned[:index] if n in managed]
+        after = [n for n in planned[index + 1 :] if n in managed]
+        if before and after:
+            found.append({"action": name, "after": before[-1], "before": after[0]})
+    return found
+
+
 def _binding_changes(
     trigger: str,
     desired: list[DesiredAction],
     bindings: tuple[LiveBinding, ...],
     managed_ids: dict[str, str],  # action id -> name, of managed actions on this trigger
     deleting: set[str],  # action ids of orphans being deleted
-) -> tuple[list[Change], list[Drift], dict[str, list[str]]]:
-    """Bind, reorder, unbind; unmanaged bindings stay after as many managed ones as before."""
+) -> tuple[list[Change], list[Drift], dict[str, Any]]:
+    """Bind, reorder, unbind; unmanaged bindings keep their place within the positions.
+
+    An unmanaged binding stays after as many managed ones as before, unless a
+    position (``actions[].position``) moves it: then it moves the least.
+    """
     changes: list[Change] = []
     drift: list[Drift] = []
     order = {d.name: d.order for d in desired}
     live_managed: list[str] = []
     kept_unmanaged: list[tuple[int, str]] = []  # (managed bindings before it, name)
+    kept_live: list[str] = []  # the live names that stay bound, in live order
     for binding in bindings:
         name = managed_ids.get(binding.action_id)
         if name is not None:
@@ -235,21 +300,23 @@ def _binding_changes(
                 )
             else:
                 live_managed.append(name)
+                kept_live.append(name)
         elif binding.action_id in deleting:
             changes.append(Unbind(trigger, binding.action_name, 0, binding.id, "orphan"))
         else:
             kept_unmanaged.append((len(live_managed), binding.action_name))
+            kept_live.append(binding.action_name)
 
     planned: list[str] = []
+    anchored = _unmanaged_anchors(trigger, desired, kept_unmanaged)
     for index in range(len(desired) + 1):
-        planned.extend(name for anchor, name in kept_unmanaged if anchor == index)
+        planned.extend(name for anchor, name in anchored if anchor == index)
         if index < len(desired):
             planned.append(desired[index].name)
 
     wanted = [d.name for d in desired if d.name in live_managed]
     live_names = [b.action_name for b in bindings]
     if live_managed != wanted:
-        changes.append(Reorder(trigger, None, 0, tuple(live_names), tuple(planned)))
         drift.append(
             Drift(
                 "binding-order",
@@ -259,10 +326,23 @@ def _binding_changes(
                 f"{', '.join(wanted)}",
             )
         )
+    staying = set(kept_live)
+    if [n for n in planned if n in staying] != kept_live:
+        changes.append(Reorder(trigger, None, 0, tuple(live_names), tuple(planned)))
     for d in desired:
         if d.name not in live_managed:
             changes.append(Bind(d.trigger, d.name, d.order, planned.index(d.name)))
-    return changes, drift, {"live": live_names, "planned": planned}
+    managed = [d.name for d in desired]
+    return (
+        changes,
+        drift,
+        {
+            "live": live_names,
+            "planned": planned,
+            "managed": managed,
+            "interleaved": _interleaved(planned, set(managed)),
+        },
+    )
 
 
 def check_push_secrets(desired: DesiredState, push_secrets: frozenset[str]) -> None:
@@ -283,42 +363,62 @@ def build_plan(
     *,
     allow_delete: bool = False,
     push_secrets: frozenset[str] = frozenset(),
+    adopt: Collection[str] = (),
 ) -> Plan:
     """Every change that makes ``live`` match ``desired``, in the fixed order; writes nothing.
 
     ``push_secrets``: secret names whose values every managed action using
     them gets again (an update and a deploy), with no version raised.
+    ``adopt`` names the declared actions whose live namesake (not ours) may be
+    taken over; the adopt change of any other stays pending, and that
+    action's other changes are not planned (apply refuses such a plan).
     """
     check_push_secrets(desired, push_secrets)
     changes: list[Change] = []
     drift: list[Drift] = []
     unmanaged: list[UnmanagedAction] = []
     deleting: set[str] = set()
+    managed_ids: set[str] = set()
+    blocked: set[tuple[str, str]] = set()  # (trigger, name) awaiting --adopt
     for action in live.actions:
-        if desired.managed(action):
+        declared = desired.declared(action)
+        owned = desired.owns(action)
+        if declared is not None and owned:
+            managed_ids.add(action.id)
             continue
-        orphan = is_orphan(action)
-        unmanaged.append(UnmanagedAction(action.id, action.name, action.trigger_ids, orphan))
+        if declared is not None:
+            adopting = declared.name in adopt and declared.header
+            changes.append(_adopt_change(declared, action, adopting))
+            if adopting:
+                managed_ids.add(action.id)
+            else:
+                blocked.add((declared.trigger, declared.name))
+            continue
+        unmanaged.append(UnmanagedAction(action.id, action.name, action.trigger_ids, owned))
         trigger = action.trigger_ids[0] if action.trigger_ids else ""
-        if orphan and allow_delete:
+        if owned and allow_delete:
             deleting.add(action.id)
             changes.append(Delete(trigger, action.name, 0, action.id))
-        elif orphan:
+        elif owned:
             drift.append(
                 Drift(
                     "orphan",
                     trigger,
                     action.name,
-                    "deployed by auth0-actions but no longer in tenant.yaml; "
+                    "deployed (or adopted) by auth0-actions but no longer in tenant.yaml; "
                     "deleted only with --allow-delete",
                 )
             )
 
-    bindings: dict[str, dict[str, list[str]]] = {}
+    bindings: dict[str, dict[str, Any]] = {}
     for trigger in sorted(set(desired.triggers) | set(live.bindings)):
-        wanted = desired.for_trigger(trigger)
+        wanted = [d for d in desired.for_trigger(trigger) if (trigger, d.name) not in blocked]
         names = {d.name for d in wanted}
-        managed = {a.name: a for a in live.actions if a.name in names and trigger in a.trigger_ids}
+        managed = {
+            a.name: a
+            for a in live.actions
+            if a.id in managed_ids and a.name in names and trigger in a.trigger_ids
+        }
         for d in wanted:
             action_changes, action_drift = _action_changes(d, managed.get(d.name), push_secrets)
             changes.extend(action_changes)
@@ -342,6 +442,7 @@ def build_plan(
         drift=tuple(sorted(drift, key=lambda d: (d.trigger, d.action or "", d.kind))),
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (u.name, u.id))),
         bindings=bindings,
+        adopt=tuple(sorted(set(adopt))),
     )
 
 
@@ -351,8 +452,11 @@ def plan_environment(
     *,
     allow_delete: bool = False,
     push_secrets: frozenset[str] = frozenset(),
+    adopt: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Plan:
     """Desired and live state of one environment, compared: the Plan (nothing is written)."""
     with open_states(tenant, environment, environ) as (_, desired, live):
-        return build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
+        return build_plan(
+            desired, live, allow_delete=allow_delete, push_secrets=push_secrets, adopt=adopt
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -12,18 +13,76 @@ from auth0_actions.plan.changes import Change, Plan
 def summary_line(plan: Plan) -> str:
     n = plan.counts()
     bindings = n["bind"] + n["reorder"] + n["unbind"]
+    adopt = f"{n['adopt']} to adopt, " if n["adopt"] else ""
     return (
-        f"Plan: {n['create']} to create, {n['update']} to update, {n['deploy']} to deploy, "
+        f"Plan: {adopt}{n['create']} to create, {n['update']} to update, {n['deploy']} to deploy, "
         f"{bindings} to bind/reorder/unbind, {n['delete']} to delete"
     )
 
 
 def _values(change: Change) -> list[str]:
-    values = change.data.get("values") or {}
-    return [
+    data = change.data
+    values = data.get("values") or {}
+    lines = [
         f"{name}: {json.dumps(v['live'])} -> {json.dumps(v['desired'])}"
         for name, v in values.items()
     ]
+    secrets = data.get("secrets")
+    if isinstance(secrets, dict):  # an adoption: the secret names it replaces
+        live, desired = set(secrets["live"]), set(secrets["desired"])
+        added, removed = sorted(desired - live), sorted(live - desired)
+        kept = sorted(live & desired)
+        lines.append(
+            "secret names: "
+            + (", ".join([*(f"+{n}" for n in added), *(f"-{n}" for n in removed)]) or "unchanged")
+            + (f" (kept: {', '.join(kept)}; values are pushed again)" if kept else "")
+        )
+    return lines
+
+
+def interleaving_warnings(plan: Plan) -> list[str]:
+    """One line per unmanaged binding that will run between two managed ones."""
+    return [
+        f"warning: {trigger}: {found['action']} (not managed by auth0-actions) runs between "
+        f"{found['after']} and {found['before']}; pin where it may run with "
+        "actions[].position in tenant.yaml (first, last, before:NAME, after:NAME)"
+        for trigger, lists in plan.bindings.items()
+        for found in lists.get("interleaved", [])
+    ]
+
+
+def _side_by_side(trigger: str, lists: dict[str, Any]) -> list[str]:
+    """The live and the planned order in two columns; unmanaged bindings marked *."""
+    managed = set(lists.get("managed", []))
+
+    def column(names: list[str]) -> list[str]:
+        return [f"{i}. {n}{'' if n in managed else ' *'}" for i, n in enumerate(names, 1)]
+
+    live, planned = column(lists["live"]) or ["(none)"], column(lists["planned"]) or ["(none)"]
+    width = max(len("live"), *(len(cell) for cell in live)) + 4
+    rows = [f"  {'live':<{width}}planned"]
+    for index in range(max(len(live), len(planned))):
+        left = live[index] if index < len(live) else ""
+        right = planned[index] if index < len(planned) else ""
+        rows.append(f"  {left:<{width}}{right}".rstrip())
+    return [f"Bindings {trigger} (* not managed by auth0-actions):", *rows]
+
+
+def _bindings_text(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    for trigger, lists in plan.bindings.items():
+        lines.append("")
+        managed = set(lists.get("managed", []))
+        everything = [*lists["live"], *lists["planned"]]
+        if lists["live"] != lists["planned"] or any(n not in managed for n in everything):
+            lines.extend(_side_by_side(trigger, lists))
+        else:
+            lines.append(f"Bindings {trigger}: {' -> '.join(lists['planned']) or '(none)'}")
+    warned = interleaving_warnings(plan)
+    if warned:
+        lines.append("")
+        lines.extend(click.style(line, fg="yellow", bold=True) for line in warned)
+    return lines
 
 
 def _colour_diff(diff: str) -> str:
@@ -67,9 +126,7 @@ def text_report(plan: Plan) -> str:
         for action in plan.unmanaged:
             note = " [orphan: carries the auth0-actions header]" if action.orphan else ""
             lines.append(f"  {action.name} ({', '.join(action.triggers) or 'no trigger'}){note}")
-    for trigger, lists in plan.bindings.items():
-        lines.append("")
-        lines.append(f"Bindings {trigger}: {' -> '.join(lists['planned']) or '(none)'}")
+    lines.extend(_bindings_text(plan))
     lines.append("")
     summary = summary_line(plan)
     if not plan.changes:
@@ -129,5 +186,11 @@ def markdown_report(plan: Plan) -> str:
         lines.append("")
     for trigger, lists in plan.bindings.items():
         planned = " → ".join(f"`{n}`" for n in lists["planned"]) or "(none)"
+        if lists["live"] != lists["planned"]:
+            live = " → ".join(f"`{n}`" for n in lists["live"]) or "(none)"
+            lines.append(f"Bindings `{trigger}` now: {live}  ")
         lines.append(f"Bindings `{trigger}` after apply: {planned}")
+    warned = interleaving_warnings(plan)
+    if warned:
+        lines += ["", *(f"> **{line}**" for line in warned)]
     return "\n".join(lines).rstrip("\n") + "\n"

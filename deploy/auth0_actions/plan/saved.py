@@ -3,7 +3,8 @@
 The file (JSON, ``format_version`` 1) holds the environment, the plan's data
 (as ``plan -o json`` shows it), the secret names it pushes
 (``push_secrets``, from ``plan --push-secrets``; absent in older files: none),
-the live state the plan was made from and a fingerprint of the desired state.
+the adopt decisions (``plan --adopt``), the live state the plan was made
+from and a fingerprint of the desired state.
 ``apply FILE`` reads the tenant and the render again and refuses the plan
 when either moved, or when the plan it would make now differs from the saved
 one: what was reviewed is what ships.
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,14 @@ def snapshot(
     *,
     allow_delete: bool = False,
     push_secrets: frozenset[str] = frozenset(),
+    adopt: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Plan the environment as ``plan`` does, keeping both states (nothing is written)."""
     with open_states(tenant, environment, environ) as (_, desired, live):
-        plan = build_plan(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
+        plan = build_plan(
+            desired, live, allow_delete=allow_delete, push_secrets=push_secrets, adopt=adopt
+        )
         return Snapshot(desired, live, plan, push_secrets)
 
 
@@ -168,6 +172,7 @@ def saved_plan_data(snap: Snapshot) -> dict[str, Any]:
         "environment": snap.plan.environment,
         "allow_delete": snap.plan.allow_delete,
         "push_secrets": sorted(snap.push_secrets),
+        "adopt": list(snap.plan.adopt),
         "live_state": {"sha256": sha256_hex(canonical(live)), **live},
         "desired_state": {"sha256": sha256_hex(canonical(desired)), **desired},
         "plan": _json_roundtrip(snap.plan.data),
@@ -190,6 +195,7 @@ class SavedPlan:
     environment: str
     allow_delete: bool
     push_secrets: frozenset[str]
+    adopt: tuple[str, ...]  # the live actions the plan takes over (plan --adopt)
     tool_version: str
     live_sha256: str
     live: dict[str, Any]  # the live-state document
@@ -206,6 +212,17 @@ def _field(data: Mapping[str, Any], key: str, kind: type, path: Path) -> Any:
             "make it again with `auth0-actions plan --out`"
         )
     return value
+
+
+def _adopt_field(data: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    """The adopt decisions; absent in a plan saved before adoption existed: none."""
+    names = data.get("adopt", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SavedPlanError(
+            f"{path}: not a valid saved plan: 'adopt' is not a list of action names; "
+            "make it again with `auth0-actions plan --out`"
+        )
+    return tuple(names)
 
 
 def _checked(section: Mapping[str, Any], path: Path, name: str) -> tuple[str, dict[str, Any]]:
@@ -265,6 +282,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
         environment=environment,
         allow_delete=_field(data, "allow_delete", bool, path),
         push_secrets=_push_secrets(data, path),
+        adopt=_adopt_field(data, path),
         tool_version=_field(data, "tool_version", str, path),
         live_sha256=live_sha,
         live=live,

@@ -1,11 +1,17 @@
 """Desired state (tenant.yaml + rendered files) and live state (the tenant), and who owns what.
 
-Ownership rule: an action is *managed* when its name is one of tenant.yaml's
-actions for that trigger. Every other action is *unmanaged*: it is listed but
-never changed, and its bindings keep their relative place. An unmanaged
-action whose code carries the provenance header (:data:`PROVENANCE_MARKER`)
-was deployed by auth0-actions and has since left tenant.yaml: an *orphan*,
-deleted only when the plan is made with ``allow_delete``.
+Ownership rule: a live action is *ours* in an environment when its draft or
+deployed code starts with the provenance header (:data:`PROVENANCE_MARKER`),
+or its id is recorded under ``environments.<env>.adopted.actions`` (what
+``import`` writes for code that carries no header). An action is *managed*
+when it is ours and tenant.yaml declares its name for one of its triggers.
+
+A live action with a declared name that is *not* ours was made by someone
+else: taking it over (its code and secrets replaced) is an ``adopt`` change,
+made only when asked for by name. Every other action is *unmanaged*: listed,
+never changed, its bindings kept in their place (within the bounds of
+``actions[].position``). An unmanaged action that is ours has left
+tenant.yaml: an *orphan*, unbound and deleted only with ``allow_delete``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auth0_actions.config import Project
 from auth0_actions.environment import open_environment
@@ -41,12 +47,17 @@ class DesiredAction:
     runtime: str
     dependencies: Dependencies
     secret_names: tuple[str, ...]  # sorted; values are never part of the state
+    header: bool = True  # the rendered code starts with the provenance header
+    position: str | None = None  # actions[].position: first, last, before:NAME, after:NAME
+    key: str = ""  # where it is declared, for messages: actions[INDEX]
 
 
 @dataclass(frozen=True)
 class DesiredState:
     environment: str
     actions: tuple[DesiredAction, ...]  # by (trigger, order)
+    # environments.<env>.adopted.actions: name -> live id, ours without a header
+    adopted: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -55,9 +66,16 @@ class DesiredState:
     def for_trigger(self, trigger: str) -> list[DesiredAction]:
         return [a for a in self.actions if a.trigger == trigger]
 
-    def managed(self, action: LiveAction) -> bool:
-        """The ownership rule: a name tenant.yaml lists for one of the action's triggers."""
-        return any(a.name == action.name and a.trigger in action.trigger_ids for a in self.actions)
+    def declared(self, action: LiveAction) -> DesiredAction | None:
+        """The tenant.yaml action with this live action's name on one of its triggers."""
+        for desired in self.actions:
+            if desired.name == action.name and desired.trigger in action.trigger_ids:
+                return desired
+        return None
+
+    def owns(self, action: LiveAction) -> bool:
+        """The ownership rule: our provenance header, or an adopted id."""
+        return carries_header(action) or action.id in self.adopted.values()
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,7 @@ class LiveState:
     bindings: Mapping[str, tuple[LiveBinding, ...]]  # trigger -> bindings in execution order
 
 
-def is_orphan(action: LiveAction) -> bool:
+def carries_header(action: LiveAction) -> bool:
     """Deployed by auth0-actions (provenance header in its draft or deployed code)."""
     deployed = action.deployed_version.code if action.deployed_version else ""
     return action.code.startswith(PROVENANCE_MARKER) or deployed.startswith(PROVENANCE_MARKER)
@@ -94,10 +112,16 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             runtime=spec.runtime,
             dependencies=tuple((d.name, d.version) for d in spec.dependencies),
             secret_names=tuple(sorted(view.secret_env_vars(spec.secrets))),
+            header=spec.header,
+            position=spec.position,
+            key=f"actions[{index}]",
         )
-        for spec in sorted(tenant.config.actions, key=lambda a: (a.trigger, a.order, a.name))
+        for index, spec in sorted(
+            enumerate(tenant.config.actions), key=lambda e: (e[1].trigger, e[1].order, e[1].name)
+        )
     ]
-    return DesiredState(environment, tuple(actions))
+    adopted = dict(view.settings.adopted.actions)
+    return DesiredState(environment, tuple(actions), adopted)
 
 
 def configured_triggers(tenant: Project) -> tuple[str, ...]:

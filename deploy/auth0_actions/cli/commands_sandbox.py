@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
+from auth0_actions.cli.sandbox_modules import pinned_modules, rendered_location
 from auth0_actions.cli.state import require_isolation_option, sandbox_isolation, state
 from auth0_actions.errors import EXIT_ERROR, EXIT_OK, ConfigError
 from auth0_actions.sandbox.event import rules_inputs
+from auth0_actions.sandbox.modules import PinnedModule, merged_dependencies, unit_modules
 from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import Limits, SandboxPool
 from auth0_actions.triggers import registry
+
+if TYPE_CHECKING:
+    from auth0_actions.config.load import Project
+    from auth0_actions.config.model import ActionSpec
 
 
 def _read_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -117,6 +123,22 @@ def _read_stubs(path: Path) -> Exchange:
     help="Use the dependencies tenant.yaml declares for this action (default: the action "
     "FILE was rendered from, when FILE is actions/<env>/<name>.js).",
 )
+@click.option(
+    "--module",
+    "module_options",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="An Actions Module the action loads with require('actions:NAME') (repeatable); "
+    "default for a module the action declares in tenant.yaml: its rendered "
+    "actions/<env>/modules/NAME.js.",
+)
+@click.option(
+    "--module-secrets",
+    "module_secrets_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON (or YAML) object of module name -> {secret name: value} "
+    "(actions.secrets in the module's code).",
+)
 @require_isolation_option
 def run_command(
     file: Path,
@@ -130,6 +152,8 @@ def run_command(
     output: str,
     dependency_specs: tuple[str, ...],
     action_name: str | None,
+    module_options: tuple[str, ...],
+    module_secrets_file: Path | None,
     require_isolation: bool,
 ) -> int:
     """Execute FILE once in the sandbox and print what it did.
@@ -157,7 +181,7 @@ def run_command(
         k: str(v)
         for k, v in (_read_mapping(secrets_file, "secrets") if secrets_file else {}).items()
     }
-    unit = {
+    unit: dict[str, Any] = {
         "name": file.stem,
         "code": file.read_text(encoding="utf-8"),
         "filename": str(file),
@@ -165,10 +189,23 @@ def run_command(
         "deps_dir": None,
     }
     if not rule:
-        deps_dir = _dependency_dir(file, dependency_specs, action_name)
+        project, spec, env = _project_action(file, action_name)
+        modules = pinned_modules(
+            module_options,
+            module_secrets_file,
+            project,
+            list(spec.modules) if spec is not None else [],
+            env,
+        )
+        unit["modules"] = unit_modules(modules, file.stem)
+        declared = {d.name: d.version for d in spec.dependencies} if spec is not None else {}
+        deps_dir = _dependency_dir(file.stem, declared, dependency_specs, modules)
         unit["deps_dir"] = str(deps_dir) if deps_dir else None
-    elif dependency_specs or action_name:
-        raise ConfigError("--dependency and --action apply to Actions, not to a legacy --rule")
+    elif dependency_specs or action_name or module_options or module_secrets_file:
+        raise ConfigError(
+            "--dependency, --action, --module and --module-secrets apply to Actions, "
+            "not to a legacy --rule"
+        )
     if rule:
         user, context = rules_inputs(event)
         request: dict[str, Any] = {
@@ -218,37 +255,44 @@ def run_command(
     return EXIT_ERROR if failed else EXIT_OK
 
 
-# --- the action's npm dependencies ------------------------------------------------------
-def _rendered_action(file: Path, root: Path) -> str | None:
-    """``name`` when FILE is ``<root>/actions/<env>/<name>.js``, the render of an action."""
-    try:
-        # Project.actions_dir, without loading tenant.yaml for a file elsewhere.
-        parts = file.resolve().relative_to(root / "actions").parts
-    except ValueError:
-        return None
-    return parts[1].removesuffix(".js") if len(parts) == 2 and parts[1].endswith(".js") else None
+# --- the action of the project FILE is, its npm dependencies ---------------------------
+def _project_action(
+    file: Path, action: str | None
+) -> tuple[Project | None, ActionSpec | None, str | None]:
+    """The project, FILE's action in tenant.yaml and the environment FILE was rendered for.
 
-
-def _dependency_dir(file: Path, specs: tuple[str, ...], action: str | None) -> Path | None:
-    """The cache directory of FILE's npm dependencies (installed now if needed), or None.
-
-    The same content-addressed cache as `auth0-actions test`: the project's
-    (deploy/auth0_actions/sandbox/deps.py), or the user's outside a project.
+    The action is ``--action`` or the one FILE was rendered from
+    (``actions/<env>/<name>.js``); (None, None, None) outside a project.
     """
     root = state().project_root()
-    wanted: dict[str, str] = {}
-    name = action or (_rendered_action(file, root) if root is not None else None)
-    if name is not None:
-        if root is None:
-            raise ConfigError(f"--action {name}: no tenant.yaml here or in a parent directory")
-        tenant = state().tenant()
-        found = next((a for a in tenant.config.actions if a.name == name), None)
-        if found is None and action is not None:
-            known = ", ".join(a.name for a in tenant.config.actions) or "none"
-            raise ConfigError(f"{tenant.path}: no action named {action!r} (actions: {known})")
-        wanted = {d.name: d.version for d in found.dependencies} if found else {}
-    if not wanted and not specs:
-        return None
+    located = rendered_location(file, root) if root is not None else None
+    name = action or (located[1] if located is not None else None)
+    if name is None:
+        return None, None, None
+    if root is None:
+        raise ConfigError(f"--action {name}: no tenant.yaml here or in a parent directory")
+    tenant = state().tenant()
+    found = next((a for a in tenant.config.actions if a.name == name), None)
+    if found is None and action is not None:
+        known = ", ".join(a.name for a in tenant.config.actions) or "none"
+        raise ConfigError(f"{tenant.path}: no action named {action!r} (actions: {known})")
+    return tenant, found, located[0] if located is not None else None
+
+
+def _dependency_dir(
+    action: str,
+    declared: dict[str, str],
+    specs: tuple[str, ...],
+    modules: list[PinnedModule],
+) -> Path | None:
+    """The cache directory of the action's npm dependencies (installed now if needed), or None.
+
+    The action's declared packages, overridden by --dependency, with those of
+    its modules. The same content-addressed cache as `auth0-actions test`: the
+    project's (deploy/auth0_actions/sandbox/deps.py), or the user's outside a project.
+    """
+    root = state().project_root()
+    wanted = dict(declared)
     from pydantic import ValidationError
 
     from auth0_actions.config.model import Dependency
@@ -263,7 +307,10 @@ def _dependency_dir(file: Path, specs: tuple[str, ...], action: str | None) -> P
                 f"--dependency {spec}: not an npm package name and version (NAME@VERSION)"
             ) from None
         wanted[package] = version
-    declared = [Dependency(name=n, version=v) for n, v in wanted.items()]
+    own = [Dependency(name=n, version=v) for n, v in wanted.items()]
+    packages = merged_dependencies(action, own, modules)
+    if not packages:
+        return None
     if root is None:
-        return ensure_dependencies(Path.cwd(), declared, cache=user_cache_root())
-    return ensure_dependencies(root, declared)
+        return ensure_dependencies(Path.cwd(), packages, cache=user_cache_root())
+    return ensure_dependencies(root, packages)

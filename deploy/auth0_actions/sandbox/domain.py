@@ -1,9 +1,12 @@
 """Isolation domains: what one sandbox worker may ever hold.
 
 A domain is one action (or legacy rule): its code, its secret values (a
-rule's configuration) and its dependency set. A warm worker serves exactly
-one domain for its whole life, so no worker's memory ever holds two actions'
-secrets, and state an action leaves behind (patched built-ins, globals,
+rule's configuration), its dependency set and the Actions Modules it pins
+(each module's code and secret values: a module runs in the runtime of the
+action that requires it:
+https://auth0.com/docs/customize/actions/limitations#actions-modules). A warm
+worker serves exactly one domain for its whole life, so no worker's memory
+ever holds two actions' secrets, and state an action leaves behind (patched built-ins, globals,
 hooks, module-level variables) reaches only that same action's later
 executions, as on Auth0, where module-level code runs once per instance.
 
@@ -39,6 +42,9 @@ class Domain:
     # the file name of that JS half; None for a rule.
     trigger: Mapping[str, Any] | None = None
     script: str | None = None
+    # The Actions Modules the action pins: {name, code, secrets} each, the
+    # secrets being the module's own values (actions.secrets in its code).
+    modules: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def of_action(cls, unit: Mapping[str, Any], trigger: Mapping[str, Any], script: str) -> Domain:
@@ -67,6 +73,15 @@ class Domain:
             deps_dir=Path(deps) if deps else None,
             trigger=trigger,
             script=script,
+            modules=tuple(
+                {
+                    "name": str(m["name"]),
+                    "code": str(m.get("code", "")),
+                    "secrets": {str(k): str(v) for k, v in (m.get("secrets") or {}).items()},
+                }
+                for m in (unit.get("modules") or [])
+                if kind == ACTION
+            ),
         )
 
     @cached_property
@@ -81,6 +96,7 @@ class Domain:
                 self.values,
                 str(self.deps_dir),
                 self.trigger,
+                list(self.modules),
             ],
             sort_keys=True,
         )
@@ -101,4 +117,6 @@ class Domain:
             unit["trigger"] = dict(self.trigger)
             unit["runner"] = f"{triggers_inside}/{self.script}"
         unit["configuration" if self.kind == RULE else "secrets"] = values
+        if self.modules:
+            unit["modules"] = [dict(m) for m in self.modules]
         return json.dumps(unit).encode()

@@ -28,11 +28,13 @@ from auth0_actions.errors import Auth0ActionsError, ConfigError
 from auth0_actions.render import TemplateRenderer, units_for
 from auth0_actions.render.project import consent_context
 from auth0_actions.sandbox.event import merge, rules_inputs
+from auth0_actions.sandbox.modules import merged_dependencies, unit_modules
 from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
 from auth0_actions.scenarios.consent_io import decode_token, read_record, sign_token, write_record
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
+from auth0_actions.scenarios.modules import pinned_for
 from auth0_actions.triggers import registry
 from auth0_actions.triggers.base import Trigger
 from auth0_actions.triggers.post_login_tokens import issued_scopes
@@ -271,6 +273,12 @@ class ScenarioRunner:
                     f"pipeline names {kind} '{name}', which tenant.yaml does not define"
                 )
             folder = "" if kind == "action" else "legacy-rules/"
+            modules = (
+                pinned_for(self.tenant, case.environment, name, code, secrets)
+                if kind == "action"
+                else []
+            )
+            packages = merged_dependencies(name, declared_deps.get(name, []), modules)
             units.append(
                 {
                     "name": name,
@@ -278,10 +286,9 @@ class ScenarioRunner:
                     "filename": f"actions/{case.environment}/{folder}{name}.js",
                     # Auth0 hands each action only the secrets it declares.
                     "secrets": {k: v for k, v in secrets.items() if k in declared[key]},
+                    "modules": unit_modules(modules, name),
                     "deps_dir": (
-                        str(path)
-                        if kind == "action" and (path := deps.get(declared_deps.get(name, [])))
-                        else None
+                        str(path) if kind == "action" and (path := deps.get(packages)) else None
                     ),
                 }
             )

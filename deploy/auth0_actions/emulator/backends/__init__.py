@@ -52,11 +52,12 @@ class Backends:
         actions = ActionsBackend(host)
         clients = Clients(host.store, host.domain)
         apis = ResourceServers(host.store, host.domain)
+        modules = ModulesBackend(host.store)
         return cls(
             users=UsersBackend(host.store),
             actions=actions,
             bindings=BindingsBackend(actions),
-            action_tests=ActionTests(host, actions),
+            action_tests=ActionTests(host, actions, modules),
             rules=RulesBackend(host.store),
             jobs=JobsBackend(host),
             clients=clients,
@@ -66,7 +67,7 @@ class Backends:
             connections=ConnectionsBackend(
                 host.store, lambda: [str(c["client_id"]) for c in clients.all()]
             ),
-            modules=ModulesBackend(host.store),
+            modules=modules,
             mfa=OtpBackend(host.store),
             settings=SettingsBackend(host.store),
         )

@@ -1,7 +1,8 @@
 """``POST /actions/actions/{id}/test``: one run of an action's draft in the sandbox.
 
 The draft runs as its trigger runs it (the trigger's event built from the
-payload, its npm dependencies from the cache its build installed them into),
+payload, its npm dependencies from the cache its build installed them into,
+the Actions Modules versions its ``modules`` pin),
 in a pool of one sandbox worker started on first use. The answer is what
 Auth0 keeps of an execution: status, the api commands, the console output
 and the error, all without this machine's paths.
@@ -15,6 +16,7 @@ from typing import Any
 
 from auth0_actions.emulator.backends.actions import ActionsBackend
 from auth0_actions.emulator.backends.host import BackendHost
+from auth0_actions.emulator.backends.modules import ModulesBackend
 from auth0_actions.emulator.http import bad_request
 from auth0_actions.triggers import registry
 from auth0_actions.triggers.base import persisted_logs
@@ -23,9 +25,10 @@ from auth0_actions.triggers.base import persisted_logs
 class ActionTests:
     """Runs drafts for the test endpoint; the host keeps the sandbox pool."""
 
-    def __init__(self, host: BackendHost, actions: ActionsBackend) -> None:
+    def __init__(self, host: BackendHost, actions: ActionsBackend, modules: ModulesBackend) -> None:
         self.host = host
         self.actions = actions
+        self.modules = modules
         self._pool_lock = threading.Lock()
 
     def pool(self) -> Any:
@@ -71,8 +74,13 @@ class ActionTests:
         }
         event = trigger.build_event(dict(payload))
         try:
-            # The draft's npm dependencies, as its build installed them (builds.py).
-            deps_dir = builds.directory(doc.get("dependencies") or [])
+            # The module versions the draft pins, and the draft's npm dependencies
+            # with theirs, as the build installed them (builds.py).
+            pinned = self.modules.pinned(doc.get("modules") or [])
+            unit["modules"] = [{k: m[k] for k in ("name", "code", "secrets")} for m in pinned]
+            deps_dir = builds.directory(
+                _merged(str(doc.get("name", "")), doc.get("dependencies") or [], pinned)
+            )
             unit["deps_dir"] = str(deps_dir) if deps_dir else None
             reply = self.pool().call(
                 {"op": trigger.id, "units": [unit], "event": event, "resume": None}
@@ -106,3 +114,19 @@ class ActionTests:
                 k: clean(str(error[k])) for k in ("message", "stack", "handler") if error.get(k)
             }
         return record
+
+
+def _merged(
+    action: str, dependencies: list[Mapping[str, Any]], pinned: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The draft's npm packages with its modules'; DependencyError on a version conflict."""
+    from auth0_actions.sandbox.modules import Package, PinnedModule, merged_dependencies
+
+    def packages(deps: list[Mapping[str, Any]]) -> list[Package]:
+        return [Package(str(d["name"]), str(d["version"])) for d in deps]
+
+    modules = [
+        PinnedModule(m["name"], m["code"], dependencies=packages(m["dependencies"])) for m in pinned
+    ]
+    merged = merged_dependencies(action, packages(dependencies), modules)
+    return [{"name": p.name, "version": p.version} for p in merged]

@@ -160,6 +160,31 @@ class ModulesBackend:
             )
         return out
 
+    def pinned(self, refs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """What an action version's ``modules`` pin, for the runtime: one per reference.
+
+        ``{name, code, dependencies, secrets}`` of each pinned version, the
+        secrets being the version's values (never returned by the API). A
+        version that no longer exists is left out: the action's
+        ``require('actions:<name>')`` then fails as for a module it does not pin.
+        """
+        out = []
+        with self.store.transaction():
+            for ref in refs:
+                version = self.store.get(MODULE_VERSION, str(ref.get("module_version_id", "")))
+                doc = self.store.get(MODULE, version["module_id"]) if version else None
+                if version is None or doc is None:
+                    continue
+                out.append(
+                    {
+                        "name": str(ref.get("module_name") or doc["name"]),
+                        "code": version.get("code", ""),
+                        "dependencies": copy.deepcopy(version.get("dependencies") or []),
+                        "secrets": dict(version.get("_secret_values") or {}),
+                    }
+                )
+        return out
+
     def _by_name(self, name: str) -> dict[str, Any] | None:
         return next((m for m in self.store.all(MODULE) if m.get("name") == name), None)
 

@@ -2,16 +2,18 @@
 
 Every flow (signup, password change, client credentials) runs its trigger
 here: the deployed version of each action bound to the trigger, in binding
-order, each with its secrets and the npm dependencies its build installed,
-in its own isolation domain's worker (:mod:`auth0_actions.sandbox.pool`).
-The run is stored as an execution and its id returned, for the flow's log
-event (:mod:`auth0_actions.emulator.backends.logs`).
+order, each with its secrets, the npm dependencies its build installed and
+the Actions Modules versions it pins, in its own isolation domain's worker
+(:mod:`auth0_actions.sandbox.pool`). The run is stored as an execution and
+its id returned, for the flow's log event
+(:mod:`auth0_actions.emulator.backends.logs`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,12 @@ from auth0_actions import clock
 from auth0_actions.emulator.backends.logs import LogsBackend, outcomes_of
 from auth0_actions.emulator.context import EmulatorApp
 from auth0_actions.sandbox.deps import DependencyError, redact_paths
+from auth0_actions.sandbox.modules import (
+    Package,
+    PinnedModule,
+    merged_dependencies,
+    unit_modules,
+)
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.triggers import registry
 
@@ -63,7 +71,13 @@ def sandbox_units(app: EmulatorApp, trigger_id: str) -> list[dict[str, Any]]:
     for action in app.backends.bindings.deployed_actions(trigger_id):
         version = action["deployed_version"]
         try:
-            path = app.dependency_builds.directory(version.get("dependencies") or [])
+            modules = pinned_modules(app, version)
+            packages = merged_dependencies(
+                action["name"], _packages(version.get("dependencies") or []), modules
+            )
+            path = app.dependency_builds.directory(
+                [{"name": p.name, "version": p.version} for p in packages]
+            )
         except DependencyError as exc:
             detail = app.dependency_builds.describe(exc)
             raise DependencyError(f"action {action['name']!r}: {detail}") from None
@@ -73,10 +87,35 @@ def sandbox_units(app: EmulatorApp, trigger_id: str) -> list[dict[str, Any]]:
                 "code": version.get("code", ""),
                 "filename": f"{action['name']}.js",
                 "secrets": dict(action.get("_secret_values") or {}),
+                "modules": unit_modules(modules, action["name"]),
                 "deps_dir": str(path) if path else None,
             }
         )
     return units
+
+
+def pinned_modules(app: EmulatorApp, version: Mapping[str, Any]) -> list[PinnedModule]:
+    """The module versions an action version pins (its ``modules``), from the modules backend.
+
+    What the action's ``require('actions:<name>')`` loads: the pinned
+    version, not the module's draft or latest version
+    (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module:
+    "Each Action must explicitly reference the Action Module Version").
+    """
+    refs = version.get("modules") or []
+    return [
+        PinnedModule(
+            name=m["name"],
+            code=m["code"],
+            secrets=m["secrets"],
+            dependencies=_packages(m["dependencies"]),
+        )
+        for m in (app.backends.modules.pinned(refs) if refs else [])
+    ]
+
+
+def _packages(dependencies: Sequence[Mapping[str, Any]]) -> list[Package]:
+    return [Package(str(d["name"]), str(d["version"])) for d in dependencies]
 
 
 class TriggerRunner:

@@ -37,6 +37,76 @@ function makeConsole(sink, unitName) {
   };
 }
 
+// Actions Modules (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module):
+// an action loads the module version it pins with require('actions:<name>');
+// the module reads its own secrets as actions.secrets.NAME, independent of the
+// action's; it may require npm packages but no other Actions Module
+// (https://auth0.com/docs/customize/actions/limitations#actions-modules); it
+// runs in the action's runtime, here in the action's own worker. A name the
+// action does not pin fails as Node's require fails for a module it cannot
+// find: "Cannot find module 'actions:<name>'", code MODULE_NOT_FOUND (the
+// first line of the error Node gives for that specifier; Auth0 documents none).
+const MODULE_PREFIX = 'actions:';
+
+function moduleNotFound(id) {
+  const err = new Error(`Cannot find module '${id}'`);
+  err.code = 'MODULE_NOT_FOUND';
+  return err;
+}
+
+/** `base` with `actions:<name>` answered by `resolve(name)`; an unknown name throws. */
+function withModules(base, resolve) {
+  const wrapped = function require(id) {
+    if (typeof id === 'string' && id.startsWith(MODULE_PREFIX)) {
+      const found = resolve(id.slice(MODULE_PREFIX.length));
+      if (found === undefined) throw moduleNotFound(id);
+      return found;
+    }
+    return base(id);
+  };
+  wrapped.resolve = base.resolve;
+  wrapped.cache = base.cache;
+  wrapped.extensions = base.extensions;
+  wrapped.main = base.main;
+  return wrapped;
+}
+
+/**
+ * The action's pinned modules, each evaluated once, on its first require, for
+ * the worker's life (one action instance): module state persists across the
+ * action's executions as the action's own does. A module whose top-level code
+ * threw is evaluated again by the next require, as Node's require does.
+ */
+function moduleTable(unit, logs) {
+  const specs = new Map();
+  for (const spec of unit.modules || []) specs.set(spec.name, spec);
+  const loaded = new Map();
+  // A module's require: its npm packages (installed with the action's), never another module.
+  const moduleRequire = withModules(requireFor(unit.deps_dir), () => undefined);
+  return (name) => {
+    if (loaded.has(name)) return loaded.get(name);
+    const spec = specs.get(name);
+    if (spec === undefined) return undefined;
+    const filename = MODULE_PREFIX + name;
+    const params = ['exports', 'require', 'module', '__filename', '__dirname', 'console', 'actions'];
+    const fn = compileFunction(spec.code, params, { filename });
+    const module = { exports: {}, id: filename };
+    const actions = Object.freeze({ secrets: JSON.parse(JSON.stringify(spec.secrets || {})) });
+    fn.call(
+      module.exports,
+      module.exports,
+      moduleRequire,
+      module,
+      filename,
+      '.',
+      makeConsole(logs, unit.name),
+      actions,
+    );
+    loaded.set(name, module.exports);
+    return module.exports;
+  };
+}
+
 /** Load an Action's module: returns module.exports. `logs` as in makeConsole. */
 function loadAction(unit, logs) {
   const params = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
@@ -45,7 +115,7 @@ function loadAction(unit, logs) {
   fn.call(
     module.exports,
     module.exports,
-    requireFor(unit.deps_dir),
+    withModules(requireFor(unit.deps_dir), moduleTable(unit, logs)),
     module,
     unit.filename,
     dirname(unit.filename),

@@ -100,6 +100,23 @@ def test_a_version_for_a_secret_no_action_uses_is_refused(project: Path, cli: An
     assert "no action or module declares this secret" in result.out + result.err
 
 
+def test_a_version_for_a_secret_of_a_headerless_action_is_refused(project: Path, cli: Any) -> None:
+    """An imported (header: false) action has no header to record a version in: a raised
+    version would leave it on the old value, the mismatch this feature exists to prevent."""
+    set_version(project, 2)
+    path = project / "tenant.yaml"
+    text = path.read_text("utf-8")
+    text, found = re.subn(
+        rf"(?m)^(  - name: {REDIRECT}\n)", r"\g<1>    header: false\n", text, count=1
+    )
+    assert found == 1
+    path.write_text(text, encoding="utf-8")
+    result = cli("config", "validate")
+    assert result.code == 1
+    assert f"secret_versions.{SECRET}" in result.out + result.err
+    assert f"apply --push-secrets {SECRET}" in result.out + result.err
+
+
 # --- plan and apply: a raised version pushes the value ------------------------------------
 def test_a_raised_version_plans_a_push_and_apply_sends_the_rotated_value(
     project: Path, cli: Any, apps: list[Emulator]

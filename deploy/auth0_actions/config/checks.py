@@ -151,6 +151,19 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                 (*base, "secret_versions", secret),
                 "no action or module declares this secret under its 'secrets'",
             )
+        # The version is recorded in the provenance header: an action rendered without
+        # one (header: false, as imported) would silently keep the old value.
+        for secret in sorted(set(env.secret_versions) & used):
+            headerless = sorted(
+                a.name for a in config.actions if secret in a.secrets and not a.header
+            )
+            if headerless:
+                yield (
+                    (*base, "secret_versions", secret),
+                    f"{', '.join(headerless)} render(s) with header: false, where no version "
+                    f"can be recorded; push the value with `apply --push-secrets {secret}` "
+                    "instead",
+                )
 
 
 def _segments(key: str) -> list[str]:

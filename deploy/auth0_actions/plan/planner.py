@@ -12,11 +12,8 @@ either state: only names are compared.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from auth0_actions.config import Project
 from auth0_actions.plan.changes import (
@@ -32,6 +29,8 @@ from auth0_actions.plan.changes import (
     UnmanagedAction,
     Update,
 )
+from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.modules import ModulePlan, pin_values, plan_modules
 from auth0_actions.plan.state import (
     DesiredAction,
     DesiredState,
@@ -42,16 +41,6 @@ from auth0_actions.plan.state import (
 from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding
 
 STRUCTURED = ("dependencies", "runtime", "secrets")
-
-
-def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | None:
-    """A unified diff of two texts, or None when they are equal."""
-    if old == new:
-        return None
-    lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), old_label, new_label, lineterm=""
-    )
-    return "\n".join(lines) + "\n"
 
 
 def _structured(
@@ -65,17 +54,13 @@ def _structured(
     }
 
 
-def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """field -> {"live", "desired"} for each structured field deepdiff finds changed."""
-    changed = DeepDiff(live, desired).affected_root_keys
-    return {str(k): {"live": live[k], "desired": desired[k]} for k in sorted(map(str, changed))}
-
-
 def _desired_fields(action: DesiredAction) -> dict[str, Any]:
     return _structured(action.runtime, action.dependencies, action.secret_names)
 
 
-def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Change], list[Drift]]:
+def _action_changes(
+    d: DesiredAction, live: LiveAction | None, modules: ModulePlan
+) -> tuple[list[Change], list[Drift]]:
     if live is None:
         return [
             Create(
@@ -85,6 +70,7 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
                 runtime=d.runtime,
                 dependencies=d.dependencies,
                 secret_names=d.secret_names,
+                modules=tuple(sorted(modules.pins[name].label for name in d.modules)),
             ),
             Deploy(
                 d.trigger,
@@ -128,6 +114,9 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
         deployed = None
 
     field_changes = structured_changes(draft, desired)
+    # The module versions it pins: another version is published, or it pins another.
+    pins, redeploy_pins = pin_values(d, live, modules)
+    field_changes = dict(sorted({**field_changes, **pins}.items()))
     fields = sorted([*(["code"] if live.code != d.code else []), *field_changes])
     if fields:
         changes.append(
@@ -145,7 +134,7 @@ def _action_changes(d: DesiredAction, live: LiveAction | None) -> tuple[list[Cha
                 else None,
             )
         )
-    if deployed_version is None or deployed_code != d.code or deployed != desired:
+    if deployed_version is None or deployed_code != d.code or deployed != desired or redeploy_pins:
         changes.append(
             Deploy(
                 d.trigger,
@@ -226,6 +215,9 @@ def build_plan(desired: DesiredState, live: LiveState, *, allow_delete: bool = F
     drift: list[Drift] = []
     unmanaged: list[UnmanagedAction] = []
     deleting: set[str] = set()
+    modules = plan_modules(desired, live, allow_delete=allow_delete)
+    changes.extend(modules.changes)
+    drift.extend(modules.drift)
     for action in live.actions:
         if desired.managed(action):
             continue
@@ -252,7 +244,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, allow_delete: bool = F
         names = {d.name for d in wanted}
         managed = {a.name: a for a in live.actions if a.name in names and trigger in a.trigger_ids}
         for d in wanted:
-            action_changes, action_drift = _action_changes(d, managed.get(d.name))
+            action_changes, action_drift = _action_changes(d, managed.get(d.name), modules)
             changes.extend(action_changes)
             drift.extend(action_drift)
         binding_changes, binding_drift, lists = _binding_changes(

@@ -6,6 +6,10 @@ never changed, and its bindings keep their relative place. An unmanaged
 action whose code carries the provenance header (:data:`PROVENANCE_MARKER`)
 was deployed by auth0-actions and has since left tenant.yaml: an *orphan*,
 deleted only when the plan is made with ``allow_delete``.
+
+Actions Modules follow the same rule by name (tenant.yaml's ``modules``); an
+undeclared module is ours when its draft carries the header or its id is
+recorded under ``environments.<env>.adopted.modules``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auth0_actions.config import Project
 from auth0_actions.environment import open_environment
@@ -23,6 +27,7 @@ from auth0_actions.tenant_client import (
     Dependencies,
     LiveAction,
     LiveBinding,
+    LiveModule,
     TenantClient,
 )
 
@@ -41,12 +46,30 @@ class DesiredAction:
     runtime: str
     dependencies: Dependencies
     secret_names: tuple[str, ...]  # sorted; values are never part of the state
+    modules: tuple[str, ...] = ()  # names of the Actions Modules it pins, as tenant.yaml lists
+
+
+@dataclass(frozen=True)
+class DesiredModule:
+    """One Actions Module as it should be published: the rendered code, exactly."""
+
+    name: str
+    code: str
+    path: str  # the rendered file, relative to the project root
+    dependencies: Dependencies
+    secret_names: tuple[str, ...]  # sorted
 
 
 @dataclass(frozen=True)
 class DesiredState:
     environment: str
     actions: tuple[DesiredAction, ...]  # by (trigger, order)
+    modules: tuple[DesiredModule, ...] = ()  # by name
+    adopted_modules: Mapping[str, str] = field(default_factory=dict)  # name -> live id
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.modules)
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -64,6 +87,8 @@ class DesiredState:
 class LiveState:
     actions: tuple[LiveAction, ...]  # by name, then id
     bindings: Mapping[str, tuple[LiveBinding, ...]]  # trigger -> bindings in execution order
+    # Every module; the declared ones read whole (with their latest version), by name.
+    modules: tuple[LiveModule, ...] = ()
 
 
 def is_orphan(action: LiveAction) -> bool:
@@ -84,6 +109,17 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             f"`auth0-actions render --env {environment}`, review and commit, then plan again"
         )
     code = {f.unit.name: (f.text, str(f.path)) for f in files if f.unit.kind == "action"}
+    module_code = {f.unit.name: (f.text, str(f.path)) for f in files if f.unit.kind == "module"}
+    modules = [
+        DesiredModule(
+            name=spec.name,
+            code=module_code[spec.name][0],
+            path=module_code[spec.name][1],
+            dependencies=tuple((d.name, d.version) for d in spec.dependencies),
+            secret_names=tuple(sorted(view.secret_env_vars(spec.secrets))),
+        )
+        for spec in sorted(tenant.config.modules, key=lambda m: m.name)
+    ]
     actions = [
         DesiredAction(
             name=spec.name,
@@ -94,10 +130,12 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             runtime=spec.runtime,
             dependencies=tuple((d.name, d.version) for d in spec.dependencies),
             secret_names=tuple(sorted(view.secret_env_vars(spec.secrets))),
+            modules=tuple(spec.modules),
         )
         for spec in sorted(tenant.config.actions, key=lambda a: (a.trigger, a.order, a.name))
     ]
-    return DesiredState(environment, tuple(actions))
+    adopted = dict(view.settings.adopted.modules)
+    return DesiredState(environment, tuple(actions), tuple(modules), adopted)
 
 
 def configured_triggers(tenant: Project) -> tuple[str, ...]:
@@ -105,22 +143,41 @@ def configured_triggers(tenant: Project) -> tuple[str, ...]:
     return tuple(sorted({spec.trigger for spec in tenant.config.actions}))
 
 
-def live_state(client: TenantClient, triggers: tuple[str, ...]) -> LiveState:
-    """Every action, and the bindings of the given triggers and of every action's triggers.
+def configured_modules(tenant: Project) -> tuple[str, ...]:
+    """The module names tenant.yaml declares (what ``DesiredState.module_names`` will be)."""
+    return tuple(sorted(spec.name for spec in tenant.config.modules))
 
-    The action list and the given triggers' bindings don't depend on each
-    other, so they are read at once: one round trip instead of one per read.
-    Only a trigger found on an unmanaged action costs another.
+
+def live_state(
+    client: TenantClient, triggers: tuple[str, ...], modules: tuple[str, ...] = ()
+) -> LiveState:
+    """Every action and module, and the bindings of the given triggers and every action's.
+
+    The action list, the module list and the given triggers' bindings don't
+    depend on each other, so they are read at once: one round trip instead of
+    one per read. Only a trigger found on an unmanaged action costs another,
+    and so do the declared ``modules`` that exist (read whole, for their
+    latest published version, which a listing does not carry).
     """
     wanted = sorted(set(triggers))
-    with ThreadPoolExecutor(1 + len(wanted), "live-state") as pool:
+    with ThreadPoolExecutor(2 + len(wanted), "live-state") as pool:
         listed = pool.submit(client.list_actions)
+        listed_modules = pool.submit(client.list_modules)
         bound = {trigger: pool.submit(client.get_bindings, trigger) for trigger in wanted}
         actions = sorted(listed.result(), key=lambda a: (a.name, a.id))
+        all_modules = listed_modules.result()
         bindings = {trigger: tuple(future.result()) for trigger, future in bound.items()}
+        declared = set(modules)
+        whole = {
+            m.id: pool.submit(client.get_module, m.id) for m in all_modules if m.name in declared
+        }
+        found = sorted(
+            (whole[m.id].result() if m.id in whole else m for m in all_modules),
+            key=lambda m: (m.name, m.id),
+        )
     for trigger in sorted({t for a in actions for t in a.trigger_ids} - bindings.keys()):
         bindings[trigger] = tuple(client.get_bindings(trigger))
-    return LiveState(tuple(actions), dict(sorted(bindings.items())))
+    return LiveState(tuple(actions), dict(sorted(bindings.items())), tuple(found))
 
 
 @contextlib.contextmanager
@@ -140,13 +197,13 @@ def open_states(
     if env.target.embedded:
         desired = desired_state(tenant, environment)
         with env.tenant_client() as client:
-            yield client, desired, live_state(client, desired.triggers)
+            yield client, desired, live_state(client, desired.triggers, desired.module_names)
         return
     with ThreadPoolExecutor(1, "render") as pool:
         rendering = pool.submit(desired_state, tenant, environment)
         try:
             with env.tenant_client() as client:
-                live = live_state(client, configured_triggers(tenant))
+                live = live_state(client, configured_triggers(tenant), configured_modules(tenant))
                 desired = rendering.result()
                 yield client, desired, live
         except BaseException:

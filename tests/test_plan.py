@@ -95,6 +95,10 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
     assert data["schema_version"] == 1
     assert data["environment"] == "local"
     assert data["summary"] == {
+        "module-create": 0,
+        "module-update": 0,
+        "module-publish": 0,
+        "module-delete": 0,
         "create": 2,
         "update": 0,
         "deploy": 2,
@@ -112,6 +116,7 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         "runtime": "node22",
         "dependencies": [],
         "secrets": ["CONSENT_SESSION_SECRET"],
+        "modules": [],
     }
     deploy = data["changes"][2]
     assert set(deploy) == {

@@ -10,6 +10,7 @@ embedded local tenant, in a project `init` wrote.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -352,3 +353,41 @@ def test_an_orphan_module_is_deleted_only_with_allow_delete_after_the_actions_un
     assert steps.index(("deploy", FIRST)) < steps.index(("module-delete", "shared"))
     assert [m.name for m in client.list_modules()] == []
     assert all(a.modules == () for a in client.list_actions())
+
+
+# --------------------------------------------------------------------------- saved plans
+
+
+def test_a_saved_plan_carries_the_module_changes_and_applies_them(
+    project: Path, cli: Any, client: TenantClient
+) -> None:
+    _with_module(project, cli)
+    path = project / "reviewed.plan.json"
+    assert cli("plan", "--out", str(path)).code == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [c["kind"] for c in data["plan"]["changes"]][:2] == ["module-create", "module-publish"]
+    assert "actions/local/modules/shared.js" in data["desired_state"]["files"]
+    assert data["desired_state"]["modules"] == [
+        {"name": "shared", "dependencies": [], "secrets": ["SHARED_KEY"]}
+    ]
+    applied = cli("apply", str(path), "--yes")
+    assert applied.code == 0, applied.err
+    assert _module(client).latest_version is not None
+
+
+def test_a_saved_plan_is_refused_when_a_module_changed_in_the_tenant(
+    project: Path, cli: Any, apps: list[Emulator], client: TenantClient
+) -> None:
+    _with_module(project, cli)
+    assert cli("apply", "--yes").code == 0
+    template = project / "rules_templates" / "shared.js.j2"
+    template.write_text(MODULE_TEMPLATE + "exports.version = 2;\n", encoding="utf-8")
+    assert cli("render", "--env", "local").code == 0
+    path = project / "p.json"
+    assert cli("plan", "--out", str(path)).code == 0
+    client.publish_module(_module(client).id)  # someone publishes by hand
+
+    run = cli("apply", str(path), "--yes")
+    assert run.code == 1
+    assert "the tenant changed since the plan (module shared changed (latest))" in run.err
+    assert writes(apps[-1]) == []

@@ -391,3 +391,21 @@ def test_a_saved_plan_is_refused_when_a_module_changed_in_the_tenant(
     assert run.code == 1
     assert "the tenant changed since the plan (module shared changed (latest))" in run.err
     assert writes(apps[-1]) == []
+
+
+def test_a_module_delete_is_held_against_max_deletes(
+    project: Path, cli: Any, client: TenantClient
+) -> None:
+    _with_module(project, cli)
+    assert cli("apply", "--yes").code == 0
+    path = project / "tenant.yaml"
+    text = path.read_text(encoding="utf-8").replace(MODULE_SPEC, "\nsafety: {max_deletes: 0}\n")
+    path.write_text(text.replace("    modules: [shared]\n", ""), encoding="utf-8")
+    assert cli("render", "--env", "local").code == 0
+
+    refused = cli("apply", "--yes", "--allow-delete")
+    assert refused.code == 1
+    assert "deletes 1 module in local, over safety.max_deletes (0)" in refused.err
+    assert [m.name for m in client.list_modules()] == ["shared"]
+    assert cli("apply", "--yes", "--allow-delete", "--force").code == 0
+    assert client.list_modules() == []

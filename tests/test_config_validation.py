@@ -538,7 +538,7 @@ BAD_INPUTS = [
             "      SMTP_SECRET: SMTP_SECRET_PROD\n",
             "environments.prod.secrets.SMTP_SECRET",
             "      SMTP_SECRET:",
-            "no action secret or legacy rule configuration key has this name",
+            "no action or module secret or legacy rule configuration key has this name",
         ),
     ),
     # actions

@@ -104,6 +104,10 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
     assert data["environment"] == "local"
     assert data["summary"] == {
         "adopt": 0,
+        "module-create": 0,
+        "module-update": 0,
+        "module-publish": 0,
+        "module-delete": 0,
         "create": 2,
         "update": 0,
         "deploy": 2,
@@ -121,6 +125,7 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         "runtime": "node22",
         "dependencies": [],
         "secrets": ["CONSENT_SESSION_SECRET"],
+        "modules": [],
     }
     deploy = data["changes"][2]
     assert set(deploy) == {

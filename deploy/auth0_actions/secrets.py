@@ -93,10 +93,12 @@ class LocalSecretStore:
 
 
 def declared_secrets(tenant: Project, view: EnvironmentView) -> dict[str, str]:
-    """Every secret name the environment's actions and rules need -> env var NAME."""
+    """Every secret name the environment's actions, modules and rules need -> env var NAME."""
     needed: dict[str, str] = {}
     for action in tenant.config.actions:
         needed.update(view.secret_env_vars(action.secrets))
+    for module in tenant.config.modules:
+        needed.update(view.secret_env_vars(module.secrets))
     for rule in tenant.config.legacy_rules:
         needed.update(view.secret_env_vars(rule.configuration))
     return needed

@@ -41,6 +41,18 @@ def _summary(result: ApplyResult) -> str:
             ("delete", "deleted"),
         )
     ]
+    modules = [
+        f"{counts[kind]} {word}"
+        for kind, word in (
+            ("module-create", "created"),
+            ("module-update", "updated"),
+            ("module-publish", "published"),
+            ("module-delete", "deleted"),
+        )
+        if counts.get(kind)
+    ]
+    if modules:
+        parts.append(f"modules: {', '.join(modules)}")
     return f"Apply complete: {', '.join(parts)}. Verified: a fresh plan is empty."
 
 

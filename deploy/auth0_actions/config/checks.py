@@ -137,11 +137,12 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                         ),
                     )
         declared = {s for action in config.actions for s in action.secrets}
+        declared |= {s for module in config.modules for s in module.secrets}
         declared |= {key for rule in config.legacy_rules for key in rule.configuration}
         for secret in sorted(set(env.secrets) - declared):
             yield (
                 (*base, "secrets", secret),
-                ("no action secret or legacy rule configuration key has this name"),
+                ("no action or module secret or legacy rule configuration key has this name"),
             )
         # A version pushes a secret to the actions using it: one no action uses is a typo.
         used = {s for action in config.actions for s in action.secrets}
@@ -221,6 +222,8 @@ def check_values(config: TenantConfig) -> Iterator[Finding]:
         yield from _walk_values(action.values, ("actions", index, "values"))
     for index, rule in enumerate(config.legacy_rules):
         yield from _walk_values(rule.values, ("legacy_rules", index, "values"))
+    for index, module in enumerate(config.modules):
+        yield from _walk_values(module.values, ("modules", index, "values"))
 
 
 def _template_problem(templates_dir: Path, template: str) -> str | None:
@@ -351,3 +354,29 @@ def check_positions(config: TenantConfig) -> Iterator[Finding]:
                 reported.add((bounds.low_by, bounds.high_by))
                 index = next(i for i, a in entries if a.name == bounds.low_by)
                 yield ("actions", index, "position"), contradiction(bounds, name)
+
+
+def check_modules(config: TenantConfig, templates_dir: Path) -> Iterator[Finding]:
+    """Module names unique, templates present, every module an action requires declared."""
+    names: dict[str, int] = {}
+    for index, module in enumerate(config.modules):
+        base: KeyPath = ("modules", index)
+        if module.name in names:
+            yield (
+                (*base, "name"),
+                f"duplicate name '{module.name}' (also modules[{names[module.name]}])",
+            )
+        names.setdefault(module.name, index)
+        problem = _template_problem(templates_dir, module.template)
+        if problem:
+            yield (*base, "template"), problem
+    for index, action in enumerate(config.actions):
+        seen: set[str] = set()
+        for position, name in enumerate(action.modules):
+            where: KeyPath = ("actions", index, "modules", position)
+            if name in seen:
+                yield where, f"module '{name}' is listed twice"
+            elif name not in names:
+                known = ", ".join(sorted(names)) or "none are declared"
+                yield where, f"no module named '{name}' under 'modules' (known: {known})"
+            seen.add(name)

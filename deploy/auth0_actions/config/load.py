@@ -213,6 +213,7 @@ def load_tenant(path: Path = DEFAULT_CONFIG) -> Project:
         *checks.check_values(config),
         *checks.check_units(config, path.parent / "rules_templates"),
         *checks.check_positions(config),
+        *checks.check_modules(config, path.parent / "rules_templates"),
     ]
     problems.extend(Problem(doc.locate(where), message) for where, message in findings)
     views: dict[str, EnvironmentView] = {}

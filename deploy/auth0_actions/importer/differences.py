@@ -15,7 +15,7 @@ from typing import Any
 
 from auth0_actions.config import Project
 from auth0_actions.importer.live import LiveUnit
-from auth0_actions.plan.planner import structured_changes, unified_diff
+from auth0_actions.plan.diffs import structured_changes, unified_diff
 from auth0_actions.render import RenderedFile
 
 

@@ -2,6 +2,9 @@
 
 Order (each step only for what the plan changes):
 
+0. **Actions Modules**: create, update and publish them (a new module is
+   created and published in one request), so that the actions' drafts can
+   pin the published versions by id;
 1. **create** and **update** drafts (code, dependencies, runtime, secrets;
    secret values come from :func:`auth0_actions.secrets.resolve_secret_values` and
    are never reported). An update sends the action's secret values when its
@@ -21,7 +24,8 @@ Order (each step only for what the plan changes):
    managed action is never unbound while it is being updated;
 5. **delete** orphans (only when the plan has delete changes: ``allow_delete``).
    Their bindings, on every trigger, went in step 4: Auth0 answers 409 to
-   deleting a bound action (terraform-provider-auth0 #1550, #1641);
+   deleting a bound action (terraform-provider-auth0 #1550, #1641); then
+   orphan modules, which no action pins any more;
 6. **verify**: the tenant is read again and a fresh plan must have no changes.
 
 Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
@@ -51,14 +55,15 @@ from auth0_actions.plan.changes import (
     Delete,
     Deploy,
     Plan,
-    TriggerEvent,
     Update,
 )
+from auth0_actions.plan.module_apply import delete_modules, publish_modules
 from auth0_actions.plan.ownership import require_adoptions
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
+from auth0_actions.plan.steps import Step as Step  # re-exported: what apply reports
 from auth0_actions.secrets import Secret, resolve_secret_values
-from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
+from auth0_actions.tenant_client import BindingRef, LiveAction, ModulePin, TenantClient
 
 BUILD_TIMEOUT_S = 300.0
 # Writes in flight at once. Each is independent (one action each); the tenant's
@@ -74,17 +79,6 @@ POLL_FRACTION = 0.25
 
 class ApplyError(Auth0ActionsError):
     """Apply stopped: a build failed, a wait timed out, or the tenant did not converge."""
-
-
-@dataclass(frozen=True)
-class Step(TriggerEvent):
-    """One write (or wait) apply made; never carries a secret value.
-
-    Each kind of step is a subclass that says what it did (:meth:`describe`)
-    and what it reports beyond trigger and action (:meth:`extra`).
-    """
-
-    data_key: ClassVar[str] = "step"
 
 
 @dataclass(frozen=True)
@@ -330,18 +324,33 @@ def execute_plan(
     waiter = Waiter(client, clock() + build_timeout, progress, sleep, clock)
     values: dict[str, Secret] | None = None
 
-    def secret_values(d: DesiredAction) -> dict[str, Secret]:
+    def secrets_for(names: Sequence[str]) -> dict[str, Secret]:
         nonlocal values
         if values is None:
             values = dict(secrets())
-        return {name: values[name] for name in d.secret_names}
+        return {name: values[name] for name in names}
+
+    def secret_values(d: DesiredAction) -> dict[str, Secret]:
+        return secrets_for(d.secret_names)
+
+    # 0. modules: created, updated and published before any action pins them
+    pins = publish_modules(client, plan, desired, live, secrets_for, record)
+
+    def pinned(d: DesiredAction) -> list[ModulePin]:
+        return [pins[name] for name in d.modules]
 
     # 1. create / update drafts, concurrently (each is one independent request)
     building: dict[str, str] = {}
 
     def create(d: DesiredAction, sent: Mapping[str, Secret]) -> Step:
         made = client.create_action(
-            d.name, d.trigger, d.code, runtime=d.runtime, dependencies=d.dependencies, secrets=sent
+            d.name,
+            d.trigger,
+            d.code,
+            runtime=d.runtime,
+            dependencies=d.dependencies,
+            secrets=sent,
+            modules=pinned(d),
         )
         return Created(d.trigger, d.name, made.id)
 
@@ -353,6 +362,7 @@ def execute_plan(
             runtime=d.runtime if "runtime" in fields else None,
             dependencies=d.dependencies if "dependencies" in fields else None,
             secrets=sent,
+            modules=pinned(d) if "modules" in fields else None,
         )
         return Updated(d.trigger, d.name, change.fields)
 
@@ -449,6 +459,7 @@ def execute_plan(
         if isinstance(change, Delete):
             client.delete_action(change.action_id)
             record(Deleted(change.trigger, change.action, change.action_id))
+    delete_modules(client, plan, record)
     return steps
 
 
@@ -504,7 +515,7 @@ def apply_environment(
         )
         after = build_plan(
             desired,
-            live_state(client, desired.triggers),
+            live_state(client, desired.triggers, desired.module_names),
             allow_delete=allow_delete,
             adopt=adopt,
         )

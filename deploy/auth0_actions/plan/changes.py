@@ -1,9 +1,12 @@
 """Typed changes: small value objects with a fixed sort order and a ``.data`` dict.
 
 The order is the order apply needs: adoptions first (they decide whether
-the rest may run), creates, updates, deploys, then the binding changes
-(bind, reorder, unbind), then deletes; within a kind by
-trigger, then tenant.yaml order (or name). Output built from it is
+the rest may run), then Actions Modules (create, update, publish: an action
+can pin only a published version), then the actions' creates, updates,
+deploys, then the binding changes (bind, reorder, unbind), then deletes, and
+last the deletes of modules (Auth0 refuses to delete a module an action
+still uses); within a kind by trigger, then tenant.yaml order (or name).
+Output built from it is
 deterministic and serialisable.
 
 Each kind of change describes itself (:meth:`Change.describe`, and the mark
@@ -16,12 +19,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-KINDS = ("adopt", "create", "update", "deploy", "bind", "reorder", "unbind", "delete")
+KINDS = (
+    "adopt",
+    "module-create",
+    "module-update",
+    "module-publish",
+    "create",
+    "update",
+    "deploy",
+    "bind",
+    "reorder",
+    "unbind",
+    "delete",
+    "module-delete",
+)
+# The ``trigger`` of a module's change and drift: modules are bound to no trigger.
+MODULES = "modules"
 DriftKind = Literal[
     "draft-not-deployed",  # someone edited the draft by hand (or a deploy never finished)
     "binding-order",  # managed bindings in another order than tenant.yaml's
     "duplicate-binding",  # a managed action bound more than once
     "orphan",  # carries our provenance header, no longer in tenant.yaml
+    "module-draft-not-published",  # a module's draft differs from its latest version
+    "module-orphan",  # a module of ours no longer in tenant.yaml
 ]
 
 
@@ -117,16 +137,19 @@ class Create(Change):
     runtime: str = ""
     dependencies: tuple[tuple[str, str], ...] = ()
     secret_names: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()  # the module versions it pins, as "name vN"
 
     def describe(self) -> str:
         secrets = ", ".join(self.secret_names) or "none"
-        return f"create {self.where} (runtime {self.runtime}, secrets: {secrets})"
+        pinned = f", modules: {', '.join(self.modules)}" if self.modules else ""
+        return f"create {self.where} (runtime {self.runtime}, secrets: {secrets}{pinned})"
 
     def extra(self) -> dict[str, Any]:
         return {
             "runtime": self.runtime,
             "dependencies": [{"name": n, "version": v} for n, v in self.dependencies],
             "secrets": list(self.secret_names),
+            "modules": list(self.modules),
         }
 
 
@@ -138,7 +161,7 @@ class Update(Change):
     symbol: ClassVar[str] = "~"
     colour: ClassVar[str] = "yellow"
     action_id: str = ""
-    fields: tuple[str, ...] = ()  # of: code, dependencies, runtime, secret_values, secrets
+    fields: tuple[str, ...] = ()  # of: code, dependencies, modules, runtime, secret_values, secrets
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # structured: live/desired
     diff: str | None = None  # draft code -> rendered code, when the draft was edited by hand
     # Secrets whose values are sent again (field secret_values): a raised version or
@@ -244,6 +267,108 @@ class Delete(Change):
 
     def extra(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ModuleChange(Change):
+    """A change to an Actions Module: ``action`` holds the module's name, ``trigger`` MODULES."""
+
+    @property
+    def where(self) -> str:
+        return f"module {self.action}"
+
+    @property
+    def module(self) -> str:
+        return self.action or ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {**super().data, "module": self.module}
+
+
+@dataclass(frozen=True)
+class ModuleCreate(ModuleChange):
+    kind: ClassVar[str] = "module-create"
+    symbol: ClassVar[str] = "+"
+    colour: ClassVar[str] = "green"
+    dependencies: tuple[tuple[str, str], ...] = ()
+    secret_names: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        secrets = ", ".join(self.secret_names) or "none"
+        return f"create {self.where} (secrets: {secrets})"
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "dependencies": [{"name": n, "version": v} for n, v in self.dependencies],
+            "secrets": list(self.secret_names),
+        }
+
+
+@dataclass(frozen=True)
+class ModuleUpdate(ModuleChange):
+    """The module's draft differs from the rendered module; ``fields`` says where."""
+
+    kind: ClassVar[str] = "module-update"
+    symbol: ClassVar[str] = "~"
+    colour: ClassVar[str] = "yellow"
+    module_id: str = ""
+    fields: tuple[str, ...] = ()  # of: code, dependencies, secrets
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    diff: str | None = None  # draft -> rendered, when the draft is not the latest version
+
+    def describe(self) -> str:
+        return f"update {self.where}: {', '.join(self.fields)}"
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "module_id": self.module_id,
+            "fields": list(self.fields),
+            "values": self.values,
+            "diff": self.diff,
+        }
+
+
+@dataclass(frozen=True)
+class ModulePublish(ModuleChange):
+    """The draft is published as ``version``, the one the actions using it will pin."""
+
+    kind: ClassVar[str] = "module-publish"
+    symbol: ClassVar[str] = "^"
+    colour: ClassVar[str] = "cyan"
+    module_id: str | None = None
+    live_version: int | None = None  # the latest published version, if any
+    version: int = 1  # the number the publish will get
+    reason: str = ""  # new | changed | not-published
+    diff: str | None = None  # latest published -> rendered
+
+    def describe(self) -> str:
+        since = f"replacing version {self.live_version}" if self.live_version else self.reason
+        return f"publish {self.where} version {self.version} ({since})"
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "module_id": self.module_id,
+            "live_version": self.live_version,
+            "version": self.version,
+            "reason": self.reason,
+            "diff": self.diff,
+        }
+
+
+@dataclass(frozen=True)
+class ModuleDelete(ModuleChange):
+    kind: ClassVar[str] = "module-delete"
+    symbol: ClassVar[str] = "-"
+    colour: ClassVar[str] = "red"
+    module_id: str = ""
+    reason: str = "orphan"
+
+    def describe(self) -> str:
+        return f"delete {self.where} ({self.reason})"
+
+    def extra(self) -> dict[str, Any]:
+        return {"module_id": self.module_id, "reason": self.reason}
 
 
 # The changes apply carries out with one bindings PATCH per trigger.

@@ -15,11 +15,8 @@ of the action's secret values (field ``secret_values``) and a deploy.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from auth0_actions.config import Project
 from auth0_actions.config.positions import Placed, Position, bounds_for, contradiction
@@ -38,6 +35,8 @@ from auth0_actions.plan.changes import (
     UnmanagedAction,
     Update,
 )
+from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.modules import ModulePlan, pin_values, plan_modules
 from auth0_actions.plan.state import (
     DesiredAction,
     DesiredState,
@@ -50,16 +49,6 @@ from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding
 STRUCTURED = ("dependencies", "runtime", "secrets")
 
 
-def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | None:
-    """A unified diff of two texts, or None when they are equal."""
-    if old == new:
-        return None
-    lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), old_label, new_label, lineterm=""
-    )
-    return "\n".join(lines) + "\n"
-
-
 def _structured(
     runtime: str, dependencies: Dependencies, secrets: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -69,12 +58,6 @@ def _structured(
         "runtime": runtime,
         "secrets": sorted(secrets),
     }
-
-
-def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """field -> {"live", "desired"} for each structured field deepdiff finds changed."""
-    changed = DeepDiff(live, desired).affected_root_keys
-    return {str(k): {"live": live[k], "desired": desired[k]} for k in sorted(map(str, changed))}
 
 
 def _desired_fields(action: DesiredAction) -> dict[str, Any]:
@@ -109,7 +92,10 @@ def _secret_push(
 
 
 def _action_changes(
-    d: DesiredAction, live: LiveAction | None, push_secrets: frozenset[str] = frozenset()
+    d: DesiredAction,
+    live: LiveAction | None,
+    modules: ModulePlan,
+    push_secrets: frozenset[str] = frozenset(),
 ) -> tuple[list[Change], list[Drift]]:
     if live is None:
         return [
@@ -120,6 +106,7 @@ def _action_changes(
                 runtime=d.runtime,
                 dependencies=d.dependencies,
                 secret_names=d.secret_names,
+                modules=tuple(sorted(modules.pins[name].label for name in d.modules)),
             ),
             Deploy(
                 d.trigger,
@@ -164,6 +151,9 @@ def _action_changes(
 
     field_changes = structured_changes(draft, desired)
     pushed, versions = _secret_push(d, deployed_code or live.code, push_secrets)
+    # The module versions it pins: another version is published, or it pins another.
+    pins, redeploy_pins = pin_values(d, live, modules)
+    field_changes = dict(sorted({**field_changes, **pins}.items()))
     fields = sorted(
         [
             *(["code"] if live.code != d.code else []),
@@ -188,7 +178,12 @@ def _action_changes(
                 pushed=pushed,
             )
         )
-    outdated = deployed_version is None or deployed_code != d.code or deployed != desired
+    outdated = (
+        deployed_version is None
+        or deployed_code != d.code
+        or deployed != desired
+        or bool(redeploy_pins)
+    )
     if outdated or pushed:
         changes.append(
             Deploy(
@@ -380,6 +375,9 @@ def build_plan(
     deleting: set[str] = set()
     managed_ids: set[str] = set()
     blocked: set[tuple[str, str]] = set()  # (trigger, name) awaiting --adopt
+    modules = plan_modules(desired, live, allow_delete=allow_delete)
+    changes.extend(modules.changes)
+    drift.extend(modules.drift)
     for action in live.actions:
         declared = desired.declared(action)
         owned = desired.owns(action)
@@ -420,7 +418,9 @@ def build_plan(
             if a.id in managed_ids and a.name in names and trigger in a.trigger_ids
         }
         for d in wanted:
-            action_changes, action_drift = _action_changes(d, managed.get(d.name), push_secrets)
+            action_changes, action_drift = _action_changes(
+                d, managed.get(d.name), modules, push_secrets
+            )
             changes.extend(action_changes)
             drift.extend(action_drift)
         binding_changes, binding_drift, lists = _binding_changes(

@@ -14,10 +14,16 @@ def summary_line(plan: Plan) -> str:
     n = plan.counts()
     bindings = n["bind"] + n["reorder"] + n["unbind"]
     adopt = f"{n['adopt']} to adopt, " if n["adopt"] else ""
-    return (
+    line = (
         f"Plan: {adopt}{n['create']} to create, {n['update']} to update, {n['deploy']} to deploy, "
         f"{bindings} to bind/reorder/unbind, {n['delete']} to delete"
     )
+    modules = [
+        f"{n['module-' + verb]} to {verb}"
+        for verb in ("create", "update", "publish", "delete")
+        if n["module-" + verb]
+    ]
+    return line + (f"; modules: {', '.join(modules)}" if modules else "")
 
 
 def _values(change: Change) -> list[str]:

@@ -15,8 +15,13 @@ from auth0_actions.config import Project, SafetyThresholds
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.plan.changes import Plan
 
-# threshold key -> the change kind it counts, and the word for one of them
-_LIMITED = (("max_deletes", "delete", "action"), ("max_unbinds", "unbind", "binding"))
+# threshold key -> the change kind it counts, and the word for one of them. A module
+# delete is held against max_deletes on its own: prod's 0 then guards modules too.
+_LIMITED = (
+    ("max_deletes", "delete", "action"),
+    ("max_deletes", "module-delete", "module"),
+    ("max_unbinds", "unbind", "binding"),
+)
 
 
 class UnsafePlanError(Auth0ActionsError):
@@ -30,7 +35,7 @@ class Exceeded:
     threshold: str  # max_deletes | max_unbinds
     limit: int
     count: int
-    noun: str  # action | binding
+    noun: str  # action | module | binding
 
     @property
     def verb(self) -> str:

@@ -12,17 +12,20 @@ one: what was reviewed is what ships.
 **Live-state checksum.** sha256 of the canonical JSON (keys sorted, no
 whitespace, UTF-8) of a document listing, for every action in the tenant
 (managed and unmanaged, by id): id, name, triggers, and for the draft and the
-deployed version the sha256 of the code, the runtime, the dependencies and
-the secret *names* (the deployed version also with its id and number); and,
-per trigger, the bindings in execution order (binding id, action id, action
-name, display name). Build statuses are left out, so a build finishing
-between plan and apply is not a change. The document is stored too, so a
-refusal can say what changed.
+deployed version the sha256 of the code, the runtime, the dependencies, the
+secret *names* and the module versions pinned (the deployed version also
+with its id and number); for every Actions Module (by id): id, name, its
+draft as above and its latest published version's id, number and code
+sha256 (read for the declared modules only); and, per trigger, the bindings
+in execution order (binding id, action id, action name, display name).
+Build statuses are left out, so a build finishing between plan and apply is
+not a change. The document is stored too, so a refusal can say what changed.
 
 **Desired-state fingerprint.** The auth0-actions version, the sha256 of
-each rendered file of the environment, and each action's name, trigger,
-order, runtime, dependencies and secret names from tenant.yaml; hashed the
-same way.
+each rendered file of the environment (modules included), each action's
+name, trigger, order, runtime, dependencies, secret names and modules from
+tenant.yaml, and each module's name, dependencies and secret names; hashed
+the same way.
 
 No secret value is in the file: the Management API never returns one, and
 both states carry secret names only.
@@ -44,7 +47,7 @@ from auth0_actions.files import write_atomic
 from auth0_actions.plan.changes import Plan
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredState, LiveState, open_states
-from auth0_actions.tenant_client import LiveVersion
+from auth0_actions.tenant_client import LiveModule, LiveVersion, ModulePin
 
 SAVED_PLAN_FORMAT = "auth0-actions saved plan"
 SAVED_PLAN_VERSION = 1
@@ -77,11 +80,39 @@ def _version_doc(
     }
 
 
+def _pins_doc(pins: tuple[ModulePin, ...]) -> list[list[Any]]:
+    return sorted([p.module_id, p.version_id, p.version_number] for p in pins)
+
+
 def _deployed_doc(version: LiveVersion | None) -> dict[str, Any] | None:
     if version is None:
         return None
     doc = _version_doc(version.code, version.runtime, version.dependencies, version.secret_names)
-    return {"id": version.id, "number": version.number, **doc}
+    return {
+        "id": version.id,
+        "number": version.number,
+        **doc,
+        "modules": _pins_doc(version.modules),
+    }
+
+
+def _module_doc(module: LiveModule) -> dict[str, Any]:
+    latest = module.latest_version
+    return {
+        "id": module.id,
+        "name": module.name,
+        "draft": {
+            **_version_doc(module.code, "", module.dependencies, module.secret_names),
+            "published": module.all_changes_published,
+        },
+        "latest": None
+        if latest is None
+        else {
+            "id": latest.id,
+            "number": latest.number,
+            "code_sha256": sha256_hex(latest.code.encode()),
+        },
+    }
 
 
 def live_state_document(live: LiveState) -> dict[str, Any]:
@@ -91,11 +122,15 @@ def live_state_document(live: LiveState) -> dict[str, Any]:
             "id": a.id,
             "name": a.name,
             "triggers": sorted(a.trigger_ids),
-            "draft": _version_doc(a.code, a.runtime, a.dependencies, a.secret_names),
+            "draft": {
+                **_version_doc(a.code, a.runtime, a.dependencies, a.secret_names),
+                "modules": _pins_doc(a.modules),
+            },
             "deployed": _deployed_doc(a.deployed_version),
         }
         for a in sorted(live.actions, key=lambda a: a.id)
     ]
+    modules = [_module_doc(m) for m in sorted(live.modules, key=lambda m: m.id)]
     bindings = {
         trigger: [
             {
@@ -108,14 +143,17 @@ def live_state_document(live: LiveState) -> dict[str, Any]:
         ]
         for trigger, entries in sorted(live.bindings.items())
     }
-    return {"actions": actions, "bindings": bindings}
+    return {"actions": actions, "modules": modules, "bindings": bindings}
 
 
 def desired_state_document(desired: DesiredState) -> dict[str, Any]:
     """What the desired-state fingerprint covers (see the module docstring)."""
     return {
         "tool_version": __version__,
-        "files": {a.path: sha256_hex(a.code.encode()) for a in desired.actions},
+        "files": {
+            **{a.path: sha256_hex(a.code.encode()) for a in desired.actions},
+            **{m.path: sha256_hex(m.code.encode()) for m in desired.modules},
+        },
         "actions": [
             {
                 "name": a.name,
@@ -124,8 +162,17 @@ def desired_state_document(desired: DesiredState) -> dict[str, Any]:
                 "runtime": a.runtime,
                 "dependencies": [[n, v] for n, v in a.dependencies],
                 "secrets": list(a.secret_names),
+                "modules": list(a.modules),
             }
             for a in desired.actions
+        ],
+        "modules": [
+            {
+                "name": m.name,
+                "dependencies": [[n, v] for n, v in m.dependencies],
+                "secrets": list(m.secret_names),
+            }
+            for m in desired.modules
         ],
     }
 
@@ -307,6 +354,17 @@ def _live_changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
         elif old != new and old is not None and new is not None:
             parts = [k for k in ("name", "triggers", "draft", "deployed") if old.get(k) != new[k]]
             found.append(f"action {new['name']} changed ({', '.join(parts)})")
+    old_modules = {m["id"]: m for m in saved.get("modules", [])}
+    new_modules = {m["id"]: m for m in now.get("modules", [])}
+    for module_id in sorted(set(old_modules) | set(new_modules)):
+        was, is_now = old_modules.get(module_id), new_modules.get(module_id)
+        if was is None and is_now is not None:
+            found.append(f"module {is_now['name']} was created")
+        elif is_now is None and was is not None:
+            found.append(f"module {was['name']} was deleted")
+        elif was != is_now and was is not None and is_now is not None:
+            parts = [k for k in ("name", "draft", "latest") if was.get(k) != is_now[k]]
+            found.append(f"module {is_now['name']} changed ({', '.join(parts)})")
     old_bindings, new_bindings = saved.get("bindings", {}), now.get("bindings", {})
     for trigger in sorted(set(old_bindings) | set(new_bindings)):
         if old_bindings.get(trigger, []) != new_bindings.get(trigger, []):
@@ -331,8 +389,11 @@ def _desired_changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
             found.append(f"{path} changed")
     if saved.get("actions") != now["actions"]:
         found.append(
-            "tenant.yaml's actions changed (trigger, order, runtime, dependencies or secret names)"
+            "tenant.yaml's actions changed (trigger, order, runtime, dependencies, secret names "
+            "or modules)"
         )
+    if saved.get("modules") != now["modules"]:
+        found.append("tenant.yaml's modules changed (names, dependencies or secret names)")
     return found or ["the desired state differs"]
 
 

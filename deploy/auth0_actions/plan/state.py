@@ -12,6 +12,10 @@ made only when asked for by name. Every other action is *unmanaged*: listed,
 never changed, its bindings kept in their place (within the bounds of
 ``actions[].position``). An unmanaged action that is ours has left
 tenant.yaml: an *orphan*, unbound and deleted only with ``allow_delete``.
+
+Actions Modules follow the same rule (tenant.yaml's ``modules``): a module
+is ours when its draft carries the header or its id is recorded under
+``environments.<env>.adopted.modules``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from auth0_actions.tenant_client import (
     Dependencies,
     LiveAction,
     LiveBinding,
+    LiveModule,
     TenantClient,
 )
 
@@ -50,6 +55,18 @@ class DesiredAction:
     header: bool = True  # the rendered code starts with the provenance header
     position: str | None = None  # actions[].position: first, last, before:NAME, after:NAME
     key: str = ""  # where it is declared, for messages: actions[INDEX]
+    modules: tuple[str, ...] = ()  # names of the Actions Modules it pins, as tenant.yaml lists
+
+
+@dataclass(frozen=True)
+class DesiredModule:
+    """One Actions Module as it should be published: the rendered code, exactly."""
+
+    name: str
+    code: str
+    path: str  # the rendered file, relative to the project root
+    dependencies: Dependencies
+    secret_names: tuple[str, ...]  # sorted
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,12 @@ class DesiredState:
     actions: tuple[DesiredAction, ...]  # by (trigger, order)
     # environments.<env>.adopted.actions: name -> live id, ours without a header
     adopted: Mapping[str, str] = field(default_factory=dict)
+    modules: tuple[DesiredModule, ...] = ()  # by name
+    adopted_modules: Mapping[str, str] = field(default_factory=dict)  # name -> live id
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.modules)
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -82,6 +105,8 @@ class DesiredState:
 class LiveState:
     actions: tuple[LiveAction, ...]  # by name, then id
     bindings: Mapping[str, tuple[LiveBinding, ...]]  # trigger -> bindings in execution order
+    # Every module; the declared ones read whole (with their latest version), by name.
+    modules: tuple[LiveModule, ...] = ()
 
 
 def carries_header(action: LiveAction) -> bool:
@@ -102,6 +127,17 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             f"`auth0-actions render --env {environment}`, review and commit, then plan again"
         )
     code = {f.unit.name: (f.text, str(f.path)) for f in files if f.unit.kind == "action"}
+    module_code = {f.unit.name: (f.text, str(f.path)) for f in files if f.unit.kind == "module"}
+    modules = [
+        DesiredModule(
+            name=spec.name,
+            code=module_code[spec.name][0],
+            path=module_code[spec.name][1],
+            dependencies=tuple((d.name, d.version) for d in spec.dependencies),
+            secret_names=tuple(sorted(view.secret_env_vars(spec.secrets))),
+        )
+        for spec in sorted(tenant.config.modules, key=lambda m: m.name)
+    ]
     actions = [
         DesiredAction(
             name=spec.name,
@@ -115,13 +151,19 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             header=spec.header,
             position=spec.position,
             key=f"actions[{index}]",
+            modules=tuple(spec.modules),
         )
         for index, spec in sorted(
             enumerate(tenant.config.actions), key=lambda e: (e[1].trigger, e[1].order, e[1].name)
         )
     ]
-    adopted = dict(view.settings.adopted.actions)
-    return DesiredState(environment, tuple(actions), adopted)
+    return DesiredState(
+        environment,
+        tuple(actions),
+        adopted=dict(view.settings.adopted.actions),
+        modules=tuple(modules),
+        adopted_modules=dict(view.settings.adopted.modules),
+    )
 
 
 def configured_triggers(tenant: Project) -> tuple[str, ...]:
@@ -129,22 +171,41 @@ def configured_triggers(tenant: Project) -> tuple[str, ...]:
     return tuple(sorted({spec.trigger for spec in tenant.config.actions}))
 
 
-def live_state(client: TenantClient, triggers: tuple[str, ...]) -> LiveState:
-    """Every action, and the bindings of the given triggers and of every action's triggers.
+def configured_modules(tenant: Project) -> tuple[str, ...]:
+    """The module names tenant.yaml declares (what ``DesiredState.module_names`` will be)."""
+    return tuple(sorted(spec.name for spec in tenant.config.modules))
 
-    The action list and the given triggers' bindings don't depend on each
-    other, so they are read at once: one round trip instead of one per read.
-    Only a trigger found on an unmanaged action costs another.
+
+def live_state(
+    client: TenantClient, triggers: tuple[str, ...], modules: tuple[str, ...] = ()
+) -> LiveState:
+    """Every action and module, and the bindings of the given triggers and every action's.
+
+    The action list, the module list and the given triggers' bindings don't
+    depend on each other, so they are read at once: one round trip instead of
+    one per read. Only a trigger found on an unmanaged action costs another,
+    and so do the declared ``modules`` that exist (read whole, for their
+    latest published version, which a listing does not carry).
     """
     wanted = sorted(set(triggers))
-    with ThreadPoolExecutor(1 + len(wanted), "live-state") as pool:
+    with ThreadPoolExecutor(2 + len(wanted), "live-state") as pool:
         listed = pool.submit(client.list_actions)
+        listed_modules = pool.submit(client.list_modules)
         bound = {trigger: pool.submit(client.get_bindings, trigger) for trigger in wanted}
         actions = sorted(listed.result(), key=lambda a: (a.name, a.id))
+        all_modules = listed_modules.result()
         bindings = {trigger: tuple(future.result()) for trigger, future in bound.items()}
+        declared = set(modules)
+        whole = {
+            m.id: pool.submit(client.get_module, m.id) for m in all_modules if m.name in declared
+        }
+        found = sorted(
+            (whole[m.id].result() if m.id in whole else m for m in all_modules),
+            key=lambda m: (m.name, m.id),
+        )
     for trigger in sorted({t for a in actions for t in a.trigger_ids} - bindings.keys()):
         bindings[trigger] = tuple(client.get_bindings(trigger))
-    return LiveState(tuple(actions), dict(sorted(bindings.items())))
+    return LiveState(tuple(actions), dict(sorted(bindings.items())), tuple(found))
 
 
 @contextlib.contextmanager
@@ -164,13 +225,13 @@ def open_states(
     if env.target.embedded:
         desired = desired_state(tenant, environment)
         with env.tenant_client() as client:
-            yield client, desired, live_state(client, desired.triggers)
+            yield client, desired, live_state(client, desired.triggers, desired.module_names)
         return
     with ThreadPoolExecutor(1, "render") as pool:
         rendering = pool.submit(desired_state, tenant, environment)
         try:
             with env.tenant_client() as client:
-                live = live_state(client, configured_triggers(tenant))
+                live = live_state(client, configured_triggers(tenant), configured_modules(tenant))
                 desired = rendering.result()
                 yield client, desired, live
         except BaseException:

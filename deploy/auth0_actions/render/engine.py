@@ -36,17 +36,29 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from auth0_actions import __version__
+from auth0_actions.config.model import MAX_MODULE_CODE_BYTES
 from auth0_actions.errors import RenderError
 from auth0_actions.render.jsvalue import JsLiteral, to_js
 from auth0_actions.render.lint import lint_template, mask_comments_and_strings
 from auth0_actions.render.provenance import ValueReads, original, taken_whole
 from auth0_actions.triggers import registry
 
-UnitKind = Literal["action", "rule"]
+UnitKind = Literal["action", "module", "rule"]
 
-# Where secrets live: event.secrets in an Action, the configuration global in
-# a Rule (not a property such as foo.configuration).
-_SECRET_HOLDERS = {"action": r"\bevent\.secrets", "rule": r"(?<![\w$.])configuration\b"}
+# Where secrets live: event.secrets in an Action, actions.secrets in an Actions
+# Module (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module),
+# the configuration global in a Rule (not a property such as foo.configuration).
+_SECRET_HOLDERS = {
+    "action": r"\bevent\.secrets",
+    "module": r"(?<![\w$.])actions\.secrets",
+    "rule": r"(?<![\w$.])configuration\b",
+}
+# Where each kind's secrets are declared in tenant.yaml, and how code reads them.
+_SECRET_SOURCES = {
+    "action": ("secrets", "event.secrets"),
+    "module": ("secrets", "actions.secrets"),
+    "rule": ("configuration", "configuration"),
+}
 # A read by literal name: .X, ?.X, ["X"], ?.["X"]. Anything else (destructuring,
 # passing the whole object, computed names) cannot be checked against
 # tenant.yaml and is refused.
@@ -69,7 +81,7 @@ class Unit:
     output: PurePosixPath  # relative to the project root
     context: Mapping[str, Any]
     secret_names: tuple[str, ...]
-    trigger: str | None = None  # an action's trigger id; None for a rule
+    trigger: str | None = None  # an action's trigger id; None for a rule or module
     # secret name -> the version tenant.yaml's secret_versions gives it in this
     # environment; recorded in the header so that raising one changes the file.
     secret_versions: tuple[tuple[str, int], ...] = ()
@@ -299,6 +311,8 @@ class TemplateRenderer:
         self._check_secret_reads(unit, text)
         if unit.trigger is not None:
             _check_handlers(unit, text)
+        if unit.kind == "module":
+            _check_module_size(unit, text)
         return RenderedFile(unit=unit, text=text)
 
     def _verbatim_env(self, name: str) -> jinja2.Environment:
@@ -328,8 +342,7 @@ class TemplateRenderer:
             used.add(read[1] or read[3])
         missing = sorted(used - set(unit.secret_names))
         if missing:
-            where = "secrets" if unit.kind == "action" else "configuration"
-            source = "event.secrets" if unit.kind == "action" else "configuration"
+            where, source = _SECRET_SOURCES[unit.kind]
             reads = ", ".join(f"{source}.{name}" for name in missing)
             raise RenderError(
                 f"rules_templates/{unit.template}: {unit.label} reads "
@@ -361,6 +374,19 @@ def _check_handlers(unit: Unit, text: str) -> None:
         )
 
 
+def _check_module_size(unit: Unit, text: str) -> None:
+    """Auth0 refuses module code over 64 KiB (https://auth0.com/docs/customize/actions/modules).
+
+    Refused at render, where the template can be fixed, rather than at apply.
+    """
+    size = len(text.encode("utf-8"))
+    if size > MAX_MODULE_CODE_BYTES:
+        raise RenderError(
+            f"{unit.output}: {unit.label} renders to {size} bytes; Auth0 accepts module code "
+            f"of at most {MAX_MODULE_CODE_BYTES} bytes (64 KiB)"
+        )
+
+
 def _normalise(body: str) -> str:
     body = body.replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in body.split("\n")]
@@ -375,6 +401,8 @@ def _header(unit: Unit, closure: list[str], template_digest: str, values_digest:
             f"action {unit.name} ({action['trigger']}, order {action['order']}, "
             f"{action['runtime']})"
         )
+    elif unit.kind == "module":
+        what = f"module {unit.name}"
     else:
         rule = ctx["rule"]
         state = "enabled" if rule["enabled"] else "disabled"

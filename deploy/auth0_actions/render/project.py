@@ -21,6 +21,7 @@ from auth0_actions.render.jsvalue import to_js
 from auth0_actions.secrets import secret_values_in_scope
 
 RULES_SUBDIR = "legacy-rules"
+MODULES_SUBDIR = "modules"
 FileStatus = Literal["created", "updated", "unchanged", "removed"]
 
 
@@ -64,6 +65,29 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                 trigger=action.trigger,
                 secret_versions=tuple((n, versions[n]) for n in secrets if n in versions),
                 header=action.header,
+            )
+        )
+    for module in sorted(tenant.config.modules, key=lambda m: m.name):
+        secrets = tuple(sorted(module.secrets))
+        units.append(
+            Unit(
+                kind="module",
+                name=module.name,
+                environment=view.name,
+                template=module.template,
+                output=base / MODULES_SUBDIR / f"{module.name}.js",
+                context={
+                    "env": env_ctx,
+                    "consent": consent,
+                    "module": {
+                        "name": module.name,
+                        "dependencies": [d.model_dump() for d in module.dependencies],
+                        "secrets": list(secrets),
+                        "values": module.values,
+                    },
+                },
+                secret_names=secrets,
+                header=module.header,
             )
         )
     for rule in sorted(tenant.config.legacy_rules, key=lambda r: r.order):
@@ -140,9 +164,10 @@ class RenderReport:
 
 
 def _managed_files(root: Path, env: str) -> set[str]:
-    """.js files under actions/<env>/ (and its legacy-rules/) that render owns."""
+    """.js files under actions/<env>/ (and its legacy-rules/ and modules/) that render owns."""
     found: set[str] = set()
-    for directory in (root / "actions" / env, root / "actions" / env / RULES_SUBDIR):
+    base = root / "actions" / env
+    for directory in (base, base / RULES_SUBDIR, base / MODULES_SUBDIR):
         if directory.is_dir():
             found.update(p.relative_to(root).as_posix() for p in directory.glob("*.js"))
     return found

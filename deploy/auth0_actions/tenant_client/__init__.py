@@ -5,7 +5,8 @@
 * :mod:`.failures` -- what an error says: the cause and what to check
 * :mod:`.scopes` -- the Management API scopes each command needs
 * :mod:`.values` -- the frozen values the client returns
-* :mod:`.actions`, :mod:`.users`, :mod:`.jobs` -- the API areas
+* :mod:`.module_values` -- the frozen values of Actions Modules
+* :mod:`.actions`, :mod:`.modules`, :mod:`.users`, :mod:`.jobs` -- the API areas
 * :mod:`.client` -- :class:`TenantClient`, all areas over one transport
 * :mod:`.connect` -- opening a client for an environment's tenant
 """
@@ -20,6 +21,7 @@ from auth0_actions.tenant_client.client import TenantClient, provenance_of
 from auth0_actions.tenant_client.connect import connect, open_tenant_client
 from auth0_actions.tenant_client.failures import CA_BUNDLE_VARIABLE, Provenance
 from auth0_actions.tenant_client.jobs import Download, ExportJob
+from auth0_actions.tenant_client.module_values import LiveModule, LiveModuleVersion
 from auth0_actions.tenant_client.retry import RetryBudget, RetryPolicy
 from auth0_actions.tenant_client.scopes import COMMAND_SCOPES, scopes_for
 from auth0_actions.tenant_client.transport import TOKEN_LEEWAY_S, ClientCredentials, trust
@@ -30,6 +32,7 @@ from auth0_actions.tenant_client.values import (
     LiveAction,
     LiveBinding,
     LiveVersion,
+    ModulePin,
 )
 
 __all__ = [
@@ -47,7 +50,10 @@ __all__ = [
     "ExportJob",
     "LiveAction",
     "LiveBinding",
+    "LiveModule",
+    "LiveModuleVersion",
     "LiveVersion",
+    "ModulePin",
     "Provenance",
     "RetryBudget",
     "RetryPolicy",

@@ -8,6 +8,7 @@ from typing import Any
 from auth0.management import (
     ActionBindingRef,
     ActionBindingWithRef,
+    ActionModuleReference,
     ActionSecretRequest,
     ActionTrigger,
     ActionVersionDependency,
@@ -21,6 +22,7 @@ from auth0_actions.tenant_client.values import (
     LiveAction,
     LiveBinding,
     LiveVersion,
+    ModulePin,
     live_action,
     live_binding,
     live_version,
@@ -43,6 +45,14 @@ def _trigger(trigger_id: str) -> ActionTrigger:
 
 def _dependencies(pairs: Iterable[tuple[str, str]]) -> list[ActionVersionDependency]:
     return [ActionVersionDependency(name=name, version=version) for name, version in pairs]
+
+
+def _modules(pins: Iterable[ModulePin]) -> list[ActionModuleReference]:
+    """Module versions by id: the one reference that cannot drift to a newer version."""
+    return [
+        ActionModuleReference(module_id=pin.module_id, module_version_id=pin.version_id)
+        for pin in pins
+    ]
 
 
 def _secrets(secrets: Mapping[str, Secret] | None) -> list[ActionSecretRequest]:
@@ -91,6 +101,7 @@ class ActionsApi(Transport):
         runtime: str | None = None,
         dependencies: Iterable[tuple[str, str]] = (),
         secrets: Mapping[str, Secret] | None = None,
+        modules: Iterable[ModulePin] = (),
     ) -> LiveAction:
         """A new (undeployed) action; secret values are revealed only inside the SDK call."""
         kwargs: dict[str, Any] = {
@@ -99,6 +110,9 @@ class ActionsApi(Transport):
             "code": code,
             "dependencies": _dependencies(dependencies),
         }
+        pins = _modules(modules)
+        if pins:
+            kwargs["modules"] = pins
         if runtime is not None:
             kwargs["runtime"] = runtime
         sent = list((secrets or {}).values())
@@ -120,9 +134,13 @@ class ActionsApi(Transport):
         runtime: str | None = None,
         dependencies: Iterable[tuple[str, str]] | None = None,
         secrets: Mapping[str, Secret] | None = None,
+        modules: Iterable[ModulePin] | None = None,
     ) -> LiveAction:
-        """Change the draft; what is None is left as it is. ``secrets`` replaces the list."""
+        """Change the draft; what is None is left as it is. ``secrets`` and ``modules``
+        replace their lists."""
         kwargs: dict[str, Any] = {}
+        if modules is not None:
+            kwargs["modules"] = _modules(modules)
         if code is not None:
             kwargs["code"] = code
         if runtime is not None:

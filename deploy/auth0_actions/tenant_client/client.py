@@ -21,6 +21,7 @@ from auth0_actions.target import Target
 from auth0_actions.tenant_client.actions import ActionsApi
 from auth0_actions.tenant_client.failures import Provenance
 from auth0_actions.tenant_client.jobs import JobsApi
+from auth0_actions.tenant_client.modules import ModulesApi
 from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryPolicy
 from auth0_actions.tenant_client.scopes import running_command, scopes_for
 from auth0_actions.tenant_client.transport import ClientCredentials, trust
@@ -37,8 +38,8 @@ def provenance_of(target: Target, command: str | None) -> Provenance:
     )
 
 
-class TenantClient(ActionsApi, UsersApi, JobsApi):
-    """Actions, versions, bindings, users and export jobs of one tenant."""
+class TenantClient(ActionsApi, ModulesApi, UsersApi, JobsApi):
+    """Actions, versions, bindings, Actions Modules, users and export jobs of one tenant."""
 
     def __repr__(self) -> str:
         return f"TenantClient({self.base_url!r})"

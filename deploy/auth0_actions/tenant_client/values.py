@@ -15,6 +15,7 @@ from auth0.management import (
     Action,
     ActionBinding,
     ActionDeployedVersion,
+    ActionModuleReference,
     ActionVersion,
     ActionVersionDependency,
     CreateActionResponseContent,
@@ -25,6 +26,21 @@ from auth0.management import (
 )
 
 Dependencies = tuple[tuple[str, str], ...]  # (name, version), in the tenant's order
+
+
+@dataclass(frozen=True)
+class ModulePin:
+    """An action's reference to one published version of an Actions Module."""
+
+    module_id: str
+    module_name: str
+    version_id: str
+    version_number: int
+
+    @property
+    def label(self) -> str:
+        """How a plan shows the pin: the module's name and version number."""
+        return f"{self.module_name} v{self.version_number}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class LiveVersion:
     status: str  # pending | building | built | failed | ...
     deployed: bool
     created_at: str | None
+    modules: tuple[ModulePin, ...] = ()  # the module versions this version runs with
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class LiveAction:
     status: str  # the draft's build status
     all_changes_deployed: bool
     deployed_version: LiveVersion | None
+    modules: tuple[ModulePin, ...] = ()  # the draft's module versions
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,18 @@ def _pairs(deps: Sequence[ActionVersionDependency] | None) -> Dependencies:
     return tuple((d.name or "", d.version or "") for d in deps or [])
 
 
+def module_pins(refs: Sequence[ActionModuleReference] | None) -> tuple[ModulePin, ...]:
+    return tuple(
+        ModulePin(
+            module_id=r.module_id or "",
+            module_name=r.module_name or "",
+            version_id=r.module_version_id or "",
+            version_number=int(r.module_version_number or 0),
+        )
+        for r in refs or []
+    )
+
+
 def live_version(version: SdkVersion) -> LiveVersion:
     return LiveVersion(
         id=version.id or "",
@@ -111,6 +141,7 @@ def live_version(version: SdkVersion) -> LiveVersion:
         status=str(version.status or ""),
         deployed=bool(version.deployed),
         created_at=timestamp(version.created_at),
+        modules=module_pins(version.modules),
     )
 
 
@@ -127,6 +158,7 @@ def live_action(action: SdkAction) -> LiveAction:
         status=str(action.status or ""),
         all_changes_deployed=bool(action.all_changes_deployed),
         deployed_version=live_version(deployed) if deployed is not None else None,
+        modules=module_pins(action.modules),
     )
 
 

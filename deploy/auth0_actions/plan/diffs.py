@@ -1,0 +1,27 @@
+"""How two states differ: a unified diff of code, and the structured fields deepdiff finds changed.
+
+Shared by the planner (actions) and :mod:`.modules` (Actions Modules).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from deepdiff import DeepDiff
+
+
+def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | None:
+    """A unified diff of two texts, or None when they are equal."""
+    if old == new:
+        return None
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), old_label, new_label, lineterm=""
+    )
+    return "\n".join(lines) + "\n"
+
+
+def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """field -> {"live", "desired"} for each structured field deepdiff finds changed."""
+    changed = DeepDiff(live, desired).affected_root_keys
+    return {str(k): {"live": live[k], "desired": desired[k]} for k in sorted(map(str, changed))}

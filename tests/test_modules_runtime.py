@@ -403,31 +403,24 @@ def test_the_action_test_endpoint_runs_the_draft_with_its_pinned_module(
 
 # --- auth0-actions test ------------------------------------------------------------------
 def test_scenarios_run_an_action_with_the_module_it_requires(cli: Any, project: Path) -> None:
-    """`test` gives the action its modules' rendered code; a missing render is named."""
+    """`test` gives the action the code its module's template renders to."""
     config = project / "tenant.yaml"
     text = config.read_text().replace(
         "    order: 2\n    secrets:\n", "    order: 2\n    modules: [audit]\n    secrets:\n"
     )
     config.write_text(text + "\nmodules:\n  - name: audit\n    template: audit.js.j2\n")
-    _write(project / "rules_templates" / "audit.js.j2", "")
+    module = project / "rules_templates" / "audit.js.j2"
+    _write(module, "module.exports = {};\n")
     template = project / "rules_templates" / "consent-redirect.js.j2"
     template.write_text("const audit = require('actions:audit');\n" + template.read_text())
     assert cli("render").code == 0
-    module = project / "actions" / "local" / "modules" / "audit.js"
-
-    missing = cli("test", "--env", "local", "-k", "redirect", "--output", "json")
-    assert missing.code == 1
-    assert "actions/local/modules/audit.js: module 'audit', which action 'consent-redirect'" in (
-        missing.out
-    )
-
-    _write(module, "module.exports = {};\n")
     passed = cli("test", "--env", "local", "-k", "redirect", "--output", "json")
     assert passed.code == 0, passed.out[-2000:]
 
     # The module really runs: its top-level error fails the cases that run the action
     # (they end in "error"), and only those: the legacy Rule forms do not load it.
     _write(module, "throw new Error('audit module failed to start');\n")
+    assert cli("render").code == 0
     failed = cli("test", "--env", "local", "-k", "redirect", "--output", "json")
     assert failed.code == 1
     broken = [c for c in json.loads(failed.out)["cases"] if not c["passed"]]

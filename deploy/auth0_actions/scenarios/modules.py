@@ -2,10 +2,10 @@
 
 An action that lists `modules:` in tenant.yaml loads each with
 `require('actions:<name>')` (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module).
-A scenario runs it with the module's code as this run rendered it (a
-``module:<name>`` unit) or, failing that, as `render` wrote it to
-``actions/<env>/modules/<name>.js``; with the module's npm dependencies and,
-of the scenario's secrets, those the module declares (its ``actions.secrets``).
+A scenario runs it with the module's code as this run rendered it (the
+``module:<name>`` unit, what `render` writes to ``actions/<env>/modules/``),
+with the module's npm dependencies and, of the scenario's secrets, those the
+module declares (its ``actions.secrets``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from auth0_actions.config import Project
 from auth0_actions.errors import ConfigError
 from auth0_actions.sandbox.modules import PinnedModule
-
-MODULES_DIR = "modules"
 
 
 def pinned_for(
@@ -40,16 +38,7 @@ def pinned_for(
                 f"{tenant.path}: action {action!r} requires module {name!r}, "
                 "which tenant.yaml modules: does not define"
             )
-        text = code.get(f"module:{name}")
-        if text is None:
-            path = tenant.actions_dir / env / MODULES_DIR / f"{name}.js"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError:
-                raise ConfigError(
-                    f"{path}: module {name!r}, which action {action!r} requires, is not "
-                    f"rendered; run `auth0-actions render --env {env}`"
-                ) from None
+        text = code[f"module:{name}"]  # every declared module is rendered with the actions
         pinned.append(
             PinnedModule(
                 name=name,

@@ -101,8 +101,9 @@ def test_a_version_for_a_secret_no_action_uses_is_refused(project: Path, cli: An
 
 
 def test_a_version_for_a_secret_of_a_headerless_action_is_refused(project: Path, cli: Any) -> None:
-    """An imported (header: false) action has no header to record a version in: a raised
-    version would leave it on the old value, the mismatch this feature exists to prevent."""
+    """An imported action (header: false, adopted from this tenant) has no header to record
+    a version in: a raised version would leave it on the old value, the mismatch this
+    feature exists to prevent."""
     set_version(project, 2)
     path = project / "tenant.yaml"
     text = path.read_text("utf-8")
@@ -110,6 +111,15 @@ def test_a_version_for_a_secret_of_a_headerless_action_is_refused(project: Path,
         rf"(?m)^(  - name: {REDIRECT}\n)", r"\g<1>    header: false\n", text, count=1
     )
     assert found == 1
+    # header: false matters only where the action was adopted from the tenant (import):
+    # elsewhere this tool creates it with its header, and the version is recorded.
+    path.write_text(text, encoding="utf-8")
+    assert cli("config", "validate").code == 0
+    text = text.replace(
+        "    secret_versions:\n",
+        f"    adopted:\n      actions:\n        {REDIRECT}: act_1\n    secret_versions:\n",
+        1,
+    )
     path.write_text(text, encoding="utf-8")
     result = cli("config", "validate")
     assert result.code == 1

@@ -153,10 +153,12 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                 "no action or module declares this secret under its 'secrets'",
             )
         # The version is recorded in the provenance header: an action rendered without
-        # one (header: false, as imported) would silently keep the old value.
+        # one here (header: false, adopted from this tenant) would keep the old value.
         for secret in sorted(set(env.secret_versions) & used):
             headerless = sorted(
-                a.name for a in config.actions if secret in a.secrets and not a.header
+                a.name
+                for a in config.actions
+                if secret in a.secrets and not a.header and a.name in env.adopted.actions
             )
             if headerless:
                 yield (

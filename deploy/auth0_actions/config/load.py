@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 import auth0_actions.config.checks as checks
-from auth0_actions.config.model import ConsentPolicy, Environment, TenantConfig
+from auth0_actions.config.model import (
+    ActionSpec,
+    ConsentPolicy,
+    Environment,
+    ModuleSpec,
+    TenantConfig,
+)
 from auth0_actions.errors import ConfigError, Problem
 from auth0_actions.layout import DEFAULT_CONFIG
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
@@ -42,6 +48,18 @@ class EnvironmentView:
         declared is an action's ``secrets`` or a legacy rule's ``configuration``.
         """
         return {name: self.settings.secrets.get(name, var) for name, var in declared.items()}
+
+    def verbatim(self, spec: ActionSpec | ModuleSpec) -> bool:
+        """Whether ``spec`` renders as its template alone, with no provenance header.
+
+        ``header: false`` (what ``import`` writes) holds where the entity was taken
+        over from this tenant (``adopted``): there the file is the live code, byte
+        for byte, and the recorded id says it is ours. In every other environment
+        this tool creates it, header included, so that it owns what it made.
+        """
+        adopted = self.settings.adopted
+        names = adopted.modules if isinstance(spec, ModuleSpec) else adopted.actions
+        return not spec.header and spec.name in names
 
 
 @dataclass(frozen=True)

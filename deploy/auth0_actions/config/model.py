@@ -264,7 +264,8 @@ class ActionSpec(Strict):
     header: bool = Field(
         True,
         description="Put the provenance header on the rendered file. `import` writes false: "
-        "the template then renders byte-identical to the code that was live.",
+        "where the action is recorded under `adopted` the template then renders "
+        "byte-identical to the code that was live; elsewhere the header is still added.",
     )
     position: Position | None = Field(
         None,
@@ -295,7 +296,8 @@ class ModuleSpec(Strict):
     )
     header: bool = Field(
         True,
-        description="Put the provenance header on the rendered file (`import` writes false).",
+        description="As actions[].header: false renders verbatim where recorded under "
+        "adopted.modules.",
     )
 
 

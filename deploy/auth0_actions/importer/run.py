@@ -5,14 +5,16 @@ if one exists the import names them all and writes nothing. The files are
 written, tenant.yaml edited and the project rendered; each imported action's
 render must equal its live code byte for byte, or everything written is
 taken back. Actions tenant.yaml already declares (imported from another
-environment) are compared with this environment's render instead.
+environment) are compared with this environment's render as it would be
+once adopted (the template alone, no header) instead; an identical one is
+recorded as adopted and its rendered file for this environment rewritten.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,7 +28,7 @@ from auth0_actions.importer.differences import Difference, difference
 from auth0_actions.importer.live import LiveTenant, LiveUnit, Skipped, env_var_for, read_live
 from auth0_actions.importer.tenant_yaml import TenantYaml
 from auth0_actions.importer.verbatim import lossy_line_endings, verbatim_template
-from auth0_actions.render import RenderedFile, render_environments
+from auth0_actions.render import RenderedFile, TemplateRenderer, render_environments, units_for
 
 
 @dataclass
@@ -96,7 +98,7 @@ def import_environment(
                 "code was imported, and plan reports the draft as drift"
             )
     if again:
-        rendered = _render(tenant, environment)
+        rendered = _render_verbatim(tenant, environment, [u.name for u in again])
         for unit in again:
             found = difference(tenant, environment, unit, rendered[unit.name])
             if found is None:
@@ -104,11 +106,14 @@ def import_environment(
                 edit.adopt(environment, unit.kind.adopted_key, unit.name, unit.live_id)
             else:
                 result.differing.append(found)
+    adopted = [u for u in again if u.name in result.adopted]
+    rewritten = [str(u.kind.output(environment, u.name)) for u in adopted]
     if fresh or result.adopted:
-        result.files = sorted({*result.files, str(tenant.path.relative_to(tenant.root))})
+        config = str(tenant.path.relative_to(tenant.root))
+        result.files = sorted({*result.files, *rewritten, config})
     if dry_run or not (fresh or result.adopted):
         return result
-    _write(tenant, environment, fresh, files, edit)
+    _write(tenant, environment, fresh, files, edit, adopted)
     return result
 
 
@@ -178,9 +183,17 @@ def _refuse_taken(tenant: Project, paths: Sequence[str | PurePosixPath]) -> None
         )
 
 
-def _render(tenant: Project, environment: str) -> dict[str, RenderedFile]:
-    files = render_environments(tenant, [environment])
-    return {f.unit.name: f for f in files if f.unit.kind == "action"}
+def _render_verbatim(
+    tenant: Project, environment: str, names: Sequence[str]
+) -> dict[str, RenderedFile]:
+    """The named actions as ENV renders them once adopted there: the template alone."""
+    renderer = TemplateRenderer(tenant.templates_dir, tenant.root)
+    units = units_for(tenant, tenant.environment(environment))
+    return {
+        u.name: renderer.render(replace(u, header=False))
+        for u in units
+        if u.kind == "action" and u.name in names
+    }
 
 
 def _write(
@@ -189,9 +202,13 @@ def _write(
     units: Sequence[LiveUnit],
     files: dict[str, str],
     edit: TenantYaml,
+    adopted: Sequence[LiveUnit] = (),
 ) -> None:
     original = tenant.path.read_bytes()
-    with _undone_on_error(tenant.path, original) as written:
+    # Rendered files of actions adopted here change (their header goes): kept to undo.
+    outputs = [tenant.root / u.kind.output(environment, u.name) for u in adopted]
+    before = {output: output.read_bytes() for output in outputs if output.exists()}
+    with _undone_on_error(tenant.path, original, before) as written:
         templates = {p: t for p, t in files.items() if not p.endswith(".scenarios.yaml")}
         for relative, text in templates.items():
             _put(tenant.root / relative, text, written)
@@ -199,7 +216,8 @@ def _write(
         project = load_tenant(tenant.path)
         rendered = render_environments(project, list(project.environments))
         wanted = {str(u.kind.output(env, u.name)) for env in tenant.environments for u in units}
-        live = {str(u.kind.output(environment, u.name)): u for u in units}
+        live = {str(u.kind.output(environment, u.name)): u for u in [*units, *adopted]}
+        wanted |= {str(u.kind.output(environment, u.name)) for u in adopted}
         for file in rendered:
             path = str(file.path)
             if path in live and file.text != live[path].code:
@@ -225,12 +243,18 @@ def _put(path: Path, text: str, written: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def _undone_on_error(config: Path, original: bytes) -> Iterator[list[Path]]:
+def _undone_on_error(
+    config: Path, original: bytes, before: Mapping[Path, bytes]
+) -> Iterator[list[Path]]:
+    """On any error: files written are removed, files rewritten get their old bytes back."""
     written: list[Path] = []
     try:
         yield written
     except BaseException:
         for path in written:
-            path.unlink(missing_ok=True)
+            if path in before:
+                path.write_bytes(before[path])
+            else:
+                path.unlink(missing_ok=True)
         write_atomic(config, original)
         raise

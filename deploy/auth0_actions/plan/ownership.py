@@ -38,11 +38,12 @@ def require_adoptions(plan: Plan, adopt: Collection[str]) -> None:
     if headerless:
         names = ", ".join(f"{c.where} (live id {c.action_id})" for c in headerless)
         raise AdoptionError(
-            f"cannot adopt {names} with --adopt: its tenant.yaml entry has header: false, so "
-            "the code apply deploys carries no provenance header and the next plan could "
-            "not tell the action is ours. Bring it in with `auth0-actions import --env "
-            f"{env} --action NAME`, or record its live id under "
-            f"environments.{env}.adopted.actions (NAME: ID) in tenant.yaml. Nothing was changed"
+            f"cannot adopt {names} with --adopt: its tenant.yaml entry has header: false and "
+            f"environments.{env}.adopted.actions records another id for it, so the code apply "
+            "deploys carries no provenance header and the next plan could not tell the "
+            "action is ours. Record this live id there (NAME: ID) if it is the one imported, "
+            "or remove the stale entry so that apply deploys it with the header, or bring it "
+            f"in with `auth0-actions import --env {env} --action NAME`. Nothing was changed"
         )
     pending = plan.pending_adoptions()
     if pending:

@@ -148,7 +148,7 @@ def desired_state(tenant: Project, environment: str) -> DesiredState:
             runtime=spec.runtime,
             dependencies=tuple((d.name, d.version) for d in spec.dependencies),
             secret_names=tuple(sorted(view.secret_env_vars(spec.secrets))),
-            header=spec.header,
+            header=not view.verbatim(spec),
             position=spec.position,
             key=f"actions[{index}]",
             modules=tuple(spec.modules),

@@ -12,11 +12,13 @@ Guarantees, each enforced here rather than left to template authors:
   declared in tenant.yaml, and no secret value is ever part of the output.
 
 An action with ``header: false`` (what ``import`` writes) is the exception to
-the header and the normalisation: its output is the template's output byte
-for byte (CRLF, trailing whitespace and final newline kept), so it equals the
-code that was live. Its checks still run, but a read of ``event.secrets``
-other than by literal name is allowed: the declared names are the live
-action's own, so whatever it reads dynamically is among them.
+the header and the normalisation in the environment it was adopted from:
+there its output is the template's output byte for byte (CRLF, trailing
+whitespace and final newline kept), so it equals the code that was live;
+elsewhere it gets the header like any other. Its checks still run, but a
+read of ``event.secrets`` other than by literal name is allowed: the declared
+names are the live action's own, so whatever it reads dynamically is among
+them.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ class Unit:
     secret_versions: tuple[tuple[str, int], ...] = ()
     # False: the output is the template's, verbatim (no header, no normalisation).
     header: bool = True
+    # tenant.yaml's header: false, in any environment: live code taken over by
+    # import, whose secret names are the live action's own (see the docstring).
+    imported: bool = False
 
     @property
     def label(self) -> str:
@@ -331,7 +336,7 @@ class TemplateRenderer:
         used: set[str] = set()
         for found in holder.finditer(mask_comments_and_strings(text)):
             read = literal.match(text, found.end())
-            if read is None and not unit.header:
+            if read is None and unit.imported:
                 continue  # verbatim live code: it reads among its own declared names
             if read is None:
                 line = text.count("\n", 0, found.start()) + 1

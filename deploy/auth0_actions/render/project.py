@@ -64,7 +64,8 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                 secret_names=secrets,
                 trigger=action.trigger,
                 secret_versions=tuple((n, versions[n]) for n in secrets if n in versions),
-                header=action.header,
+                header=not view.verbatim(action),
+                imported=not action.header,
             )
         )
     for module in sorted(tenant.config.modules, key=lambda m: m.name):
@@ -87,7 +88,8 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                     },
                 },
                 secret_names=secrets,
-                header=module.header,
+                header=not view.verbatim(module),
+                imported=not module.header,
             )
         )
     for rule in sorted(tenant.config.legacy_rules, key=lambda r: r.order):

@@ -277,6 +277,58 @@ def test_the_module_secret_value_is_sent_and_never_printed(
     assert value.reveal() not in run.out + run.err
 
 
+def test_a_raised_module_secret_version_pushes_its_value_in_a_new_version(
+    project: Path, cli: Any, apps: list[Emulator], client: TenantClient
+) -> None:
+    """A module version carries its secrets, as an action version does: a rotated value
+    reaches the actions only through a new published version they pin
+    (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module)."""
+    _with_module(project, cli)
+    assert cli("apply", "--yes").code == 0
+    assert cli("secrets", "rotate", "SHARED_KEY").code == 0
+    rotated = LocalSecretStore(local_state_dir(_tenant())).load()["SHARED_KEY"]
+    _edit(
+        project,
+        "  local:\n    domain: local\n",
+        "  local:\n    domain: local\n    secret_versions:\n      SHARED_KEY: 2\n",
+    )
+    assert cli("render", "--env", "local").code == 0
+    text = (project / "actions" / "local" / "modules" / "shared.js").read_text("utf-8")
+    assert "// secrets (names only; values live in Auth0): SHARED_KEY (version 2)\n" in text
+
+    plan = cli("plan", "-o", "json")
+    data = plan.json()
+    assert _kinds(data)[:2] == [("module-update", "shared"), ("module-publish", "shared")]
+    update = data["changes"][0]
+    assert update["pushed"] == ["SHARED_KEY"]
+    assert update["values"]["secret_values"] == {
+        "live": {"SHARED_KEY": None},
+        "desired": {"SHARED_KEY": 2},
+    }
+    assert ("deploy", FIRST) in _kinds(data)
+    assert ("deploy", REDIRECT) in _kinds(data)
+    assert rotated not in plan.out
+
+    run = cli("apply", "--yes")
+    assert run.code == 0, run.err
+    assert rotated not in run.out + run.err
+    [sent] = [
+        e.body
+        for e in apps[-1].injector.requests("PATCH", f"^{MODULES_PATH}/[^/]+$")
+        if "secrets" in e.body
+    ]
+    assert sent["secrets"] == [{"name": "SHARED_KEY", "value": rotated}]
+    module = _module(client)
+    assert module.latest_version is not None
+    assert module.latest_version.number == 2
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+    # --push-secrets sends it again with no version raised; the same path, once.
+    pushed = cli("plan", "--push-secrets", "SHARED_KEY", "-o", "json").json()
+    assert _kinds(pushed)[:2] == [("module-update", "shared"), ("module-publish", "shared")]
+    assert pushed["changes"][0]["fields"] == ["secret_values"]
+
+
 def test_changing_the_module_republishes_it_and_repins_both_actions(
     project: Path, cli: Any, apps: list[Emulator], client: TenantClient
 ) -> None:

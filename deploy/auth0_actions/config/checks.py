@@ -159,6 +159,10 @@ def check_environments(config: TenantConfig) -> Iterator[Finding]:
                 a.name
                 for a in config.actions
                 if secret in a.secrets and not a.header and a.name in env.adopted.actions
+            ) + sorted(
+                f"module {m.name}"
+                for m in config.modules
+                if secret in m.secrets and not m.header and m.name in env.adopted.modules
             )
             if headerless:
                 yield (

@@ -313,12 +313,16 @@ class ModuleUpdate(ModuleChange):
     symbol: ClassVar[str] = "~"
     colour: ClassVar[str] = "yellow"
     module_id: str = ""
-    fields: tuple[str, ...] = ()  # of: code, dependencies, secrets
+    fields: tuple[str, ...] = ()  # of: code, dependencies, secret_values, secrets
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     diff: str | None = None  # draft -> rendered, when the draft is not the latest version
+    pushed: tuple[str, ...] = ()  # secret names whose values are sent again (never the values)
 
     def describe(self) -> str:
-        return f"update {self.where}: {', '.join(self.fields)}"
+        line = f"update {self.where}: {', '.join(self.fields)}"
+        if self.pushed:
+            line += f" (pushes the values of {', '.join(self.pushed)})"
+        return line
 
     def extra(self) -> dict[str, Any]:
         return {
@@ -326,6 +330,7 @@ class ModuleUpdate(ModuleChange):
             "fields": list(self.fields),
             "values": self.values,
             "diff": self.diff,
+            "pushed": list(self.pushed),
         }
 
 

@@ -126,7 +126,9 @@ def publish_modules(
                 change.module_id,
                 code=d.code if "code" in fields else None,
                 dependencies=d.dependencies if "dependencies" in fields else None,
-                secrets=secrets_for(d.secret_names) if "secrets" in fields else None,
+                secrets=secrets_for(d.secret_names)
+                if fields & {"secrets", "secret_values"}
+                else None,
             )
             record(ModuleUpdated(MODULES, name, change.fields))
         elif isinstance(change, ModulePublish) and name not in published_on_create:

@@ -32,6 +32,7 @@ from auth0_actions.plan.changes import (
     ModuleUpdate,
 )
 from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.secret_push import secret_push
 from auth0_actions.plan.state import (
     PROVENANCE_MARKER,
     DesiredAction,
@@ -91,7 +92,12 @@ def is_ours(module: LiveModule, adopted: Mapping[str, str]) -> bool:
     return module.code.startswith(PROVENANCE_MARKER) or module.id in adopted.values()
 
 
-def _module_changes(d: DesiredModule, live: LiveModule | None, plan: ModulePlan) -> None:
+def _module_changes(
+    d: DesiredModule,
+    live: LiveModule | None,
+    plan: ModulePlan,
+    push_secrets: frozenset[str] = frozenset(),
+) -> None:
     desired = _content(d.code, d.dependencies, d.secret_names)
     if live is None:
         plan.changes += [
@@ -128,6 +134,13 @@ def _module_changes(d: DesiredModule, live: LiveModule | None, plan: ModulePlan)
             )
         )
     fields, values = _fields(draft, desired)
+    # Secret values to send again: a version raised since the published version, or asked.
+    pushed, versions = secret_push(
+        d.secret_names, latest.code if latest else live.code, d.code, push_secrets
+    )
+    if pushed:
+        fields = sorted({*fields, "secret_values"})
+        values = {**values, **versions}
     if fields:
         plan.changes.append(
             ModuleUpdate(
@@ -140,9 +153,11 @@ def _module_changes(d: DesiredModule, live: LiveModule | None, plan: ModulePlan)
                 diff=unified_diff(live.code, d.code, f"a/{d.name} (draft)", f"b/{d.path}")
                 if latest is None or live.code != latest.code
                 else None,
+                pushed=pushed,
             )
         )
-    if latest is not None and published == desired:
+    # A version carries its secrets: pushed values go live only in a new one.
+    if latest is not None and published == desired and not pushed:
         plan.pins[d.name] = PlannedPin(d.name, latest.number, latest.id)
         return
     number = live.latest_version_number + 1
@@ -154,7 +169,9 @@ def _module_changes(d: DesiredModule, live: LiveModule | None, plan: ModulePlan)
             module_id=live.id,
             live_version=latest.number if latest else None,
             version=number,
-            reason="changed" if latest else "not-published",
+            reason=("changed" if published != desired else "secret-values")
+            if latest
+            else "not-published",
             diff=unified_diff(
                 latest.code if latest else "",
                 d.code,
@@ -166,7 +183,13 @@ def _module_changes(d: DesiredModule, live: LiveModule | None, plan: ModulePlan)
     plan.pins[d.name] = PlannedPin(d.name, number, None)
 
 
-def plan_modules(desired: DesiredState, live: LiveState, *, allow_delete: bool) -> ModulePlan:
+def plan_modules(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    allow_delete: bool,
+    push_secrets: frozenset[str] = frozenset(),
+) -> ModulePlan:
     """The modules' own changes and drift, and the pin of each declared module."""
     plan = ModulePlan(live_ids={m.id: m.name for m in live.modules})
     by_name = {m.name: m for m in live.modules}
@@ -183,7 +206,7 @@ def plan_modules(desired: DesiredState, live: LiveState, *, allow_delete: bool) 
             f"environments.{desired.environment}.adopted.modules in tenant.yaml"
         )
     for d in desired.modules:
-        _module_changes(d, by_name.get(d.name), plan)
+        _module_changes(d, by_name.get(d.name), plan, push_secrets)
     declared = set(desired.module_names)
     for module in live.modules:
         if module.name in declared or not is_ours(module, desired.adopted_modules):

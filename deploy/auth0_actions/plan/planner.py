@@ -37,13 +37,13 @@ from auth0_actions.plan.changes import (
 )
 from auth0_actions.plan.diffs import structured_changes, unified_diff
 from auth0_actions.plan.modules import ModulePlan, pin_values, plan_modules
+from auth0_actions.plan.secret_push import secret_push
 from auth0_actions.plan.state import (
     DesiredAction,
     DesiredState,
     LiveState,
     open_states,
 )
-from auth0_actions.render.engine import header_secret_versions
 from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding
 
 STRUCTURED = ("dependencies", "runtime", "secrets")
@@ -66,29 +66,6 @@ def _desired_fields(action: DesiredAction) -> dict[str, Any]:
 
 class UnknownSecretError(Auth0ActionsError):
     """--push-secrets named a secret that no action of tenant.yaml uses."""
-
-
-def _secret_push(
-    d: DesiredAction, live_code: str, push_secrets: frozenset[str]
-) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
-    """The secrets of ``d`` whose values to send again, and their version change.
-
-    A version is read from the provenance header of the live code (the
-    deployed version's: what was last pushed and shipped) and of the
-    rendered code; a secret the action no longer uses is not pushed.
-    """
-    live_versions = header_secret_versions(live_code)
-    desired_versions = header_secret_versions(d.code)
-    bumped = [n for n in d.secret_names if live_versions.get(n) != desired_versions.get(n)]
-    pushed = tuple(n for n in d.secret_names if n in bumped or n in push_secrets)
-    if not bumped:
-        return pushed, {}
-    return pushed, {
-        "secret_values": {
-            "live": {n: live_versions.get(n) for n in bumped},
-            "desired": {n: desired_versions.get(n) for n in bumped},
-        }
-    }
 
 
 def _action_changes(
@@ -150,7 +127,7 @@ def _action_changes(
         deployed = None
 
     field_changes = structured_changes(draft, desired)
-    pushed, versions = _secret_push(d, deployed_code or live.code, push_secrets)
+    pushed, versions = secret_push(d.secret_names, deployed_code or live.code, d.code, push_secrets)
     # The module versions it pins: another version is published, or it pins another.
     pins, redeploy_pins = pin_values(d, live, modules)
     field_changes = dict(sorted({**field_changes, **pins}.items()))
@@ -341,8 +318,9 @@ def _binding_changes(
 
 
 def check_push_secrets(desired: DesiredState, push_secrets: frozenset[str]) -> None:
-    """Refuse a --push-secrets name that no action of the environment uses, naming it."""
+    """Refuse a --push-secrets name that no action or module of the environment uses."""
     used = {name for d in desired.actions for name in d.secret_names}
+    used |= {name for m in desired.modules for name in m.secret_names}
     unknown = sorted(push_secrets - used)
     if unknown:
         known = ", ".join(sorted(used)) or "none"
@@ -375,7 +353,7 @@ def build_plan(
     deleting: set[str] = set()
     managed_ids: set[str] = set()
     blocked: set[tuple[str, str]] = set()  # (trigger, name) awaiting --adopt
-    modules = plan_modules(desired, live, allow_delete=allow_delete)
+    modules = plan_modules(desired, live, allow_delete=allow_delete, push_secrets=push_secrets)
     changes.extend(modules.changes)
     drift.extend(modules.drift)
     for action in live.actions:

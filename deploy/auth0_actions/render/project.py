@@ -88,6 +88,7 @@ def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
                     },
                 },
                 secret_names=secrets,
+                secret_versions=tuple((n, versions[n]) for n in secrets if n in versions),
                 header=not view.verbatim(module),
                 imported=not module.header,
             )

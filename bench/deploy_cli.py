@@ -35,9 +35,9 @@ def install(cache: Path) -> Path:
     """The CLI's entry point, installed into ``cache`` from the npm registry if absent."""
     entry = cache / "node_modules" / PACKAGE / "lib" / "index.js"
     manifest = cache / "node_modules" / PACKAGE / "package.json"
-    if entry.is_file() and manifest.is_file():
-        if json.loads(manifest.read_text(encoding="utf-8")).get("version") == VERSION:
-            return entry
+    installed = manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8"))
+    if entry.is_file() and installed and installed.get("version") == VERSION:
+        return entry
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "package.json").write_text('{"private": true}\n', encoding="utf-8")
     print(f"installing {PACKAGE}@{VERSION} from the npm registry into {cache}", flush=True)

@@ -82,7 +82,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import deploy_cli  # noqa: E402  (bench/, beside this script)
+import deploy_cli  # bench/deploy_cli.py, beside this script
 
 from auth0_actions import clock
 from auth0_actions.cli.main import main as cli_main
@@ -348,7 +348,9 @@ def summary(runs: list[Run], lower: float) -> dict[str, Any]:
     }
 
 
-def measure_plan(bench: Bench, profile: str, declared: int, total: int, rounds: int) -> dict[str, Any]:
+def measure_plan(
+    bench: Bench, profile: str, declared: int, total: int, rounds: int
+) -> dict[str, Any]:
     """``plan`` (a separate process) on a tenant holding ``total`` actions, ``declared`` ours."""
     write_project(bench.root, declared, profile)
     bench.wipe(profile)
@@ -499,8 +501,7 @@ def report(figures: dict[str, Any]) -> None:
                         f"{f['on_the_wire_s']:.2f} after {f['after_last_answer_s']:.2f}]"
                     )
             print(
-                f"  {THEIRS} / {OURS}: apply {row['speedup_apply']}x, "
-                f"no-op {row['speedup_noop']}x"
+                f"  {THEIRS} / {OURS}: apply {row['speedup_apply']}x, no-op {row['speedup_noop']}x"
             )
     for profile, plan in figures["plan"].items():
         print(

@@ -4,9 +4,9 @@
 out); :func:`plan_environment` renders one environment and reads its tenant
 (:func:`~auth0_actions.plan.state.open_states`), then builds the plan.
 
-Structured fields (runtime, dependencies, secret names) are compared with
-deepdiff; code is compared exactly (the rendered file, header included, is
-what ships) and shown as a unified diff. Secret *values* are never part of
+Structured fields (runtime, dependencies, secret names) are compared as
+plain values, the lists sorted; code is compared exactly (the rendered file,
+header included, is what ships) and shown as a unified diff. Secret *values* are never part of
 either state: only names are compared.
 """
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from auth0_actions.config import Project
 from auth0_actions.plan.changes import (
@@ -66,9 +64,16 @@ def _structured(
 
 
 def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """field -> {"live", "desired"} for each structured field deepdiff finds changed."""
-    changed = DeepDiff(live, desired).affected_root_keys
-    return {str(k): {"live": live[k], "desired": desired[k]} for k in sorted(map(str, changed))}
+    """field -> {"live", "desired"} for each structured field that differs.
+
+    The fields are strings and sorted lists of strings, so equality is the whole
+    comparison (deepdiff cost every command that plans a tenth of a second to import).
+    """
+    return {
+        k: {"live": live[k], "desired": desired[k]}
+        for k in sorted(desired)
+        if live[k] != desired[k]
+    }
 
 
 def _desired_fields(action: DesiredAction) -> dict[str, Any]:

@@ -61,12 +61,21 @@ def _no_node_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def fake_node(directory: Path, version: str, log: Path | None = None) -> Path:
-    """An executable `node` that prints vVERSION for --version (and logs other calls)."""
+    """An executable `node` that prints vVERSION for --version (and logs other calls).
+
+    Asked for a syntax check (``-e`` with the scripts on stdin), it finds no error.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "node"
     record = f'echo "$@" >> "{log}"\n' if log else ""
+    check = (
+        'if [ "$1" = -e ]; then n=$(grep -o \'"filename"\' | wc -l); out=; i=0\n'
+        'while [ "$i" -lt "$n" ]; do out="$out${out:+,}null"; i=$((i+1)); done\n'
+        "printf '[%s]' \"$out\"; fi\n"
+    )
     path.write_text(
-        f'#!/bin/sh\nif [ "$1" = --version ]; then echo v{version}; exit 0; fi\n{record}exit 0\n',
+        f'#!/bin/sh\nif [ "$1" = --version ]; then echo v{version}; exit 0; fi\n'
+        f"{record}{check}exit 0\n",
         encoding="utf-8",
     )
     path.chmod(0o755)

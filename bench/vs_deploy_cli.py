@@ -24,8 +24,8 @@ the same with the other tool; the order alternates A/B between rounds
 both start from an empty tenant, and the rate limiter's bucket is refilled
 before every timed run (each starts as a job run minutes after the last).
 Wall time is the whole process, from spawn to exit. Requests, writes
-(POST/PATCH/PUT/DELETE under /api/v2) and 429s come from the tenant's request
-log.
+(POST/PATCH/PUT/DELETE requests under /api/v2 sent, those answered 429
+included) and 429s come from the tenant's request log.
 
 The lower bound of a deploy from an empty tenant, L the latency, n actions,
 T = 1 trigger, every request costing exactly L:

@@ -27,6 +27,8 @@ from auth0_actions.errors import NodeError
 from auth0_actions.node import (
     PROJECT_NODE_DIR,
     NodeSelection,
+    Script,
+    check_syntax,
     find_node,
     forget_found_nodes,
     node_selection,
@@ -240,6 +242,26 @@ def test_render_uses_the_project_node(cli, project: Path, tmp_path: Path) -> Non
     run = cli("render")
     assert run.code == 0, run.err
     assert "--check" in log.read_text(encoding="utf-8")
+
+
+def test_one_syntax_check_names_each_failing_script_and_its_line() -> None:
+    """Every script is checked in one Node process, as node --check checks a .cjs
+    file: each failure names its own script and line, a legacy Rule keeps its line
+    numbers, and CommonJS's top-level ``return`` is valid (the module wrapper)."""
+    failures = check_syntax(
+        [
+            Script("actions/dev/fine.js", "exports.onExecutePostLogin = async () => {};\n"),
+            Script("actions/dev/broken.js", "// one\nlet x = ;\n"),
+            Script("rules/dev/rule.js", "function (user, context, cb) {\n  cb(null)\n}}\n", True),
+            Script("actions/dev/returns.js", "if (!module) return;\nexports.a = 1;\n"),
+            Script("actions/dev/esm.js", "import x from 'y';\n"),
+        ]
+    )
+    assert failures == [
+        "actions/dev/broken.js:2: SyntaxError: Unexpected token ';'",
+        "rules/dev/rule.js:3: SyntaxError: Unexpected token '}'",
+        "actions/dev/esm.js:1: SyntaxError: Cannot use import statement outside a module",
+    ]
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from auth0_actions.cli.commands import COMMANDS
 from auth0_actions.cli.main import cli as root_group
 
 # What a command may import only when it runs: --help must not pay for them.
-HEAVY_MODULES = ("pydantic", "auth0", "deepdiff", "httpx", "jwt", "jinja2", "yaml", "cryptography")
+HEAVY_MODULES = ("pydantic", "auth0", "httpx", "jwt", "jinja2", "yaml", "cryptography")
 
 
 def _subcommand(group: click.Group, name: str) -> click.Command:

@@ -27,6 +27,8 @@ from auth0_actions.errors import NodeError
 from auth0_actions.node import (
     PROJECT_NODE_DIR,
     NodeSelection,
+    Script,
+    check_syntax,
     find_node,
     forget_found_nodes,
     node_selection,
@@ -61,12 +63,21 @@ def _no_node_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def fake_node(directory: Path, version: str, log: Path | None = None) -> Path:
-    """An executable `node` that prints vVERSION for --version (and logs other calls)."""
+    """An executable `node` that prints vVERSION for --version (and logs other calls).
+
+    Asked for a syntax check (``-e`` with the scripts on stdin), it finds no error.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "node"
     record = f'echo "$@" >> "{log}"\n' if log else ""
+    check = (
+        'if [ "$1" = -e ]; then n=$(grep -o \'"filename"\' | wc -l); out=; i=0\n'
+        'while [ "$i" -lt "$n" ]; do out="$out${out:+,}null"; i=$((i+1)); done\n'
+        "printf '[%s]' \"$out\"; fi\n"
+    )
     path.write_text(
-        f'#!/bin/sh\nif [ "$1" = --version ]; then echo v{version}; exit 0; fi\n{record}exit 0\n',
+        f'#!/bin/sh\nif [ "$1" = --version ]; then echo v{version}; exit 0; fi\n'
+        f"{record}{check}exit 0\n",
         encoding="utf-8",
     )
     path.chmod(0o755)
@@ -231,6 +242,26 @@ def test_render_uses_the_project_node(cli, project: Path, tmp_path: Path) -> Non
     run = cli("render")
     assert run.code == 0, run.err
     assert "--check" in log.read_text(encoding="utf-8")
+
+
+def test_one_syntax_check_names_each_failing_script_and_its_line() -> None:
+    """Every script is checked in one Node process, as node --check checks a .cjs
+    file: each failure names its own script and line, a legacy Rule keeps its line
+    numbers, and CommonJS's top-level ``return`` is valid (the module wrapper)."""
+    failures = check_syntax(
+        [
+            Script("actions/dev/fine.js", "exports.onExecutePostLogin = async () => {};\n"),
+            Script("actions/dev/broken.js", "// one\nlet x = ;\n"),
+            Script("rules/dev/rule.js", "function (user, context, cb) {\n  cb(null)\n}}\n", True),
+            Script("actions/dev/returns.js", "if (!module) return;\nexports.a = 1;\n"),
+            Script("actions/dev/esm.js", "import x from 'y';\n"),
+        ]
+    )
+    assert failures == [
+        "actions/dev/broken.js:2: SyntaxError: Unexpected token ';'",
+        "rules/dev/rule.js:3: SyntaxError: Unexpected token '}'",
+        "actions/dev/esm.js:1: SyntaxError: Cannot use import statement outside a module",
+    ]
 
 
 # ---------------------------------------------------------------------------

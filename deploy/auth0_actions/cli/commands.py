@@ -2,7 +2,7 @@
 
 Commands are imported only when run (``auth0-actions --help`` lists them from
 this table), so starting the tool costs click and this package's root, not
-the Auth0 SDK, pydantic or deepdiff. A command is added here once; the
+the Auth0 SDK or pydantic. A command is added here once; the
 summary must equal the first line of the command's docstring (a test checks).
 """
 

@@ -1,4 +1,4 @@
-"""How two states differ: a unified diff of code, and the structured fields deepdiff finds changed.
+"""How two states differ: a unified diff of code, and the structured fields that changed.
 
 Shared by the planner (actions) and :mod:`.modules` (Actions Modules).
 """
@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import difflib
 from typing import Any
-
-from deepdiff import DeepDiff
 
 
 def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | None:
@@ -22,6 +20,13 @@ def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | No
 
 
 def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """field -> {"live", "desired"} for each structured field deepdiff finds changed."""
-    changed = DeepDiff(live, desired).affected_root_keys
-    return {str(k): {"live": live[k], "desired": desired[k]} for k in sorted(map(str, changed))}
+    """field -> {"live", "desired"} for each structured field that differs.
+
+    The fields are strings and sorted lists (JSON values), so equality is the
+    whole comparison; a field only one side has counts as changed.
+    """
+    return {
+        k: {"live": live.get(k), "desired": desired.get(k)}
+        for k in sorted({*live, *desired})
+        if live.get(k) != desired.get(k)
+    }

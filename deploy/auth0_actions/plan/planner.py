@@ -4,13 +4,14 @@
 out); :func:`plan_environment` renders one environment and reads its tenant
 (:func:`~auth0_actions.plan.state.open_states`), then builds the plan.
 
-Structured fields (runtime, dependencies, secret names) are compared with
-deepdiff; code is compared exactly (the rendered file, header included, is
-what ships) and shown as a unified diff. Secret *values* are never part of
-either state: only names are compared, and the versions the provenance
-header records (``secret_versions``): a version that differs between the
-live code and the rendered one, or a name in ``push_secrets``, plans a push
-of the action's secret values (field ``secret_values``) and a deploy.
+Structured fields (runtime, dependencies, secret names) are compared as
+plain values, the lists sorted; code is compared exactly (the rendered file,
+header included, is what ships) and shown as a unified diff. Secret *values*
+are never part of either state: only names are compared, and the versions
+the provenance header records (``secret_versions``): a version that differs
+between the live code and the rendered one, or a name in ``push_secrets``,
+plans a push of the action's secret values (field ``secret_values``) and a
+deploy.
 """
 
 from __future__ import annotations

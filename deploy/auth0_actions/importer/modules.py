@@ -113,7 +113,7 @@ def _pinned(by_id: Mapping[str, LiveModule], actions: Sequence[LiveUnit]) -> dic
     split = {i: v for i, v in versions.items() if len(v) > 1}
     if split:
         named = "; ".join(
-            f"module {by_id[i].name}: {', '.join(u for users in v.values() for u in users)}"
+            f"module {by_id[i].name}: {', '.join(sorted(u for us in v.values() for u in us))}"
             for i, v in sorted(split.items(), key=lambda item: by_id[item[0]].name)
         )
         raise ConfigError(
@@ -171,16 +171,19 @@ def _pending(
     steps = []
     latest = module.latest_version_number
     if version.number != latest:
+        them = "it" if len(users) == 1 else "them"
         steps.append(
-            f"{', '.join(users)} pin version {version.number}, the latest is {latest}: the "
-            f"next apply publishes version {version.number}'s code as version {latest + 1} "
-            "and re-pins them to it (what they run stays the same)"
+            f"{', '.join(users)} pin{'s' if len(users) == 1 else ''} version {version.number}, "
+            f"the latest is {latest}: the next apply publishes version {version.number}'s code "
+            f"as version {latest + 1} and re-pins {them} to the new version (what runs stays "
+            "the same)"
         )
     if unit.draft_differs:
+        why = " (edited, never published)" if version.number == latest else ""
         steps.append(
-            f"its draft differs from version {version.number} (edited, never published): "
-            f"the next apply sets the draft back to version {version.number}; to keep the "
-            "edit, put it in the template"
+            f"its draft differs from version {version.number}{why}: the next apply sets the "
+            f"draft to version {version.number}'s code; to keep the draft's code, put it in "
+            "the template"
         )
     if not steps:
         return None

@@ -3,7 +3,7 @@
 A kind is one :class:`Kind`: its tenant.yaml section, its key under
 ``environments.<env>.adopted``, and the paths of its template, rendered file
 and starter scenario. Actions and Actions Modules are the two kinds; a
-module's template goes under ``rules_templates/modules/`` so that an action
+module's template goes in a ``modules`` folder of the templates, so that an action
 and a module of the same name (Auth0 keeps them apart) never share a file.
 """
 

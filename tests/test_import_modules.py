@@ -336,3 +336,20 @@ def test_an_older_pinned_version_is_imported_and_the_next_apply_reported(
     assert plan.code == 0, plan.out + plan.err
     assert "publish module greeter version 3 (replacing version 2)" in plan.out
     assert 'modules: ["greeter v1"] -> ["greeter v3"]' in plan.out
+
+
+def test_a_declared_module_this_tool_did_not_deploy_is_refused(project: Path, cli: Any) -> None:
+    """tenant.yaml's own greeter is not the live one: import never takes either over."""
+    config = project / "tenant.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "modules:\n  - name: greeter\n    template: greeter.js.j2\n",
+        encoding="utf-8",
+    )
+    (project / "rules_templates").mkdir(exist_ok=True)
+    (project / "rules_templates" / "greeter.js.j2").write_text("module.exports = {};\n")
+    before = _snapshot(project)
+    refused = cli("import", "--env", "dev", "--action", "greet-login")
+    assert refused.code == 1
+    assert "already declares module greeter" in refused.err
+    assert _snapshot(project) == before

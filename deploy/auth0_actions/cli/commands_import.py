@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
 @output_option
 def import_command(env: str, actions: tuple[str, ...], dry_run: bool) -> int:
-    """Import ENV's live actions: tenant.yaml entries, templates, renders, scenarios.
+    """Import ENV's live actions and modules: tenant.yaml entries, templates, renders, scenarios.
 
     Each action's deployed code becomes a template that renders byte-identical
     to it (`header: false`), its entry in tenant.yaml (trigger, order among
@@ -36,15 +36,19 @@ def import_command(env: str, actions: tuple[str, ...], dry_run: bool) -> int:
     if a file exists, import names it and writes nothing (exit 1). Actions
     tenant.yaml already declares, imported from another environment, are
     compared with ENV's render: identical ones are recorded as adopted, the
-    others reported with their differences (exit 1). Secret values never
-    leave Auth0: set the environment variables it names.
+    others reported with their differences (exit 1). The Actions Modules the
+    imported actions pin come in at the version they pin (without --action,
+    every other module at its latest version); a module whose next plan is
+    not empty (an older version pinned, an unpublished draft) is reported
+    (exit 1). Secret values never leave Auth0: set the environment variables
+    it names.
     """
     from auth0_actions.importer import import_environment
 
     app = state()
     result = import_environment(app.tenant(), env, actions, dry_run=dry_run)
     app.emit(result.as_dict(), _text(result))
-    return EXIT_ERROR if result.differing else EXIT_OK
+    return EXIT_ERROR if result.differing or result.pending else EXIT_OK
 
 
 def _text(result: ImportResult) -> str:
@@ -55,10 +59,19 @@ def _text(result: ImportResult) -> str:
         lines.append(f"{'~' if path.endswith('tenant.yaml') else '+'} {path}")
     for name in result.imported:
         lines.append(f"imported {name} from {env}")
+    for name in result.imported_modules:
+        lines.append(f"imported module {name} from {env}")
     for name in result.adopted:
         lines.append(f"{name}: {env}'s live code equals its render; recorded as adopted")
+    for name in result.adopted_modules:
+        lines.append(f"module {name}: {env}'s live code equals its render; recorded as adopted")
     for found in result.differing:
-        lines.append(f"{found.name} ({found.trigger}): {env}'s live action differs from its render")
+        if found.kind == "module":
+            lines.append(f"module {found.name}: {env}'s live module differs from its render")
+        else:
+            lines.append(
+                f"{found.name} ({found.trigger}): {env}'s live action differs from its render"
+            )
         for name, values in found.fields.items():
             lines.append(f"  {name}: live {values['live']}, rendered {values['desired']}")
         if found.diff:
@@ -72,10 +85,25 @@ def _text(result: ImportResult) -> str:
             "secret store):"
         )
         lines.extend(f"  {var}  (secret {secret})" for var, secret in result.env_vars.items())
-    if result.differing:
+    for pending in result.pending:
+        lines.append(f"module {pending['module']}: {pending['next_apply']}")
+    actions = [d for d in result.differing if d.kind == "action"]
+    modules = [d for d in result.differing if d.kind == "module"]
+    if actions:
         lines.append(
-            f"{len(result.differing)} action(s) differ in {env}: review, then bring them in "
-            f"line with `auth0-actions apply --env {env} --adopt NAME`"
+            f"{len(actions)} action(s) differ in {env}: review, then bring them in line with "
+            f"`auth0-actions apply --env {env} --adopt NAME`"
+        )
+    if modules:
+        lines.append(
+            f"{len(modules)} module(s) differ in {env}: review; to make the template win, "
+            f"record the module's live id under environments.{env}.adopted.modules "
+            "(the next apply then publishes the render and re-pins the actions using it)"
+        )
+    if result.pending:
+        lines.append(
+            f"{len(result.pending)} module(s) imported as they run, but not as the next plan "
+            f"leaves them: review `auth0-actions plan --env {env}` before applying"
         )
     lines.append(f"{verb} {len(result.files)} file(s)")
     if not result.dry_run and result.imported:

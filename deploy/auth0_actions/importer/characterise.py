@@ -2,10 +2,12 @@
 
 Each action runs once in the sandbox (as `auth0-actions test` runs it) on
 its trigger's default event, with a placeholder value for each secret it
-declares. Outbound HTTP is answered by stubs (200, ``{}``) for the requests
-it sent, added round by round until it sends none unanswered. The outcome
-becomes the expectation: the status, the deny reason, the api calls by type
-and the requests by method and URL. The file is a characterisation test:
+declares (and each secret of the modules it pins, which run with it as
+`auth0-actions test` runs them: the rendered module code). Outbound HTTP is
+answered by stubs (200, ``{}``) for the requests it sent, added round by
+round until it sends none unanswered. The outcome becomes the expectation:
+the status, the deny reason, the api calls by type and the requests by
+method and URL. The file is a characterisation test:
 green on import, it fails when a change alters that behaviour, and it is the
 place to write the cases that matter.
 """
@@ -34,11 +36,20 @@ def placeholder(secret: str) -> str:
     return f"placeholder-{secret.lower()}"
 
 
-def _spec(unit: LiveUnit, environment: str, http: list[dict[str, Any]]) -> dict[str, Any]:
+def _secret_names(tenant: Project, unit: LiveUnit) -> list[str]:
+    """The action's secrets and those of the modules it pins (a module reads its own)."""
+    modules = {m.name: m for m in tenant.config.modules}
+    pinned = [name for m in unit.modules if m in modules for name in modules[m].secrets]
+    return sorted({*unit.secret_names, *pinned})
+
+
+def _spec(
+    tenant: Project, unit: LiveUnit, environment: str, http: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "pipeline": {"action": [unit.name]},
         "environments": [environment],
-        "secrets": {name: placeholder(name) for name in unit.secret_names},
+        "secrets": {name: placeholder(name) for name in _secret_names(tenant, unit)},
         **({"http": http} if http else {}),
         "scenarios": [{"name": SCENARIO_NAME, "expect": {}}],
     }
@@ -81,14 +92,14 @@ def characterise(tenant: Project, environment: str, units: Sequence[LiveUnit]) -
     for unit in units:
         path = tenant.templates_dir / unit.kind.scenario_file(unit.name)
         http: list[dict[str, Any]] = []
-        outcome, problem = _run(tenant, path, _spec(unit, environment, http))
+        outcome, problem = _run(tenant, path, _spec(tenant, unit, environment, http))
         for _ in range(_STUB_ROUNDS):
             missing = _unanswered(problem)
             if not missing:
                 break
             http += [{"method": m, "url": u, "status": 200, "body": {}} for m, u in missing]
-            outcome, problem = _run(tenant, path, _spec(unit, environment, http))
-        data = _spec(unit, environment, http)
+            outcome, problem = _run(tenant, path, _spec(tenant, unit, environment, http))
+        data = _spec(tenant, unit, environment, http)
         if outcome is not None:
             data["scenarios"][0]["expect"] = _expectation(outcome)
         else:  # it could not run at all: the user sees why at the first `test`

@@ -2,9 +2,9 @@
 
 A kind is one :class:`Kind`: its tenant.yaml section, its key under
 ``environments.<env>.adopted``, and the paths of its template, rendered file
-and starter scenario. Actions are the one kind today; Actions Modules are
-added as a second entry of :data:`KINDS` (their section ``modules:``, output
-``actions/<env>/modules/<name>.js``), with a reader in :mod:`.live`.
+and starter scenario. Actions and Actions Modules are the two kinds; a
+module's template goes in a ``modules`` folder of the templates, so that an action
+and a module of the same name (Auth0 keeps them apart) never share a file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal
 
 from auth0_actions.layout import SCENARIO_SUFFIX
 
-KindName = Literal["action"]
+KindName = Literal["action", "module"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,11 @@ class Kind:
     adopted_key: str  # the key under environments.<env>.adopted
     output_dir: str  # under actions/<env>/
     scenarios: bool  # a starter scenario file is written for each unit
+    template_dir: str  # under rules_templates/
 
     def template(self, name: str) -> PurePosixPath:
         """The template, relative to rules_templates/ (as tenant.yaml names it)."""
-        return PurePosixPath(f"{name}.js.j2")
+        return PurePosixPath(self.template_dir, f"{name}.js.j2")
 
     def scenario_file(self, name: str) -> PurePosixPath:
         return PurePosixPath(f"{name}{SCENARIO_SUFFIX}")
@@ -37,5 +38,21 @@ class Kind:
         return PurePosixPath("actions", environment, self.output_dir, f"{name}.js")
 
 
-ACTION = Kind("action", section="actions", adopted_key="actions", output_dir="", scenarios=True)
-KINDS: dict[KindName, Kind] = {ACTION.name: ACTION}
+ACTION = Kind(
+    "action",
+    section="actions",
+    adopted_key="actions",
+    output_dir="",
+    scenarios=True,
+    template_dir="",
+)
+# A module runs only inside the actions that pin it: their scenarios exercise it.
+MODULE = Kind(
+    "module",
+    section="modules",
+    adopted_key="modules",
+    output_dir="modules",
+    scenarios=False,
+    template_dir="modules",
+)
+KINDS: dict[KindName, Kind] = {ACTION.name: ACTION, MODULE.name: MODULE}

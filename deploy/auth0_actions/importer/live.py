@@ -4,7 +4,9 @@ Only what this tool can manage is imported; everything else is *skipped*
 with the reason, so the report says why an action stayed unmanaged:
 a trigger the registry does not model (deploy/auth0_actions/triggers/), a
 name that cannot be a tenant.yaml name, a runtime other than node22, an
-action never deployed or not bound (importing it would bind it).
+action never deployed or not bound (importing it would bind it). The
+tenant's modules are listed with the actions; :mod:`.modules` decides which
+are imported and at which version.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auth0_actions.config.model import ENV_VAR_PATTERN
 from auth0_actions.importer.kinds import ACTION, Kind
-from auth0_actions.tenant_client import Dependencies, LiveAction, LiveBinding, TenantClient
+from auth0_actions.tenant_client import (
+    Dependencies,
+    LiveAction,
+    LiveBinding,
+    LiveModule,
+    ModulePin,
+    TenantClient,
+)
 from auth0_actions.triggers import registry
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")  # ActionName in config/model.py
@@ -26,18 +35,23 @@ _RUNTIMES = ("node22",)
 
 @dataclass(frozen=True)
 class LiveUnit:
-    """One live unit as import writes it: the deployed code and fields, and its place."""
+    """One live unit as import writes it: the deployed (or pinned) code and fields, its place."""
 
     kind: Kind
     name: str
     live_id: str
-    trigger: str
-    position: int  # 0-based, in the trigger's bindings
-    code: str  # the deployed version's
-    runtime: str
+    code: str  # an action's deployed version's; a module's imported version's
     dependencies: Dependencies
     secret_names: tuple[str, ...]
-    draft_differs: bool  # the draft holds changes that were never deployed
+    draft_differs: bool  # the draft holds changes never deployed (published)
+    # An action's:
+    trigger: str = ""
+    position: int = 0  # 0-based, in the trigger's bindings
+    runtime: str = ""
+    pins: tuple[ModulePin, ...] = ()  # the module versions its deployed version runs with
+    modules: tuple[str, ...] = ()  # the names of those modules, once they are resolved
+    # A module's:
+    version: int = 0  # the published version imported
 
 
 @dataclass(frozen=True)
@@ -48,8 +62,9 @@ class Skipped:
 
 @dataclass(frozen=True)
 class LiveTenant:
-    units: tuple[LiveUnit, ...]  # by trigger, then binding position
+    units: tuple[LiveUnit, ...]  # actions, by trigger, then binding position
     skipped: tuple[Skipped, ...]
+    modules: tuple[LiveModule, ...] = ()  # as listed (drafts; no versions read yet)
 
 
 def env_var_for(secret: str) -> str:
@@ -60,14 +75,17 @@ def env_var_for(secret: str) -> str:
 
 
 def read_live(client: TenantClient) -> LiveTenant:
-    """Every action and the bindings of every trigger the registry models, read at once."""
+    """Every action and module, and the bindings of every trigger the registry models,
+    read at once."""
     triggers = registry.ids()
-    with ThreadPoolExecutor(1 + len(triggers), "import-read") as pool:
+    with ThreadPoolExecutor(2 + len(triggers), "import-read") as pool:
         listed = pool.submit(client.list_actions)
+        modules = pool.submit(client.list_modules)
         bound = {t: pool.submit(client.get_bindings, t) for t in triggers}
         actions = listed.result()
         bindings = {t: future.result() for t, future in bound.items()}
-    return _units(actions, bindings)
+        found = _units(actions, bindings)
+        return replace(found, modules=tuple(modules.result()))
 
 
 def _units(actions: Iterable[LiveAction], bindings: dict[str, list[LiveBinding]]) -> LiveTenant:
@@ -100,10 +118,21 @@ def _units(actions: Iterable[LiveAction], bindings: dict[str, list[LiveBinding]]
                 dependencies=deployed.dependencies,
                 secret_names=tuple(sorted(action.secret_names)),
                 draft_differs=action.code != deployed.code,
+                pins=deployed.modules,
             )
         )
     units.sort(key=lambda u: (u.trigger, u.position))
     return LiveTenant(tuple(units), tuple(skipped))
+
+
+def unmanageable_module(module: LiveModule) -> str | None:
+    """Why a live module cannot be declared in tenant.yaml, or None."""
+    if not _NAME.match(module.name):
+        return "its name is not a tenant.yaml module name (lower-case letters, digits, '-')"
+    odd = [s for s in module.secret_names if not _SECRET.match(s)]
+    if odd:
+        return f"secret name(s) {', '.join(odd)} cannot be declared in tenant.yaml"
+    return None
 
 
 def _unmanageable(action: LiveAction) -> str | None:

@@ -9,7 +9,8 @@ Order (each step only for what the plan changes):
    backoff: each pause a quarter of the time waited so far, 0.1 s to 2 s). A
    ``failed`` build stops here, before any deploy or binding: the previously
    deployed version stays live;
-3. **deploy** and wait until each action's deployed version is built and
+3. **deploy** (the updated ones: the created ones were deployed by their
+   create call) and wait until each action's deployed version is built and
    carries the desired code;
 4. **one bindings PATCH per trigger** with the full ordered list the plan
    planned: ours by ``action_id``, bindings we do not own by ``binding_id``
@@ -20,8 +21,11 @@ Order (each step only for what the plan changes):
 6. **verify**: the tenant is read again and a fresh plan must have no changes.
 
 Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
-once), and so are the deploys; each wait polls every pending action with one
-request per round. The order between steps holds: no deploy before every
+once), and so are the deploys; a new action is deployed by its create call
+(``deploy: true``), so it needs no deploy request. Each wait round reads only
+the pending actions, the cheaper way (a GET each, or one listing; see
+:class:`Waiter`). Every request is paced to the tenant's rate limit
+(:mod:`auth0_actions.tenant_client.pacing`). The order between steps holds: no deploy before every
 build succeeded, no binding before every deployed version is live.
 
 Nothing is kept between runs: an apply interrupted after any step is resumed
@@ -31,6 +35,7 @@ With no changes, apply writes nothing.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -39,7 +44,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from auth0_actions.config import Project
-from auth0_actions.errors import Auth0ActionsError
+from auth0_actions.errors import Auth0ActionsError, TenantError
 from auth0_actions.plan.changes import (
     BINDING_CHANGES,
     Create,
@@ -53,6 +58,7 @@ from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.secrets import Secret, resolve_secret_values
 from auth0_actions.tenant_client import BindingRef, LiveAction, TenantClient
+from auth0_actions.tenant_client.actions import PER_PAGE
 
 BUILD_TIMEOUT_S = 300.0
 # Writes in flight at once. Each is independent (one action each); the tenant's
@@ -173,8 +179,12 @@ class ApplyResult:
 class Waiter:
     """Polls with backoff until every action is ready, within one overall deadline.
 
-    Each round costs one request whatever the number of actions waited for
-    (``get_action`` for one, ``list_actions`` for several).
+    Each round reads only the actions still pending, the cheaper way: one
+    ``get_action`` each (sent at once, paced), or the whole listing when it
+    needs fewer pages than that (``listed``: the actions the tenant holds,
+    :data:`~auth0_actions.tenant_client.actions.PER_PAGE` a page). So ten
+    pending actions in a tenant of ten cost one listing a round, and two
+    pending actions in a tenant of 500 cost two reads, not ten pages.
     """
 
     client: TenantClient
@@ -183,6 +193,7 @@ class Waiter:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     resume: str = "run apply again to resume"  # the advice a timeout ends with
+    listed: int = 0  # actions in the tenant: what a listing of them costs
 
     def wait(
         self,
@@ -221,11 +232,26 @@ class Waiter:
             self.sleep(delay)
 
     def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
-        """One read per round: the action itself, or every action in one listing."""
-        if len(action_ids) == 1:
-            [action_id] = action_ids
-            return {action_id: self.client.get_action(action_id)}
-        return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
+        """The pending actions: a GET each, or one listing when it takes fewer requests."""
+        pages = max(1, math.ceil(self.listed / PER_PAGE))
+        if len(action_ids) > pages:
+            return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
+        ordered = sorted(action_ids)
+        if len(ordered) == 1:
+            found = [self._get(ordered[0])]
+        else:
+            with ThreadPoolExecutor(min(MAX_PARALLEL, len(ordered)), "wait") as pool:
+                found = list(pool.map(self._get, ordered))
+        return {a.id: a for a in found if a is not None}
+
+    def _get(self, action_id: str) -> LiveAction | None:
+        """The action, or None when it is gone (the wait then says it vanished)."""
+        try:
+            return self.client.get_action(action_id)
+        except TenantError as error:
+            if error.status == 404:
+                return None
+            raise
 
 
 def _desired_by_name(desired: DesiredState) -> dict[tuple[str, str], DesiredAction]:
@@ -321,7 +347,10 @@ def execute_plan(
 
     wanted = _desired_by_name(desired)
     ids = _managed_ids(desired, live)
-    waiter = Waiter(client, clock() + build_timeout, progress, sleep, clock)
+    creating = sum(1 for c in plan.changes if isinstance(c, Create))
+    waiter = Waiter(
+        client, clock() + build_timeout, progress, sleep, clock, listed=len(live.actions) + creating
+    )
     values: dict[str, Secret] | None = None
 
     def secret_values(d: DesiredAction) -> dict[str, Secret]:
@@ -333,10 +362,25 @@ def execute_plan(
     # 1. create / update drafts, concurrently (each is one independent request)
     building: dict[str, str] = {}
 
+    # A new action is deployed by its create call (Auth0's ``deploy: true``): no
+    # separate deploy request; the wait for its deployed version stays.
+    deploying = {(c.trigger, c.action or "") for c in plan.changes if isinstance(c, Deploy)}
+    deployed_by_create: dict[tuple[str, str], int] = {}
+
     def create(d: DesiredAction, sent: Mapping[str, Secret]) -> Step:
+        deploy_now = (d.trigger, d.name) in deploying
         made = client.create_action(
-            d.name, d.trigger, d.code, runtime=d.runtime, dependencies=d.dependencies, secrets=sent
+            d.name,
+            d.trigger,
+            d.code,
+            runtime=d.runtime,
+            dependencies=d.dependencies,
+            secrets=sent,
+            deploy=deploy_now,
         )
+        if deploy_now:
+            first = made.deployed_version
+            deployed_by_create[(d.trigger, d.name)] = first.number if first is not None else 1
         return Created(d.trigger, d.name, made.id)
 
     def update(change: Update, d: DesiredAction, sent: Mapping[str, Secret] | None) -> Step:
@@ -405,7 +449,16 @@ def execute_plan(
         live_ready[f"{step.trigger}/{step.action}"] = ids[(step.trigger, step.action or "")]
         record(step)
 
-    _in_parallel([partial(deploy, c.trigger, c.action or "") for c in deploys], deploy_sent)
+    for (trigger, name), number in deployed_by_create.items():
+        deploy_sent(Deployed(trigger, name, number))
+    _in_parallel(
+        [
+            partial(deploy, c.trigger, c.action or "")
+            for c in deploys
+            if (c.trigger, c.action or "") not in deployed_by_create
+        ],
+        deploy_sent,
+    )
     # A deploy from an interrupted run may still be building: bindings need it built.
     for d in desired.actions:
         known = live_by_id.get(ids.get((d.trigger, d.name), ""))

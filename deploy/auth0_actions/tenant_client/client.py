@@ -21,6 +21,7 @@ from auth0_actions.target import Target
 from auth0_actions.tenant_client.actions import ActionsApi
 from auth0_actions.tenant_client.failures import Provenance
 from auth0_actions.tenant_client.jobs import JobsApi
+from auth0_actions.tenant_client.pacing import Pacer, rate_limit_of
 from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryPolicy
 from auth0_actions.tenant_client.scopes import running_command, scopes_for
 from auth0_actions.tenant_client.transport import ClientCredentials, trust
@@ -85,8 +86,15 @@ class TenantClient(ActionsApi, UsersApi, JobsApi):
             verify=verify,
             provenance=provenance_of(target, command or running_command()),
         )
+        pacer = Pacer(rate_limit_of(target.rate_limit), sleep=sleep)
         return cls(
-            target.base_url, credentials, retry=retry, sleep=sleep, timeout=timeout, verify=verify
+            target.base_url,
+            credentials,
+            retry=retry,
+            sleep=sleep,
+            timeout=timeout,
+            verify=verify,
+            pacer=pacer,
         )
 
     def __enter__(self) -> TenantClient:

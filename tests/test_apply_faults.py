@@ -149,11 +149,11 @@ def _cases() -> dict[str, KillCase]:
         "after-create": KillCase(
             "fresh",
             Hold("GET", ANY_ACTION_READ, armed_by=("POST", ACTIONS)),
-            ["bindings", "deploy", "deploy"],
+            ["bindings"],  # each create deployed its action (``deploy: true``)
         ),
         # One create went through, the other was on the wire when the process died.
         "between-creates": KillCase(
-            "fresh", Hold("POST", ACTIONS, skip=1), ["bindings", "create", "deploy", "deploy"]
+            "fresh", Hold("POST", ACTIONS, skip=1), ["bindings", "create"]
         ),
         "after-update": KillCase(
             "edited",
@@ -164,14 +164,13 @@ def _cases() -> dict[str, KillCase]:
         "during-build-wait": KillCase(
             "fresh",
             Hold("GET", ANY_ACTION_READ, skip=1, armed_by=("POST", ACTIONS)),
-            ["bindings", "deploy", "deploy"],
+            ["bindings"],
             build_seconds=1.0,
         ),
         # Both deploys were carried out, but the second's answer never reached the killed
-        # process. (Holding the first raced the second deploy against the kill.)
-        "after-deploy": KillCase(
-            "fresh", Hold("POST", DEPLOY, phase="after", skip=1), ["bindings"]
-        ),
+        # process. (Holding the first raced the second deploy against the kill.) Updates:
+        # a new action is deployed by its create call, with no deploy request.
+        "after-deploy": KillCase("edited", Hold("POST", DEPLOY, phase="after", skip=1), []),
         "during-deploy-wait": KillCase(
             "edited", Hold("GET", ANY_ACTION_READ, armed_by=after_deploys), []
         ),
@@ -266,7 +265,8 @@ ENDPOINTS = {
     "get-action": Endpoint("GET", ONE_ACTION, "edited-one", True),
     "create": Endpoint("POST", ACTIONS, "fresh", False),
     "update": Endpoint("PATCH", ONE_ACTION, "edited-one", True),
-    "deploy": Endpoint("POST", DEPLOY, "fresh", False),
+    # Only an update is deployed by a deploy request (a create deploys in its own call).
+    "deploy": Endpoint("POST", DEPLOY, "edited-one", False),
     "get-bindings": Endpoint("GET", BINDINGS, "fresh", True),
     "patch-bindings": Endpoint("PATCH", BINDINGS, "fresh", True),
     "delete": Endpoint("DELETE", ONE_ACTION, "orphan", True),

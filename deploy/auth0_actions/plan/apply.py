@@ -242,7 +242,7 @@ class Waiter:
         else:
             with ThreadPoolExecutor(min(MAX_PARALLEL, len(ordered)), "wait") as pool:
                 found = list(pool.map(self._get, ordered))
-        return {a.id: a for a in found if a is not None}
+        return {i: a for i, a in zip(ordered, found, strict=True) if a is not None}
 
     def _get(self, action_id: str) -> LiveAction | None:
         """The action, or None when it is gone (the wait then says it vanished)."""

@@ -17,7 +17,7 @@ then again after a 429. The copy is only ever made more careful by the
 answers: the bucket size is the tenant's ``x-ratelimit-limit``, the tokens
 never exceed what ``x-ratelimit-remaining`` leaves once the requests still
 in flight are counted (another client of the same tenant spends them too),
-and a 429 empties the bucket and holds every request until
+and a 429 empties the bucket and holds every other request until
 ``x-ratelimit-reset`` (the retry loop waits for the refused one as before,
 :mod:`auth0_actions.tenant_client.retry`).
 
@@ -29,8 +29,10 @@ kept within what the reset times allow (``missing tokens / seconds to
 reset``; the reset is a whole second, so each answer bounds the rate from
 both sides) and lowered by a quarter on each 429.
 
-The token exchange is not paced: it goes to the Authentication API, whose
-limits are separate, and happens once per token lifetime.
+The token exchange takes a token too (a tenant may count it in the same
+bucket, as the local tenant does; it is one request per token lifetime),
+but its headers teach nothing: on Auth0 they describe the Authentication
+API, whose limits are separate.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ PLAN_LIMITS: dict[str, RateLimit] = {
 # A learnt or lowered rate never goes below this (a request every 2 s).
 MIN_RATE = 0.5
 SLOWDOWN_ON_429 = 0.75
+# A request that waited for a token leaves this much later than the token is due:
+# requests reserved together reach the tenant in a different order and spacing
+# than they left (a new connection, a thread starting), and one arriving a few
+# milliseconds early finds the bucket empty. Not cumulative: the slots stay 1/rate apart.
+MARGIN_S = 0.1
 
 
 def rate_limit_of(setting: str | float | None) -> RateLimit | None:
@@ -96,7 +103,8 @@ class Pacer:
         self._tokens = float(limit.burst) if limit else 0.0
         self._clock, self._sleep, self._wall = clock, sleep, wall
         self._at = clock()
-        self._hold_until = 0.0  # after a 429: nothing leaves before this
+        self._hold_until = 0.0  # after a 429: nothing else leaves before this
+        self._refused_by: int | None = None  # the thread whose request got that 429
         self._in_flight = 0  # taken tokens whose answer has not come yet
         # What the reset times say of the refill rate (learning mode).
         self._rate_floor = 0.0
@@ -113,12 +121,15 @@ class Pacer:
         with self._lock:
             now = self._clock()
             self._in_flight += 1
-            delay = max(0.0, self._hold_until - now)
+            delay = 0.0
+            if threading.get_ident() != self._refused_by:
+                # The refused request's own retry waits for the reset (retry.py).
+                delay = max(0.0, self._hold_until - now)
             if self.rate is not None:
                 self._refill(now)
                 self._tokens -= 1
                 if self._tokens < 0:
-                    delay = max(delay, -self._tokens / self.rate)
+                    delay = max(delay, -self._tokens / self.rate + MARGIN_S)
             self.waited_s += delay
         if delay > 0:
             self._sleep(delay)
@@ -147,6 +158,7 @@ class Pacer:
                 self._tokens = min(self._tokens, float(-self._in_flight))
                 until = float(reset) - self._wall() if reset is not None else 1.0 / (self.rate or 1)
                 self._hold_until = max(self._hold_until, now + min(max(until, 0.0), 60.0))
+                self._refused_by = threading.get_ident()
                 if self.configured is None and self.rate is not None:
                     self.rate = max(MIN_RATE, self._rate_floor, self.rate * SLOWDOWN_ON_429)
 

@@ -128,6 +128,8 @@ class ClientCredentials:
         self._refresh_at = 0.0
         # The scopes the last token granted, when the answer said (Auth0's does).
         self.granted: frozenset[str] | None = None
+        # The API client's pacer (set by Transport): see _post.
+        self.pacer: Pacer | None = None
 
     def __repr__(self) -> str:
         return f"ClientCredentials({self.origin!r}, audience={self.audience!r})"
@@ -175,7 +177,7 @@ class ClientCredentials:
         budget = RetryBudget(self.retry)
         while True:
             try:
-                answer = self._http.post(f"{self.origin}/oauth/token", json=body)
+                answer = self._post(body)
             except httpx.TransportError as exc:
                 cause = classify(exc, self.retry, urlsplit(self.origin).hostname or "")
                 go_on = cause.kind not in ("dns", "tls") and (
@@ -200,6 +202,19 @@ class ClientCredentials:
             if wait is None:
                 raise self._refused(what, answer.status_code, data, budget)
             self.sleep(wait)
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """The exchange takes a token of the tenant's budget (a tenant may count it with
+        the Management API: the local tenant does; it is one request a token lifetime),
+        but its rate-limit headers teach the pacer nothing: on Auth0 they are the
+        Authentication API's, whose limits are separate."""
+        if self.pacer is not None:
+            self.pacer.acquire()
+        try:
+            return self._http.post(f"{self.origin}/oauth/token", json=body)
+        finally:
+            if self.pacer is not None:
+                self.pacer.release(None, {})
 
     def _refused(self, what: str, status: int, data: object, budget: RetryBudget) -> TenantError:
         fields = data if isinstance(data, dict) else {}
@@ -235,9 +250,9 @@ class Transport:
         self.credentials = credentials
         self.retry = retry
         self.sleep = sleep
-        # One pacer for every thread of this client (the token exchange is not paced:
-        # the Authentication API has limits of its own).
+        # One pacer for every request of this client, from every thread.
         self.pacer = pacer if pacer is not None else Pacer()
+        credentials.pacer = self.pacer
         # httpx.Client is safe to share between threads: apply calls from a small pool.
         self._http = httpx.Client(
             timeout=timeouts(retry, timeout), follow_redirects=False, verify=verify
@@ -380,8 +395,8 @@ class Transport:
             for page in rest:
                 found.extend(page.items or [])
             last = rest[-1]
-            if len(last.items or []) >= per_page and last.has_next:
-                # The listing grew while it was read: follow it to its end.
+            if len(found) < total and len(last.items or []) >= per_page and last.has_next:
+                # Items moved between pages while they were read: follow to the end.
                 found.extend(self._following(what, last, not_found))
         return found
 

@@ -152,9 +152,7 @@ def _cases() -> dict[str, KillCase]:
             ["bindings"],  # each create deployed its action (``deploy: true``)
         ),
         # One create went through, the other was on the wire when the process died.
-        "between-creates": KillCase(
-            "fresh", Hold("POST", ACTIONS, skip=1), ["bindings", "create"]
-        ),
+        "between-creates": KillCase("fresh", Hold("POST", ACTIONS, skip=1), ["bindings", "create"]),
         "after-update": KillCase(
             "edited",
             Hold("GET", ANY_ACTION_READ, armed_by=("PATCH", ONE_ACTION)),

@@ -56,12 +56,14 @@ class TenantClient(ActionsApi, UsersApi, JobsApi):
         timeout: float | None = None,
         ca_bundle: Path | None = None,
         command: str | None = None,
+        pacer: Pacer | None = None,
     ) -> TenantClient:
         """A client for a real or served tenant (not the embedded one: see open_tenant_client).
 
         ``ca_bundle``: a PEM file of the CA(s) to trust instead of the system store.
         ``timeout`` overrides the policy's connect and read timeouts. ``command``
         (default: the CLI command running) names the scopes a 403 asks for.
+        ``pacer`` (default: one from the target's ``rate_limit``) paces every request.
         """
         if target.base_url is None:
             raise ConfigError(
@@ -88,7 +90,8 @@ class TenantClient(ActionsApi, UsersApi, JobsApi):
         )
         # Real time, whatever ``sleep`` is: a test that fakes the retry loop's waits
         # still sends no faster than the tenant allows.
-        pacer = Pacer(rate_limit_of(target.rate_limit))
+        if pacer is None:
+            pacer = Pacer(rate_limit_of(target.rate_limit))
         return cls(
             target.base_url,
             credentials,

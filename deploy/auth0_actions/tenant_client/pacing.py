@@ -25,9 +25,9 @@ The rate comes from ``environments.<env>.rate_limit`` (a plan name or
 requests per second). Unset, it is learnt: the first requests go at once,
 then the bucket size is the tenant's ``x-ratelimit-limit`` and the rate that
 size per second (the documented plans refill their burst in a second),
-kept within what the reset times allow (``missing tokens / seconds to
-reset``; the reset is a whole second, so each answer bounds the rate from
-both sides) and lowered by a quarter on each 429.
+kept within what the reset times allow (the missing tokens over the
+seconds to the reset; both are whole numbers, so each answer bounds the
+rate from both sides) and lowered by a quarter on each 429.
 
 The token exchange takes a token too (a tenant may count it in the same
 bucket, as the local tenant does; it is one request per token lifetime),
@@ -150,7 +150,8 @@ class Pacer:
             remaining = _number(headers, "x-ratelimit-remaining")
             reset = _number(headers, "x-ratelimit-reset")
             if limit:
-                self._learn(limit, remaining, reset)
+                # A 429's reset says when to come back, not when the bucket is full.
+                self._learn(limit, remaining, reset if status != 429 else None)
             if remaining is not None and self.rate is not None:
                 # The tenant's count, less what our requests still in flight will spend.
                 self._tokens = min(self._tokens, float(remaining - self._in_flight))
@@ -168,12 +169,13 @@ class Pacer:
         if self.configured is not None:
             return
         if remaining is not None and reset is not None:
+            # Between `missing - 1` and `missing` tokens (remaining is a whole number)
+            # refill by `reset`, a whole second rounded up: the rate lies between.
             missing, ahead = limit - remaining, float(reset) - self._wall()
-            if missing > 0 and ahead > 0:
-                # Full at `reset`, a whole second that was rounded up.
-                self._rate_floor = max(self._rate_floor, missing / ahead)
-                if ahead > 1.0:
-                    self._rate_ceiling = min(self._rate_ceiling, missing / (ahead - 1.0))
+            if missing > 1 and ahead > 0:
+                self._rate_floor = max(self._rate_floor, (missing - 1) / ahead)
+            if missing > 0 and ahead > 1.0:
+                self._rate_ceiling = min(self._rate_ceiling, missing / (ahead - 1.0))
         if first:
             self.rate = float(limit)
             self._tokens = float((remaining if remaining is not None else limit) - self._in_flight)

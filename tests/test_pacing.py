@@ -186,7 +186,13 @@ def test_an_apply_at_the_free_limit_is_rarely_refused(
             assert result.applied
             entries = list(injector.log[mark:])
             refused = [e for e in entries if e.status == 429]
-            assert len(refused) < 0.05 * len(entries), (len(refused), len(entries))
+            if rate_limit is None:
+                # Nothing known, the first requests go at once: the token and the two
+                # reads of the live state meet a bucket of 2. From the first answer on,
+                # the pacer knows the limit and nothing more is refused.
+                assert all(e in entries[:3] for e in refused), refused
+            else:
+                assert len(refused) < 0.05 * len(entries), (len(refused), len(entries))
             injector.use_profile("none")
 
 

@@ -370,7 +370,17 @@ def test_a_long_429_storm_is_waited_out_honouring_x_ratelimit_reset(served: Serv
 
 def test_a_429_storm_from_the_rate_limit_is_honoured_on_the_wire(served: Served, cli: Any) -> None:
     """A real limit (3 requests/s, burst 1) against concurrent writes: no request is
-    retried before the x-ratelimit-reset its refusal named, and the apply converges."""
+    retried before the x-ratelimit-reset its refusal named, and the apply converges.
+    tenant.yaml claims a far higher limit than the tenant has (as when another tool
+    spends it), so the pacer lets the requests go and the 429s come."""
+    config = served.project / "tenant.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(
+            "  local:\n    domain: local\n", "  local:\n    domain: local\n    rate_limit: 1000\n"
+        ),
+        encoding="utf-8",
+    )
     served.injector.set_rate_limit(3, 1)
     mark = served.mark()
     result = cli("apply", "--yes")

@@ -11,7 +11,7 @@ it is full again; after a 429, when to come back)
 
 A :class:`Pacer` keeps its own copy of that bucket, shared by every thread
 of one tenant client. A request takes a token before it is sent; when none
-is left it reserves the next one and sleeps until it refills, so concurrent
+is left it sleeps until the bucket refills, then looks again, so concurrent
 requests leave in turn at the sustained rate instead of all at once and
 then again after a 429. The copy is only ever made more careful by the
 answers: the bucket size is the tenant's ``x-ratelimit-limit``, the tokens
@@ -66,9 +66,10 @@ PLAN_LIMITS: dict[str, RateLimit] = {
 MIN_RATE = 0.5
 SLOWDOWN_ON_429 = 0.75
 # A request that waited for a token leaves this much later than the token is due:
-# requests reserved together reach the tenant in a different order and spacing
-# than they left (a new connection, a thread starting), and one arriving a few
-# milliseconds early finds the bucket empty. Not cumulative: the slots stay 1/rate apart.
+# requests reach the tenant in a different order and spacing than they left (a
+# new connection, a thread starting, a loaded machine), and one arriving a few
+# milliseconds early finds the bucket empty. Not cumulative: the waiter that
+# wakes takes the token due, the next one waits a whole 1/rate from there.
 MARGIN_S = 0.1
 
 
@@ -117,21 +118,29 @@ class Pacer:
 
     # -- before a request ---------------------------------------------------------
     def acquire(self) -> None:
-        """Take a token, sleeping until one is free (reserved in arrival order)."""
-        with self._lock:
-            now = self._clock()
-            self._in_flight += 1
-            delay = 0.0
-            if threading.get_ident() != self._refused_by:
-                # The refused request's own retry waits for the reset (retry.py).
-                delay = max(0.0, self._hold_until - now)
-            if self.rate is not None:
-                self._refill(now)
-                self._tokens -= 1
-                if self._tokens < 0:
-                    delay = max(delay, -self._tokens / self.rate + MARGIN_S)
-            self.waited_s += delay
-        if delay > 0:
+        """Take a token, sleeping until one is free.
+
+        A waiting request looks again when it wakes: an answer that came
+        meanwhile may have said the tenant has fewer tokens than expected.
+        """
+        mine = threading.get_ident()
+        while True:
+            with self._lock:
+                now = self._clock()
+                delay = 0.0
+                if mine != self._refused_by:
+                    # The refused request's own retry waits for the reset (retry.py).
+                    delay = max(0.0, self._hold_until - now)
+                if self.rate is not None:
+                    self._refill(now)
+                    if self._tokens < 1:
+                        delay = max(delay, (1 - self._tokens) / self.rate + MARGIN_S)
+                if delay <= 0:
+                    if self.rate is not None:
+                        self._tokens -= 1
+                    self._in_flight += 1
+                    return
+                self.waited_s += delay
             self._sleep(delay)
 
     def _refill(self, now: float) -> None:

@@ -111,7 +111,6 @@ class Pacer:
         self._rate_floor = 0.0
         self._rate_ceiling = math.inf
         self._lock = threading.Lock()
-        self.waited_s = 0.0  # total sleep, for reports and tests
 
     def __repr__(self) -> str:
         return f"Pacer(rate={self.rate}, burst={self.burst})"
@@ -140,7 +139,6 @@ class Pacer:
                         self._tokens -= 1
                     self._in_flight += 1
                     return
-                self.waited_s += delay
             self._sleep(delay)
 
     def _refill(self, now: float) -> None:

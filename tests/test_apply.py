@@ -64,7 +64,8 @@ def test_apply_converges_and_a_second_apply_writes_nothing(
     assert "Plan: 2 to create, 0 to update, 2 to deploy" in first.out
     assert f"bound post-login: {FIRST} -> {REDIRECT}" in first.out
     assert "Verified: a fresh plan is empty." in first.out
-    assert [m for m, _ in writes(apps[-1])] == ["POST", "POST", "POST", "POST", "PATCH"]
+    # Two creates that deploy in the same call (``deploy: true``), then one bindings PATCH.
+    assert [m for m, _ in writes(apps[-1])] == ["POST", "POST", "PATCH"]
     [patch] = apps[-1].injector.requests("PATCH", BINDINGS)
     assert [b["ref"]["type"] for b in patch.body["bindings"]] == ["action_id", "action_id"]
     assert plan().changes == ()
@@ -128,27 +129,27 @@ def test_no_secret_value_is_printed(project: Path, cli: Any) -> None:
 def test_killed_after_create_converges_when_run_again(
     project: Path, cli: Any, apps: list[Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = TenantClient.deploy_action
+    original = Waiter._read
     calls = {"n": 0}
 
-    def deploy_once_killed(self: TenantClient, action_id: str) -> Any:
+    def read_once_killed(self: Waiter, action_ids: set[str]) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("killed")
-        return original(self, action_id)
+        return original(self, action_ids)
 
-    monkeypatch.setattr(TenantClient, "deploy_action", deploy_once_killed)
+    monkeypatch.setattr(Waiter, "_read", read_once_killed)
     # A crash mid-apply is not an expected failure: exit 3, then a re-run converges.
     assert cli("apply", "--yes").code == 3
+    # Both creates deployed their action in the same call (``deploy: true``): only the
+    # bindings are left.
     assert [(c.kind, c.action) for c in plan().changes] == [
-        ("deploy", FIRST),
-        ("deploy", REDIRECT),
         ("bind", FIRST),
         ("bind", REDIRECT),
     ]
     rerun = cli("apply", "--yes")
     assert rerun.code == 0, rerun.err
-    assert [m for m, _ in writes(apps[-1])] == ["POST", "POST", "PATCH"]  # no second create
+    assert [m for m, _ in writes(apps[-1])] == ["PATCH"]  # no second create, no deploy
     assert plan().changes == ()
     assert cli("apply", "--yes").code == 0
     assert writes(apps[-1]) == []

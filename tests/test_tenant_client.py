@@ -26,6 +26,7 @@ from auth0_actions.tenant_client import (
     TenantClient,
     open_tenant_client,
 )
+from auth0_actions.tenant_client.pacing import Pacer, RateLimit
 
 CODE = "exports.onExecutePostLogin = async (event, api) => {};"
 SECRET_VALUE = "s3cret-value-that-must-never-print-0123"
@@ -317,12 +318,15 @@ def test_secrets_never_show(served: Served) -> None:
 
 # -- retries ------------------------------------------------------------------------------
 def test_a_429_storm_is_waited_out_honouring_the_reset(served: Served) -> None:
-    client = served.client
-    client.list_actions()  # token first
-    served.app.injector.set_rate_limit(10, 2)
-    served.app.injector.log.clear()
-    for _ in range(4):
-        assert client.list_actions() == []
+    # A client whose pacer believes the limit is far higher (as when another tool
+    # spends the tenant's limit): the 429s come, and each retry waits for the reset.
+    too_fast = Pacer(RateLimit(1000.0, 1000))
+    with TenantClient.for_target(served.target, pacer=too_fast) as client:
+        client.list_actions()  # token first
+        served.app.injector.set_rate_limit(2, 2)
+        served.app.injector.log.clear()
+        for _ in range(4):
+            assert client.list_actions() == []
     log = served.app.injector.requests()
     statuses = [entry.status for entry in log]
     assert 429 in statuses

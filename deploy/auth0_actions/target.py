@@ -42,6 +42,8 @@ class Target:
     client_secret: Secret | None = field(repr=False)
     # Where each setting came from, for people checking a CI setup.
     origins: Mapping[str, str]
+    # environments.<env>.rate_limit: a plan name, requests per second, or None (learn).
+    rate_limit: str | float | None = None
 
     @property
     def embedded(self) -> bool:
@@ -163,4 +165,6 @@ def resolve_target(
             + ", ".join(missing)
             + f" (or {CLIENT_ID_OVERRIDE} / {CLIENT_SECRET_OVERRIDE})"
         )
-    return Target(view.name, domain, base_url, client_id, client_secret, origins)
+    return Target(
+        view.name, domain, base_url, client_id, client_secret, origins, settings.rate_limit
+    )

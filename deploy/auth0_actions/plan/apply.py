@@ -15,7 +15,8 @@ Order (each step only for what the plan changes):
    backoff: each pause a quarter of the time waited so far, 0.1 s to 2 s). A
    ``failed`` build stops here, before any deploy or binding: the previously
    deployed version stays live;
-3. **deploy** and wait until each action's deployed version is built and
+3. **deploy** (the updated ones: the created ones were deployed by their
+   create call) and wait until each action's deployed version is built and
    carries the desired code;
 4. **one bindings PATCH per trigger** with the full ordered list the plan
    planned: ours by ``action_id``, bindings we do not own by ``binding_id``
@@ -29,8 +30,11 @@ Order (each step only for what the plan changes):
 6. **verify**: the tenant is read again and a fresh plan must have no changes.
 
 Creates and updates are sent concurrently (at most :data:`MAX_PARALLEL` at
-once), and so are the deploys; each wait polls every pending action with one
-request per round. The order between steps holds: no deploy before every
+once), and so are the deploys; a new action is deployed by its create call
+(``deploy: true``), so it needs no deploy request. Each wait round reads only
+the pending actions, the cheaper way (a GET each, or one listing; see
+:class:`Waiter`). Every request is paced to the tenant's rate limit
+(:mod:`auth0_actions.tenant_client.pacing`). The order between steps holds: no deploy before every
 build succeeded, no binding before every deployed version is live.
 
 Nothing is kept between runs: an apply interrupted after any step is resumed
@@ -48,7 +52,6 @@ from functools import partial
 from typing import Any, ClassVar
 
 from auth0_actions.config import Project
-from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.plan.changes import (
     BINDING_CHANGES,
     Create,
@@ -62,23 +65,33 @@ from auth0_actions.plan.ownership import require_adoptions
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.plan.steps import Step as Step  # re-exported: what apply reports
+from auth0_actions.plan.waiting import (
+    MAX_PARALLEL,
+    POLL_FIRST_S,
+    POLL_FRACTION,
+    POLL_MAX_S,
+    ApplyError,
+    Waiter,
+)
 from auth0_actions.secrets import Secret, resolve_secret_values
 from auth0_actions.tenant_client import BindingRef, LiveAction, ModulePin, TenantClient
 
+# Re-exported: apply's error and its waits are imported from here.
+__all__ = [
+    "BUILD_TIMEOUT_S",
+    "MAX_PARALLEL",
+    "POLL_FIRST_S",
+    "POLL_FRACTION",
+    "POLL_MAX_S",
+    "ApplyError",
+    "ApplyResult",
+    "Step",
+    "Waiter",
+    "apply_environment",
+    "execute_plan",
+]
+
 BUILD_TIMEOUT_S = 300.0
-# Writes in flight at once. Each is independent (one action each); the tenant's
-# rate limit still holds, since every request honours 429 and x-ratelimit-reset.
-MAX_PARALLEL = 10
-POLL_FIRST_S = 0.1
-POLL_MAX_S = 2.0
-# Each pause is this share of the time waited so far (within the two bounds
-# above), so a poll never oversleeps a finished build by more than about a
-# quarter of the wait; plain doubling can oversleep it by the whole wait.
-POLL_FRACTION = 0.25
-
-
-class ApplyError(Auth0ActionsError):
-    """Apply stopped: a build failed, a wait timed out, or the tenant did not converge."""
 
 
 @dataclass(frozen=True)
@@ -167,65 +180,6 @@ class ApplyResult:
             "steps": [s.data for s in self.steps],
             "plan": self.plan.data,
         }
-
-
-@dataclass
-class Waiter:
-    """Polls with backoff until every action is ready, within one overall deadline.
-
-    Each round costs one request whatever the number of actions waited for
-    (``get_action`` for one, ``list_actions`` for several).
-    """
-
-    client: TenantClient
-    deadline: float
-    progress: Callable[[str], None] | None = None
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    resume: str = "run apply again to resume"  # the advice a timeout ends with
-
-    def wait(
-        self,
-        what: str,
-        pending: dict[str, str],  # "trigger/name" -> action id
-        check: Callable[[str, LiveAction], str],  # (label, action) -> done | failed | wait
-        on_failed: Callable[[str], ApplyError],
-    ) -> None:
-        total, start = len(pending), self.clock()
-        pending = dict(pending)
-        last: dict[str, str] = {}
-        while pending:
-            seen = self._read(set(pending.values()))
-            for label, action_id in list(pending.items()):
-                action = seen.get(action_id)
-                if action is None:
-                    raise ApplyError(f"{label} ({action_id}) vanished from the tenant during apply")
-                verdict = check(label, action)
-                last[label] = action.status
-                if verdict == "failed":
-                    raise on_failed(label)
-                if verdict == "done":
-                    del pending[label]
-            if self.progress is not None:
-                self.progress(
-                    f"waiting for {what}: {total - len(pending)}/{total} ready "
-                    f"({self.clock() - start:.1f}s)"
-                )
-            if not pending:
-                break
-            now = self.clock()
-            delay = min(POLL_MAX_S, max(POLL_FIRST_S, POLL_FRACTION * (now - start)))
-            if now + delay > self.deadline:
-                waiting = ", ".join(f"{label} (status {last[label]})" for label in sorted(pending))
-                raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
-            self.sleep(delay)
-
-    def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
-        """One read per round: the action itself, or every action in one listing."""
-        if len(action_ids) == 1:
-            [action_id] = action_ids
-            return {action_id: self.client.get_action(action_id)}
-        return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
 
 
 def _desired_by_name(desired: DesiredState) -> dict[tuple[str, str], DesiredAction]:
@@ -321,7 +275,10 @@ def execute_plan(
 
     wanted = _desired_by_name(desired)
     ids = _managed_ids(desired, live)
-    waiter = Waiter(client, clock() + build_timeout, progress, sleep, clock)
+    creating = sum(1 for c in plan.changes if isinstance(c, Create))
+    waiter = Waiter(
+        client, clock() + build_timeout, progress, sleep, clock, listed=len(live.actions) + creating
+    )
     values: dict[str, Secret] | None = None
 
     def secrets_for(names: Sequence[str]) -> dict[str, Secret]:
@@ -342,7 +299,13 @@ def execute_plan(
     # 1. create / update drafts, concurrently (each is one independent request)
     building: dict[str, str] = {}
 
+    # A new action is deployed by its create call (Auth0's ``deploy: true``): no
+    # separate deploy request; the wait for its deployed version stays.
+    deploying = {(c.trigger, c.action or "") for c in plan.changes if isinstance(c, Deploy)}
+    deployed_by_create: dict[tuple[str, str], int] = {}
+
     def create(d: DesiredAction, sent: Mapping[str, Secret]) -> Step:
+        deploy_now = (d.trigger, d.name) in deploying
         made = client.create_action(
             d.name,
             d.trigger,
@@ -351,7 +314,11 @@ def execute_plan(
             dependencies=d.dependencies,
             secrets=sent,
             modules=pinned(d),
+            deploy=deploy_now,
         )
+        if deploy_now:
+            first = made.deployed_version
+            deployed_by_create[(d.trigger, d.name)] = first.number if first is not None else 1
         return Created(d.trigger, d.name, made.id)
 
     def update(change: Update, d: DesiredAction, sent: Mapping[str, Secret] | None) -> Step:
@@ -422,7 +389,16 @@ def execute_plan(
         live_ready[f"{step.trigger}/{step.action}"] = ids[(step.trigger, step.action or "")]
         record(step)
 
-    _in_parallel([partial(deploy, c.trigger, c.action or "") for c in deploys], deploy_sent)
+    for (trigger, name), number in deployed_by_create.items():
+        deploy_sent(Deployed(trigger, name, number))
+    _in_parallel(
+        [
+            partial(deploy, c.trigger, c.action or "")
+            for c in deploys
+            if (c.trigger, c.action or "") not in deployed_by_create
+        ],
+        deploy_sent,
+    )
     # A deploy from an interrupted run may still be building: bindings need it built.
     for d in desired.actions:
         known = live_by_id.get(ids.get((d.trigger, d.name), ""))

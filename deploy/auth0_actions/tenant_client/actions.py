@@ -72,7 +72,7 @@ class ActionsApi(Transport):
         kwargs: dict[str, Any] = {"per_page": PER_PAGE}
         if trigger_id is not None:
             kwargs["trigger_id"] = trigger_id
-        found = self._all_pages("list actions", lambda: actions.list(**kwargs))
+        found = self._all_pages("list actions", lambda n: actions.list(page=n, **kwargs))
         return [live_action(a) for a in found]
 
     def get_action(self, action_id: str) -> LiveAction:
@@ -88,7 +88,7 @@ class ActionsApi(Transport):
         actions = self._sdk.actions
         found = self._all_pages(
             f"find action {name!r}",
-            lambda: actions.list(action_name=name, per_page=PER_PAGE),
+            lambda n: actions.list(action_name=name, page=n, per_page=PER_PAGE),
         )
         matches = [live_action(a) for a in found if a.name == name]
         return matches[0] if matches else None
@@ -102,8 +102,15 @@ class ActionsApi(Transport):
         dependencies: Iterable[tuple[str, str]] = (),
         secrets: Mapping[str, Secret] | None = None,
         modules: Iterable[ModulePin] = (),
+        *,
+        deploy: bool = False,
     ) -> LiveAction:
-        """A new (undeployed) action; secret values are revealed only inside the SDK call."""
+        """A new action; secret values are revealed only inside the SDK call.
+
+        ``deploy``: Auth0 builds and deploys the new action's first version in
+        the same call (``deploy: true``, create only), saving the ``POST .../deploy``;
+        its ``deployed_version`` is built some time after the answer.
+        """
         kwargs: dict[str, Any] = {
             "name": name,
             "supported_triggers": [_trigger(trigger_id)],
@@ -113,6 +120,8 @@ class ActionsApi(Transport):
         pins = _modules(modules)
         if pins:
             kwargs["modules"] = pins
+        if deploy:
+            kwargs["deploy"] = True
         if runtime is not None:
             kwargs["runtime"] = runtime
         sent = list((secrets or {}).values())
@@ -187,7 +196,7 @@ class ActionsApi(Transport):
         versions = self._sdk.actions.versions
         found = self._all_pages(
             f"list versions of action {action_id}",
-            lambda: versions.list(action_id, per_page=PER_PAGE),
+            lambda n: versions.list(action_id, page=n, per_page=PER_PAGE),
             not_found=f"no such action: {action_id}",
         )
         return [live_version(v) for v in found]
@@ -211,7 +220,7 @@ class ActionsApi(Transport):
         bindings = self._sdk.actions.triggers.bindings
         found = self._all_pages(
             f"get bindings of {trigger_id}",
-            lambda: bindings.list(trigger_id, per_page=BINDINGS_PER_PAGE),
+            lambda n: bindings.list(trigger_id, page=n, per_page=BINDINGS_PER_PAGE),
         )
         return [live_binding(b) for b in found]
 

@@ -22,6 +22,7 @@ from auth0_actions.tenant_client.actions import ActionsApi
 from auth0_actions.tenant_client.failures import Provenance
 from auth0_actions.tenant_client.jobs import JobsApi
 from auth0_actions.tenant_client.modules import ModulesApi
+from auth0_actions.tenant_client.pacing import Pacer, rate_limit_of
 from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryPolicy
 from auth0_actions.tenant_client.scopes import running_command, scopes_for
 from auth0_actions.tenant_client.transport import ClientCredentials, trust
@@ -56,12 +57,14 @@ class TenantClient(ActionsApi, ModulesApi, UsersApi, JobsApi):
         timeout: float | None = None,
         ca_bundle: Path | None = None,
         command: str | None = None,
+        pacer: Pacer | None = None,
     ) -> TenantClient:
         """A client for a real or served tenant (not the embedded one: see open_tenant_client).
 
         ``ca_bundle``: a PEM file of the CA(s) to trust instead of the system store.
         ``timeout`` overrides the policy's connect and read timeouts. ``command``
         (default: the CLI command running) names the scopes a 403 asks for.
+        ``pacer`` (default: one from the target's ``rate_limit``) paces every request.
         """
         if target.base_url is None:
             raise ConfigError(
@@ -86,8 +89,18 @@ class TenantClient(ActionsApi, ModulesApi, UsersApi, JobsApi):
             verify=verify,
             provenance=provenance_of(target, command or running_command()),
         )
+        # Real time, whatever ``sleep`` is: a test that fakes the retry loop's waits
+        # still sends no faster than the tenant allows.
+        if pacer is None:
+            pacer = Pacer(rate_limit_of(target.rate_limit))
         return cls(
-            target.base_url, credentials, retry=retry, sleep=sleep, timeout=timeout, verify=verify
+            target.base_url,
+            credentials,
+            retry=retry,
+            sleep=sleep,
+            timeout=timeout,
+            verify=verify,
+            pacer=pacer,
         )
 
     def __enter__(self) -> TenantClient:

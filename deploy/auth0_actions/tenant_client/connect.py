@@ -50,6 +50,7 @@ def connect(
                 tenant.client_id,
                 tenant.client_secret,
                 target.origins,
+                target.rate_limit,
             )
             client = TenantClient.for_target(
                 served, audience=tenant.audience, retry=retry, timeout=timeout, command=command

@@ -43,7 +43,7 @@ class ModulesApi(Transport):
         """Every module (drafts only: a listing carries no latest version), all pages."""
         modules = self._sdk.actions.modules
         found = self._all_pages(
-            "list action modules", lambda: modules.list(per_page=MODULES_PER_PAGE)
+            "list action modules", lambda n: modules.list(page=n, per_page=MODULES_PER_PAGE)
         )
         return [live_module(m) for m in found]
 
@@ -124,7 +124,7 @@ class ModulesApi(Transport):
         versions = self._sdk.actions.modules.versions
         found = self._all_pages(
             f"list versions of action module {module_id}",
-            lambda: versions.list(module_id, per_page=MODULES_PER_PAGE),
+            lambda n: versions.list(module_id, page=n, per_page=MODULES_PER_PAGE),
             not_found=f"no such action module: {module_id}",
         )
         return [live_module_version(v) for v in found]

@@ -29,10 +29,12 @@ token, the client secret and any secret value sent.
 from __future__ import annotations
 
 import json
+import math
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -58,11 +60,15 @@ from auth0_actions.tenant_client.failures import (
     server_error,
     unauthorized,
 )
+from auth0_actions.tenant_client.pacing import Pacer, pace, unanswered
 from auth0_actions.tenant_client.retry import DEFAULT_POLICY, RetryBudget, RetryPolicy, backoff
 
 T = TypeVar("T")
 
 TOKEN_LEEWAY_S = 60.0
+# Pages of one listing requested at once, once the first page gave the total
+# (the pacer still spaces them to the tenant's rate limit).
+PAGES_AT_ONCE = 8
 
 
 def timeouts(retry: RetryPolicy, timeout: float | None = None) -> httpx.Timeout:
@@ -122,6 +128,8 @@ class ClientCredentials:
         self._refresh_at = 0.0
         # The scopes the last token granted, when the answer said (Auth0's does).
         self.granted: frozenset[str] | None = None
+        # The API client's pacer (set by Transport): see _post.
+        self.pacer: Pacer | None = None
 
     def __repr__(self) -> str:
         return f"ClientCredentials({self.origin!r}, audience={self.audience!r})"
@@ -169,7 +177,7 @@ class ClientCredentials:
         budget = RetryBudget(self.retry)
         while True:
             try:
-                answer = self._http.post(f"{self.origin}/oauth/token", json=body)
+                answer = self._post(body)
             except httpx.TransportError as exc:
                 cause = classify(exc, self.retry, urlsplit(self.origin).hostname or "")
                 go_on = cause.kind not in ("dns", "tls") and (
@@ -194,6 +202,19 @@ class ClientCredentials:
             if wait is None:
                 raise self._refused(what, answer.status_code, data, budget)
             self.sleep(wait)
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """The exchange takes a token of the tenant's budget (a tenant may count it with
+        the Management API: the local tenant does; it is one request a token lifetime),
+        but its rate-limit headers teach the pacer nothing: on Auth0 they are the
+        Authentication API's, whose limits are separate."""
+        if self.pacer is not None:
+            self.pacer.acquire()
+        try:
+            return self._http.post(f"{self.origin}/oauth/token", json=body)
+        finally:
+            if self.pacer is not None:
+                self.pacer.release(None, {})
 
     def _refused(self, what: str, status: int, data: object, budget: RetryBudget) -> TenantError:
         fields = data if isinstance(data, dict) else {}
@@ -223,15 +244,20 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float | None = None,
         verify: ssl.SSLContext | bool = True,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.retry = retry
         self.sleep = sleep
+        # One pacer for every request of this client, from every thread.
+        self.pacer = pacer if pacer is not None else Pacer()
+        credentials.pacer = self.pacer
         # httpx.Client is safe to share between threads: apply calls from a small pool.
         self._http = httpx.Client(
             timeout=timeouts(retry, timeout), follow_redirects=False, verify=verify
         )
+        pace(self._http, self.pacer)
         self._sdk = Auth0(
             base_url=f"{self.base_url}/api/v2",
             token=credentials,
@@ -274,6 +300,7 @@ class Transport:
                     raise self._error(what, exc, not_found, hidden, budget) from None
                 unclear = unclear or status != 429
             except httpx.TransportError as exc:
+                unanswered(exc)
                 wait = self._transport_retry(what, exc, budget, idempotent=idempotent)
                 unclear = unclear or not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             except (ParsingError, pydantic.ValidationError, json.JSONDecodeError) as exc:
@@ -337,26 +364,51 @@ class Transport:
     def _all_pages(
         self,
         what: str,
-        first: Callable[[], SyncPager[T, Any]],
+        fetch: Callable[[int], SyncPager[T, Any]],
         *,
         not_found: str | None = None,
     ) -> list[T]:
-        """Follow the pager; stop at a short page or the reported total (saves a request)."""
-        page: SyncPager[T, Any] | None = self._call(
-            what, first, idempotent=True, not_found=not_found
-        )
+        """Every item of a paged listing, in the tenant's order (``fetch(n)``: page n, from 0).
+
+        The first page says the total; the pages after it are then requested at
+        once (at most :data:`PAGES_AT_ONCE` in flight, paced). Without a total,
+        the pages are followed one by one, stopping at a short page.
+        """
+        first = self._call(what, lambda: fetch(0), idempotent=True, not_found=not_found)
+        found: list[T] = list(first.items or [])
+        total = getattr(first.response, "total", None)
+        per_page = getattr(first.response, "per_page", None) or len(found)
+        if not found or not first.has_next or len(found) < per_page:
+            return found
+        if total is None:
+            return found + self._following(what, first, not_found)
+        pages = math.ceil(total / per_page)
+        if pages > 1:
+            with ThreadPoolExecutor(min(PAGES_AT_ONCE, pages - 1), "pages") as pool:
+                later = pool.map(
+                    lambda n: self._call(
+                        what, lambda: fetch(n), idempotent=True, not_found=not_found
+                    ),
+                    range(1, pages),
+                )
+                rest = list(later)
+            for page in rest:
+                found.extend(page.items or [])
+            last = rest[-1]
+            if len(found) < total and len(last.items or []) >= per_page and last.has_next:
+                # Items moved between pages while they were read: follow to the end.
+                found.extend(self._following(what, last, not_found))
+        return found
+
+    def _following(self, what: str, page: SyncPager[T, Any], not_found: str | None) -> list[T]:
+        """The pages after ``page``, one by one, up to a short or empty page."""
         found: list[T] = []
-        while page is not None:
-            items = page.items or []
+        current: SyncPager[T, Any] | None = page
+        while current is not None and current.has_next:
+            current = self._call(what, current.next_page, idempotent=True, not_found=not_found)
+            items = (current.items or []) if current is not None else []
             found.extend(items)
-            total = getattr(page.response, "total", None)
-            per_page = getattr(page.response, "per_page", None)
-            if (
-                not items
-                or not page.has_next
-                or (total is not None and len(found) >= total)
-                or (per_page is not None and len(items) < per_page)
-            ):
+            per_page = getattr(current.response, "per_page", None) if current else None
+            if not items or (per_page is not None and len(items) < per_page):
                 break
-            page = self._call(what, page.next_page, idempotent=True, not_found=not_found)
         return found

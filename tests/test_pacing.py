@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from auth0_actions.cli.main import main as cli_main
+from auth0_actions.clock import now_s
 from auth0_actions.config import load_tenant
 from auth0_actions.emulator.faults import LoggedRequest
 from auth0_actions.emulator.tenant import LocalTenant
@@ -96,16 +97,46 @@ def test_unset_rate_limit_learns_from_the_headers() -> None:
     time = FakeTime()
     pacer = Pacer(None, clock=time.clock, sleep=time.sleep, wall=time.clock)
     pacer.acquire()
-    pacer.acquire()
-    assert time.slept == []  # nothing known yet: the first requests go at once
+    assert time.slept == []  # nothing known yet: the first request goes at once, alone
     reset = str(int(time.now) + 1)
-    headers = {"x-ratelimit-limit": "2", "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    headers = {"x-ratelimit-limit": "2", "x-ratelimit-remaining": "1", "x-ratelimit-reset": reset}
     pacer.release(200, headers)
-    pacer.release(200, headers)
+    pacer.acquire()  # the one token the answer said is left
+    assert time.slept == []
     pacer.acquire()
     assert time.slept  # the bucket is empty: the next one waits
     assert time.slept[-1] > 0
     assert pacer.burst == 2
+
+
+def test_until_an_answer_comes_one_request_is_in_flight() -> None:
+    """A Free tenant's burst is 2 and the token exchange may have spent one: the first
+    requests of an unpaced client (three concurrent reads of the live state) would meet
+    a 429. Unset, the first request goes alone and the rest wait for its answer."""
+    pacer = Pacer(None)
+    pacer.acquire()
+    second = threading.Thread(target=pacer.acquire)
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # held while the first is in flight
+    reset = str(int(now_s()) + 1)
+    pacer.release(200, {"x-ratelimit-limit": "16", "x-ratelimit-remaining": "15",
+                        "x-ratelimit-reset": reset})  # fmt: skip
+    second.join(2.0)
+    assert not second.is_alive()
+
+
+def test_a_tenant_that_sends_no_rate_limit_headers_is_not_paced() -> None:
+    """Once an answer came without x-ratelimit-* (a proxy, a tenant with no limit), the
+    client is not held to one request at a time."""
+    pacer = Pacer(None)
+    pacer.acquire()
+    pacer.release(200, {})
+    pacer.acquire()
+    second = threading.Thread(target=pacer.acquire)
+    second.start()
+    second.join(1.0)
+    assert not second.is_alive()
 
 
 def test_a_429_holds_every_request_until_the_reset() -> None:
@@ -175,9 +206,8 @@ def test_an_apply_at_the_free_limit_is_rarely_refused(
     tmp_path: Path, rate_limit: str | None
 ) -> None:
     """10 changed actions (10 updates, 10 deploys, the waits, the verify: 28 requests)
-    at 2/s with a burst of 2. Learnt, the first requests go at once (the token and the
-    live state's two reads meet a bucket of 2: one 429 at most); from the first answer
-    on the pacer knows the limit."""
+    at 2/s with a burst of 2. Learnt, the first request goes alone; from its answer on
+    the pacer knows the limit."""
     with _served(tmp_path) as local:
         environ = {"AUTH0_DOMAIN": local.base_url}
         _write_project(tmp_path, 10, 0, rate_limit)

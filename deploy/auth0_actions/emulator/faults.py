@@ -229,7 +229,6 @@ class FaultInjector:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_per_s)
             self._last = now
-            reset = int(clock.now_s() + (self.burst - self._tokens) / self.rate_per_s) + 1
             if self._tokens < 1:
                 headers = {
                     "x-ratelimit-limit": str(self.burst),
@@ -242,6 +241,9 @@ class FaultInjector:
                     429, "Global limit has been reached", "too_many_requests", headers=headers
                 )
             self._tokens -= 1
+            # When the bucket is full again, this request's token included, rounded up to
+            # a whole second (a UNIX time in seconds, as Auth0 sends it).
+            reset = math.ceil(clock.now_s() + (self.burst - self._tokens) / self.rate_per_s)
             return {
                 "x-ratelimit-limit": str(self.burst),
                 "x-ratelimit-remaining": str(int(self._tokens)),

@@ -22,8 +22,10 @@ and a 429 empties the bucket and holds every other request until
 :mod:`auth0_actions.tenant_client.retry`).
 
 The rate comes from ``environments.<env>.rate_limit`` (a plan name or
-requests per second). Unset, it is learnt: the first requests go at once,
-then the bucket size is the tenant's ``x-ratelimit-limit`` and the rate that
+requests per second). Unset, it is learnt: the first request goes alone (a
+Free tenant's burst is 2, and the token exchange may have spent one), the
+others wait for its answer; then the bucket size is the tenant's
+``x-ratelimit-limit`` and the rate that
 size per second (the documented plans refill their burst in a second),
 kept within what the reset times allow (the missing tokens over the
 seconds to the reset; both are whole numbers, so each answer bounds the
@@ -71,6 +73,9 @@ SLOWDOWN_ON_429 = 0.75
 # milliseconds early finds the bucket empty. Not cumulative: the waiter that
 # wakes takes the token due, the next one waits a whole 1/rate from there.
 MARGIN_S = 0.1
+# Until an answer has said the limit, one request is in flight at a time; the
+# others look again this often.
+PROBE_WAIT_S = 0.01
 
 
 def rate_limit_of(setting: str | float | None) -> RateLimit | None:
@@ -107,6 +112,9 @@ class Pacer:
         self._hold_until = 0.0  # after a 429: nothing else leaves before this
         self._refused_by: int | None = None  # the thread whose request got that 429
         self._in_flight = 0  # taken tokens whose answer has not come yet
+        # An answer came (with or without rate-limit headers: a tenant that sends
+        # none is not paced at all, and no longer probed).
+        self._answered = False
         # What the reset times say of the refill rate (learning mode).
         self._rate_floor = 0.0
         self._rate_ceiling = math.inf
@@ -134,6 +142,8 @@ class Pacer:
                     self._refill(now)
                     if self._tokens < 1:
                         delay = max(delay, (1 - self._tokens) / self.rate + MARGIN_S)
+                elif self._in_flight and not self._answered:
+                    delay = max(delay, PROBE_WAIT_S)  # no answer yet: one at a time
                 if delay <= 0:
                     if self.rate is not None:
                         self._tokens -= 1
@@ -151,6 +161,7 @@ class Pacer:
         """The request is over (``status`` None: no answer); learn from its headers."""
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
+            self._answered = self._answered or status is not None
             now = self._clock()
             self._refill(now)
             limit = _number(headers, "x-ratelimit-limit")

@@ -51,7 +51,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "import": CommandEntry(
         "commands_import",
         "import_command",
-        "Import ENV's live actions: tenant.yaml entries, templates, renders, scenarios.",
+        "Import ENV's live actions and modules: tenant.yaml, templates, renders, scenarios.",
     ),
     "plan": CommandEntry(
         "commands_plan",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
 @output_option
 def import_command(env: str, actions: tuple[str, ...], dry_run: bool) -> int:
-    """Import ENV's live actions and modules: tenant.yaml entries, templates, renders, scenarios.
+    """Import ENV's live actions and modules: tenant.yaml, templates, renders, scenarios.
 
     Each action's deployed code becomes a template that renders byte-identical
     to it (`header: false`), its entry in tenant.yaml (trigger, order among

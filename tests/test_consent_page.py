@@ -463,7 +463,7 @@ def test_serve_answers_and_logs_no_token(project: Path) -> None:
         assert "names no user" in refused.text
     finally:
         process.terminate()
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=60)
     assert "GET /consent 400" in err
     assert token not in out + err
     assert secret not in out + err

@@ -103,11 +103,10 @@ def test_json_output_needs_yes_and_reports_the_steps(project: Path, cli: Any) ->
     assert data["ok"] is True
     assert data["applied"] is True
     assert data["verified"] is True
+    # New actions deploy in their create call: one wait, for the deployed versions.
     assert [s["step"] for s in data["steps"]] == [
         "create",
         "create",
-        "build",
-        "build",
         "deploy",
         "deploy",
         "bindings",
@@ -350,8 +349,6 @@ def test_apply_waits_for_real_builds(project: Path) -> None:
             assert [s.kind for s in steps] == [
                 "create",
                 "create",
-                "build",
-                "build",
                 "deploy",
                 "deploy",
                 "bindings",

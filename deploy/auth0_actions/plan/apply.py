@@ -57,6 +57,7 @@ from auth0_actions.plan.changes import (
     Create,
     Delete,
     Deploy,
+    ModuleChange,
     Plan,
     Update,
 )
@@ -348,7 +349,10 @@ def execute_plan(
         key = (step.trigger, step.action or "")
         if isinstance(step, Created):
             ids[key] = step.action_id
-        building[f"{step.trigger}/{step.action}"] = ids[key]
+        # One created with deploy: true is waited for once, as a deployed version
+        # (built, with the desired code): a build wait first would cost another round.
+        if key not in deployed_by_create:
+            building[f"{step.trigger}/{step.action}"] = ids[key]
         record(step)
 
     _in_parallel(writes, drafted)
@@ -357,6 +361,8 @@ def execute_plan(
     deploys = [c for c in plan.changes if isinstance(c, Deploy)]
     live_by_id = {a.id: a for a in live.actions}
     for change in deploys:
+        if (change.trigger, change.action or "") in deployed_by_create:
+            continue
         action_id = ids[(change.trigger, change.action or "")]
         known = live_by_id.get(action_id)
         if known is None or known.status != "built":
@@ -489,9 +495,16 @@ def apply_environment(
             sleep=sleep,
             clock=clock,
         )
+        # Modules are read again only if this apply could have changed them.
+        touched = bool(desired.modules) or any(isinstance(c, ModuleChange) for c in plan.changes)
         after = build_plan(
             desired,
-            live_state(client, desired.triggers, desired.module_names),
+            live_state(
+                client,
+                desired.triggers,
+                desired.module_names,
+                known_modules=None if touched else live.modules,
+            ),
             allow_delete=allow_delete,
             adopt=adopt,
         )

@@ -177,7 +177,11 @@ def configured_modules(tenant: Project) -> tuple[str, ...]:
 
 
 def live_state(
-    client: TenantClient, triggers: tuple[str, ...], modules: tuple[str, ...] = ()
+    client: TenantClient,
+    triggers: tuple[str, ...],
+    modules: tuple[str, ...] = (),
+    *,
+    known_modules: tuple[LiveModule, ...] | None = None,
 ) -> LiveState:
     """Every action and module, and the bindings of the given triggers and every action's.
 
@@ -186,14 +190,19 @@ def live_state(
     one per read. Only a trigger found on an unmanaged action costs another,
     and so do the declared ``modules`` that exist (read whole, for their
     latest published version, which a listing does not carry).
+    ``known_modules``: the modules as already read, when nothing since can
+    have changed them (apply's verify after a plan with no module change and
+    no module declared): the listing is not sent again.
     """
     wanted = sorted(set(triggers))
     with ThreadPoolExecutor(2 + len(wanted), "live-state") as pool:
         listed = pool.submit(client.list_actions)
-        listed_modules = pool.submit(client.list_modules)
+        listed_modules = pool.submit(client.list_modules) if known_modules is None else None
         bound = {trigger: pool.submit(client.get_bindings, trigger) for trigger in wanted}
         actions = sorted(listed.result(), key=lambda a: (a.name, a.id))
-        all_modules = listed_modules.result()
+        all_modules = (
+            listed_modules.result() if listed_modules is not None else list(known_modules or ())
+        )
         bindings = {trigger: tuple(future.result()) for trigger, future in bound.items()}
         declared = set(modules)
         whole = {

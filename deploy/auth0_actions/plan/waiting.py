@@ -26,6 +26,10 @@ POLL_MAX_S = 2.0
 # above), so a poll never oversleeps a finished build by more than about a
 # quarter of the wait; plain doubling can oversleep it by the whole wait.
 POLL_FRACTION = 0.25
+# Under a known rate limit, a wait's reads use at most this share of it: the
+# tokens left over are there for what follows the wait (the deploys, the
+# bindings, the verify), instead of being spent asking "built yet?".
+POLL_RATE_SHARE = 0.5
 
 
 class ApplyError(Auth0ActionsError):
@@ -51,6 +55,7 @@ class Waiter:
     clock: Callable[[], float] = time.monotonic
     resume: str = "run apply again to resume"  # the advice a timeout ends with
     listed: int = 0  # actions in the tenant: what a listing of them costs
+    _round_cost: int = 1  # requests the last round of reads sent
 
     def wait(
         self,
@@ -83,6 +88,9 @@ class Waiter:
                 break
             now = self.clock()
             delay = min(POLL_MAX_S, max(POLL_FIRST_S, POLL_FRACTION * (now - start)))
+            rate = getattr(getattr(self.client, "pacer", None), "rate", None)
+            if rate:
+                delay = max(delay, self._round_cost / (POLL_RATE_SHARE * rate))
             if now + delay > self.deadline:
                 waiting = ", ".join(f"{label} (status {last[label]})" for label in sorted(pending))
                 raise ApplyError(f"timed out waiting for {what} of {waiting}; {self.resume}")
@@ -91,6 +99,7 @@ class Waiter:
     def _read(self, action_ids: set[str]) -> dict[str, LiveAction]:
         """The pending actions: a GET each, or one listing when it takes fewer requests."""
         pages = max(1, math.ceil(self.listed / PER_PAGE))
+        self._round_cost = min(pages, len(action_ids))  # requests this round sends
         if len(action_ids) > pages:
             return {a.id: a for a in self.client.list_actions() if a.id in action_ids}
         ordered = sorted(action_ids)

@@ -72,7 +72,7 @@ SLOWDOWN_ON_429 = 0.75
 # new connection, a thread starting, a loaded machine), and one arriving a few
 # milliseconds early finds the bucket empty. Not cumulative: the waiter that
 # wakes takes the token due, the next one waits a whole 1/rate from there.
-MARGIN_S = 0.1
+MARGIN_S = 0.02
 # Until an answer has said the limit, one request is in flight at a time; the
 # others look again this often.
 PROBE_WAIT_S = 0.01

@@ -66,6 +66,7 @@ from auth0_actions.plan.ownership import require_adoptions
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredAction, DesiredState, LiveState, live_state, open_states
 from auth0_actions.plan.steps import Step as Step  # re-exported: what apply reports
+from auth0_actions.plan.steps import Updated as Updated  # an action's or a module's draft
 from auth0_actions.plan.waiting import (
     MAX_PARALLEL,
     POLL_FIRST_S,
@@ -105,18 +106,6 @@ class Created(Step):
 
     def extra(self) -> dict[str, Any]:
         return {"action_id": self.action_id}
-
-
-@dataclass(frozen=True)
-class Updated(Step):
-    kind: ClassVar[str] = "update"
-    fields: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        return f"updated {self.where}: {', '.join(self.fields)}"
-
-    def extra(self) -> dict[str, Any]:
-        return {"fields": list(self.fields)}
 
 
 @dataclass(frozen=True)

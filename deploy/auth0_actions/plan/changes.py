@@ -154,16 +154,19 @@ class Create(Change):
 
 
 @dataclass(frozen=True)
-class Update(Change):
-    """The draft differs from the desired one; ``fields`` says where."""
+class DraftUpdate(Change):
+    """A draft (an action's or a module's) differs from the desired one; ``fields`` says where.
 
-    kind: ClassVar[str] = "update"
+    Each kind names the live id it carries (``id_field``) and what ``fields``
+    may hold; describing and reporting are shared.
+    """
+
     symbol: ClassVar[str] = "~"
     colour: ClassVar[str] = "yellow"
-    action_id: str = ""
-    fields: tuple[str, ...] = ()  # of: code, dependencies, modules, runtime, secret_values, secrets
+    id_field: ClassVar[str] = ""
+    fields: tuple[str, ...] = ()
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # structured: live/desired
-    diff: str | None = None  # draft code -> rendered code, when the draft was edited by hand
+    diff: str | None = None  # draft code -> rendered code, when the draft is not what is live
     # Secrets whose values are sent again (field secret_values): a raised version or
     # --push-secrets. Names only: a value is never part of a change.
     pushed: tuple[str, ...] = ()
@@ -176,12 +179,22 @@ class Update(Change):
 
     def extra(self) -> dict[str, Any]:
         return {
-            "action_id": self.action_id,
+            self.id_field: getattr(self, self.id_field),
             "fields": list(self.fields),
             "values": self.values,
             "diff": self.diff,
             "pushed": list(self.pushed),
         }
+
+
+@dataclass(frozen=True)
+class Update(DraftUpdate):
+    """An action's draft: fields of code, dependencies, modules, runtime, secret_values,
+    secrets."""
+
+    kind: ClassVar[str] = "update"
+    id_field: ClassVar[str] = "action_id"
+    action_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,32 +319,12 @@ class ModuleCreate(ModuleChange):
 
 
 @dataclass(frozen=True)
-class ModuleUpdate(ModuleChange):
-    """The module's draft differs from the rendered module; ``fields`` says where."""
+class ModuleUpdate(ModuleChange, DraftUpdate):
+    """A module's draft: fields of code, dependencies, secret_values, secrets."""
 
     kind: ClassVar[str] = "module-update"
-    symbol: ClassVar[str] = "~"
-    colour: ClassVar[str] = "yellow"
+    id_field: ClassVar[str] = "module_id"
     module_id: str = ""
-    fields: tuple[str, ...] = ()  # of: code, dependencies, secret_values, secrets
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
-    diff: str | None = None  # draft -> rendered, when the draft is not the latest version
-    pushed: tuple[str, ...] = ()  # secret names whose values are sent again (never the values)
-
-    def describe(self) -> str:
-        line = f"update {self.where}: {', '.join(self.fields)}"
-        if self.pushed:
-            line += f" (pushes the values of {', '.join(self.pushed)})"
-        return line
-
-    def extra(self) -> dict[str, Any]:
-        return {
-            "module_id": self.module_id,
-            "fields": list(self.fields),
-            "values": self.values,
-            "diff": self.diff,
-            "pushed": list(self.pushed),
-        }
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from auth0_actions.plan.changes import (
     Plan,
 )
 from auth0_actions.plan.state import DesiredModule, DesiredState, LiveState
-from auth0_actions.plan.steps import Step
+from auth0_actions.plan.steps import Step, Updated
 from auth0_actions.secrets import Secret
 from auth0_actions.tenant_client import ModulePin, TenantClient
 
@@ -48,15 +48,8 @@ class ModuleCreated(ModuleStep):
 
 
 @dataclass(frozen=True)
-class ModuleUpdated(ModuleStep):
+class ModuleUpdated(ModuleStep, Updated):
     kind: ClassVar[str] = "module-update"
-    fields: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        return f"updated {self.where}: {', '.join(self.fields)}"
-
-    def extra(self) -> dict[str, Any]:
-        return {"fields": list(self.fields)}
 
 
 @dataclass(frozen=True)

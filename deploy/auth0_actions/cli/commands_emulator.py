@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from auth0_actions.cli.state import output_option, state
+from auth0_actions.cli.state import AppState, output_option, state
 from auth0_actions.emulator.faults import RATE_PROFILES
 from auth0_actions.emulator.tenant import LocalTenant, load_users
 from auth0_actions.errors import ConfigError
@@ -23,10 +23,6 @@ def _project_root() -> Path:
         return state().config_path().resolve().parent
     except ConfigError:
         return Path.cwd()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @click.group("emulator")
@@ -79,6 +75,32 @@ def serve_command(
     """
     app = state()
     root = _project_root()
+    # SIGTERM asks for the same clean stop as Ctrl-C. Its handler is in place before
+    # credentials.json (what scripts wait for) exists, and only sets a flag: a stop
+    # asked for while the credentials are being written and printed comes after them.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _serve(app, root, stop, port, tls, latency_ms, rate_profile, build_seconds)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if app.output == "text":
+        click.echo("Stopped.", err=True)
+
+
+def _serve(
+    app: AppState,
+    root: Path,
+    stop: threading.Event,
+    port: int,
+    tls: bool,
+    latency_ms: float,
+    rate_profile: str,
+    build_seconds: float,
+) -> None:
+    """Serve until ``stop`` is set (SIGTERM) or Ctrl-C; the tenant is closed either way."""
     with LocalTenant.open(
         root,
         port=port,
@@ -105,14 +127,8 @@ def serve_command(
         lines.append(f"  written to     {Path(LOCAL_STATE_DIR) / LOCAL_CREDENTIALS_FILE}")
         app.emit(data, "\n".join(lines))
         sys.stdout.flush()
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on SIGTERM too
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            if app.output == "text":
-                click.echo("Stopped.", err=True)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        while not stop.wait(0.5):  # a timeout, so Ctrl-C is seen promptly too
+            pass
 
 
 @emulator_group.command("reset")

@@ -19,7 +19,7 @@ from typing import Any
 from auth0_actions.config import Project
 from auth0_actions.importer.kinds import MODULE
 from auth0_actions.importer.live import LiveUnit
-from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.diffs import comparable, structured_changes, unified_diff
 from auth0_actions.render import RenderedFile
 
 
@@ -43,29 +43,21 @@ class Difference:
         }
 
 
-def _fields(dependencies: Any, secrets: Any, **more: Any) -> dict[str, Any]:
-    return {
-        "dependencies": sorted([n, v] for n, v in dependencies),
-        "secrets": sorted(secrets),
-        **more,
-    }
-
-
 def _compared(
     tenant: Project, environment: str, unit: LiveUnit
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """(live fields, desired fields, changes plan compares apart) of the unit's kind."""
     view = tenant.environment(environment)
-    live = _fields(unit.dependencies, unit.secret_names)
+    live = comparable(unit.dependencies, unit.secret_names)
     if unit.kind is MODULE:
         module = next(m for m in tenant.config.modules if m.name == unit.name)
-        desired = _fields(
+        desired = comparable(
             [(d.name, d.version) for d in module.dependencies],
             view.secret_env_vars(module.secrets),
         )
         return live, desired, {}
     spec = next(a for a in tenant.config.actions if a.name == unit.name)
-    desired = _fields(
+    desired = comparable(
         [(d.name, d.version) for d in spec.dependencies],
         view.secret_env_vars(spec.secrets),
         runtime=spec.runtime,

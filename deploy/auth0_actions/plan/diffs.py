@@ -6,6 +6,7 @@ Shared by the planner (actions) and :mod:`.modules` (Actions Modules).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -17,6 +18,18 @@ def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str | No
         old.splitlines(), new.splitlines(), old_label, new_label, lineterm=""
     )
     return "\n".join(lines) + "\n"
+
+
+def comparable(
+    dependencies: Iterable[tuple[str, str]], secrets: Iterable[str], **more: Any
+) -> dict[str, Any]:
+    """The structured fields as plan compares them: dependencies and secret names as
+    sorted lists (their order carries no meaning for Auth0), plus ``more`` as given."""
+    return {
+        "dependencies": sorted([n, v] for n, v in dependencies),
+        "secrets": sorted(secrets),
+        **more,
+    }
 
 
 def structured_changes(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, dict[str, Any]]:

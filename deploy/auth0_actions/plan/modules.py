@@ -31,7 +31,7 @@ from auth0_actions.plan.changes import (
     ModulePublish,
     ModuleUpdate,
 )
-from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.diffs import comparable, structured_changes, unified_diff
 from auth0_actions.plan.secret_push import secret_push
 from auth0_actions.plan.state import (
     PROVENANCE_MARKER,
@@ -69,12 +69,7 @@ class ModulePlan:
 
 
 def _content(code: str, dependencies: Dependencies, secrets: Sequence[str]) -> dict[str, Any]:
-    # Order carries no meaning for Auth0 here: compare as sorted lists.
-    return {
-        "code": code,
-        "dependencies": sorted([n, v] for n, v in dependencies),
-        "secrets": sorted(secrets),
-    }
+    return comparable(dependencies, secrets, code=code)
 
 
 def _fields(live: dict[str, Any], desired: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:

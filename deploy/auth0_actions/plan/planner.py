@@ -36,7 +36,7 @@ from auth0_actions.plan.changes import (
     UnmanagedAction,
     Update,
 )
-from auth0_actions.plan.diffs import structured_changes, unified_diff
+from auth0_actions.plan.diffs import comparable, structured_changes, unified_diff
 from auth0_actions.plan.modules import ModulePlan, pin_values, plan_modules
 from auth0_actions.plan.secret_push import secret_push
 from auth0_actions.plan.state import (
@@ -53,12 +53,7 @@ STRUCTURED = ("dependencies", "runtime", "secrets")
 def _structured(
     runtime: str, dependencies: Dependencies, secrets: tuple[str, ...]
 ) -> dict[str, Any]:
-    # Order carries no meaning for Auth0 here: compare as sorted lists.
-    return {
-        "dependencies": sorted([n, v] for n, v in dependencies),
-        "runtime": runtime,
-        "secrets": sorted(secrets),
-    }
+    return comparable(dependencies, secrets, runtime=runtime)
 
 
 def _desired_fields(action: DesiredAction) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-at-signup (pre-user-registration, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
-// template-sha256: 0d2388888043ff033a385347508aad61cfcb0e0910e83b2f0bd7d4874b57caa1
-// values-sha256: d7a810afe50639a16c4d662d1aec0be964ded846fb0e881ae63f29b2414fd036
+// template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
+// values-sha256: 8897129818789c558979c35acb200230764756d6815bf4d1efe6823186ef290d
 // secrets (names only; values live in Auth0): none
 
 /**

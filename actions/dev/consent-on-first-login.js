@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: 0e00ba2b72d02485b7934c58b9f460876dbd3d7ae87226da92647080657d63d5
+// template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
+// values-sha256: d2ed63236afde7a03685b40e9de5888dc5bdb46b17249740527d3cc3d620ef1a
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: d802445df85af9eb83c079d963ecf88c7d05abb0ef0c9a2856849a63c25e2580
+// template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
+// values-sha256: ae506aa23e8b1b92528829cfe9019b5c2eb31f92f81b074a795061fa1928eeee
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

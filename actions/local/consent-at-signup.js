@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-at-signup (pre-user-registration, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
-// template-sha256: 0d2388888043ff033a385347508aad61cfcb0e0910e83b2f0bd7d4874b57caa1
-// values-sha256: a345e2d0ea98db9ac28aa44f4884b27c4d56837facb1a0735fe42e6fabd19ff0
+// template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
+// values-sha256: a994d4c413810b8cef555dae7a9247f1d91c3b10d8c040796ab9055712d93ae2
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: 503113c17d87674681dbb01deb728510a425cf631b09abb92c225ce0e82c849c
+// template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
+// values-sha256: 0107461b7e2a59699521821cedc1cae07f34bdc020c9271daa2eabd694ee6d67
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: b14515633d5b597645ab2bce7a883d40a22b81185dd1e13e0e1d7194c2ce19c3
+// template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
+// values-sha256: 141749c8fc5a80dca7de09e8c758276592d04b99b962b0697d827ee9400d3107
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

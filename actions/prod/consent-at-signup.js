@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-at-signup (pre-user-registration, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
-// template-sha256: 0d2388888043ff033a385347508aad61cfcb0e0910e83b2f0bd7d4874b57caa1
-// values-sha256: 113d6dd352377d7201f4deb1fc57058389f41c6d9922a0f26f288ad9708fb656
+// template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
+// values-sha256: 1503e82a78052a98905b2214bf0c128aa7dcd38911de8b1aa05c16c427b2571d
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 793e9be3e81d76ac409cea1a77f6dcec3ec9a79858eb49da8a2dea8ca2262dc0
-// values-sha256: fc1605ee4f754e79f191ec39640ba816693d50a86cba386870e355038b80ac50
+// template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
+// values-sha256: 71e3ce0910f0df74cb8ece6e469604a24ee59d72022ea728869d6e22fa18964c
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: acb2b51a0924f7f5eae8a993b3330c1d38a147c54d6b4605cb63210df50e6be1
-// values-sha256: 038122ad6b85ba73249ff7fb9e42742dc9d0fc916c8e2b68bce892b776884c0f
+// template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
+// values-sha256: 260a498e4a2d59a5b80079326753b2c01633a1597512fac5f36cd3f119c06ceb
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: 0e00ba2b72d02485b7934c58b9f460876dbd3d7ae87226da92647080657d63d5
+// template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
+// values-sha256: d2ed63236afde7a03685b40e9de5888dc5bdb46b17249740527d3cc3d620ef1a
 // secrets (names only; values live in Auth0): none
 
 /**

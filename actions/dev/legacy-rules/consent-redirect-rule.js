@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: d802445df85af9eb83c079d963ecf88c7d05abb0ef0c9a2856849a63c25e2580
+// template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
+// values-sha256: ae506aa23e8b1b92528829cfe9019b5c2eb31f92f81b074a795061fa1928eeee
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

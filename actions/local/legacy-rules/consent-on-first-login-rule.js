@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: 503113c17d87674681dbb01deb728510a425cf631b09abb92c225ce0e82c849c
+// template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
+// values-sha256: 0107461b7e2a59699521821cedc1cae07f34bdc020c9271daa2eabd694ee6d67
 // secrets (names only; values live in Auth0): none
 
 /**

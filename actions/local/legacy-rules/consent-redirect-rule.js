@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: b14515633d5b597645ab2bce7a883d40a22b81185dd1e13e0e1d7194c2ce19c3
+// template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
+// values-sha256: 141749c8fc5a80dca7de09e8c758276592d04b99b962b0697d827ee9400d3107
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

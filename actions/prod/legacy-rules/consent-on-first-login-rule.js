@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
-// template-sha256: 55591a01477bc44dec87640b00f326cabd0779dbd52627139bd701827b59f1a6
-// values-sha256: fc1605ee4f754e79f191ec39640ba816693d50a86cba386870e355038b80ac50
+// template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
+// values-sha256: 71e3ce0910f0df74cb8ece6e469604a24ee59d72022ea728869d6e22fa18964c
 // secrets (names only; values live in Auth0): none
 
 /**

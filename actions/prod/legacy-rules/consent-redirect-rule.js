@@ -2,8 +2,8 @@
 // tenant.yaml, then run `auth0-actions render`.
 // legacy rule consent-redirect-rule (order 2, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
-// template-sha256: 85d696b104bc21c22b514c90ffad7bc79864770f7f540dedacb8af0708421aba
-// values-sha256: 038122ad6b85ba73249ff7fb9e42742dc9d0fc916c8e2b68bce892b776884c0f
+// template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
+// values-sha256: 260a498e4a2d59a5b80079326753b2c01633a1597512fac5f36cd3f119c06ceb
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

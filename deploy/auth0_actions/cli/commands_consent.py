@@ -82,10 +82,14 @@ def show_command(email: str | None, user_id: str | None, env: str) -> int:
     if not users:
         raise ConsentError(f"no user with email {email!r} in the {env} tenant")
     text = "\n".join(
-        [f"terms version in force: {policy.terms_version}", *(_user_line(u) for u in users)]
+        [
+            f"terms version in force: {policy.record_purpose.version}",
+            *(_user_line(u) for u in users),
+        ]
     )
     state().emit(
-        {"terms_version": policy.terms_version, "users": [u.as_json() for u in users]}, text
+        {"terms_version": policy.record_purpose.version, "users": [u.as_json() for u in users]},
+        text,
     )
     return EXIT_OK
 

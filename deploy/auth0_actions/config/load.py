@@ -23,6 +23,7 @@ from auth0_actions.config.model import (
     ModuleSpec,
     TenantConfig,
 )
+from auth0_actions.consent.texts import check_texts
 from auth0_actions.errors import ConfigError, Problem
 from auth0_actions.layout import DEFAULT_CONFIG
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
@@ -139,8 +140,8 @@ def _message(error: ErrorDetails, schema: dict[str, Any]) -> str:
             "must be the NAME of an environment variable (A-Z, 0-9, _), not a secret "
             "value; secrets are never written in tenant.yaml"
         )
-    if kind == "string_type" and loc and loc[-1] == "terms_version":
-        return 'must be a string; quote it in YAML (e.g. terms_version: "1.10")'
+    if kind == "string_type" and loc and loc[-1] == "version":
+        return 'must be a string; quote it in YAML (e.g. version: "1.10")'
     message = error["msg"]
     return message.removeprefix("Value error, ")
 
@@ -198,10 +199,20 @@ def _resolve_consent(
         return (*override_path, *path) if _has_path(env.consent, path) else ("consent", *path)
 
     local = name == checks.LOCAL
-    for field in ("terms_url", "privacy_url", "consent_page_url"):
-        reason = checks.url_problem(getattr(policy, field), allow_loopback_http=local)
+    urls: list[tuple[KeyPath, str | None]] = [
+        ((field,), getattr(policy, field))
+        for field in ("privacy_url", "consent_page_url", "self_service_url")
+    ]
+    urls += [(("purposes", i, "url"), p.url) for i, p in enumerate(policy.purposes)]
+    for path, url in urls:
+        reason = checks.url_problem(url, allow_loopback_http=local) if url else None
         if reason:
-            problems.append(Problem(doc.locate(where((field,))), f"{reason} (environment {name})"))
+            problems.append(Problem(doc.locate(where(path)), f"{reason} (environment {name})"))
+    root = doc.path.parent
+    for index, message in check_texts(root, policy):
+        problem = Problem(doc.locate(where(("purposes", index, "text"))), message)
+        if problem not in problems:  # shared texts show once, not once per environment
+            problems.append(problem)
     for path, message in checks.check_record_keys(policy):
         problem = Problem(doc.locate(where(path)), message)
         if problem not in problems:  # a top-level clash shows once, not once per environment

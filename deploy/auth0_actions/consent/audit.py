@@ -88,7 +88,7 @@ def audit(
     source: Source = "auto",
     progress: Progress | None = None,
 ) -> AuditReport:
-    version = terms_version or policy.terms_version
+    version = terms_version or policy.record_purpose.version
     layout = RecordLayout.from_policy(policy)
     fallback: str | None = None
     if source in ("auto", "search"):

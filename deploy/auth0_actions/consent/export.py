@@ -386,7 +386,7 @@ class ConsentRows:
         extra_fields: Sequence[str] = (),
     ) -> None:
         self.layout = RecordLayout.from_policy(policy)
-        self.terms_version = policy.terms_version
+        self.terms_version = policy.record_purpose.version
         self.file_format = file_format
         self.extra_fields = tuple(f for f in extra_fields if f not in ("user_id", "email"))
 

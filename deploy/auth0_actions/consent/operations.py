@@ -120,7 +120,7 @@ def show(
     if (email is None) == (user_id is None):
         raise ConsentError("give exactly one of --email and --user-id")
     layout = RecordLayout.from_policy(policy)
-    version = terms_version or policy.terms_version
+    version = terms_version or policy.record_purpose.version
     if email is not None:
         users = client.users_by_email(email, fields=USER_FIELDS)
     else:
@@ -138,7 +138,7 @@ def grant(
     """Record consent to the current terms, given through the API (method "api")."""
     layout = RecordLayout.from_policy(policy)
     user = _get_user(client, user_id)
-    before = UserConsent.of(user, layout, policy.terms_version)
+    before = UserConsent.of(user, layout, policy.record_purpose.version)
     if before.status == "valid":
         return ConsentChange("grant", before, before, changed=False, patch={})
     record = ConsentRecord.granted(policy, now=now)
@@ -162,7 +162,7 @@ def withdraw(
             raise ConsentError(f"--reason: longer than {MAX_REASON_LENGTH} characters")
     layout = RecordLayout.from_policy(policy)
     user = _get_user(client, user_id)
-    before = UserConsent.of(user, layout, policy.terms_version)
+    before = UserConsent.of(user, layout, policy.record_purpose.version)
     if before.status == "withdrawn":
         return ConsentChange("withdraw", before, before, changed=False, patch={})
     # No record yet: the withdrawal is recorded all the same (an objection
@@ -188,7 +188,7 @@ def _write(
     if stray:
         raise AssertionError(f"consent patch would touch other keys: {sorted(stray)}")
     updated = client.update_user_metadata(before.user_id, patch)
-    after = UserConsent.of(updated, layout, policy.terms_version)
+    after = UserConsent.of(updated, layout, policy.record_purpose.version)
     return ConsentChange(operation, before, after, changed=True, patch=patch)
 
 

@@ -185,8 +185,8 @@ class ConsentRecord:
         return cls(
             given=True,
             date=utc_now_iso(now),
-            terms_version=policy.terms_version,
-            text_url=policy.terms_url,
+            terms_version=policy.record_purpose.version,
+            text_url=policy.record_purpose.url,
             method=method,
             ip=ip,
         )

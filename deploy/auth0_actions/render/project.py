@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from auth0_actions.config import EnvironmentView, Project
+from auth0_actions.config import ConsentPolicy, EnvironmentView, Project
+from auth0_actions.consent.texts import text_hashes
 from auth0_actions.errors import RenderError
 from auth0_actions.node import Script, check_syntax
 from auth0_actions.render.engine import RenderedFile, TemplateRenderer, Unit
@@ -25,17 +26,29 @@ MODULES_SUBDIR = "modules"
 FileStatus = Literal["created", "updated", "unchanged", "removed"]
 
 
-def consent_context(view: EnvironmentView) -> dict[str, Any]:
-    """The consent policy as templates see it, with record keys resolved."""
-    policy = view.consent
+def consent_context(policy: ConsentPolicy, root: Path) -> dict[str, Any]:
+    """The consent policy as templates see it.
+
+    Record keys are resolved; each purpose carries ``texts`` (language ->
+    sha256 of consent_texts/<text>.<language>.txt, computed now, so the
+    Actions hold the hash of exactly the words the page shows) and
+    ``text_stem``; ``record_purpose`` is the id the user_metadata mirror
+    follows and ``self_service_url`` is resolved.
+    """
     data = policy.model_dump(mode="json")
     data["keys"] = policy.metadata.resolved_keys()
+    hashes = text_hashes(root, policy)
+    for purpose, model in zip(data["purposes"], policy.purposes, strict=True):
+        purpose["texts"] = hashes[model.id]
+        purpose["text_stem"] = model.text_stem
+    data["record_purpose"] = policy.record_purpose.id
+    data["self_service_url"] = policy.resolved_self_service_url
     return data
 
 
 def units_for(tenant: Project, view: EnvironmentView) -> list[Unit]:
     env_ctx = {"name": view.name, "values": view.settings.values}
-    consent = consent_context(view)
+    consent = consent_context(view.consent, tenant.root)
     base = PurePosixPath("actions") / view.name
     units: list[Unit] = []
     versions = view.settings.secret_versions

@@ -15,11 +15,14 @@ from pathlib import Path, PurePosixPath
 
 from auth0_actions import __version__
 from auth0_actions.config import DEFAULT_CONFIG, load_tenant
+from auth0_actions.config.model import CONSENT_TEXTS_DIR
 from auth0_actions.errors import Auth0ActionsError, Location, Problem
 from auth0_actions.files import write_atomic
 from auth0_actions.render import compare, render_environments, write
 
 TEMPLATES = "rules_templates"
+# The consent texts tenant.yaml's purposes name; a bare project's policy needs them too.
+TEXTS = CONSENT_TEXTS_DIR
 WORKFLOW = ".github/workflows/auth0-actions.yml"
 _VERSION_MARK = "@VERSION@"
 # Where the bare tenant.yaml ends: everything from here on names templates.
@@ -93,6 +96,7 @@ def scaffold(*, bare: bool = False) -> Scaffold:
         ".gitignore": package.joinpath("gitignore").read_text(encoding="utf-8"),
         WORKFLOW: workflow.replace(_VERSION_MARK, __version__),
     }
+    files.update(_walk(package.joinpath(TEXTS), PurePosixPath(TEXTS)))
     if not bare:
         files.update(_walk(package.joinpath(TEMPLATES), PurePosixPath(TEMPLATES)))
     return Scaffold(files=files, render=not bare)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -173,7 +174,9 @@ class ScenarioRunner:
             return CaseResult(case, None, [], str(exc), time.perf_counter() - started)
         # A request no stub answered fails the case, naming its method and URL.
         problem = "; ".join(exchange.problems()) or None
-        expected = resolve_policy_refs(case.scenario.expect, consent_context_of(policy))
+        expected = resolve_policy_refs(
+            case.scenario.expect, consent_context_of(policy, self.tenant.root)
+        )
         mismatches: list[Mismatch] = []
         actual = outcome.as_dict()
         for key, want in expected.items():
@@ -207,7 +210,7 @@ class ScenarioRunner:
             raise ConfigError(f"unknown variant '{case.variant}'")
         view, code = self.rendered.get(case.environment, overrides)
         policy = view.consent
-        ctx = consent_context_of(policy)
+        ctx = consent_context_of(policy, self.tenant.root)
         secrets = dict(spec.secrets if scenario.secrets is None else scenario.secrets)
         names = (scenario.pipeline or spec.pipeline).get(case.form)
         if not names:
@@ -308,8 +311,8 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
     return value
 
 
-def consent_context_of(policy: ConsentPolicy) -> dict[str, Any]:
-    return consent_context(EnvironmentView("-", None, policy))  # type: ignore[arg-type]
+def consent_context_of(policy: ConsentPolicy, root: Path) -> dict[str, Any]:
+    return consent_context(policy, root)
 
 
 def _with_state(url: str, state: str) -> str:

@@ -4,7 +4,7 @@
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
 // values-sha256: 260a498e4a2d59a5b80079326753b2c01633a1597512fac5f36cd3f119c06ceb
-// secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
+// secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
 /**
  * Consent redirect (post-login Action).

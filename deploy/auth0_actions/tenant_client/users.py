@@ -135,6 +135,29 @@ class UsersApi(Transport):
         )
         return _user_dict(updated)
 
+    def update_user_consent(
+        self,
+        user_id: str,
+        app_metadata: Mapping[str, Any],
+        user_metadata: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """One PATCH of both metadata objects: the consent ledger and its mirror.
+
+        Both merge at the top level, so only the keys given change; neither
+        may be empty (an empty object wipes that metadata).
+        """
+        if not app_metadata or not user_metadata:
+            raise ValueError("refusing an empty metadata patch: it would wipe the metadata")
+        updated = self._call(
+            f"update user {user_id}",
+            lambda: self._sdk.users.update(
+                user_id, app_metadata=dict(app_metadata), user_metadata=dict(user_metadata)
+            ),
+            idempotent=True,
+            not_found=f"no such user: {user_id}",
+        )
+        return _user_dict(updated)
+
 
 def _user_dict(user: pydantic.BaseModel) -> dict[str, Any]:
     """A user as plain JSON: only the keys the tenant sent (nulls inside metadata kept)."""

@@ -34,7 +34,10 @@ DEV_DOMAIN = "    domain: acme-dev.eu.auth0.com\n"
 LOCAL_DOMAIN = "    domain: local\n"
 LOCAL_VALUES = "    domain: local\n    values:\n"
 PROD_VALUES = "      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD\n    values:\n"
-FIRST_ACTION_END = "    order: 1\n  - name: consent-redirect\n"
+FIRST_ACTION_END = (
+    "    order: 1\n    secrets:\n      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET\n"
+    "  - name: consent-redirect\n"
+)
 SECOND_ACTION_TEMPLATE = "    template: consent-redirect.js.j2\n"
 ACTION_SECRET = "    secrets:\n      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET\n"
 
@@ -97,10 +100,10 @@ BAD_INPUTS = [
     case(
         "yaml-syntax",
         Bad(
-            "  terms_url: https://example.com/legal/terms/2026-11-01\n",
-            "  terms_url: https://example.com/legal/terms: 2026-11-01\n",
+            "  privacy_url: https://example.com/legal/privacy\n",
+            "  privacy_url: https://example.com/legal/privacy: 2026\n",
             None,
-            "  terms_url: https://example.com/legal/terms: 2026",
+            "  privacy_url: https://example.com/legal/privacy: 2026",
             "mapping values are not allowed here",
         ),
     ),
@@ -139,10 +142,10 @@ BAD_INPUTS = [
         "unknown-in-consent",
         Bad(
             "  token_ttl_seconds: 600\n",
-            "  token_ttl_seconds: 600\n  termz_version: '3'\n",
-            "consent.termz_version",
-            "  termz_version:",
-            "unknown key; did you mean 'terms_version'?",
+            "  token_ttl_seconds: 600\n  privacy_ulr: '3'\n",
+            "consent.privacy_ulr",
+            "  privacy_ulr:",
+            "unknown key; did you mean 'privacy_url'?",
         ),
     ),
     case(
@@ -169,20 +172,20 @@ BAD_INPUTS = [
         "unknown-in-environment-consent-override",
         Bad(
             DEV_CONSENT_URL,
-            DEV_CONSENT_URL + "      terms_verison: '3'\n",
-            "environments.dev.consent.terms_verison",
-            "      terms_verison:",
-            "unknown key; did you mean 'terms_version'?",
+            DEV_CONSENT_URL + "      token_ttl_secs: 60\n",
+            "environments.dev.consent.token_ttl_secs",
+            "      token_ttl_secs:",
+            "unknown key; did you mean 'token_ttl_seconds'?",
         ),
     ),
     # missing required keys
     case(
-        "missing-consent-terms-url",
+        "missing-purpose-retention",
         Bad(
-            "  terms_url: https://example.com/legal/terms/2026-11-01\n",
-            "",
-            "consent.terms_url",
-            "consent:\n  terms_version",
+            "      lawful_basis: contract\n      retention: P3Y\n",
+            "      lawful_basis: contract\n",
+            "consent.purposes[0].retention",
+            "    - id: terms\n",
             "required key is missing",
         ),
     ),
@@ -208,12 +211,12 @@ BAD_INPUTS = [
     ),
     # wrong types
     case(
-        "terms-version-unquoted-number",
+        "purpose-version-unquoted-number",
         Bad(
-            '  terms_version: "2026-11-01"\n',
-            "  terms_version: 1.10\n",
-            "consent.terms_version",
-            "  terms_version: 1.10",
+            '      required: true\n      version: "2026-11-01"\n',
+            "      required: true\n      version: 1.10\n",
+            "consent.purposes[0].version",
+            "      version: 1.10",
             "quote it in YAML",
         ),
     ),
@@ -555,10 +558,10 @@ BAD_INPUTS = [
     case(
         "duplicate-order-in-trigger",
         Bad(
-            "    order: 2\n    secrets:",
-            "    order: 1\n    secrets:",
+            "    order: 2\n    secrets:\n      CONSENT_SESSION_SECRET",
+            "    order: 1\n    secrets:\n      CONSENT_SESSION_SECRET",
             "actions[1].order",
-            "    order: 1\n    secrets:",
+            "    order: 1\n    secrets:\n      CONSENT_SESSION_SECRET",
             "order 1 is already taken by actions[0] in post-login",
         ),
     ),
@@ -924,7 +927,9 @@ def test_harmless_value_keys_accepted(project: Path, cli, name: str) -> None:
             id="who-connections-with-list",
         ),
         pytest.param(
-            '  terms_version: "2026-11-01"\n', "  terms_version: '1.10'\n", id="quoted-version"
+            '      required: true\n      version: "2026-11-01"\n',
+            "      required: true\n      version: '2026-11-01'\n",
+            id="quoted-version",
         ),
     ],
 )
@@ -980,10 +985,10 @@ def test_valid_variants_accepted(project: Path, cli, old: str, new: str) -> None
                     "      api_key: abc",
                 ),
                 (
-                    "    order: 2\n    secrets:",
-                    "    order: 1\n    secrets:",
+                    "    order: 2\n    secrets:\n      CONSENT_SESSION_SECRET",
+                    "    order: 1\n    secrets:\n      CONSENT_SESSION_SECRET",
                     "actions[1].order",
-                    "    order: 1\n    secrets:",
+                    "    order: 1\n    secrets:\n      CONSENT_SESSION_SECRET",
                 ),
             ],
             id="semantic-errors",
@@ -1089,7 +1094,7 @@ def test_environment_consent_overrides_are_merged(project: Path) -> None:
     assert tenant.environment("prod").consent.consent_page_url == (
         "https://consent.example.com/consent"
     )
-    assert tenant.environment("dev").consent.terms_version == "2026-11-01"
+    assert tenant.environment("dev").consent.record_purpose.version == "2026-11-01"
 
 
 def test_missing_tenant_yaml(project: Path, cli) -> None:
@@ -1169,3 +1174,117 @@ def test_committed_schema_is_current(cli) -> None:
         "schema/tenant.schema.json is stale; run "
         "`auth0-actions config schema --out schema/tenant.schema.json` and commit it"
     )
+
+
+# --------------------------------------------------------------------------- purposes
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        pytest.param(
+            "  purposes:\n",
+            '  terms_version: "2026-11-01"\n  purposes:\n',
+            "consent",
+            "'terms_version' moved into consent.purposes",
+            id="terms-version-moved",
+        ),
+        pytest.param(
+            "    - id: marketing\n",
+            "    - id: terms\n",
+            "consent",
+            "purpose ids must be unique: terms",
+            id="duplicate-purpose",
+        ),
+        pytest.param(
+            "      required: true\n",
+            "      required: false\n",
+            "consent",
+            "at least one purpose must be required",
+            id="no-required-purpose",
+        ),
+        pytest.param(
+            "        de: Neuigkeiten und Angebote per E-Mail\n",
+            "",
+            "consent",
+            "purpose marketing: title has no text for de",
+            id="title-missing-language",
+        ),
+        pytest.param(
+            "  claims_namespace: https://example.com/consent/\n",
+            "",
+            "consent",
+            "claims_namespace is needed when a purpose is optional",
+            id="claims-namespace-needed",
+        ),
+        pytest.param(
+            "  claims_namespace: https://example.com/consent/\n",
+            "  claims_namespace: https://example.com/consent\n",
+            "consent",
+            "claims_namespace must be an https URL ending in '/'",
+            id="claims-namespace-shape",
+        ),
+        pytest.param(
+            "      retention: P2Y\n",
+            "      retention: two years\n",
+            "consent.purposes[1].retention",
+            "should match pattern",
+            id="retention-not-a-duration",
+        ),
+        pytest.param(
+            "      lawful_basis: consent\n",
+            "      lawful_basis: because\n",
+            "consent.purposes[1].lawful_basis",
+            "'consent', 'contract'",
+            id="unknown-lawful-basis",
+        ),
+    ],
+)
+def test_purpose_problems_named(
+    project: Path, cli, old: str, new: str, key: str, message: str
+) -> None:
+    edit(project, old, new)
+
+    run = cli("config", "validate")
+
+    assert run.code == 1
+    assert "tenant.yaml:" in run.err, run.err
+    assert f"{key}:" in run.err, run.err
+    assert message in run.err, run.err
+
+
+def test_a_missing_consent_text_names_the_file_and_the_purpose(project: Path, cli) -> None:
+    """A purpose whose text is missing in one language is refused, naming the file."""
+    (project / "consent_texts" / "marketing-2026-11-01.de.txt").unlink()
+
+    run = cli("config", "validate")
+
+    assert run.code == 1
+    assert "consent.purposes[1].text" in run.err
+    assert "marketing-2026-11-01.de.txt: the consent text is missing" in run.err
+
+
+def test_a_version_bump_needs_a_new_text_file(project: Path, cli) -> None:
+    """Texts are immutable revisions: a new version points at files that must be written."""
+    edit(
+        project,
+        '      version: "2026-11-01"\n      url: https://example.com/legal/terms/2026-11-01\n',
+        '      version: "2027-01-01"\n      url: https://example.com/legal/terms/2027-01-01\n',
+    )
+
+    assert cli("config", "validate").code == 1
+    for language in ("en", "de"):
+        (project / "consent_texts" / f"terms-2027-01-01.{language}.txt").write_text(
+            f"Terms 2027 ({language})\n", encoding="utf-8"
+        )
+    assert cli("config", "validate").code == 0
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"   \n", b"\xff\xfe terms"], ids=["empty", "blank", "latin"]
+)
+def test_an_unusable_consent_text_is_refused(project: Path, cli, content: bytes) -> None:
+    (project / "consent_texts" / "terms-2026-11-01.en.txt").write_bytes(content)
+
+    run = cli("config", "validate")
+
+    assert run.code == 1
+    assert "terms-2026-11-01.en.txt" in run.err

@@ -1259,7 +1259,7 @@ def test_a_missing_consent_text_names_the_file_and_the_purpose(project: Path, cl
 
     assert run.code == 1
     assert "consent.purposes[1].text" in run.err
-    assert "marketing-2026-11-01.de.txt: the consent text is missing" in run.err
+    assert "consent_texts/marketing-2026-11-01.de.txt: the consent text is missing" in run.err
 
 
 def test_a_version_bump_needs_a_new_text_file(project: Path, cli) -> None:

@@ -66,16 +66,49 @@ environments:
       support_email: privacy@example.com
 
 consent:
-  terms_version: "2026-11-01"
-  terms_url: https://example.com/legal/terms/2026-11-01
+  controller:
+    name: Example Ltd
+    contact: privacy@example.com
+  languages: [en, de]       # the first is the default; the page follows Accept-Language
+  purposes:
+    # Each text is consent_texts/<id>-<version>.<language>.txt; a new version
+    # needs new files and asks again for that purpose only.
+    - id: terms
+      required: true
+      version: "2026-11-01"
+      url: https://example.com/legal/terms/2026-11-01
+      title:
+        en: Terms of service
+        de: Nutzungsbedingungen
+      if_declined:
+        en: Without accepting the terms you cannot use this application.
+        de: Ohne Zustimmung zu den Nutzungsbedingungen können Sie diese Anwendung nicht nutzen.
+      lawful_basis: contract
+      retention: P3Y
+    - id: marketing
+      required: false
+      version: "2026-11-01"
+      title:
+        en: News and offers by email
+        de: Neuigkeiten und Angebote per E-Mail
+      if_declined:
+        en: We will not send you news or offers. You can still use the application.
+        de: Wir senden Ihnen keine Neuigkeiten oder Angebote. Sie können die Anwendung weiter nutzen.
+      lawful_basis: consent
+      retention: P2Y
+      signup_field: marketing_opt_in
+  claims_namespace: https://example.com/consent/
   privacy_url: https://example.com/legal/privacy
   consent_page_url: https://consent.example.com/consent
   token_ttl_seconds: 600
+  ledger:
+    key: consent_ledger     # app_metadata: a hash-chained event per decision
+    max_events: 40
   metadata:
-    layout: nested
+    layout: nested          # readable mirror: user_metadata.consent = {given, date, ...}
     object_key: consent
   signup:
-    field: terms_accepted
+    field: terms_accepted   # the signup form's checkbox, stored by Auth0 as a string
   ask:
     who: without-valid-consent
   on_decline:
@@ -245,8 +278,12 @@ def expected_outputs(envs: tuple[str, ...] = ENVIRONMENTS) -> set[str]:
 
 
 def project_inputs_digest(root: Path) -> str:
-    """What a render of root reads: tenant.yaml and every template, by path."""
-    inputs = [root / "tenant.yaml", *sorted((root / "rules_templates").rglob("*"))]
+    """What a render of root reads: tenant.yaml, every template and consent text, by path."""
+    inputs = [
+        root / "tenant.yaml",
+        *sorted((root / "rules_templates").rglob("*")),
+        *sorted((root / "consent_texts").rglob("*")),
+    ]
     manifest = hashlib.sha256()
     for path in inputs:
         if path.is_file():
@@ -315,6 +352,7 @@ def test_render_is_identical_in_different_directories(
         root.mkdir(parents=True)
         shutil.copy(project / "tenant.yaml", root / "tenant.yaml")
         shutil.copytree(project / "rules_templates", root / "rules_templates")
+        shutil.copytree(project / "consent_texts", root / "consent_texts")
         ok(cli("--config", str(root / "tenant.yaml"), "render", "--all"))
         outputs.append(snapshot(root))
     assert outputs[0] == outputs[1]
@@ -547,10 +585,12 @@ def test_changing_a_value_changes_values_digest_and_output(project: Path, cli: A
     before = snapshot(project)
     tenant_yaml = project / "tenant.yaml"
     text = tenant_yaml.read_text("utf-8")
-    assert text.count('terms_version: "2026-11-01"') == 1
-    tenant_yaml.write_text(
-        text.replace('terms_version: "2026-11-01"', 'terms_version: "2099-01-01"')
-    )
+    old = '      required: true\n      version: "2026-11-01"\n'
+    assert text.count(old) == 1
+    tenant_yaml.write_text(text.replace(old, old.replace("2026-11-01", "2099-01-01")))
+    for language in ("en", "de"):
+        text_file = project / "consent_texts" / f"terms-2099-01-01.{language}.txt"
+        text_file.write_text(f"Terms 2099 ({language})\n", encoding="utf-8")
     run = failed(cli("render", "--check"))
     ok(cli("render"))
     after = snapshot(project)
@@ -931,7 +971,8 @@ def test_invalid_javascript_fails_node_check_and_writes_nothing(project: Path, c
     # Also change a value, so a partial write would show up in the other files.
     tenant_yaml = project / "tenant.yaml"
     tenant_yaml.write_text(
-        tenant_yaml.read_text("utf-8").replace("2026-11-01", "2099-12-31"), "utf-8"
+        tenant_yaml.read_text("utf-8").replace("token_ttl_seconds: 600", "token_ttl_seconds: 900"),
+        "utf-8",
     )
     add_action(
         project,

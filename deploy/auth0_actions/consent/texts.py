@@ -36,22 +36,22 @@ def text_path(root: Path, purpose: Purpose, language: str) -> Path:
     return root / CONSENT_TEXTS_DIR / f"{purpose.text_stem}.{language}.txt"
 
 
-def text_problem(path: Path) -> str | None:
-    """Why the file at path cannot be a consent text, or None."""
+def text_problem(path: Path, shown: str) -> str | None:
+    """Why the file at path (``shown`` as the user knows it) cannot be a consent text."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return f"{path.name}: the consent text is missing (expected {path})"
+        return f"{shown}: the consent text is missing"
     except OSError as exc:
-        return f"{path}: cannot read: {exc.strerror or exc}"
+        return f"{shown}: cannot read: {exc.strerror or exc}"
     if len(data) > MAX_TEXT_BYTES:
-        return f"{path}: {len(data)} bytes; a consent text is at most {MAX_TEXT_BYTES}"
+        return f"{shown}: {len(data)} bytes; a consent text is at most {MAX_TEXT_BYTES}"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"{path}: not UTF-8 (byte {exc.start})"
+        return f"{shown}: not UTF-8 (byte {exc.start})"
     if not text.strip():
-        return f"{path}: empty; the consent text is what users agree to"
+        return f"{shown}: empty; the consent text is what users agree to"
     return None
 
 
@@ -59,7 +59,8 @@ def check_texts(root: Path, policy: ConsentPolicy) -> Iterator[tuple[int, str]]:
     """(purpose index, problem) for every text of the policy that cannot be shown."""
     for index, purpose in enumerate(policy.purposes):
         for language in policy.languages:
-            problem = text_problem(text_path(root, purpose, language))
+            path = text_path(root, purpose, language)
+            problem = text_problem(path, path.relative_to(root).as_posix())
             if problem:
                 yield index, problem
 

@@ -107,8 +107,14 @@ environments:
     domain: local
     rate_limit: {profile}
 consent:
-  terms_version: "2026-11-01"
-  terms_url: https://example.com/legal/terms
+  controller: {{name: Example Ltd, contact: privacy@example.com}}
+  purposes:
+    - id: terms
+      required: true
+      version: "2026-11-01"
+      title: {{en: Terms of service}}
+      if_declined: {{en: Without the terms you cannot use this application.}}
+      retention: P3Y
   privacy_url: https://example.com/legal/privacy
   consent_page_url: https://consent.example.com/consent
 actions:
@@ -151,6 +157,9 @@ def write_project(root: Path, count: int, profile: str) -> dict[str, str]:
     (root / "tenant.yaml").write_text(
         TENANT_YAML.format(profile=profile, actions=entries), encoding="utf-8"
     )
+    texts = root / "consent_texts"  # the policy's one text, which tenant.yaml requires
+    texts.mkdir(exist_ok=True)
+    (texts / "terms-2026-11-01.en.txt").write_text("Terms of service.\n", encoding="utf-8")
     templates = root / "rules_templates"
     templates.mkdir(exist_ok=True)
     for old in templates.glob("*.j2"):

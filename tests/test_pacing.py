@@ -37,6 +37,7 @@ from auth0_actions.tenant_client.pacing import (
     RateLimit,
     rate_limit_of,
 )
+from consent_support import MINIMAL_CONSENT, write_consent_texts
 
 LIST_PATH = "/api/v2/actions/actions"
 
@@ -45,12 +46,7 @@ version: 1
 environments:
   local:
     domain: local
-{rate_limit}consent:
-  terms_version: "2026-11-01"
-  terms_url: https://example.com/legal/terms
-  privacy_url: https://example.com/legal/privacy
-  consent_page_url: https://consent.example.com/consent
-actions:
+{rate_limit}{consent}actions:
 {actions}
 """
 TEMPLATE = """\
@@ -173,8 +169,9 @@ def _write_project(root: Path, count: int, revision: int, rate_limit: str | None
         for n in range(1, count + 1)
     )
     limit = f"    rate_limit: {rate_limit}\n" if rate_limit else ""
-    text = TENANT_YAML.format(actions=entries, rate_limit=limit)
+    text = TENANT_YAML.format(actions=entries, rate_limit=limit, consent=MINIMAL_CONSENT)
     (root / "tenant.yaml").write_text(text, encoding="utf-8")
+    write_consent_texts(root)
     templates = root / "rules_templates"
     templates.mkdir(exist_ok=True)
     for n in range(1, count + 1):

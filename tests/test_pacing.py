@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from consent_support import MINIMAL_CONSENT, write_consent_texts
 
 from auth0_actions.cli.main import main as cli_main
 from auth0_actions.clock import now_s
@@ -37,7 +38,6 @@ from auth0_actions.tenant_client.pacing import (
     RateLimit,
     rate_limit_of,
 )
-from consent_support import MINIMAL_CONSENT, write_consent_texts
 
 LIST_PATH = "/api/v2/actions/actions"
 

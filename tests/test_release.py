@@ -29,7 +29,7 @@ def live_action(name: str) -> LiveAction:
 
 
 def two_versions(project: Path, cli: Any) -> tuple[str, str]:
-    """Apply, change terms_version and apply again: the code of v1 and of v2.
+    """Apply, bump the terms' version and apply again: the code of v1 and of v2.
 
     What apply deploys is the rendered file, byte for byte (apply verifies it).
     """
@@ -38,11 +38,12 @@ def two_versions(project: Path, cli: Any) -> tuple[str, str]:
     first = committed.read_text(encoding="utf-8")
     path = project / "tenant.yaml"
     text = path.read_text(encoding="utf-8")
-    assert f"terms_version: {OLD_TERMS}" in text
-    path.write_text(
-        text.replace(f"terms_version: {OLD_TERMS}", f"terms_version: {NEW_TERMS}"),
-        encoding="utf-8",
-    )
+    old = f"      required: true\n      version: {OLD_TERMS}\n"
+    assert old in text
+    path.write_text(text.replace(old, old.replace(OLD_TERMS, NEW_TERMS)), encoding="utf-8")
+    for language in ("en", "de"):  # a new version is a new text (consent_texts/)
+        new_text = project / "consent_texts" / f"terms-{NEW_TERMS.strip(chr(34))}.{language}.txt"
+        new_text.write_text(f"Terms {NEW_TERMS} ({language})\n", encoding="utf-8")
     assert cli("render").code == 0
     second = cli("apply", "--yes")
     assert second.code == 0, second.err

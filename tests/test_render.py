@@ -93,7 +93,7 @@ consent:
         de: Neuigkeiten und Angebote per E-Mail
       if_declined:
         en: We will not send you news or offers. You can still use the application.
-        de: Wir senden Ihnen keine Neuigkeiten oder Angebote. Sie können die Anwendung weiter nutzen.
+        de: Wir senden Ihnen keine Neuigkeiten oder Angebote; die Anwendung bleibt nutzbar.
       lawful_basis: consent
       retention: P2Y
       signup_field: marketing_opt_in

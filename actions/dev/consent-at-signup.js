@@ -3,7 +3,7 @@
 // action consent-at-signup (pre-user-registration, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
 // template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
-// values-sha256: 8897129818789c558979c35acb200230764756d6815bf4d1efe6823186ef290d
+// values-sha256: 6bc4520095c11330bf01705dad28d7e8e374af27971a5bdeb23059f898b83108
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
-// values-sha256: d2ed63236afde7a03685b40e9de5888dc5bdb46b17249740527d3cc3d620ef1a
+// values-sha256: c15784d59a4829f891bf249ab2c319f79bc12ac26c43a730fa8558a9f542d34b
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

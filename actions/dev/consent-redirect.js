@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
-// values-sha256: ae506aa23e8b1b92528829cfe9019b5c2eb31f92f81b074a795061fa1928eeee
+// values-sha256: 3e9ccda4b925b91bc728f5c55dcaa00f3dcf57653554f385e46e56756843d580
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
 /**

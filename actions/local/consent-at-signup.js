@@ -3,7 +3,7 @@
 // action consent-at-signup (pre-user-registration, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
 // template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
-// values-sha256: a994d4c413810b8cef555dae7a9247f1d91c3b10d8c040796ab9055712d93ae2
+// values-sha256: bc19e245fb0eaf1077613aa8751cf26776e4f6fb0631d40ab8340a5739a646bb
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
-// values-sha256: 0107461b7e2a59699521821cedc1cae07f34bdc020c9271daa2eabd694ee6d67
+// values-sha256: 0771c52a7f5242ecc16b5a8b7b13f8c88d4c6013eed3607fb3362d8ba429f199
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

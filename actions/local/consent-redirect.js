@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
-// values-sha256: 141749c8fc5a80dca7de09e8c758276592d04b99b962b0697d827ee9400d3107
+// values-sha256: 3eca019e130256ebee21131ef7e094ae7eba2dc86f97b9378050d283c19e635a
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-at-signup (pre-user-registration, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
 // template-sha256: d343bdbccb7b5f5651866cef0d80a9d1e7b6277a7d222841011f5feed801af0f
-// values-sha256: 1503e82a78052a98905b2214bf0c128aa7dcd38911de8b1aa05c16c427b2571d
+// values-sha256: c8c38d662f44f321165adcac43a2bacd385a5b131a33985fca8062eb92cd2b1a
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-on-first-login (post-login, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
 // template-sha256: 6c5a20568334f1ee2c718f5baf2300b7adc144ce10b15bb24004b3f556161383
-// values-sha256: 71e3ce0910f0df74cb8ece6e469604a24ee59d72022ea728869d6e22fa18964c
+// values-sha256: f911c31049c5b5a61c98dec47c99187db568e61a000524649aab4e960dfefebc
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/consent-redirect.js.j2
 // template-sha256: fe8cb36e8d8b7b70b3258ddff1a4eed34e0377bf676cfd70653cecb0f6064cdd
-// values-sha256: 260a498e4a2d59a5b80079326753b2c01633a1597512fac5f36cd3f119c06ceb
+// values-sha256: 47f6cee74c4a26c6293a4d8692738b3a5f322f046f3153a7ae5d52723dc8465d
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
 /**

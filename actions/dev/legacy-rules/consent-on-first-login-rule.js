@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
-// values-sha256: d2ed63236afde7a03685b40e9de5888dc5bdb46b17249740527d3cc3d620ef1a
+// values-sha256: c15784d59a4829f891bf249ab2c319f79bc12ac26c43a730fa8558a9f542d34b
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
-// values-sha256: ae506aa23e8b1b92528829cfe9019b5c2eb31f92f81b074a795061fa1928eeee
+// values-sha256: 3e9ccda4b925b91bc728f5c55dcaa00f3dcf57653554f385e46e56756843d580
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
-// values-sha256: 0107461b7e2a59699521821cedc1cae07f34bdc020c9271daa2eabd694ee6d67
+// values-sha256: 0771c52a7f5242ecc16b5a8b7b13f8c88d4c6013eed3607fb3362d8ba429f199
 // secrets (names only; values live in Auth0): none
 
 /**

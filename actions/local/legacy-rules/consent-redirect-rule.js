@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
-// values-sha256: 141749c8fc5a80dca7de09e8c758276592d04b99b962b0697d827ee9400d3107
+// values-sha256: 3eca019e130256ebee21131ef7e094ae7eba2dc86f97b9378050d283c19e635a
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

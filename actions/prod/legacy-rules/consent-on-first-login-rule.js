@@ -3,7 +3,7 @@
 // legacy rule consent-on-first-login-rule (order 1, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/legacy-rules/consent-on-first-login.js.j2
 // template-sha256: b35b26b9e8395e32f427ca3ae0e6d16a15926e0e983ff09c2585fd75c3793082
-// values-sha256: 71e3ce0910f0df74cb8ece6e469604a24ee59d72022ea728869d6e22fa18964c
+// values-sha256: f911c31049c5b5a61c98dec47c99187db568e61a000524649aab4e960dfefebc
 // secrets (names only; values live in Auth0): none
 
 /**

@@ -3,7 +3,7 @@
 // legacy rule consent-redirect-rule (order 2, enabled), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/legacy-rules/consent-redirect.js.j2
 // template-sha256: b4b10f6d40744b51dad3cd77c25b992631f5b8463a8d91124343a975ae1b9036
-// values-sha256: 260a498e4a2d59a5b80079326753b2c01633a1597512fac5f36cd3f119c06ceb
+// values-sha256: 47f6cee74c4a26c6293a4d8692738b3a5f322f046f3153a7ae5d52723dc8465d
 // secrets (names only; values live in Auth0): CONSENT_SESSION_SECRET
 
 /**

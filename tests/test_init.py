@@ -14,7 +14,13 @@ from auth0_actions import __version__
 from auth0_actions.config import load_tenant
 from auth0_actions.scaffold import WORKFLOW, ScaffoldError, init_project, scaffold
 
-EXPECTED_TOP = {"tenant.yaml", ".gitignore", WORKFLOW}
+# The consent texts tenant.yaml's purposes name: every project has them, bare ones too.
+TEXTS = {
+    f"consent_texts/{purpose}-2026-11-01.{language}.txt"
+    for purpose in ("terms", "marketing")
+    for language in ("en", "de")
+}
+EXPECTED_TOP = {"tenant.yaml", ".gitignore", WORKFLOW, *TEXTS}
 TEMPLATES = {
     "rules_templates/consent-on-first-login.js.j2",
     "rules_templates/consent-redirect.js.j2",
@@ -133,11 +139,9 @@ def test_a_second_init_refuses(tmp_path: Path) -> None:
     init_project(tmp_path, bare=True)
     with pytest.raises(ScaffoldError) as raised:
         init_project(tmp_path, bare=True)
-    assert sorted(p.location.file.name for p in raised.value.problems if p.location.file) == [
-        ".gitignore",
-        "auth0-actions.yml",
-        "tenant.yaml",
-    ]
+    assert sorted(p.location.file.name for p in raised.value.problems if p.location.file) == (
+        sorted([".gitignore", "auth0-actions.yml", "tenant.yaml", *(t[14:] for t in TEXTS)])
+    )
 
 
 def test_init_beside_unrelated_files_keeps_them(

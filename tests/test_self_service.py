@@ -85,7 +85,9 @@ class Site:
         ledger = ledgers.append(
             None,
             [
-                ledgers.NewEvent("terms", "given", VERSION, at, "signup", self.text_sha("terms"), "en"),
+                ledgers.NewEvent(
+                    "terms", "given", VERSION, at, "signup", self.text_sha("terms"), "en"
+                ),
                 ledgers.NewEvent(
                     "marketing",
                     "given" if marketing else "declined",
@@ -209,9 +211,12 @@ def test_the_page_sends_a_stranger_to_sign_in_at_the_tenant(site: Site) -> None:
     assert query["client_id"] == site.local.self_service_client.client_id
     assert query["redirect_uri"] == site.account + "/callback"
     assert query["response_type"] == "code"
-    assert len(query["state"]) >= 20 and len(query["nonce"]) >= 20
+    assert len(query["state"]) >= 20
+    assert len(query["nonce"]) >= 20
     cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/account" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/account" in cookie
     # Nothing about the user is shown before signing in.
     assert answer.text == ""
 
@@ -225,9 +230,11 @@ def test_signing_in_shows_every_purpose_with_its_state_and_history(site: Site) -
         assert f'data-state="{state}"' in section
         assert "At sign-up" in section  # the history's method
     terms = html.split('id="purpose-terms"')[1].split("</section>")[0]
-    assert 'value="withdraw"' in terms and 'value="give"' not in terms
+    assert 'value="withdraw"' in terms
+    assert 'value="give"' not in terms
     marketing = html.split('id="purpose-marketing"')[1].split("</section>")[0]
-    assert 'value="give"' in marketing and 'value="withdraw"' not in marketing
+    assert 'value="give"' in marketing
+    assert 'value="withdraw"' not in marketing
     # Recital 42: the user sees what they agree to (the text whose hash is recorded).
     text = (site.root / "consent_texts" / f"marketing-{VERSION}.en.txt").read_text()
     assert text.strip().splitlines()[0] in marketing
@@ -315,18 +322,25 @@ def test_withdrawing_and_giving_again_are_recorded_as_self_service(site: Site) -
 
     ledger = site.ledger(user["user_id"])
     last = ledger["events"][-1]
-    assert (last["purpose"], last["event"], last["method"]) == ("marketing", "withdrawn", "self-service")
-    assert last["version"] == VERSION and last["language"] == "en"
+    assert (last["purpose"], last["event"], last["method"]) == (
+        "marketing",
+        "withdrawn",
+        "self-service",
+    )
+    assert last["version"] == VERSION
+    assert last["language"] == "en"
     assert last["text_sha256"] == site.text_sha("marketing")
     assert ledgers.verify(ledger, site.key) == []
     # The readable mirror follows the ledger.
     mirror = site.user(user["user_id"])["user_metadata"]["consent"]["purposes"]["marketing"]
-    assert mirror["given"] is False and mirror["method"] == "self-service"
+    assert mirror["given"] is False
+    assert mirror["method"] == "self-service"
 
     html = browser.get(site.page.base_url + done.headers["location"]).text
     assert "Your decision was recorded." in html
     section = html.split('id="purpose-marketing"')[1].split("</section>")[0]
-    assert 'data-state="withdrawn"' in section and "This page" in section
+    assert 'data-state="withdrawn"' in section
+    assert "This page" in section
     again = site.post(browser, "/account/decide", _decision(site, html, "marketing", "give"))
     assert again.status_code == 303
     ledger = site.ledger(user["user_id"])
@@ -339,7 +353,8 @@ def test_the_language_shown_is_the_language_recorded(site: Site) -> None:
     user = site.seed()
     browser = site.sign_in(user["email"], language="de-CH, de;q=0.9, en;q=0.5")
     html = site.page_html(browser)
-    assert '<html lang="de">' in html and "Einwilligung widerrufen" in html
+    assert '<html lang="de">' in html
+    assert "Einwilligung widerrufen" in html
     site.post(browser, "/account/decide", _decision(site, html, "marketing", "withdraw"))
     last = site.ledger(user["user_id"])["events"][-1]
     # A withdrawal names the text it withdraws (given in English at sign-up) ...
@@ -415,7 +430,9 @@ def test_each_event_has_a_receipt_that_verifies_against_the_ledger(site: Site) -
     assert record["processing"]["lawful_basis"] == "consent"
     assert jwt.get_unverified_header(token)["kid"] == "consent-ledger"
     # Deterministic: the same event always gives the same receipt.
-    again = issue_receipt(ledger["events"][-1], site.settings.policy, user["user_id"], "127.0.0.1", site.key)
+    again = issue_receipt(
+        ledger["events"][-1], site.settings.policy, user["user_id"], "127.0.0.1", site.key
+    )
     assert again == token
 
     # Another user's event number is not this user's receipt.

@@ -1,21 +1,26 @@
-"""The consent round trip in a real browser: headless Chromium (Debian's /usr/bin/chromium).
+"""Consent per purpose in a real browser: headless Chromium (Debian's /usr/bin/chromium).
 
-All on loopback: the project's local tenant served (the rendered
-actions/local/ applied to it), the reference consent page, and a tiny
-relying-party application that starts /authorize, receives the code and
-exchanges it at /oauth/token. The browser signs in on the tenant's login
-form, reaches the consent page, decides, and lands back at the application;
-the consent record is then read through the tenant's Management API.
+All on loopback: a fresh project's local tenant served (its rendered
+actions/local/ applied, the signup Action included), the reference consent
+page with the self-service page under /account, and a tiny relying-party
+application that starts /authorize, receives the code and exchanges it at
+/oauth/token. Consent is given at signup or on the consent page, withdrawn
+on the self-service page, and the next login's ID token follows it; the
+ledger in app_metadata is then read through the Management API and
+verified with the ledger key.
+
+Claims per optional purpose (api.idToken.setCustomClaim):
+https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-api-object
 
 These tests fail, never skip, when Chromium is missing: `./dev test` installs it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,9 +37,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from auth0_actions.cli.main import main
 from auth0_actions.config import load_tenant
+from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent_page.self_service import SelfService
+from auth0_actions.consent_page.self_service_settings import self_service_for_environment
 from auth0_actions.consent_page.server import ConsentPageThread
 from auth0_actions.consent_page.settings import settings_for_environment
 from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.scaffold import init_project
 
 # Screenshots for people to look at, beside the tests (git-ignored).
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -50,8 +59,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery staple"
 CONNECTION = "Username-Password-Authentication"
-TERMS = "2026-11-01"
-DECLINE_REASON = "You must accept the terms of service to use this application."
+MARKETING_CLAIM = "https://example.com/consent/marketing"
+LEDGER_KEY = "consent_ledger"
 
 
 # --- the relying party: starts the login, takes the code, exchanges it -------------------
@@ -144,12 +153,13 @@ class RelyingParty:
             self.server.server_close()
 
 
-# --- the stack: tenant, consent page, application, browser ---------------------------------
+# --- the stack: tenant, consent and self-service pages, application, browser ---------------
 @dataclass
 class Stack:
     root: Path
     local: LocalTenant
     page: ConsentPageThread
+    account: SelfService
     app: RelyingParty
     browser: Browser
 
@@ -157,59 +167,73 @@ class Stack:
         code = main(["--config", str(self.root / "tenant.yaml"), *args])
         assert code == 0, f"auth0-actions {' '.join(args)} exited {code}"
 
-    def render_and_apply(self, terms_version: str) -> None:
-        """Render actions/local/ for this terms version and apply them to the served tenant."""
-        path = self.root / "tenant.yaml"
-        text = re.sub(
-            r"(?m)^(    consent:\n)(      terms_version: .*\n)?",
-            lambda m: f'{m.group(1)}      terms_version: "{terms_version}"\n',
-            path.read_text(encoding="utf-8"),
-            count=1,
-        )
-        path.write_text(text, encoding="utf-8")
-        self.cli("render", "--env", "local")
-        self.cli("apply", "--env", "local", "--yes")
+    @property
+    def key(self) -> bytes:
+        return self.account.settings.ledger_key.reveal().encode()
 
-    def seed(self, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def seed(self) -> dict[str, Any]:
+        """A user from before consent was asked for: nothing decided yet."""
         email = f"user-{secrets.token_hex(4)}@example.com"
-        user = {"email": email, "connection": CONNECTION, "password": PASSWORD}
-        if metadata is not None:
-            user["user_metadata"] = metadata
-        [created] = self.local.seed([user])
+        [created] = self.local.seed(
+            [{"email": email, "connection": CONNECTION, "password": PASSWORD}]
+        )
         return created
 
-    def user_metadata(self, user_id: str) -> dict[str, Any]:
+    def user(self, email: str) -> dict[str, Any]:
         """Through the Management API, as any client of the tenant would read it."""
-        token = httpx.post(
-            f"{self.local.base_url}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.local.client_id,
-                "client_secret": self.local.client_secret.reveal(),
-                "audience": self.local.audience,
-            },
-        ).json()["access_token"]
-        user = httpx.get(
-            f"{self.local.base_url}/api/v2/users/{user_id}",
-            headers={"authorization": f"Bearer {token}"},
-        )
-        user.raise_for_status()
-        return dict(user.json().get("user_metadata") or {})
+        with self.account.settings.management() as client:
+            [found] = client.users_by_email(email)
+            return client.get_user(str(found["user_id"]))
 
-    def sign_in(self, email: str) -> Page:
-        """A fresh browser profile starts at the application and signs in on the tenant."""
-        context = self.browser.new_context()
-        page = context.new_page()
-        page.goto(f"{self.app.base_url}/login")
+    def ledger(self, email: str) -> dict[str, Any]:
+        found = ledgers.read(self.user(email).get("app_metadata"), LEDGER_KEY)
+        assert found is not None, "no consent ledger in app_metadata"
+        return found
+
+    def login_form(self, page: Page, email: str) -> None:
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state()
+
+    def sign_in(self, email: str) -> Page:
+        """A fresh browser profile starts at the application and signs in on the tenant."""
+        page = self.browser.new_context().new_page()
+        page.goto(f"{self.app.base_url}/login")
+        self.login_form(page, email)
+        return page
+
+    def sign_up(self, email: str, *, marketing: bool) -> Page:
+        """Sign up on the tenant's signup prompt, ticking terms (and marketing or not)."""
+        page = self.browser.new_context().new_page()
+        page.goto(f"{self.app.base_url}/login")
+        page.get_by_role("link", name="Sign up").click()
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        boxes = page.get_by_role("checkbox")
+        # Recital 32: nothing is ticked for the user.
+        for index in range(boxes.count()):
+            assert not boxes.nth(index).is_checked()
+        page.get_by_role("checkbox", name=re.compile("terms", re.I)).check()
+        if marketing:
+            page.get_by_role("checkbox", name=re.compile("news|offers|marketing", re.I)).check()
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state()
+        return page
+
+    def self_service(self, page: Page, email: str) -> Page:
+        """The same browser opens the self-service page and signs in there if asked."""
+        page.goto(self.account.settings.page_url)
+        page.wait_for_load_state()
+        if urlsplit(page.url).path != "/account":
+            self.login_form(page, email)
+        page.wait_for_url(self.account.settings.page_url + "**")
         return page
 
 
-def _copy_project(source: Path, root: Path) -> None:
-    shutil.copytree(source, root, symlinks=True)
+def _claims(arrival: Arrival) -> dict[str, Any]:
+    assert arrival.tokens is not None, arrival.query
+    return dict(jwt.decode(arrival.tokens["id_token"], options={"verify_signature": False}))
 
 
 def _edit_tenant_yaml(root: Path, old: str, new: str) -> None:
@@ -220,26 +244,39 @@ def _edit_tenant_yaml(root: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, scaffolded: Path) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Fail, never skip: a missing browser is a broken setup, not an optional feature.
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
     root = tmp_path_factory.mktemp("consent-e2e") / "project"
-    _copy_project(scaffolded, root)
+    init_project(root)  # the whole scaffold: the signup Action too
     with LocalTenant.open(root, port=0) as local, sync_playwright() as playwright:
         local.write_credentials()
         # The local environment deploys to this served tenant ...
         _edit_tenant_yaml(root, "    domain: local\n", f"    domain: {local.base_url}\n")
-        settings = settings_for_environment(load_tenant(root / "tenant.yaml"), "local")
-        page = ConsentPageThread(settings).start()
-        # ... and its redirect Action sends users to this consent page (a free port).
+        tenant = load_tenant(root / "tenant.yaml")
+        account_settings = self_service_for_environment(tenant, "local")
+        assert account_settings is not None
+        account = SelfService(account_settings)
+        page = ConsentPageThread(settings_for_environment(tenant, "local"), account=account)
+        page.start()
+        # ... its redirect Action sends users to this consent page (a free port), and the
+        # self-service page beside it is published where it is served.
         _edit_tenant_yaml(root, "http://127.0.0.1:8766/consent", page.page_url)
+        account.settings = dataclasses.replace(
+            account_settings, page_url=page.base_url + "/account"
+        )
+        local.app.backends.clients.update(
+            local.self_service_client.client_id,
+            {"callbacks": [page.base_url + "/account/callback"]},
+        )
         app = RelyingParty(local.base_url).start()
         # The relying party is a registered application with its exact callback URL.
         login_client(local.app, [f"{app.base_url}/callback"], client_id=app.client_id)
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        stack = Stack(root, local, page, app, browser)
+        stack = Stack(root, local, page, account, app, browser)
         try:
-            stack.render_and_apply(TERMS)
+            stack.cli("render", "--env", "local")
+            stack.cli("apply", "--env", "local", "--yes")
             yield stack
         finally:
             browser.close()
@@ -248,116 +285,67 @@ def stack(tmp_path_factory: pytest.TempPathFactory, scaffolded: Path) -> Iterato
 
 
 def _arrival(stack: Stack, page: Page) -> Arrival:
-    assert urlsplit(page.url).path == "/callback", page.url
+    page.wait_for_url(f"{stack.app.base_url}/callback?**")
     return stack.app.arrivals[-1]
 
 
-def _decide(stack: Stack, page: Page, button: str) -> Arrival:
-    """Click Accept or Decline; the browser ends at the application's callback."""
-    page.get_by_role("button", name=button).click()
-    page.wait_for_url(f"{stack.app.base_url}/callback?**")
-    return _arrival(stack, page)
-
-
-def _accept(stack: Stack, page: Page) -> Arrival:
-    return _decide(stack, page, "Accept")
-
-
 # --- the scenarios --------------------------------------------------------------------------
-def test_accepting_records_consent_and_the_application_gets_tokens(stack: Stack) -> None:
-    user = stack.seed({"theme": "dark"})
-    page = stack.sign_in(user["email"])
+def test_withdrawing_marketing_on_the_self_service_page_removes_its_claim(stack: Stack) -> None:
+    email = f"signup-{secrets.token_hex(4)}@example.com"
+    page = stack.sign_up(email, marketing=True)
+    assert _claims(_arrival(stack, page)).get(MARKETING_CLAIM) is True
 
-    assert urlsplit(page.url).netloc == urlsplit(stack.page.base_url).netloc
-    assert page.get_by_role("heading", level=1).inner_text() == (
-        "Please accept our terms of service"
-    )
-    assert TERMS in page.locator(".version").inner_text()
-    terms = page.get_by_role("link", name="Read the terms of service")
-    assert terms.get_attribute("href") == f"https://example.com/legal/terms/{TERMS}"
+    account = stack.self_service(page, email)
+    section = account.locator("#purpose-marketing")
+    assert section.locator("[data-state]").get_attribute("data-state") == "given"
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "consent-page.png"), full_page=True)
-    # Keyboard users reach the buttons, and focus is visible on them.
-    page.get_by_role("button", name="Accept").focus()
-    outline = page.get_by_role("button", name="Accept").evaluate(
-        "el => getComputedStyle(el).outlineStyle"
-    )
-    assert outline == "solid"
+    account.screenshot(path=str(ARTIFACTS / "self-service-page.png"), full_page=True)
+    section.get_by_role("button", name="Withdraw consent").click()
+    account.wait_for_load_state()
+    assert account.get_by_role("status").inner_text() == "Your decision was recorded."
+    marketing = account.locator("#purpose-marketing [data-state]")
+    assert marketing.get_attribute("data-state") == "withdrawn"
 
-    arrival = _accept(stack, page)
-    assert "code" in arrival.query, arrival.query
-    assert arrival.tokens is not None
-    claims = jwt.decode(arrival.tokens["id_token"], options={"verify_signature": False})
+    # The next login follows the withdrawal: no marketing claim, and no question asked
+    # (a withdrawn optional purpose is respected, not asked again).
+    again = stack.sign_in(email)
+    claims = _claims(_arrival(stack, again))
+    assert MARKETING_CLAIM not in claims
+
+    ledger = stack.ledger(email)
+    assert ledgers.verify(ledger, stack.key) == []
+    methods = {(e["purpose"], e["event"], e["method"]) for e in ledger["events"]}
+    assert ("terms", "given", "signup") in methods
+    assert ("marketing", "given", "signup") in methods
+    assert ("marketing", "withdrawn", "self-service") in methods
+
+
+def test_a_user_without_consent_decides_per_purpose_on_the_consent_page(stack: Stack) -> None:
+    user = stack.seed()
+    page = stack.sign_in(user["email"])
+    assert urlsplit(page.url).netloc == urlsplit(stack.page.base_url).netloc
+    # One explicit choice per purpose, none pre-selected (Recital 32).
+    radios = page.get_by_role("radio")
+    assert radios.count() >= 4
+    for index in range(radios.count()):
+        assert not radios.nth(index).is_checked()
+    terms = page.get_by_role("group", name=re.compile("Terms of service"))
+    terms.get_by_role("radio", name=re.compile("accept|agree|give|yes", re.I)).check()
+    marketing = page.get_by_role("group", name=re.compile("News and offers"))
+    marketing.get_by_role("radio", name=re.compile("decline|no", re.I)).check()
+    page.get_by_role("button", name=re.compile("continue|save|confirm|submit", re.I)).click()
+
+    claims = _claims(_arrival(stack, page))
     assert claims["sub"] == user["user_id"]
-    assert page.get_by_role("heading", level=1).inner_text() == "Signed in"
+    assert MARKETING_CLAIM not in claims
+    ledger = stack.ledger(user["email"])
+    assert ledgers.verify(ledger, stack.key) == []
+    assert ledger["state"]["terms"]["given"] is True
+    assert ledger["state"]["marketing"]["given"] is False
+    assert {e["method"] for e in ledger["events"]} == {"page"}
 
-    metadata = stack.user_metadata(user["user_id"])
-    assert metadata["theme"] == "dark"
-    record = metadata["consent"]
-    assert record["given"] is True
-    assert record["terms_version"] == TERMS
-    assert record["method"] == "redirect"
-    assert "withdrawn_at" not in record
-
-    # Consent is valid now: the next sign-in goes straight to the application.
-    again = stack.sign_in(user["email"])
-    assert "code" in _arrival(stack, again).query
-
-
-def test_declining_ends_at_the_application_with_the_deny_reason(stack: Stack) -> None:
-    user = stack.seed()
-    page = stack.sign_in(user["email"])
-    arrival = _decide(stack, page, "Decline")
-    assert arrival.query["error"] == "access_denied"
-    assert arrival.query["error_description"] == DECLINE_REASON
-    assert arrival.tokens is None
-    assert stack.user_metadata(user["user_id"])["consent"]["given"] is False
-
-
-def test_a_consent_page_link_works_once(stack: Stack) -> None:
-    user = stack.seed()
-    page = stack.sign_in(user["email"])
-    link = page.url
-    other = stack.browser.new_context().new_page()
-    response = other.goto(link)
-    assert response is not None
-    assert response.status == 409
-    assert "already used" in other.get_by_role("heading", level=1).inner_text()
-
-
-def test_bumping_the_terms_version_asks_again(stack: Stack) -> None:
-    user = stack.seed(
-        {"consent": {"given": True, "terms_version": TERMS, "date": "2026-11-02T00:00:00Z"}}
-    )
+    # Declined optional consent is respected: the next login goes straight through.
     assert "code" in _arrival(stack, stack.sign_in(user["email"])).query
-
-    stack.render_and_apply("2027-03-01")
-    try:
-        page = stack.sign_in(user["email"])
-        assert page.get_by_role("heading", level=1).inner_text() == (
-            "Our terms of service have changed"
-        )
-        assert "2027-03-01" in page.locator(".version").inner_text()
-        assert "code" in _accept(stack, page).query
-        assert stack.user_metadata(user["user_id"])["consent"]["terms_version"] == "2027-03-01"
-    finally:
-        stack.render_and_apply(TERMS)
-
-
-def test_a_withdrawal_is_asked_about_again_at_the_next_login(stack: Stack) -> None:
-    user = stack.seed({"consent": {"given": True, "terms_version": TERMS}, "theme": "light"})
-    stack.cli("consent", "withdraw", "--env", "local", "--user-id", user["user_id"])
-    withdrawn = stack.user_metadata(user["user_id"])["consent"]
-    assert withdrawn.get("withdrawn_at")
-
-    # tenant.yaml: on_withdrawn: ask.
-    page = stack.sign_in(user["email"])
-    assert page.get_by_role("heading", level=1).inner_text() == "You withdrew your consent"
-    assert "code" in _accept(stack, page).query
-    metadata = stack.user_metadata(user["user_id"])
-    assert metadata["theme"] == "light"
-    assert metadata["consent"]["given"] is True
-    assert "withdrawn_at" not in metadata["consent"]
 
 
 def test_no_secret_reaches_the_application(stack: Stack) -> None:

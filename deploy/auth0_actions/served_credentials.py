@@ -31,6 +31,9 @@ class PublishedCredentials:
     client_id: str | None
     client_secret: Secret | None = field(repr=False)
     ca_path: str | None  # relative to the project root, or absolute
+    # The consent self-service page's application (a confidential client).
+    self_service_client_id: str | None = None
+    self_service_client_secret: Secret | None = field(default=None, repr=False)
 
 
 def credentials_path(root: Path) -> Path:
@@ -57,6 +60,7 @@ def read_published(root: Path) -> PublishedCredentials | None:
         return value if isinstance(value, str) and value else None
 
     secret = text("client_secret")
+    self_service_secret = text("self_service_client_secret")
     return PublishedCredentials(
         base_url=text("base_url"),
         domain=text("domain"),
@@ -64,4 +68,8 @@ def read_published(root: Path) -> PublishedCredentials | None:
         client_id=text("client_id"),
         client_secret=Secret(secret) if secret is not None else None,
         ca_path=text("ca_path"),
+        self_service_client_id=text("self_service_client_id"),
+        self_service_client_secret=(
+            Secret(self_service_secret) if self_service_secret is not None else None
+        ),
     )

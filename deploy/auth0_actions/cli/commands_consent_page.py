@@ -9,6 +9,8 @@ import threading
 import click
 
 from auth0_actions.cli.state import environment_option, state
+from auth0_actions.consent_page.self_service import SelfService
+from auth0_actions.consent_page.self_service_settings import self_service_for_environment
 from auth0_actions.consent_page.server import ConsentPageServer
 from auth0_actions.consent_page.settings import settings_for_environment
 from auth0_actions.errors import Auth0ActionsError
@@ -63,6 +65,10 @@ def serve_command(
     CONSENT_SESSION_SECRET, exp, iss, sub, state), accepts each token once,
     refuses cross-site posts, and sends the browser on to the tenant's
     /continue with a signed answer. The access log shows paths only, never tokens.
+
+    Also serves the self-service page at http://HOST:PORT/account, where
+    users signed in through the tenant see their consent and withdraw or
+    give it (docs/consent.md, "Self-service page and receipts").
     """
     if not is_loopback_host(host):
         if not allow_non_loopback:
@@ -78,14 +84,30 @@ def serve_command(
         )
     tenant = state().tenant()
     settings = settings_for_environment(tenant, env, tenant_url=tenant_url, issuer=issuer)
+    account = self_service_for_environment(tenant, env, tenant_url=tenant_url)
     try:
-        server = ConsentPageServer(settings, host, port, quiet=quiet)
+        server = ConsentPageServer(
+            settings,
+            host,
+            port,
+            quiet=quiet,
+            account=SelfService(account) if account is not None else None,
+        )
     except OSError as exc:
         raise Auth0ActionsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(
         f"Consent page for environment {env} at {server.base_url}/consent "
         f"(tokens from {settings.issuer}; Ctrl-C to stop)"
     )
+    if account is not None:
+        click.echo(
+            f"Self-service page at {server.base_url}/account (published as {account.page_url})"
+        )
+    else:
+        click.echo(
+            f"No self-service page: environments.{env} names no self_service_client_id_env "
+            "and self_service_client_secret_env"
+        )
     sys.stdout.flush()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     worker = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)

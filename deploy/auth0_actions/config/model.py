@@ -557,6 +557,13 @@ class Environment(Strict):
         default_factory=dict,
         description="Per-environment override: secret name -> env var NAME.",
     )
+    # The consent self-service page signs users in as this application (docs/consent.md).
+    self_service_client_id_env: EnvVarName | None = Field(
+        None, description="NAME of the env var holding the self-service page's client id."
+    )
+    self_service_client_secret_env: EnvVarName | None = Field(
+        None, description="NAME of the env var holding that client's secret."
+    )
     values: dict[str, Any] = Field(
         default_factory=dict, description="Template values (env.values in templates)."
     )

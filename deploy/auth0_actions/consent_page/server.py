@@ -33,6 +33,7 @@ from auth0_actions.consent_page.page import (
     render_error,
     security_headers,
 )
+from auth0_actions.consent_page.self_service import SelfService, is_account_path
 from auth0_actions.consent_page.settings import PageSettings, TenantUnreachable
 from auth0_actions.consent_page.tokens import (
     SessionClaims,
@@ -137,8 +138,17 @@ class TicketBook:
 class ConsentPageServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, settings: PageSettings, host: str, port: int, *, quiet: bool) -> None:
+    def __init__(
+        self,
+        settings: PageSettings,
+        host: str,
+        port: int,
+        *,
+        quiet: bool,
+        account: SelfService | None = None,
+    ) -> None:
         self.settings = settings
+        self.account = account  # the self-service page under /account, when configured
         self.tickets = TicketBook()
         self.quiet = quiet
         super().__init__((host, port), _Handler)
@@ -175,6 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, handler: Any) -> None:
         settings = self.server.settings
         self._body_read = False  # one handler serves every request of a connection
+        if self.server.account is not None and is_account_path(urlsplit(self.path).path):
+            self.server.account.handle(self)
+            return
         try:
             if urlsplit(self.path).path != PAGE_PATH:
                 raise PageError(404, "Page not found", "There is no page at this address.")
@@ -393,9 +406,15 @@ class ConsentPageThread:
     """The server in a background thread: for tests and for embedding."""
 
     def __init__(
-        self, settings: PageSettings, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True
+        self,
+        settings: PageSettings,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        quiet: bool = True,
+        account: SelfService | None = None,
     ) -> None:
-        self.server = ConsentPageServer(settings, host, port, quiet=quiet)
+        self.server = ConsentPageServer(settings, host, port, quiet=quiet, account=account)
         # A short poll interval: stop() returns at once instead of within 0.5 s.
         self._thread = threading.Thread(
             target=self.server.serve_forever,

@@ -42,10 +42,16 @@ from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
 DATABASE_FILE = "tenant.sqlite3"
 CLIENT_FILE = "management-client.json"
 LOGIN_CLIENT_FILE = "login-client.json"
+SELF_SERVICE_CLIENT_FILE = "self-service-client.json"
 # Auth0 compares callback URLs exactly (no port wildcard): the login application
 # allows these, and more can be added with PATCH /api/v2/clients/{id}.
 LOGIN_CALLBACKS = ("http://127.0.0.1:3000/callback", "http://localhost:3000/callback")
 LOGOUT_URLS = ("http://127.0.0.1:3000/", "http://localhost:3000/")
+# The consent self-service page (`consent-page serve`, port 8766) signs users in here.
+SELF_SERVICE_CALLBACKS = (
+    "http://127.0.0.1:8766/account/callback",
+    "http://localhost:8766/account/callback",
+)
 TLS_DIR = "tls"
 
 
@@ -113,12 +119,13 @@ class LocalTenant:
         self.app.flows.signup_prompt = SignupPrompt.for_project(project_root)
         self.client = _management_client(self.state_dir)
         self.login_client = _login_client(self.state_dir)
+        self.self_service_client = _kept_client(self.state_dir / SELF_SERVICE_CLIENT_FILE)
         self.seed_clients()
         self.server: ServerThread | None = None
         self.tls: LocalTls | None = None
 
     def seed_clients(self) -> None:
-        """The management client (every Management API scope) and the login application.
+        """The management client, the login application and the consent self-service page.
 
         Kept across restarts and ``reset``: their ids and secrets live in
         ``.auth0-local/``; the login application is created once and then left as
@@ -137,6 +144,16 @@ class LocalTenant:
                     "client_secret": self.login_client.client_secret.reveal(),
                 },
                 client_id=self.login_client.client_id,
+            )
+        if self.app.backends.clients.find(self.self_service_client.client_id) is None:
+            self.app.backends.clients.create(
+                {
+                    "name": "Consent self-service",
+                    "app_type": "regular_web",
+                    "callbacks": list(SELF_SERVICE_CALLBACKS),
+                    "client_secret": self.self_service_client.client_secret.reveal(),
+                },
+                client_id=self.self_service_client.client_id,
             )
 
     # -- lifecycle ---------------------------------------------------------
@@ -225,6 +242,8 @@ class LocalTenant:
             "login_client_id": self.login_client.client_id,
             "login_client_secret": self.login_client.client_secret.reveal(),
             "login_callbacks": list(LOGIN_CALLBACKS),
+            "self_service_client_id": self.self_service_client.client_id,
+            "self_service_client_secret": self.self_service_client.client_secret.reveal(),
         }
         if self.ca_path is not None:
             data["ca_path"] = str(self.ca_path)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from auth0_actions.config.model import ENV_VAR_PATTERN
+from auth0_actions.config.types import ENV_VAR_PATTERN
 from auth0_actions.importer.kinds import ACTION, Kind
 from auth0_actions.tenant_client import (
     Dependencies,

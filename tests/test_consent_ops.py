@@ -18,11 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auth0_actions.config import ConsentPolicy, load_tenant
 from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.mirror import mirror_patch
+from auth0_actions.consent.operations import grant, withdraw
 from auth0_actions.consent.texts import text_hashes
+from auth0_actions.consent.verify import verify_user
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.environment import open_environment
 from auth0_actions.secrets import LocalSecretStore
@@ -484,3 +488,92 @@ def test_verify_by_email(seeded: Path, cli: Any) -> None:
     assert run.code == 0, run.err
     assert run.json()["checked"] == 2
     assert cli("consent", "verify", "--email", "nobody@example.com").code == 1
+
+
+# -- property: any sequence of operations ----------------------------------------------
+OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["grant", "withdraw"]), st.sampled_from([None, "terms", "marketing"])
+        ),
+        st.tuples(
+            st.just("unrelated"),
+            st.dictionaries(
+                st.sampled_from(["a", "b", "theme"]),
+                st.integers(0, 9) | st.none(),
+                min_size=1,
+                max_size=2,
+            ),
+        ),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=OPS)
+def test_operations_only_ever_append_and_keep_other_keys(project: Path, ops: list[Any]) -> None:
+    """Any sequence of grant, withdraw (per purpose or default) and writes of unrelated
+    user_metadata keys: earlier events are never rewritten, the ledger verifies, the
+    state is what the operations say, and no other key of either metadata is lost."""
+    policy, key = _policy(project), _key(project)
+    texts = text_hashes(project, policy)
+    environment = open_environment(load_tenant(project / "tenant.yaml"), "local")
+    user_id = "auth0|prop"
+    with environment.tenant_client() as client:
+        tenant = LocalTenant(project)
+        try:  # a fresh user for every example
+            tenant.store.put(
+                "user",
+                user_id,
+                {
+                    **(tenant.store.get("user", user_id) or {}),
+                    "user_id": user_id,
+                    "email": "prop@example.com",
+                    "user_metadata": {"theme": "dark"},
+                    "app_metadata": {"roles": ["reader"]},
+                },
+            )
+        finally:
+            tenant.close()
+        expected_um: dict[str, Any] = {"theme": "dark"}
+        model: dict[str, bool] = {}
+        events: list[dict[str, Any]] = []
+        for name, argument in ops:
+            if name == "unrelated":
+                client.update_user_metadata(user_id, argument)
+                for k, v in argument.items():
+                    if v is None:
+                        expected_um.pop(k, None)
+                    else:
+                        expected_um[k] = v
+                continue
+            chosen = [argument] if argument else None
+            if name == "grant":
+                grant(client, policy, user_id, key, texts, purposes=chosen)
+                for pid in chosen or ["terms"]:
+                    model[pid] = True
+            else:
+                withdraw(client, policy, user_id, key, purposes=chosen)
+                for pid in chosen or ["terms", "marketing"]:
+                    if pid in model:
+                        model[pid] = False
+            user = client.get_user(user_id)
+            ledger = user["app_metadata"].get("consent_ledger") if model else None
+            if ledger is None:
+                continue
+            assert ledger["events"][: len(events)] == events  # only ever appended
+            events = ledger["events"]
+            assert ledgers.verify(ledger, key) == []
+            assert {p: s["given"] for p, s in ledger["state"].items()} == model
+            assert verify_user(user, policy, key).findings == ()
+        user = client.get_user(user_id)
+        assert user["app_metadata"]["roles"] == ["reader"]
+        assert {k: v for k, v in user["user_metadata"].items() if k != "consent"} == expected_um

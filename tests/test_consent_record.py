@@ -1,134 +1,167 @@
-"""The Python consent record agrees with the rendered Actions, case by case.
+"""A user's consent record: status per purpose from the ledger, and verify's verdicts.
 
-The consent Actions' own functions (readConsentRecord, consentNeeded,
-consentRecordUpdate), taken from the freshly rendered
-actions/local/consent-redirect.js for each layout, are run in Node 22 on the
-same user_metadata as :mod:`auth0_actions.consent.record`; status and PATCH body
-must be identical.
+Unit level, on ledgers built with the reference implementation
+(auth0_actions.consent.ledger); the commands on the local tenant are in
+tests/test_consent_ops.py. The policy (which purpose the next login asks about)
+is the one the consent Actions enforce: docs/consent.md, "Consent operations".
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
+import copy
 from pathlib import Path
 from typing import Any
 
-import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from auth0_actions.config import load_tenant
-from auth0_actions.consent.record import (
-    FLAT_COLUMNS,
-    ConsentRecord,
-    RecordLayout,
-    flat_fields,
-    record_status,
-    status_of,
+from auth0_actions.config import ConsentPolicy, load_tenant
+from auth0_actions.config.model import WithdrawnPolicy
+from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.mirror import mirror_patch
+from auth0_actions.consent.status import judge
+from auth0_actions.consent.verify import verify_user
+
+KEY = b"test ledger key"
+V = "2026-11-01"
+AT = "2026-11-02T10:00:00.000Z"
+
+
+def _policy(scaffolded: Path) -> ConsentPolicy:
+    return load_tenant(scaffolded / "tenant.yaml").environment("local").consent
+
+
+def _event(purpose: str, decision: str, version: str = V) -> ledgers.NewEvent:
+    return ledgers.NewEvent(
+        purpose=purpose,
+        decision=decision,  # type: ignore[arg-type]
+        version=version,
+        at=AT,
+        method="page",
+        text_sha256="cd" * 32,
+        language="en",
+    )
+
+
+def _user(policy: ConsentPolicy, *events: ledgers.NewEvent, **metadata: Any) -> dict[str, Any]:
+    user: dict[str, Any] = {"user_id": "auth0|u", "email": "u@example.com"}
+    if events:
+        ledger = ledgers.append(None, events, KEY, max_events=policy.ledger.max_events)
+        user["app_metadata"] = {"consent_ledger": ledger}
+        user["user_metadata"] = {**metadata, **mirror_patch(metadata, ledger, policy)}
+    else:
+        user["user_metadata"] = metadata
+    return user
+
+
+def _judged(policy: ConsentPolicy, user: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {p.purpose.id: (p.status, p.next_login) for p in judge(user, policy).purposes}
+
+
+def test_each_purpose_is_judged_on_its_own_version(scaffolded: Path) -> None:
+    policy = _policy(scaffolded)
+    user = _user(policy, _event("terms", "given", "2025-01-01"), _event("marketing", "given"))
+    # A version bump asks again for that purpose only.
+    assert _judged(policy, user) == {
+        "terms": ("outdated", "asked"),
+        "marketing": ("valid", "proceeds"),
+    }
+
+
+def test_optional_declined_or_withdrawn_is_settled_required_is_asked(scaffolded: Path) -> None:
+    policy = _policy(scaffolded)
+    declined = _user(policy, _event("terms", "declined"), _event("marketing", "declined"))
+    assert _judged(policy, declined) == {
+        "terms": ("declined", "asked"),
+        "marketing": ("declined", "proceeds"),
+    }
+    withdrawn = _user(
+        policy,
+        _event("terms", "given"),
+        _event("marketing", "given"),
+        _event("terms", "withdrawn"),
+        _event("marketing", "withdrawn"),
+    )
+    assert _judged(policy, withdrawn) == {
+        "terms": ("withdrawn", "asked"),
+        "marketing": ("withdrawn", "proceeds"),
+    }
+    deny = policy.model_copy(update={"on_withdrawn": WithdrawnPolicy(action="deny")})
+    assert _judged(deny, withdrawn)["terms"] == ("withdrawn", "denied")
+    assert judge(withdrawn, policy).findings() == [judge(withdrawn, policy).purpose("terms")]
+
+
+def test_a_seed_record_is_judged_as_its_migrated_view(scaffolded: Path) -> None:
+    policy = _policy(scaffolded)
+    seed = {"consent": {"given": True, "terms_version": V, "date": AT, "method": "signup"}}
+    judged = judge(_user(policy, **seed), policy)
+    assert judged.evidence == "user_metadata"
+    assert _judged(policy, _user(policy, **seed)) == {
+        "terms": ("valid", "proceeds"),
+        "marketing": ("missing", "asked"),
+    }
+    assert judged.ledger is not None
+    assert [e["method"] for e in judged.ledger["events"]] == ["migrated"]
+    nothing = judge(_user(policy, theme="dark"), policy)
+    assert nothing.evidence == "none"
+    assert nothing.ledger is None
+
+
+def test_a_ledger_outranks_the_mirror_users_can_edit(scaffolded: Path) -> None:
+    policy = _policy(scaffolded)
+    user = _user(policy, _event("terms", "declined"))
+    user["user_metadata"]["consent"]["given"] = True  # edited by the user
+    assert _judged(policy, user)["terms"] == ("declined", "asked")
+    verdict = verify_user(user, policy, KEY)
+    assert [f.problem for f in verdict.findings] == ["mirror-differs"]
+
+
+def test_verify_passes_what_the_tool_wrote_and_names_each_tampering(scaffolded: Path) -> None:
+    policy = _policy(scaffolded)
+    user = _user(policy, _event("terms", "given"), _event("marketing", "given"), theme="dark")
+    assert verify_user(user, policy, KEY).findings == ()
+    assert verify_user(user, policy, b"another key").findings[0].problem == "mac-invalid"
+
+    dropped = copy.deepcopy(user)
+    del dropped["app_metadata"]["consent_ledger"]["events"][0]
+    assert {f.problem for f in verify_user(dropped, policy, KEY).findings} >= {"chain-broken"}
+
+    not_object = copy.deepcopy(user)
+    not_object["app_metadata"]["consent_ledger"] = "given"
+    assert [f.problem for f in verify_user(not_object, policy, KEY).findings] == ["malformed"]
+
+    seed_only = _user(policy, consent={"given": True, "terms_version": V})
+    assert verify_user(seed_only, policy, KEY).kind == "user_metadata only"
+
+
+DECISIONS = st.lists(
+    st.tuples(st.sampled_from(["terms", "marketing"]), st.sampled_from(["given", "declined"])),
+    max_size=12,
 )
-from auth0_actions.node import find_node
-
-NOW = "2026-03-04T05:06:07.089Z"
-
-# Stored records as the Actions or people may have left them (property names
-# in the nested layout; translated for the root layout below).
-CASES: list[dict[str, Any] | None] = [
-    None,
-    {},
-    {"given": "true"},  # not a boolean: no record
-    {"given": True, "terms_version": "2026-11-01"},
-    {"given": True, "terms_version": "2025-01-01"},
-    {"given": True, "terms_version": 20261101},
-    {"given": False, "terms_version": "2026-11-01"},
-    {"given": True, "terms_version": "2026-11-01", "withdrawn_at": "2026-01-01T00:00:00.000Z"},
-    {"given": True, "terms_version": "2026-11-01", "withdrawn_at": ""},
-    {"given": True, "terms_version": "2026-11-01", "withdrawn_at": 0},
-    {"given": True, "terms_version": "2026-11-01", "withdrawn_at": {}},
-    {"given": True, "terms_version": "2026-11-01", "withdrawn_at": []},
-    {"given": True, "terms_version": None, "ip": "10.0.0.1", "extra": {"x": 1}},
-]
 
 
-def _metadata(layout: RecordLayout, case: dict[str, Any] | None) -> dict[str, Any]:
-    base: dict[str, Any] = {"theme": "dark"}
-    if case is None:
-        return base
-    if layout.nested:
-        return {**base, layout.object_key: case}
-    names = dict(layout.keys)  # nested names are the field names
-    return {**base, **{names.get(k, k): v for k, v in case.items()}}
-
-
-def _js_results(project: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    source = (project / "actions" / "local" / "consent-redirect.js").read_text(encoding="utf-8")
-    script = (
-        "const code = require('fs').readFileSync(0, 'utf8');\n"
-        "const [actionCode, casesJson] = JSON.parse(code);\n"
-        "const fns = new Function('exports', actionCode + "
-        "'\\nreturn {readConsentRecord, consentNeeded, consentRecordUpdate};')({});\n"
-        "const out = JSON.parse(casesJson).map(({metadata, now}) => ({\n"
-        "  status: fns.consentNeeded(fns.readConsentRecord(metadata)) ?? 'valid',\n"
-        "  patch: fns.consentRecordUpdate(metadata, true, 'api', null, now),\n"
-        "}));\n"
-        "process.stdout.write(JSON.stringify(out));\n"
-    )
-    node = find_node(project_root=project)
-    done = subprocess.run(
-        [str(node.path), "-e", script],
-        input=json.dumps([source, json.dumps(cases)]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return list(json.loads(done.stdout))
-
-
-@pytest.mark.parametrize("layout_name", ["nested", "root"])
-def test_status_and_patch_match_the_rendered_actions(
-    project: Path, cli: Any, layout_name: str
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(decisions=DECISIONS, version=st.sampled_from([V, "2027-01-01"]))
+def test_status_always_follows_the_latest_decision(
+    scaffolded: Path, decisions: list[tuple[str, str]], version: str
 ) -> None:
-    path = project / "tenant.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("layout: nested", f"layout: {layout_name}"), encoding="utf-8")
-    assert cli("render", "--env", "local").code == 0
-    policy = load_tenant(path).environment("local").consent
-    layout = RecordLayout.from_policy(policy)
-    metadatas = [_metadata(layout, case) for case in CASES]
-    js = _js_results(project, [{"metadata": m, "now": NOW} for m in metadatas])
-
-    for metadata, expected in zip(metadatas, js, strict=True):
-        assert status_of(metadata, layout, policy.terms_version) == expected["status"], metadata
-        record = ConsentRecord(
-            given=True,
-            date=NOW,
-            terms_version=policy.terms_version,
-            text_url=policy.terms_url,
-            method="api",
+    policy = _policy(scaffolded)
+    events = [_event(p, d, version) for p, d in decisions]
+    user = _user(policy, *events)
+    latest = dict(decisions)
+    for status in judge(user, policy).purposes:
+        decided = latest.get(status.purpose.id)
+        expected = (
+            "missing"
+            if decided is None
+            else "declined"
+            if decided == "declined"
+            else "outdated"
+            if version != V
+            else "valid"
         )
-        patch = record.to_metadata_patch(metadata, layout)
-        assert patch == expected["patch"], metadata
-
-
-def test_withdrawal_reason_is_only_read_while_withdrawn(scaffolded: Path) -> None:
-    policy = load_tenant(scaffolded / "tenant.yaml")
-    consent = policy.environment("local").consent
-    leftover = {"consent": {"given": True, "terms_version": "x", "withdrawn_reason": "old"}}
-    record = ConsentRecord.from_metadata(leftover, consent)
-    assert record is not None
-    assert record.withdrawn_reason is None
-    withdrawn = record.withdrawn(reason="moved")
-    assert withdrawn.given is False
-    assert record_status(withdrawn, "x") == "withdrawn"
-    again = ConsentRecord.from_metadata(withdrawn.to_metadata_patch(leftover, consent), consent)
-    assert again == withdrawn
-
-
-def test_flat_fields_are_ordered_columns() -> None:
-    assert list(flat_fields(None)) == list(FLAT_COLUMNS)
-    assert flat_fields(None, "v1")["consent.status"] == "missing"
-    record = ConsentRecord(given=True, terms_version="v1", method="api")
-    flat = flat_fields(record, "v2")
-    assert flat["consent.status"] == "outdated"
-    assert flat["consent.given"] is True
-    assert flat["consent.method"] == "api"
+        assert status.status == expected
+        assert status.asked == (
+            expected != "valid" and (status.purpose.required or expected != "declined")
+        )
+    assert verify_user(user, policy, KEY).findings == ()

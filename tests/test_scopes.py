@@ -134,6 +134,7 @@ CASES = [
     Case("consent grant", ("consent", "grant", "--user-id", "auth0|ann"), _user()),
     Case("consent withdraw", ("consent", "withdraw", "--user-id", "auth0|ann"), _granted),
     Case("consent audit", ("consent", "audit"), _user()),
+    Case("consent verify", ("consent", "verify"), _granted),
     Case(
         "consent export",
         ("consent", "export", "--format", "ndjson", "--out", "consent.ndjson"),

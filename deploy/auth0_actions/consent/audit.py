@@ -1,32 +1,42 @@
-"""consent audit: the users whose consent is missing, declined, withdrawn or outdated.
+"""consent audit: per purpose, the users the next login will ask again (or deny).
+
+A finding is a purpose whose consent does not stand for its current version
+and that the consent Actions will ask about at the next login
+(:mod:`auth0_actions.consent.status`): a required purpose missing, declined,
+withdrawn or outdated; an optional one missing or outdated. An optional
+purpose declined or withdrawn is the user's settled decision, not a finding.
 
 Two sources, one verdict:
 
-* **search** (user search v3): a query per layout narrows the tenant to the
-  users that may lack valid consent, all pages fetched. Search is only a
-  pre-filter: every user it returns is judged again with
-  :func:`auth0_actions.consent.record.record_status`, the Python twin of the
-  Actions' ``consentNeeded``, so a loose match never becomes a finding.
+* **search** (user search v3): one query on the ledger's ``state`` in
+  app_metadata (``app_metadata.<ledger key>.state.<purpose>.version``, the
+  object paths Auth0 documents:
+  https://auth0.com/docs/manage-users/user-search/user-search-query-syntax)
+  narrows the tenant to the users whose consent may not stand, all pages
+  fetched. Search only pre-filters: every user it returns is judged again
+  in Python, so a loose match never becomes a finding. Users without a
+  ledger always match (their state is absent) and are judged on their seed
+  record.
 * **export** (users-export job, :func:`auth0_actions.consent.export.iter_exported_users`):
-  every user of the tenant streamed from an NDJSON export and judged one by
-  one. Used past the search window (offset paging stops at 1000 results)
-  or when search itself is unavailable (5xx, endpoint missing), or on request.
+  every user streamed from an NDJSON export and judged one by one; past the
+  search window (offset paging stops at 1000 results), when search is
+  unavailable (5xx, endpoint missing), or on request.
 
-Auth0's search index is eventually consistent: a record written seconds ago
+Auth0's search index is eventually consistent: a ledger written seconds ago
 may not be found by the search source yet; the export reads the user store.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from auth0_actions.config.model import ConsentPolicy
+from auth0_actions.config.model import ConsentPolicy, Purpose
 from auth0_actions.consent.export import Progress, iter_exported_users
-from auth0_actions.consent.operations import USER_FIELDS, UserConsent
-from auth0_actions.consent.record import STATUSES, RecordLayout, Status
+from auth0_actions.consent.operations import chosen_purposes
+from auth0_actions.consent.record import STATUSES, Status, utc_now_iso
+from auth0_actions.consent.status import USER_FIELDS, UserConsent, judge
 from auth0_actions.errors import TenantError
 from auth0_actions.tenant_client import TenantClient
 
@@ -38,28 +48,48 @@ SEARCH_UNAVAILABLE = frozenset({404, 501, 502, 503, 504})
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The findings of one audit (valid users are counted, never listed)."""
+    """The findings of one audit (users whose consent stands are counted, never listed)."""
 
-    terms_version: str
+    purposes: tuple[Purpose, ...]  # audited, each against its current version
     source: Literal["search", "export"]
     fallback_reason: str | None  # why the export was used in "auto", else None
     checked: int  # users judged (search: those the query returned; export: all)
     findings: list[UserConsent] = field(default_factory=list)
 
     @property
-    def summary(self) -> dict[str, int]:
-        counts = Counter(f.status for f in self.findings)
-        return {status: counts.get(status, 0) for status in FINDING_STATUSES}
+    def ids(self) -> list[str]:
+        return [p.id for p in self.purposes]
+
+    @property
+    def summary(self) -> dict[str, dict[str, int]]:
+        """purpose -> status -> users asked about it for that reason."""
+        counts: dict[str, dict[str, int]] = {
+            p.id: dict.fromkeys(FINDING_STATUSES, 0) for p in self.purposes
+        }
+        for user in self.findings:
+            for found in user.findings(self.ids):
+                counts[found.purpose.id][found.status] += 1
+        return counts
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "terms_version": self.terms_version,
+            "purposes": [
+                {"id": p.id, "required": p.required, "version": p.version} for p in self.purposes
+            ],
             "source": self.source,
             "fallback_reason": self.fallback_reason,
             "checked": self.checked,
             "summary": self.summary,
             "findings": len(self.findings),
-            "users": [f.as_json() for f in self.findings],
+            "users": [
+                {
+                    "user_id": u.user_id,
+                    "email": u.email,
+                    "evidence": u.evidence,
+                    "findings": [p.as_json() for p in u.findings(self.ids)],
+                }
+                for u in self.findings
+            ],
         }
 
 
@@ -68,39 +98,40 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def search_query(layout: RecordLayout, terms_version: str) -> str:
-    """Users without valid consent: NOT (given, for these terms, not withdrawn)."""
-    prefix = f"user_metadata.{layout.object_key}." if layout.nested else "user_metadata."
-    keys = layout.keys
-    valid = (
-        f"{prefix}{keys['given']}:true"
-        f" AND {prefix}{keys['terms_version']}:{_quoted(terms_version)}"
-        f" AND NOT _exists_:{prefix}{keys['withdrawn_at']}"
-    )
-    return f"NOT ({valid})"
+def search_query(policy: ConsentPolicy, purposes: Sequence[Purpose]) -> str:
+    """Users for whom some purpose may not stand: NOT (every purpose settled)."""
+    settled = []
+    for purpose in purposes:
+        at = f"app_metadata.{policy.ledger.key}.state.{purpose.id}"
+        valid = f"({at}.given:true AND {at}.version:{_quoted(purpose.version)})"
+        # An optional purpose declined or withdrawn is settled too (given: false).
+        settled.append(valid if purpose.required else f"({valid} OR {at}.given:false)")
+    return f"NOT ({' AND '.join(settled)})"
 
 
 def audit(
     client: TenantClient,
     policy: ConsentPolicy,
     *,
-    terms_version: str | None = None,
+    purposes: Sequence[str] | None = None,
     source: Source = "auto",
     progress: Progress | None = None,
 ) -> AuditReport:
-    version = terms_version or policy.record_purpose.version
-    layout = RecordLayout.from_policy(policy)
+    """Audit ``purposes`` (default: every purpose of tenant.yaml)."""
+    ids = chosen_purposes(policy, purposes, "withdraw")  # the default is every purpose
+    audited = tuple(p for p in policy.purposes if p.id in ids)
     fallback: str | None = None
     if source in ("auto", "search"):
         try:
-            users = client.search_users(search_query(layout, version), fields=USER_FIELDS)
+            users = client.search_users(search_query(policy, audited), fields=USER_FIELDS)
         except TenantError as error:
             if source == "search" or not _export_instead(error):
                 raise
             fallback = error.message
         else:
-            return _report(version, "search", None, users, layout)
-    return _report(version, "export", fallback, _exported(client, progress), layout)
+            return _report(policy, audited, "search", None, users)
+    exported = iter_exported_users(client, list(USER_FIELDS), progress=progress)
+    return _report(policy, audited, "export", fallback, exported)
 
 
 def _export_instead(error: TenantError) -> bool:
@@ -110,26 +141,25 @@ def _export_instead(error: TenantError) -> bool:
     )
 
 
-def _exported(client: TenantClient, progress: Progress | None) -> Iterable[dict[str, Any]]:
-    # NDJSON exports carry user_metadata whole, whatever the layout.
-    return iter_exported_users(client, list(USER_FIELDS), progress=progress)
-
-
 def _report(
-    version: str,
+    policy: ConsentPolicy,
+    audited: tuple[Purpose, ...],
     source: Literal["search", "export"],
     fallback: str | None,
     users: Iterable[Mapping[str, Any]],
-    layout: RecordLayout,
 ) -> AuditReport:
     """Judge users one at a time, keeping only the findings (flat memory on an export)."""
+    ids = [p.id for p in audited]
+    now = utc_now_iso()
     findings: list[UserConsent] = []
     checked = 0
     for user in users:
         checked += 1
-        judged = UserConsent.of(user, layout, version)
-        if judged.status != "valid":
-            findings.append(judged)
-    order = {status: index for index, status in enumerate(FINDING_STATUSES)}
-    findings.sort(key=lambda f: (order[f.status], f.email or "", f.user_id))
-    return AuditReport(version, source, fallback, checked, findings)
+        judged = judge(user, policy, now=now)
+        if judged.findings(ids):
+            # The full ledger is not needed past this point; keep memory flat.
+            findings.append(
+                UserConsent(judged.user_id, judged.email, judged.evidence, judged.purposes, None)
+            )
+    findings.sort(key=lambda u: (u.email or "", u.user_id))
+    return AuditReport(audited, source, fallback, checked, findings)

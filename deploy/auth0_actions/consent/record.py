@@ -1,9 +1,10 @@
-"""The consent record in user_metadata, read and written exactly as the Actions do.
+"""The seed's consent record in user_metadata: one purpose, one current state.
 
-The Actions' shared code (``rules_templates/_consent_common.js.j2``) is the
-reference: :meth:`ConsentRecord.from_metadata` is ``readConsentRecord``,
-:func:`consent_status` is ``consentNeeded`` and
-:meth:`ConsentRecord.to_metadata_patch` is ``consentRecordUpdate``, for both
+Before the ledger (:mod:`auth0_actions.consent.ledger`) the consent Actions
+kept a single record in user_metadata; it lives on as the ledger's readable
+mirror (:mod:`auth0_actions.consent.mirror`) and as the evidence of users
+whose ledger has not started yet (:func:`auth0_actions.consent.writer.migrated_events`).
+This module reads it, and builds one (seeding a project, tests), for both
 layouts of tenant.yaml's ``consent.metadata``:
 
 * ``root``: the record's properties are top-level keys of user_metadata
@@ -14,22 +15,15 @@ layouts of tenant.yaml's ``consent.metadata``:
   Auth0 REPLACES a nested object on PATCH, so the object is always written
   whole, keeping any property of it this code does not manage.
 
-Either way a patch holds only the record's key(s): no other key of
-user_metadata is ever sent, so none can be dropped.
-
-Withdrawal reason: ``consent withdraw --reason`` stores it next to
-``withdrawn_at`` (``withdrawn_reason`` nested, ``consentWithdrawnReason``
-root; renameable in ``consent.metadata.keys``). The Actions never write it,
-but clear it with ``withdrawn_at`` when consent is given again; it is only
-read while ``withdrawn_at`` is set, so a reason left by an older Action
-version is never reported.
+Nothing judges consent from this record when a ledger exists: users can
+edit user_metadata (:mod:`auth0_actions.consent.status` judges per purpose).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -39,9 +33,6 @@ from auth0_actions.config.model import ConsentPolicy
 Status = Literal["valid", "missing", "declined", "withdrawn", "outdated"]
 # The order reports and summaries list statuses in: the valid ones last.
 STATUSES: tuple[Status, ...] = ("missing", "declined", "withdrawn", "outdated", "valid")
-# How the decision was collected: the Actions write "signup" and "redirect".
-API_METHOD = "api"
-
 # Columns of :func:`flat_fields`, in order (CSV export, tables).
 FLAT_COLUMNS: tuple[str, ...] = (
     "consent.status",
@@ -127,7 +118,7 @@ def utc_now_iso(now: datetime | None = None) -> str:
 
 @dataclass(frozen=True)
 class ConsentRecord:
-    """One user's consent record (the fields of the Actions' ``readConsentRecord``)."""
+    """One user's consent record (the fields of the seed Actions' ``readConsentRecord``)."""
 
     given: bool
     date: JsonValue = None  # ISO-8601 UTC, when the decision was recorded
@@ -136,7 +127,7 @@ class ConsentRecord:
     method: JsonValue = None  # signup | redirect | api
     ip: JsonValue = None
     withdrawn_at: JsonValue = None
-    withdrawn_reason: JsonValue = None  # Python side only, see the module docstring
+    withdrawn_reason: JsonValue = None  # the reason given with the withdrawal, if any
 
     # -- reading ---------------------------------------------------------------
     @classmethod
@@ -170,41 +161,6 @@ class ConsentRecord:
         if self.terms_version != terms_version:  # === in JS: 1 is not "1"
             return "outdated"
         return "valid"
-
-    # -- deciding --------------------------------------------------------------
-    @classmethod
-    def granted(
-        cls,
-        policy: ConsentPolicy,
-        *,
-        method: str = API_METHOD,
-        ip: str | None = None,
-        now: datetime | None = None,
-    ) -> ConsentRecord:
-        """Consent given now to the policy's current terms (as ``consentRecordUpdate``)."""
-        return cls(
-            given=True,
-            date=utc_now_iso(now),
-            terms_version=policy.record_purpose.version,
-            text_url=policy.record_purpose.url,
-            method=method,
-            ip=ip,
-        )
-
-    def withdrawn(self, *, reason: str | None = None, now: datetime | None = None) -> ConsentRecord:
-        """This record, withdrawn now through the API.
-
-        ``given`` becomes false so the record never says "given" and
-        "withdrawn" at once; ``date``, ``terms_version`` and ``text_url`` are
-        kept: they are the evidence of what had been consented to and when.
-        """
-        return replace(
-            self,
-            given=False,
-            method=API_METHOD,
-            withdrawn_at=utc_now_iso(now),
-            withdrawn_reason=reason,
-        )
 
     # -- writing ---------------------------------------------------------------
     def properties(self, layout: RecordLayout) -> dict[str, JsonValue]:

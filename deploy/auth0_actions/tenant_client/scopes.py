@@ -34,6 +34,7 @@ COMMAND_SCOPES: dict[str, tuple[str, ...]] = {
     "consent grant": (READ_USERS, UPDATE_USERS),
     "consent withdraw": (READ_USERS, UPDATE_USERS),
     "consent audit": (READ_USERS,),
+    "consent verify": (READ_USERS,),
     "consent export": (READ_USERS,),
 }
 

@@ -34,6 +34,7 @@ REMOTE_ENVIRONMENTS = """\
     client_secret_env: AUTH0_DEV_CLIENT_SECRET
     secrets:
       CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_DEV
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET_DEV
     values:
       support_email: privacy@example.com
     consent:
@@ -44,6 +45,7 @@ REMOTE_ENVIRONMENTS = """\
     client_secret_env: AUTH0_PROD_CLIENT_SECRET
     secrets:
       CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET_PROD
     values:
       support_email: privacy@example.com
     # Every delete or unbind in prod needs --force (the defaults allow one of each).

@@ -124,7 +124,7 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         "action": REDIRECT,
         "runtime": "node22",
         "dependencies": [],
-        "secrets": ["CONSENT_SESSION_SECRET"],
+        "secrets": ["CONSENT_LEDGER_SECRET", "CONSENT_SESSION_SECRET"],
         "modules": [],
     }
     deploy = data["changes"][2]
@@ -272,7 +272,7 @@ def test_a_secret_name_added_in_tenant_yaml_is_an_update(client: TenantClient, c
     config = Path("tenant.yaml")
     text = config.read_text(encoding="utf-8")
     text = text.replace(
-        "    trigger: post-login\n    order: 1\n",
+        "    trigger: post-login\n    order: 1\n    secrets:\n",
         "    trigger: post-login\n    order: 1\n    secrets:\n      AUDIT_KEY: AUDIT_KEY\n",
     )
     config.write_text(text, encoding="utf-8")
@@ -281,7 +281,12 @@ def test_a_secret_name_added_in_tenant_yaml_is_an_update(client: TenantClient, c
     assert kinds(p) == [("update", FIRST), ("deploy", FIRST)]
     update = p.changes[0].data
     assert update["fields"] == ["code", "secrets"]  # the header names the secrets too
-    assert update["values"] == {"secrets": {"live": [], "desired": ["AUDIT_KEY"]}}
+    assert update["values"] == {
+        "secrets": {
+            "live": ["CONSENT_LEDGER_SECRET"],
+            "desired": ["AUDIT_KEY", "CONSENT_LEDGER_SECRET"],
+        }
+    }
 
 
 def test_no_secret_value_ever_appears(
@@ -289,6 +294,7 @@ def test_no_secret_value_ever_appears(
 ) -> None:
     monkeypatch.setenv("CONSENT_SESSION_SECRET", ENV_SECRET)
     monkeypatch.setenv("CONSENT_SESSION_SECRET_DEV", ENV_SECRET + "-dev")
+    monkeypatch.setenv("CONSENT_LEDGER_SECRET_DEV", ENV_SECRET + "-ledger-dev")
     made = converge(client, _tenant())
     client.update_action(made[REDIRECT].id, code="// by hand\n", secrets={})
     local_values = LocalSecretStore(local_state_dir(_tenant())).load()

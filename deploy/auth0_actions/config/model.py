@@ -22,8 +22,17 @@ from auth0_actions.config.consent_policy import (
     CONSENT_TEXTS_DIR,
     NESTED_KEYS,
     ROOT_KEYS,
+    AskPolicy,
     ConsentPolicy,
+    Controller,
+    DeclinePolicy,
+    LedgerSettings,
+    MetadataLayout,
     Purpose,
+    RecordKeys,
+    RedirectImpossiblePolicy,
+    SignupCapture,
+    WithdrawnPolicy,
 )
 from auth0_actions.config.types import (
     MAX_ACTIONS_PER_TRIGGER,
@@ -53,9 +62,18 @@ __all__ = [
     "MAX_SECRETS",
     "NESTED_KEYS",
     "ROOT_KEYS",
+    "AskPolicy",
     "ConsentPolicy",
+    "Controller",
+    "DeclinePolicy",
+    "LedgerSettings",
     "MetadataKey",
+    "MetadataLayout",
     "Purpose",
+    "RecordKeys",
+    "RedirectImpossiblePolicy",
+    "SignupCapture",
+    "WithdrawnPolicy",
 ]
 
 

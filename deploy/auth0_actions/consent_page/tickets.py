@@ -81,10 +81,10 @@ class TicketBook:
         """The page again in the browser that opened it (a language link), undecided."""
         with self._lock:
             ticket = self._live(ticket_id)
-            if not same(cookie, ticket.csrf):
-                raise unverified()
             if ticket.decided:
                 raise already_used()
+            if not same(cookie, ticket.csrf):
+                raise unverified()
             return ticket
 
     def check(self, ticket_id: str, form_csrf: str, cookie: str | None) -> Ticket:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -594,3 +595,25 @@ def test_serve_answers_and_logs_no_token(project: Path) -> None:
     assert token not in out + err
     assert secret not in out + err
     assert "session_token" not in err
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda part: part + "=" * (-len(part) % 4 or 4),  # padding
+        lambda part: part.replace("-", "+").replace("_", "/") + "+",  # the standard alphabet
+        lambda part: part + " ",  # whitespace a lenient decoder skips
+    ],
+    ids=["padded", "standard-alphabet", "whitespace"],
+)
+def test_header_and_claims_must_be_canonical_base64url(respell: Any) -> None:
+    from auth0_actions.consent_page.tokens import TokenRejected, verify_session_token
+
+    head, body, _ = session_token().split(".")
+    for changed_head, changed_body in ((respell(head), body), (head, respell(body))):
+        signed = hmac.new(
+            SECRET.encode(), f"{changed_head}.{changed_body}".encode(), hashlib.sha256
+        ).digest()
+        token = f"{changed_head}.{changed_body}.{b64(signed)}"
+        with pytest.raises(TokenRejected, match="malformed"):
+            verify_session_token(token, SECRET, ISSUER)

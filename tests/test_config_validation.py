@@ -33,7 +33,7 @@ PROD_DOMAIN = "    domain: acme.eu.auth0.com\n"
 DEV_DOMAIN = "    domain: acme-dev.eu.auth0.com\n"
 LOCAL_DOMAIN = "    domain: local\n"
 LOCAL_VALUES = "    domain: local\n    values:\n"
-PROD_VALUES = "      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD\n    values:\n"
+PROD_VALUES = "      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET_PROD\n    values:\n"
 FIRST_ACTION_END = (
     "    order: 1\n    secrets:\n      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET\n"
     "  - name: consent-redirect\n"

@@ -312,7 +312,10 @@ def _sign_in(browser: Any, app: RelyingParty, email: str) -> Page:
 
 
 def _accept(page: Page, app: RelyingParty) -> dict[str, str]:
-    page.get_by_role("button", name="Accept").click()
+    """Agree to every purpose the consent page asks about, and send."""
+    for choice in page.get_by_label("I agree", exact=True).all():
+        choice.check()
+    page.get_by_role("button", name="Send my decisions").click()
     page.wait_for_url(f"{app.base_url}/callback?**")
     return app.arrivals[-1].query
 
@@ -386,9 +389,7 @@ def test_a_rotated_consent_secret_reaches_the_page_and_the_action(
 
             # After apply the Action signs with the new value: the consent login succeeds.
             page = _sign_in(browser, app, user["email"])
-            assert page.get_by_role("heading", level=1).inner_text() == (
-                "Please accept our terms of service"
-            )
+            assert page.get_by_role("heading", level=1).inner_text() == ("Please review and decide")
             query = _accept(page, app)
             assert "code" in query, query
             assert app.arrivals[-1].tokens is not None

@@ -62,9 +62,12 @@ def serve_command(
     """Serve the consent page at http://HOST:PORT/consent until Ctrl-C.
 
     Checks each session token (HS256 with the environment's
-    CONSENT_SESSION_SECRET, exp, iss, sub, state), accepts each token once,
-    refuses cross-site posts, and sends the browser on to the tenant's
-    /continue with a signed answer. The access log shows paths only, never tokens.
+    CONSENT_SESSION_SECRET, exp, iss, sub, the purposes asked, state),
+    accepts each token once, shows one choice per purpose in the browser's
+    language with the texts from consent_texts/, refuses cross-site posts,
+    and sends the browser on to the tenant's /continue with a signed answer
+    (decisions, versions, text hashes, language). The access log shows paths
+    only, never tokens.
 
     Also serves the self-service page at http://HOST:PORT/account, where
     users signed in through the tenant see their consent and withdraw or

@@ -24,6 +24,7 @@ from auth0_actions.config.model import (
     TenantConfig,
 )
 from auth0_actions.consent.texts import check_texts
+from auth0_actions.consent_page.labels import label_problems
 from auth0_actions.errors import ConfigError, Problem
 from auth0_actions.layout import DEFAULT_CONFIG
 from auth0_actions.yamlsource import KeyPath, YamlDocument, load_yaml
@@ -212,6 +213,10 @@ def _resolve_consent(
     for index, message in check_texts(root, policy):
         problem = Problem(doc.locate(where(("purposes", index, "text"))), message)
         if problem not in problems:  # shared texts show once, not once per environment
+            problems.append(problem)
+    for path, message in label_problems(policy.languages, policy.labels):
+        problem = Problem(doc.locate(where(path)), message)
+        if problem not in problems:
             problems.append(problem)
     for path, message in checks.check_record_keys(policy):
         problem = Problem(doc.locate(where(path)), message)

@@ -3,13 +3,15 @@
 Templates live next to this module (``templates/``) and are loaded by path,
 so an editable install and a wheel (with the package data) behave the same.
 The stylesheet is inlined and allowed by its hash in the Content-Security-Policy:
-the page needs no other resource and runs no script at all.
+the page needs no other resource and runs no script at all. Every word comes
+from the labels of the language shown (``labels``), every value is escaped.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,68 +31,97 @@ _environment = jinja2.Environment(
 _CSS = (TEMPLATES / "consent.css").read_text(encoding="utf-8")
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 
-# Why the user is asked (the session token's ``reason`` claim): heading, explanation.
-REASONS: dict[str, tuple[str, str]] = {
-    "missing": (
-        "Please accept our terms of service",
-        "Before you continue, please read and accept our terms of service.",
-    ),
-    "outdated": (
-        "Our terms of service have changed",
-        "We updated our terms of service since you last accepted them. "
-        "Please read the new version and accept it to continue.",
-    ),
-    "withdrawn": (
-        "You withdrew your consent",
-        "You withdrew your consent to our terms of service. "
-        "To use the application again, please accept them.",
-    ),
-    "declined": (
-        "Please accept our terms of service",
-        "You declined our terms of service last time. "
-        "You can review them again and accept them to continue.",
-    ),
-}
+Labels = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PurposeView:
+    """One purpose as asked: its words in the language shown and the user's choice so far."""
+
+    id: str
+    title: str
+    version: str
+    required: bool
+    reason: str  # missing | declined | withdrawn | outdated
+    paragraphs: Sequence[str]
+    url: str | None
+    if_declined: str
+    chosen: str | None = None  # given | declined, when the form came back incomplete
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    language: str
+    name: str
+    href: str
 
 
 @dataclass(frozen=True)
 class ConsentView:
     """What the consent page shows; every value is escaped by the template."""
 
-    reason: str
-    terms_version: str
-    terms_url: str | None
+    language: str
+    labels: Labels
+    purposes: Sequence[PurposeView]
     privacy_url: str | None
+    self_service_url: str | None
     ticket: str
     csrf_token: str
     action: str
     support_email: str | None
+    other_languages: Sequence[LanguageLink] = ()
+    incomplete: bool = False  # the form came back without a choice for every purpose
 
 
-def _web_link(url: str | None) -> str | None:
+def web_link(url: str | None) -> str | None:
     """Only http(s) links are shown: a signed token is trusted, but not blindly."""
     if url and urlsplit(url).scheme in ("https", "http"):
         return url
     return None
 
 
-def render_consent(view: ConsentView) -> str:
-    heading, explanation = REASONS.get(view.reason, REASONS["missing"])
-    return _environment.get_template("consent.html.j2").render(
+def _render(template: str, language: str, labels: Labels, **values: object) -> str:
+    return _environment.get_template(template).render(
         css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
-        heading=heading,
-        explanation=explanation,
-        terms_version=view.terms_version,
-        terms_url=_web_link(view.terms_url),
-        privacy_url=_web_link(view.privacy_url),
+        lang=language,
+        t=labels,
+        **values,
+    )
+
+
+def render_consent(view: ConsentView) -> str:
+    purposes = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "version": p.version,
+            "required": p.required,
+            "reason": view.labels["reason_" + p.reason],
+            "paragraphs": p.paragraphs,
+            "url": web_link(p.url),
+            "if_declined": p.if_declined,
+            "chosen": p.chosen,
+            "unanswered": view.incomplete and p.chosen is None,
+        }
+        for p in view.purposes
+    ]
+    return _render(
+        "consent.html.j2",
+        view.language,
+        view.labels,
+        purposes=purposes,
+        privacy_url=web_link(view.privacy_url),
+        self_service_url=web_link(view.self_service_url),
         ticket=view.ticket,
         csrf_token=view.csrf_token,
         action=view.action,
         support_email=view.support_email,
+        other_languages=view.other_languages,
+        incomplete=view.incomplete,
     )
 
 
-def render_continue(continue_url: str, accepted: bool) -> str:
+def render_continue(continue_url: str, language: str, labels: Labels) -> str:
     """The answer to the form: straight on to the tenant's /continue, without script.
 
     Not a 303: Chromium applies ``form-action`` to every redirect that follows
@@ -98,19 +129,26 @@ def render_continue(continue_url: str, accepted: bool) -> str:
     this page cannot know. A meta refresh (with a link for anyone whose
     browser does not follow it) is a new navigation, not part of the post.
     """
-    return _environment.get_template("continue.html.j2").render(
-        css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
-        heading="Thank you" if accepted else "Your answer was recorded",
-        continue_url=continue_url,
-        support_email=None,
+    return _render(
+        "continue.html.j2", language, labels, continue_url=continue_url, support_email=None
     )
 
 
-def render_error(heading: str, message: str, support_email: str | None) -> str:
-    return _environment.get_template("error.html.j2").render(
-        css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
+def render_error(
+    language: str,
+    labels: Labels,
+    heading: str,
+    message: str,
+    detail: str | None,
+    support_email: str | None,
+) -> str:
+    return _render(
+        "error.html.j2",
+        language,
+        labels,
         heading=heading,
         message=message,
+        detail=detail,
         support_email=support_email,
     )
 
@@ -138,3 +176,8 @@ def security_headers(form_targets: tuple[str, ...]) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+
+
+def language_headers(language: str) -> dict[str, str]:
+    """The language of the answer, and that it depends on the browser's Accept-Language."""
+    return {"Content-Language": language, "Vary": "Accept-Language"}

@@ -1,33 +1,40 @@
 """The reference consent page server (``auth0-actions consent-page serve``).
 
 GET /consent?session_token=...&state=... checks the session token (HS256
-with the environment's secret, exp, iss, sub) and the state, remembers the
-token (by hash) until it expires so it serves one consent decision only,
-and shows the page with a CSRF token that is also set as a SameSite=Strict
-cookie. POST /consent checks that the request comes from this page (Origin,
-Sec-Fetch-Site, the CSRF token in form and cookie, bound to this token),
+with the environment's secret, exp, iss, sub, the purposes asked) and the
+state, opens a one-use ticket for it (tickets.py) and shows one choice per
+purpose asked, in the language the browser prefers (language.py), with a CSRF
+token that is also set as a SameSite=Strict cookie. POST /consent checks that
+the request comes from this page (Origin, Sec-Fetch-Site, the CSRF token in
+form and cookie, bound to this ticket) and that every purpose has a choice,
 then sends the browser on to the tenant's /continue with a signed result
 token (a page that moves on by meta refresh: see page.render_continue).
 
-Nothing here logs a query string, a token or the secret: the access log has
-the method, the path and the status only.
+Routes are a table (``ROUTES``: path -> method -> handler), so another page
+served here adds its paths in one place. Nothing here logs a query string,
+a token or the secret: the access log has the method, the path and the
+status only.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import sys
 import threading
-from dataclasses import dataclass
+import traceback
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from auth0_actions.clock import now_s
+from auth0_actions.consent_page.catalog import Catalog, PurposeEntry
+from auth0_actions.consent_page.language import negotiate
 from auth0_actions.consent_page.page import (
     ConsentView,
+    LanguageLink,
+    PurposeView,
+    language_headers,
     render_consent,
     render_continue,
     render_error,
@@ -35,104 +42,34 @@ from auth0_actions.consent_page.page import (
 )
 from auth0_actions.consent_page.self_service import SelfService, is_account_path
 from auth0_actions.consent_page.settings import PageSettings, TenantUnreachable
+from auth0_actions.consent_page.tickets import PageError, Ticket, TicketBook, unverified
 from auth0_actions.consent_page.tokens import (
+    DECISIONS,
+    Answer,
+    AskedPurpose,
     SessionClaims,
     TokenRejected,
     result_token,
-    token_digest,
     verify_session_token,
 )
 
 PAGE_PATH = "/consent"
 CSRF_COOKIE = "consent_csrf"
 MAX_FORM_BYTES = 16 * 1024
+# ticket, csrf_token, language and one choice per purpose (at most 16).
+MAX_FORM_FIELDS = 24
 MAX_STATE_LENGTH = 512
+CHOICE_PREFIX = "purpose."
 # Browsers send these for a form posted by this page; anything else is cross-site.
 ALLOWED_FETCH_SITES = ("same-origin", "none")
 
 
-class PageError(Exception):
-    """An answer for the browser: a status and words a person can act on."""
-
-    def __init__(self, status: int, heading: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.heading = heading
-        self.message = message
+def _invalid_link(detail: str) -> PageError:
+    return PageError(400, "invalid_link", "sign_in_again", detail[0].upper() + detail[1:] + ".")
 
 
-def _invalid_link(reason: str) -> PageError:
-    return PageError(400, "This consent link is not valid", reason[0].upper() + reason[1:] + ".")
-
-
-@dataclass
-class Ticket:
-    """One session token seen by this server: the consent it may still decide."""
-
-    session: SessionClaims
-    state: str
-    csrf: str
-    decided: bool = False
-
-
-class TicketBook:
-    """Session tokens seen, by hash, until they expire: each serves one decision."""
-
-    def __init__(self) -> None:
-        self._tickets: dict[str, Ticket] = {}
-        self._lock = threading.Lock()
-
-    def open(self, digest: str, session: SessionClaims, state: str, cookie: str | None) -> Ticket:
-        """The ticket for a GET: new, or the same browser reloading the page."""
-        with self._lock:
-            self._forget_expired()
-            ticket = self._tickets.get(digest)
-            if ticket is None:
-                ticket = Ticket(session, state, secrets.token_urlsafe(32))
-                self._tickets[digest] = ticket
-                return ticket
-            # Only the browser holding this ticket's cookie may show it again.
-            same_browser = cookie is not None and _same(cookie, ticket.csrf)
-            if ticket.decided or not same_browser or ticket.state != state:
-                raise PageError(
-                    409,
-                    "This consent link was already used",
-                    "Each consent link works once. It was used already.",
-                )
-            return ticket
-
-    def decide(self, digest: str, form_csrf: str, cookie: str | None) -> Ticket:
-        """Mark the ticket decided, once, if the CSRF token is this ticket's."""
-        with self._lock:
-            ticket = self._tickets.get(digest)
-            if ticket is None or ticket.session.exp <= now_s():
-                raise PageError(
-                    400,
-                    "This consent request has expired",
-                    "The consent request is unknown or has expired.",
-                )
-            if ticket.decided:
-                raise PageError(
-                    409,
-                    "This consent link was already used",
-                    "A decision was already sent for this consent request.",
-                )
-            matches = (
-                cookie is not None and _same(form_csrf, ticket.csrf) and _same(cookie, ticket.csrf)
-            )
-            if not matches:
-                raise PageError(
-                    403,
-                    "The form could not be verified",
-                    "The form was not sent from this page in this browser.",
-                )
-            ticket.decided = True
-            return ticket
-
-    def _forget_expired(self) -> None:
-        now = now_s()
-        for digest in [d for d, t in self._tickets.items() if t.session.exp <= now]:
-            del self._tickets[digest]
+def _texts_changed() -> PageError:
+    return PageError(409, "texts_changed", "texts_changed_text")
 
 
 class ConsentPageServer(ThreadingHTTPServer):
@@ -151,7 +88,7 @@ class ConsentPageServer(ThreadingHTTPServer):
         self.account = account  # the self-service page under /account, when configured
         self.tickets = TicketBook()
         self.quiet = quiet
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), PageHandler)
 
     @property
     def base_url(self) -> str:
@@ -159,8 +96,14 @@ class ConsentPageServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+Route = Callable[["PageHandler"], None]
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    """One connection's requests; ``ROUTES`` says which method of it answers which."""
+
     _body_read = False
+    language = ""
     server: ConsentPageServer
     server_version = "consent-page"
     sys_version = ""
@@ -168,92 +111,165 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routing
     def do_GET(self) -> None:
-        self._answer(self._show)
+        self._answer()
 
     def do_POST(self) -> None:
-        self._answer(self._decide)
+        self._answer()
 
     def do_HEAD(self) -> None:
-        self._answer(self._not_allowed)
+        self._answer()
 
     def do_PUT(self) -> None:
-        self._answer(self._not_allowed)
+        self._answer()
 
     def do_DELETE(self) -> None:
-        self._answer(self._not_allowed)
+        self._answer()
 
-    def _answer(self, handler: Any) -> None:
+    @property
+    def catalog(self) -> Catalog:
+        return self.server.settings.catalog
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.catalog.labels[self.language])
+
+    def _answer(self) -> None:
         settings = self.server.settings
         self._body_read = False  # one handler serves every request of a connection
         if self.server.account is not None and is_account_path(urlsplit(self.path).path):
             self.server.account.handle(self)
             return
+        self.language = negotiate(
+            self.catalog.languages,
+            self.headers.get("Accept-Language"),
+            _single(self.query(), "lang"),
+        )
         try:
-            if urlsplit(self.path).path != PAGE_PATH:
-                raise PageError(404, "Page not found", "There is no page at this address.")
-            handler()
+            methods = ROUTES.get(urlsplit(self.path).path)
+            if methods is None:
+                raise PageError(404, "not_found", "not_found_text")
+            route = methods.get(self.command)
+            if route is None:
+                raise PageError(405, "not_allowed", "not_allowed_text")
+            route(self)
         except PageError as error:
-            # A refused POST's body may be unread: never reuse this connection,
-            # and read what is left of a form-sized body first. Closing a socket
-            # with unread bytes makes the kernel send a reset, which can destroy
-            # the answer before the browser reads it.
-            self.close_connection = True
-            self._drain_body()
-            self._html(error.status, render_error(error.heading, error.message, None))
+            self._refuse(error.status, error.heading, error.message, error.detail)
         except TenantUnreachable as error:
             self.log_error("%s", str(error))
-            self._html(
-                503,
-                render_error(
-                    "Consent is unavailable",
-                    "The consent page cannot reach the sign-in service right now.",
-                    settings.support_email,
-                ),
-            )
+            self._refuse(503, "unavailable", "unavailable_text", None, settings.support_email)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the browser left: nobody to answer
+        except Exception:  # a bug answers 500, never a dropped connection
+            self.log_error("%s", traceback.format_exc())
+            self._refuse(500, "unavailable", "unavailable_text", None, settings.support_email)
+
+    def _refuse(
+        self,
+        status: int,
+        heading: str,
+        message: str,
+        detail: str | None,
+        support_email: str | None = None,
+    ) -> None:
+        # A refused request's body may be unread: never reuse this connection,
+        # and read what is left of a form-sized body first. Closing a socket
+        # with unread bytes makes the kernel send a reset, which can destroy
+        # the answer before the browser reads it. _send says Connection: close.
+        self.close_connection = True
+        self._drain_body()
+        labels = self.labels
+        body = render_error(
+            self.language, labels, labels[heading], labels[message], detail, support_email
+        )
+        extra = {"Allow": "GET, POST"} if status == 405 else None
+        self.html(status, body, extra=extra)
 
     def _drain_body(self) -> None:
         if self._body_read:
             return
+        self._body_read = True
         try:
             length = int(self.headers.get("Content-Length") or "0")
         except ValueError:
             return
         if 0 < length <= MAX_FORM_BYTES:
             self.rfile.read(length)
-        self._body_read = True
 
-    def _not_allowed(self) -> None:
-        raise PageError(405, "Method not allowed", "This page answers GET and POST only.")
-
-    # --- GET: check the session token, show the page
-    def _show(self) -> None:
-        settings = self.server.settings
-        query = parse_qs(urlsplit(self.path).query)
+    # --- GET /consent: check the session token, show the page
+    def show_consent(self) -> None:
+        query = self.query()
         token = _single(query, "session_token")
-        state = _single(query, "state")
-        if not token:
+        ticket_id = _single(query, "ticket")
+        if token:
+            state = _single(query, "state")
+            if not state or len(state) > MAX_STATE_LENGTH:
+                raise _invalid_link("the link carries no valid state parameter")
+            session = self._verify(token)
+            self._asked(session)  # before the ticket opens: a stale link spends nothing
+            ticket = self.server.tickets.open(session, state, self.cookie(CSRF_COOKIE))
+        elif ticket_id:
+            # A language link of this page: the ticket, never the token, in the URL.
+            ticket = self.server.tickets.reopen(ticket_id, self.cookie(CSRF_COOKIE))
+        else:
             raise _invalid_link("the link carries no session token")
-        if not state or len(state) > MAX_STATE_LENGTH:
-            raise _invalid_link("the link carries no valid state parameter")
-        session = self._verify(token)
-        digest = token_digest(token)
-        ticket = self.server.tickets.open(digest, session, state, self._cookie())
-        tenant = settings.tenant_url()
+        self._show(ticket, 200, {})
+
+    def _show(self, ticket: Ticket, status: int, chosen: dict[str, str]) -> None:
+        settings = self.server.settings
+        session = ticket.session
+        words = self.labels
+        purposes = [
+            PurposeView(
+                id=asked.id,
+                title=entry.words[self.language].title,
+                version=asked.version,
+                required=asked.required,
+                reason=asked.reason,
+                paragraphs=entry.words[self.language].paragraphs,
+                url=entry.url,
+                if_declined=entry.words[self.language].if_declined,
+                chosen=chosen.get(asked.id),
+            )
+            for asked, entry in self._asked(session)
+        ]
+        others = [
+            LanguageLink(
+                language=other,
+                name=self.catalog.labels[other]["language_name"],
+                href=f"{PAGE_PATH}?" + urlencode({"ticket": session.ticket, "lang": other}),
+            )
+            for other in self.catalog.languages
+            if other != self.language
+        ]
         body = render_consent(
             ConsentView(
-                reason=session.reason,
-                terms_version=session.terms_version,
-                terms_url=session.terms_url,
-                privacy_url=session.privacy_url,
-                ticket=digest,
+                language=self.language,
+                labels=words,
+                purposes=purposes,
+                privacy_url=session.privacy_url or self.catalog.privacy_url,
+                self_service_url=session.self_service_url or self.catalog.self_service_url,
+                ticket=session.ticket,
                 csrf_token=ticket.csrf,
                 action=PAGE_PATH,
                 support_email=settings.support_email,
+                other_languages=others,
+                incomplete=status == 400,
             )
         )
         max_age = max(0, int(session.exp - now_s()))
         cookie = _cookie_header(ticket.csrf, max_age)
-        self._html(200, body, form_targets=(tenant,), extra={"Set-Cookie": cookie})
+        self.html(status, body, form_targets=(settings.tenant_url(),), extra={"Set-Cookie": cookie})
+
+    def _asked(self, session: SessionClaims) -> list[tuple[AskedPurpose, PurposeEntry]]:
+        """The purposes asked, each with the texts this page holds for its version."""
+        pairs = []
+        for asked in session.purposes:
+            entry = self.catalog.current(asked.id, asked.version)
+            # Another version or another required-ness: tenant.yaml changed since.
+            if entry is None or entry.required != asked.required:
+                raise _texts_changed()
+            pairs.append((asked, entry))
+        return pairs
 
     def _verify(self, token: str) -> SessionClaims:
         settings = self.server.settings
@@ -261,43 +277,70 @@ class _Handler(BaseHTTPRequestHandler):
             return verify_session_token(token, settings.secret.reveal(), settings.issuer)
         except TokenRejected as rejected:
             if rejected.expired:
-                raise PageError(
-                    400,
-                    "This consent link has expired",
-                    "The time to answer has run out.",
-                ) from None
+                raise PageError(400, "expired_link", "expired_link_text") from None
             raise _invalid_link(rejected.reason) from None
 
-    # --- POST: check it comes from our page, answer the tenant
-    def _decide(self) -> None:
+    # --- POST /consent: check it comes from our page, answer the tenant
+    def decide_consent(self) -> None:
         settings = self.server.settings
-        self._refuse_cross_site()
-        form = self._form()
-        decision = _single(form, "decision")
-        if decision not in ("accept", "decline"):
-            raise PageError(400, "No decision was sent", "Choose Accept or Decline.")
+        self.refuse_cross_site()
+        form = self.form()
         csrf = _single(form, "csrf_token")
         if not csrf:
-            raise PageError(
-                403, "The form could not be verified", "The form carried no CSRF token."
-            )
-        ticket = self.server.tickets.decide(_single(form, "ticket") or "", csrf, self._cookie())
+            raise unverified()
+        ticket_id = _single(form, "ticket") or ""
+        cookie = self.cookie(CSRF_COOKIE)
+        ticket = self.server.tickets.check(ticket_id, csrf, cookie)
+        shown = _single(form, "language")
+        if shown not in self.catalog.languages:
+            raise PageError(400, "bad_form", "bad_form_text", "the form names no page language")
+        self.language = shown
+        asked = self._asked(ticket.session)
+        choices = self._choices(form, [a.id for a, _ in asked])
+        if len(choices) < len(asked):
+            # Not a refusal: the same page again, the choices made kept, the ticket unspent.
+            self._show(ticket, 400, choices)
+            return
+        ticket = self.server.tickets.decide(ticket_id, csrf, cookie)
+        answer = Answer(
+            decisions=choices,
+            versions={a.id: a.version for a, _ in asked},
+            texts={a.id: entry.words[shown].sha256 for a, entry in asked},
+            language=shown,
+        )
         tenant = settings.tenant_url()
-        answer = result_token(
-            ticket.session, ticket.state, decision == "accept", settings.secret.reveal()
-        )
+        token = result_token(ticket.session, ticket.state, answer, settings.secret.reveal())
         location = f"{tenant}/continue?" + urlencode(
-            {"state": ticket.state, "session_token": answer}
+            {"state": ticket.state, "session_token": token}
         )
-        expire = _cookie_header("", 0)
-        self._html(
+        self.html(
             200,
-            render_continue(location, decision == "accept"),
+            render_continue(location, self.language, self.labels),
             form_targets=(tenant,),
-            extra={"Set-Cookie": expire},
+            extra={"Set-Cookie": _cookie_header("", 0)},
         )
 
-    def _refuse_cross_site(self) -> None:
+    @staticmethod
+    def _choices(form: dict[str, list[str]], asked: list[str]) -> dict[str, str]:
+        """purpose id -> given | declined, for the purposes the form has a choice for."""
+        named = {k[len(CHOICE_PREFIX) :] for k in form if k.startswith(CHOICE_PREFIX)}
+        if named - set(asked):
+            raise PageError(400, "bad_form", "bad_form_text", "the form answers another purpose")
+        choices: dict[str, str] = {}
+        for purpose in asked:
+            if CHOICE_PREFIX + purpose not in form:
+                continue
+            value = _single(form, CHOICE_PREFIX + purpose)
+            if value not in DECISIONS:
+                raise PageError(400, "bad_form", "bad_form_text", "a choice is not valid")
+            choices[purpose] = value
+        return choices
+
+    # --- request helpers (for every route)
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.path).query)
+
+    def refuse_cross_site(self) -> None:
         """Browsers say where a request comes from; anything but this page is refused.
 
         Sec-Fetch-Site, when sent, decides. With ``Referrer-Policy: no-referrer``
@@ -305,37 +348,37 @@ class _Handler(BaseHTTPRequestHandler):
         origin passes only when Sec-Fetch-Site vouches for it.
         """
         site = self.headers.get("Sec-Fetch-Site")
-        if site is not None and site not in ALLOWED_FETCH_SITES:
-            raise PageError(403, "Request refused", "The form was sent from another site.")
         origin = self.headers.get("Origin")
-        if origin is None:
-            return
-        if origin == "null":
-            if site != "same-origin":
-                raise PageError(403, "Request refused", "The form was sent from another site.")
-            return
-        # Behind a TLS-terminating proxy the scheme differs; host and port must not.
-        if urlsplit(origin).netloc != (self.headers.get("Host") or ""):
-            raise PageError(403, "Request refused", "The form was sent from another site.")
+        if site is not None and site not in ALLOWED_FETCH_SITES:
+            cross = True
+        elif origin is None:
+            cross = False
+        elif origin == "null":
+            cross = site != "same-origin"
+        else:
+            # Behind a TLS-terminating proxy the scheme differs; host and port must not.
+            cross = urlsplit(origin).netloc != (self.headers.get("Host") or "")
+        if cross:
+            raise PageError(403, "refused", "refused_text")
 
-    def _form(self) -> dict[str, list[str]]:
+    def form(self) -> dict[str, list[str]]:
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
-            raise PageError(415, "Unsupported form", "The form must be sent as a web form.")
+            raise PageError(415, "bad_form", "bad_form_text", "the form must be a web form")
         try:
             length = int(self.headers.get("Content-Length") or "0")
         except ValueError:
             length = -1
         if length < 0 or length > MAX_FORM_BYTES:
-            raise PageError(413, "Form too large", "The form is larger than this page accepts.")
+            raise PageError(413, "bad_form", "bad_form_text", "the form is too large")
         raw = self.rfile.read(length)
         self._body_read = True
         try:
-            return parse_qs(raw.decode("ascii"), max_num_fields=10)
+            return parse_qs(raw.decode("ascii"), max_num_fields=MAX_FORM_FIELDS)
         except (UnicodeDecodeError, ValueError):
-            raise PageError(400, "Unreadable form", "The form could not be read.") from None
+            raise PageError(400, "bad_form", "bad_form_text", "the form is unreadable") from None
 
-    def _cookie(self) -> str | None:
+    def cookie(self, name: str) -> str | None:
         header = self.headers.get("Cookie")
         if not header:
             return None
@@ -344,11 +387,11 @@ class _Handler(BaseHTTPRequestHandler):
             jar.load(header)
         except CookieError:
             return None
-        morsel = jar.get(CSRF_COOKIE)
+        morsel = jar.get(name)
         return morsel.value if morsel is not None and morsel.value else None
 
     # --- responses
-    def _html(
+    def html(
         self,
         status: int,
         body: str,
@@ -356,7 +399,11 @@ class _Handler(BaseHTTPRequestHandler):
         form_targets: tuple[str, ...] = (),
         extra: dict[str, str] | None = None,
     ) -> None:
-        headers = {**security_headers(form_targets), **(extra or {})}
+        headers = {
+            **security_headers(form_targets),
+            **language_headers(self.language),
+            **(extra or {}),
+        }
         self._send(status, body.encode("utf-8"), "text/html; charset=utf-8", headers)
 
     def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
@@ -384,9 +431,10 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write("consent-page: " + (format % args) + "\n")
 
 
-def _same(given: str, expected: str) -> bool:
-    # Bytes: compare_digest refuses non-ASCII str, and a form may carry any text.
-    return hmac.compare_digest(given.encode(), expected.encode())
+# path -> method -> the handler's method that answers it; anything else is 404/405.
+ROUTES: dict[str, dict[str, Route]] = {
+    PAGE_PATH: {"GET": PageHandler.show_consent, "POST": PageHandler.decide_consent},
+}
 
 
 def _cookie_header(value: str, max_age: int) -> str:

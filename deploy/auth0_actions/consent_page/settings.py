@@ -5,7 +5,8 @@ reads it: the local environment's generated value from
 ``.auth0-local/secrets.json``, any other environment's from the variable
 tenant.yaml names. The issuer is what the redirect Action puts in ``iss``
 (``event.request.hostname``): the tenant's hostname, or for the local tenant
-the emulator's domain.
+the emulator's domain. The texts and words the page shows come from the
+environment's consent policy and consent_texts/, read once (``catalog``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from auth0_actions.config import Project
+from auth0_actions.consent_page.catalog import Catalog, load_catalog
 from auth0_actions.emulator.app import DEFAULT_DOMAIN
 from auth0_actions.environment import open_environment
 from auth0_actions.errors import ConfigError, SecretError
@@ -39,6 +41,7 @@ class PageSettings:
     secret: Secret = field(repr=False)
     issuer: str
     tenant_url: TenantLocator  # base URL of the tenant (scheme://host[:port]), per request
+    catalog: Catalog
     support_email: str | None = None
 
 
@@ -104,9 +107,15 @@ def settings_for_environment(
     else:
         locator = served_local_tenant(tenant.root)
     support = view.settings.values.get("support_email")
+    try:
+        catalog = load_catalog(view.consent, tenant.root)
+    except OSError as exc:
+        # Validated on load: a text removed since then.
+        raise ConfigError(f"cannot read a consent text: {exc}") from None
     return PageSettings(
         secret=secret,
         issuer=issuer,
         tenant_url=locator,
+        catalog=catalog,
         support_email=support if isinstance(support, str) and support else None,
     )

@@ -3,15 +3,20 @@
 Written out rather than delegated to a JWT library so the rules are visible
 and strict: only ``alg: HS256`` is accepted (never ``none``, never an RS256
 header trying to pass a public key off as the HMAC secret), the signature is
-compared in constant time, and ``exp``/``iat``/``iss``/``sub`` are required.
+compared in constant time, ``exp``/``iat``/``iss``/``sub`` and the purposes
+asked are required, and every part must be canonical base64url (no padding,
+no ``+/``, no stray bits): one token has one spelling, so the one-use guard,
+keyed on the decoded signature's bytes, cannot be passed by respelling it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +30,14 @@ LEEWAY_S = 30
 # made by the redirect Action.
 MAX_LIFETIME_S = 3600
 RESULT_TTL_S = 120
+# tenant.yaml allows at most 16 purposes.
+MAX_PURPOSES = 16
+REASONS = ("missing", "declined", "withdrawn", "outdated")
+DECISIONS = ("given", "declined")
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_PURPOSE_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
 class TokenRejected(Exception):
@@ -36,24 +49,41 @@ class TokenRejected(Exception):
         self.expired = expired
 
 
-def _b64encode(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def b64url_decode(text: str) -> bytes:
+    """Canonical unpadded base64url (RFC 7515, section 2) only; ValueError otherwise."""
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error:
+        raise ValueError("not base64url") from None
+    # Unused low bits in the last character give one value several spellings.
+    if b64url_encode(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def sign(claims: Mapping[str, Any], secret: str) -> str:
-    header = _b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    body = _b64encode(json.dumps(dict(claims), separators=(",", ":")).encode())
+    header = b64url_encode(
+        json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode()
+    )
+    body = b64url_encode(json.dumps(dict(claims), separators=(",", ":")).encode())
     mac = hmac.new(secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
-    return f"{header}.{body}.{_b64encode(mac)}"
+    return f"{header}.{body}.{b64url_encode(mac)}"
 
 
-def token_digest(token: str) -> str:
-    """What the replay guard remembers: a hash, never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True)
+class AskedPurpose:
+    """One purpose the session token asks about (tenant.yaml's order)."""
+
+    id: str
+    version: str
+    required: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -64,11 +94,11 @@ class SessionClaims:
     iss: str
     iat: int
     exp: int
-    terms_version: str
-    terms_url: str | None
+    purposes: tuple[AskedPurpose, ...]
     privacy_url: str | None
-    reason: str
-    jti: str | None
+    self_service_url: str | None
+    # sha256 of the decoded signature: what the one-use guard remembers (never the token).
+    ticket: str
 
 
 def verify_session_token(
@@ -80,9 +110,9 @@ def verify_session_token(
         raise TokenRejected("the session token is malformed")
     head, body, signature = parts
     try:
-        header = json.loads(_b64decode(head))
-        claims = json.loads(_b64decode(body))
-        given = _b64decode(signature)
+        header = json.loads(b64url_decode(head))
+        claims = json.loads(b64url_decode(body))
+        given = b64url_decode(signature)
     except (ValueError, UnicodeDecodeError):
         raise TokenRejected("the session token is malformed") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -106,25 +136,56 @@ def verify_session_token(
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise TokenRejected("the session token names no user")
-    terms_version = claims.get("terms_version")
-    if not isinstance(terms_version, str) or not terms_version:
-        raise TokenRejected("the session token names no terms version")
-    reason = claims.get("reason")
     return SessionClaims(
         sub=sub,
         iss=issuer,
         iat=iat,
         exp=exp,
-        terms_version=terms_version,
-        terms_url=_optional_str(claims.get("terms_url")),
+        purposes=_asked(claims.get("purposes")),
         privacy_url=_optional_str(claims.get("privacy_url")),
-        reason=reason if isinstance(reason, str) else "missing",
-        jti=_optional_str(claims.get("jti")),
+        self_service_url=_optional_str(claims.get("self_service_url")),
+        ticket=hashlib.sha256(given).hexdigest(),
     )
 
 
+def _asked(value: Any) -> tuple[AskedPurpose, ...]:
+    if not isinstance(value, list) or not value:
+        raise TokenRejected("the session token names no purposes to ask about")
+    if len(value) > MAX_PURPOSES:
+        raise TokenRejected("the session token names too many purposes")
+    asked: list[AskedPurpose] = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise TokenRejected("the session token's purposes are malformed")
+        purpose_id, version = item.get("id"), item.get("version")
+        required, reason = item.get("required"), item.get("reason")
+        if not (
+            isinstance(purpose_id, str)
+            and _PURPOSE_ID.fullmatch(purpose_id)
+            and isinstance(version, str)
+            and _VERSION.fullmatch(version)
+            and isinstance(required, bool)
+            and reason in REASONS
+        ):
+            raise TokenRejected("the session token's purposes are malformed")
+        asked.append(AskedPurpose(purpose_id, version, required, str(reason)))
+    if len({p.id for p in asked}) != len(asked):
+        raise TokenRejected("the session token names a purpose twice")
+    return tuple(asked)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The user's decisions, with the evidence of what they were shown."""
+
+    decisions: Mapping[str, str]  # purpose id -> given | declined
+    versions: Mapping[str, str]  # purpose id -> version shown
+    texts: Mapping[str, str]  # purpose id -> sha256 of the text shown
+    language: str
+
+
 def result_token(
-    session: SessionClaims, state: str, accepted: bool, secret: str, *, now: float | None = None
+    session: SessionClaims, state: str, answer: Answer, secret: str, *, now: float | None = None
 ) -> str:
     """The answer /continue expects (docs/consent.md, "Consent page token contract")."""
     issued = int(now_s() if now is None else now)
@@ -136,8 +197,10 @@ def result_token(
             "iat": issued,
             "exp": issued + RESULT_TTL_S,
             "jti": secrets.token_urlsafe(16),
-            "terms_version": session.terms_version,
-            "consent": "accepted" if accepted else "declined",
+            "decisions": dict(answer.decisions),
+            "versions": dict(answer.versions),
+            "texts": dict(answer.texts),
+            "language": answer.language,
         },
         secret,
     )

@@ -17,8 +17,9 @@ same name:
 policy as one JSON literal, ``const CONSENT = {...};`` (the ``js`` filter:
 JSON, sorted keys, hardened escapes). The literal is read with a JSON
 decoder from the rendered code and from the live action's deployed code
-(its draft when nothing is deployed), the same way on both sides: ``purposes`` as a list (or map) of objects with ``id``,
-``version`` and ``required``; code rendered before purposes existed carries
+(its draft when nothing is deployed), the same way on both sides:
+``purposes`` as a list (or map) of objects with ``id``, ``version`` and
+``required``; code rendered before purposes existed carries
 ``termsVersion``, read as the record purpose's version. Code without such a
 literal, or one that does not parse, gives no impact: never a failed plan.
 

@@ -18,7 +18,9 @@ Users: 20% without consent, 20% with only the seed's user_metadata record
 its own child process; its wall time and peak RSS come from ``os.wait4``.
 Targets: peak RSS under 150 MB at every size, and time linear in users
 (the per-user cost at 1,000,000 within 1.5x of the one at the smallest
-size). Prints a fitted per-user cost; the last line is one JSON object.
+size, judged on the child's CPU time, since wall time on a shared machine
+also counts other processes' turns). Prints a fitted per-user cost; the
+last line is one JSON object.
 
     .venv/bin/python bench/consent_export.py [--sizes 100000,300000,1000000]
         [--format csv|ndjson|iso27560]
@@ -184,6 +186,9 @@ def measure(url: str, out: Path, file_format: str) -> dict[str, Any]:
         summary = json.loads(stdout.read().strip().splitlines()[-1])
     return {
         "wall_s": round(wall, 2),
+        # CPU time of the exporting process: what linearity is judged on, since
+        # wall time on a shared machine also counts other processes' turns.
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
         "users": summary["users"],
         "bytes": summary["bytes"],
@@ -226,16 +231,17 @@ def main() -> int:
                 (folder / name).unlink()
                 (folder / f"out-{size}").unlink()
                 results[size] = result
-                per_user_us = result["wall_s"] / size * 1e6
+                per_user_us = result["cpu_s"] / size * 1e6
                 verdict = "ok" if result["peak_rss_mb"] < TARGET_MB else f"OVER {TARGET_MB:.0f} MB"
                 print(
-                    f"{size:>9,} users ({args.format}): {result['wall_s']:.1f} s "
-                    f"({per_user_us:.1f} us/user), peak RSS {result['peak_rss_mb']:.1f} MB "
+                    f"{size:>9,} users ({args.format}): {result['wall_s']:.1f} s wall, "
+                    f"{result['cpu_s']:.1f} s CPU ({per_user_us:.1f} us/user), "
+                    f"peak RSS {result['peak_rss_mb']:.1f} MB "
                     f"({verdict}); file generated in {generated:.1f} s"
                 )
-    fixed, per_user = fit([(size, r["wall_s"]) for size, r in results.items()])
+    fixed, per_user = fit([(size, r["cpu_s"]) for size, r in results.items()])
     smallest, largest = min(sizes), max(sizes)
-    ratio = (results[largest]["wall_s"] / largest) / (results[smallest]["wall_s"] / smallest)
+    ratio = (results[largest]["cpu_s"] / largest) / (results[smallest]["cpu_s"] / smallest)
     linear = ratio <= LINEAR_LIMIT
     print(
         f"fit: {fixed:.2f} s + {per_user * 1e6:.1f} us/user; per-user cost at {largest:,} is "
@@ -248,6 +254,7 @@ def main() -> int:
                 "format": args.format,
                 "sizes": sizes,
                 "wall_s": {str(s): r["wall_s"] for s, r in results.items()},
+                "cpu_s": {str(s): r["cpu_s"] for s, r in results.items()},
                 "peak_rss_mb": {str(s): r["peak_rss_mb"] for s, r in results.items()},
                 "exported_users": {str(s): r["users"] for s, r in results.items()},
                 "fixed_s": round(fixed, 3),

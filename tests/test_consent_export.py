@@ -20,13 +20,19 @@ from typing import Any
 import httpx
 import pytest
 
-from auth0_actions.consent.export import ExportError, _LineAssembler, csv_cell
+from auth0_actions.consent.export import ExportError, _LineAssembler
+from auth0_actions.consent.export_rows import csv_cell
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.faults import Fault
 from auth0_actions.emulator.tenant import LocalTenant
 
 DB = "Username-Password-Authentication"
-TERMS = "2026-11-01"  # tenant.yaml's terms_version
+TERMS = "2026-11-01"  # the scaffold's version of both purposes
+PURPOSE_COLUMNS = [
+    f"{purpose}.{column}"
+    for purpose in ("terms", "marketing")
+    for column in ("status", "given", "version", "event", "at", "method", "text_sha256")
+]
 CONSENT_COLUMNS = [
     "consent.status",
     "consent.given",
@@ -177,12 +183,33 @@ def test_ndjson_holds_each_users_record_and_status(
         "withdrawn_at": None,
         "withdrawn_reason": None,
     }
+    undecided = dict.fromkeys(("given", "version", "event", "at", "method", "text_sha256"))
     assert by_email["none@example.com"] == {
         "user_id": by_email["none@example.com"]["user_id"],
         "email": "none@example.com",
         "consent_status": "missing",
+        "consent_source": "none",
+        "purposes": {
+            "terms": {"status": "missing", **undecided},
+            "marketing": {"status": "missing", **undecided},
+        },
         "consent": None,
+        "ledger": None,
     }
+    # A seed record without a ledger is read as it would be migrated, and flagged.
+    valid = by_email["valid@example.com"]
+    assert valid["consent_source"] == "seed-record"
+    assert valid["ledger"] is None
+    assert valid["purposes"]["terms"] == {
+        "status": "valid",
+        "given": True,
+        "version": TERMS,
+        "event": "given",
+        "at": "2026-11-02T09:00:00.000Z",
+        "method": "migrated",
+        "text_sha256": None,
+    }
+    assert valid["purposes"]["marketing"]["status"] == "missing"
     assert by_email["bare@example.com"]["consent"] is None
     withdrawn = by_email["withdrawn@example.com"]
     assert withdrawn["consent_status"] == "withdrawn"
@@ -213,7 +240,14 @@ def test_csv_flattens_the_record_into_the_same_columns_for_both_layouts(
 
     assert run.code == 0, run.err
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header == ["user_id", "email", "name", *CONSENT_COLUMNS]
+    assert header == [
+        "user_id",
+        "email",
+        "name",
+        "consent.source",
+        *CONSENT_COLUMNS,
+        *PURPOSE_COLUMNS,
+    ]
     rows = {row["email"]: row for row in read_csv(out)}
     assert len(rows) == 6
     valid = rows["valid@example.com"]
@@ -225,6 +259,10 @@ def test_csv_flattens_the_record_into_the_same_columns_for_both_layouts(
     assert valid["consent.ip"] == "203.0.113.7"
     assert valid["consent.withdrawn_at"] == ""
     assert valid["name"] == "valid@example.com"
+    assert valid["consent.source"] == "seed-record"
+    assert valid["terms.status"] == "valid"
+    assert valid["terms.method"] == "migrated"
+    assert valid["marketing.status"] == "missing"
     none = rows["none@example.com"]
     assert none["consent.status"] == "missing"
     assert [none[c] for c in CONSENT_COLUMNS[1:]] == [""] * 8
@@ -258,7 +296,7 @@ def test_an_empty_tenant_exports_a_header_only_csv(
     run = cli("consent", "export", "--format", "csv", "--out", str(out), "-o", "json")
     assert run.code == 0, run.err
     assert out.read_text(encoding="utf-8").splitlines() == [
-        ",".join(["user_id", "email", *CONSENT_COLUMNS])
+        ",".join(["user_id", "email", "consent.source", *CONSENT_COLUMNS, *PURPOSE_COLUMNS])
     ]
     assert run.json()["users"] == 0
 
@@ -317,7 +355,12 @@ def test_the_download_carries_no_authorization_header(
     assert download.status == 200
     job = next(e for e in log if e.path == "/api/v2/jobs/users-exports")
     assert job.body["format"] == "json"
-    assert [f["name"] for f in job.body["fields"]] == ["user_id", "email", "user_metadata"]
+    assert [f["name"] for f in job.body["fields"]] == [
+        "user_id",
+        "email",
+        "user_metadata",
+        "app_metadata",
+    ]
 
 
 def test_the_emulator_refuses_a_download_with_a_token(project: Path) -> None:

@@ -99,7 +99,9 @@ def test_a_fresh_tenant_gets_create_deploy_bind_in_order(project: Path, cli: Any
         "drift",
         "unmanaged",
         "bindings",
+        "consent_impact",
     }
+    assert data["consent_impact"] == []  # nothing live to compare the purposes with
     assert data["schema_version"] == 1
     assert data["environment"] == "local"
     assert data["summary"] == {

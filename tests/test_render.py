@@ -103,7 +103,7 @@ consent:
   token_ttl_seconds: 600
   ledger:
     key: consent_ledger     # app_metadata: a hash-chained event per decision
-    max_events: 40
+    max_events: 20
   metadata:
     layout: nested          # readable mirror: user_metadata.consent = {given, date, ...}
     object_key: consent

@@ -33,7 +33,10 @@ def test_a_saved_plan_is_applied_exactly_and_then_is_spent(
     data = saved(cli, path)
     assert (data["format"], data["format_version"]) == (SAVED_PLAN_FORMAT, 1)
     assert data["environment"] == "local"
-    assert data["plan"] == cli("plan", "-o", "json").json()  # the plan as `plan -o json` shows it
+    shown = cli("plan", "-o", "json").json()
+    # The plan as `plan -o json` shows it, but for the consent impact: user counts
+    # move as users log in, so a saved plan does not pin them.
+    assert data["plan"] == {k: v for k, v in shown.items() if k != "consent_impact"}
     assert [c["kind"] for c in data["plan"]["changes"]] == [
         "create",
         "create",

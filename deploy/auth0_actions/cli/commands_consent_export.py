@@ -1,4 +1,4 @@
-"""auth0-actions consent export: every user's consent record to an NDJSON or CSV file."""
+"""auth0-actions consent export: every user's consent to an NDJSON, CSV or ISO/IEC TS 27560 file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from typing import TextIO
 import click
 
 from auth0_actions.cli.state import environment_option, output_option, state
-from auth0_actions.consent.export import ExportProgress, ExportSummary, export_consent
+from auth0_actions.consent.export import (
+    FILE_FORMATS,
+    ExportProgress,
+    ExportSummary,
+    FileFormat,
+    export_consent,
+)
+from auth0_actions.consent.texts import text_hashes
 from auth0_actions.environment import open_environment
 from auth0_actions.errors import EXIT_OK
 
@@ -70,21 +77,30 @@ def _size(count: int) -> str:
 
 
 def summary_text(summary: ExportSummary, env: str) -> str:
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
-    return (
+    lines = [
         f"{summary.users:,} users exported from the {env} tenant to {summary.path} "
         f"({summary.file_format}, {_size(summary.bytes)}, {summary.seconds:.1f} s)"
-        + (f": {counts}" if counts else "")
-    )
+    ]
+    for purpose, statuses in summary.purposes.items():
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        lines.append(f"  {purpose}: {counts}")
+    seeds = summary.sources.get("seed-record", 0)
+    if seeds:
+        lines.append(
+            f"  {seeds:,} users have no ledger yet: their seed record in user_metadata was "
+            "read as it would be migrated (consent_source seed-record)"
+        )
+    return "\n".join(lines)
 
 
 @click.command("export")
 @click.option(
     "--format",
     "file_format",
-    type=click.Choice(["ndjson", "csv"]),
+    type=click.Choice(FILE_FORMATS),
     required=True,
-    help="ndjson: one JSON object per user; csv: a header and one row per user.",
+    help="ndjson: one JSON object per user; csv: a header and one row per user; iso27560: "
+    "JSON Lines, one ISO/IEC TS 27560 consent record per user and purpose.",
 )
 @click.option(
     "--out",
@@ -99,7 +115,7 @@ def summary_text(summary: ExportSummary, env: str) -> str:
     "fields",
     multiple=True,
     metavar="PATH",
-    help="Also export this user field (e.g. created_at, last_login, "
+    help="Also export this user field in ndjson and csv (e.g. created_at, last_login, "
     "identities[0].connection); repeatable.",
 )
 @environment_option("The environment whose tenant to export (default: local).")
@@ -115,19 +131,24 @@ def export_command(
     """Export every user's consent record through a users-export job.
 
     The job's file is streamed from the tenant and written row by row, so
-    memory stays flat for any number of users. Each row holds user_id,
-    email, any --field, the status against the configured terms version
-    (valid, missing, declined, withdrawn, outdated) and the record:
-    NDJSON as a "consent" object (null when there is none), CSV as
-    consent.given, consent.date, consent.terms_version, ... columns, the same
-    for both metadata layouts. CSV cells a spreadsheet would run as a formula
-    (starting with = + - @) are prefixed with an apostrophe.
+    memory stays flat for any number of users. Consent is read from the
+    ledger in app_metadata (a user with only a seed record in user_metadata
+    is read as it would be migrated, flagged seed-record). Each ndjson/csv
+    row holds user_id, email, any --field, per purpose its status against
+    the current version (valid, missing, declined, withdrawn, outdated) and
+    latest decision, and the user_metadata mirror; ndjson also the ledger
+    whole. iso27560 writes one ISO/IEC TS 27560 consent record per user and
+    purpose (header, processing, parties, events). CSV cells a spreadsheet
+    would run as a formula (starting with = + - @) get an apostrophe.
 
     FILE (mode 0600: it holds personal data) appears only when the export is
     complete; on any error it is left as it was and the exit code is 1.
     """
     app = state()
-    environment = open_environment(app.tenant(), env)
+    tenant = app.tenant()
+    environment = open_environment(tenant, env)
+    chosen: FileFormat = next(f for f in FILE_FORMATS if f == file_format)
+    texts = text_hashes(tenant.root, environment.consent) if chosen == "iso27560" else None
     stderr = sys.stderr
     show = stderr.isatty() if progress is None else progress
     line = ProgressLine(stderr) if show else None
@@ -137,8 +158,9 @@ def export_command(
                 client,
                 environment.consent,
                 out,
-                "csv" if file_format == "csv" else "ndjson",
+                chosen,
                 extra_fields=fields,
+                texts=texts,
                 progress=line,
             )
     finally:

@@ -97,16 +97,16 @@ def plan_command(
         return EXIT_ERROR
     if output == "json":
         # stdout stays the documented plan schema; the warnings go beside it.
-        click.echo(json_report(plan))
+        click.echo(json_report(plan, snap.consent))
         for line in warned:
             click.secho(line, fg="red", bold=True, err=True)
     elif output == "markdown":
-        report = markdown_report(plan)
+        report = markdown_report(plan, snap.consent)
         if warned:
             report += "\n" + "".join(f"> **{line}**\n" for line in warned)
         click.echo(report, nl=False)
     else:
-        click.echo(text_report(plan))
+        click.echo(text_report(plan, snap.consent))
         for line in warned:
             click.secho(line, fg="red", bold=True)
     if refused is not None:

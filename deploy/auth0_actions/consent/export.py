@@ -29,8 +29,6 @@ three times; one that breaks off later is an error, never a silent gap.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import time
 import zlib
@@ -38,17 +36,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from auth0_actions.clock import iso_utc
 from auth0_actions.config.model import ConsentPolicy
-from auth0_actions.consent.record import (
-    FLAT_COLUMNS,
-    STATUSES,
-    ConsentRecord,
-    RecordLayout,
-    flat_fields,
-)
+from auth0_actions.consent.export_rows import ConsentRows
+from auth0_actions.consent.iso27560 import Iso27560Rows
+from auth0_actions.consent.record import STATUSES, Status
+from auth0_actions.consent.user_view import SOURCES
 from auth0_actions.errors import Auth0ActionsError, TenantError
 from auth0_actions.files import atomic_binary
 from auth0_actions.network import is_loopback_host
@@ -302,53 +298,33 @@ class _LineAssembler:
 
 # -- consent export: one row per user, written atomically -------------------------------
 # What the export job is asked for. The job is always NDJSON (format "json"),
-# whatever file the user wants, with user_metadata requested WHOLE:
-# * Auth0 documents that a JSON export can carry user_metadata whole, while a
-#   CSV export needs every metadata leaf listed (at most 30 fields) and
-#   renders nested values its own way; the record's columns would then depend
-#   on the layout and on Auth0's cell formatting.
-# * Which output key a path field (``user_metadata.consent``) gets in a JSON
-#   export is not documented (the emulator uses the name as a flat key); the
-#   root field ``user_metadata`` comes back as ``user_metadata`` on both.
-# * The record is then read exactly as the Actions read it
-#   (ConsentRecord.from_metadata, both layouts, renamed keys) and CSV is
-#   written here, with our quoting and formula neutralising.
+# whatever file the user wants, with user_metadata and app_metadata requested
+# WHOLE:
+# * Auth0 documents that a JSON export can carry metadata whole, while a CSV
+#   export needs every metadata leaf listed (at most 30 fields) and renders
+#   nested values its own way; the columns would then depend on the layout
+#   and on Auth0's cell formatting.
+# * Which output key a path field (``app_metadata.consent_ledger``) gets in a
+#   JSON export is not documented (the emulator uses the name as a flat key);
+#   a root field comes back under its own name everywhere.
+# * The ledger is then read as the Actions read it (consent/user_view.py) and
+#   the file is written here, with our quoting and formula neutralising.
 # The price is downloading unrelated metadata keys too; the download is
-# streamed, so it costs bandwidth, not memory.
-BASE_FIELDS: tuple[str, ...] = ("user_id", "email", "user_metadata")
-FileFormat = Literal["ndjson", "csv"]
-# Spreadsheet programs run a cell starting with one of these as a formula
-# (CSV injection, OWASP): such string cells get a leading apostrophe.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# streamed, so it costs bandwidth, not memory, and only the consent keys are
+# written out.
+FileFormat = Literal["ndjson", "csv", "iso27560"]
+FILE_FORMATS: tuple[FileFormat, ...] = ("ndjson", "csv", "iso27560")
 
 
-def user_value(user: Mapping[str, Any], path: str) -> Any:
-    """A field of an exported user: the key as sent, else the dotted path walked."""
-    if path in user:
-        return user[path]
-    current: Any = user
-    for part in path.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
+class Rows(Protocol):
+    """What turns exported users into a file's bytes (export_rows, iso27560)."""
 
+    @property
+    def job_fields(self) -> list[str]: ...
 
-def csv_cell(value: Any) -> str:
-    """How a value reads in the CSV: true/false, empty for none, JSON for objects.
+    def header(self) -> bytes: ...
 
-    A string a spreadsheet would evaluate (``=cmd|...``, ``+1+1``, ``@SUM``) is
-    prefixed with ``'``; the NDJSON export keeps every value untouched.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    def rows(self, user: Mapping[str, Any]) -> tuple[bytes, dict[str, Status], str]: ...
 
 
 @dataclass
@@ -357,11 +333,26 @@ class ExportSummary:
 
     path: Path
     file_format: FileFormat
+    record_purpose: str = ""
     users: int = 0
+    records: int = 0  # lines written (iso27560: one per user and purpose)
     bytes: int = 0
     seconds: float = 0.0
     job_id: str | None = None
-    statuses: Counter[str] = field(default_factory=Counter)
+    # purpose -> status -> users
+    purposes: dict[str, Counter[str]] = field(default_factory=dict)
+    sources: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def statuses(self) -> Counter[str]:
+        """The record purpose's statuses (what ``consent_status`` and ``consent.status`` say)."""
+        return self.purposes.get(self.record_purpose, Counter())
+
+    def count(self, statuses: Mapping[str, str], source: str) -> None:
+        self.users += 1
+        self.sources[source] += 1
+        for purpose, status in statuses.items():
+            self.purposes.setdefault(purpose, Counter())[status] += 1
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -369,65 +360,31 @@ class ExportSummary:
             "file": str(self.path),
             "format": self.file_format,
             "users": self.users,
+            "records": self.records,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "job_id": self.job_id,
             "statuses": {s: self.statuses.get(s, 0) for s in STATUSES},
+            "purposes": {
+                purpose: {s: counts.get(s, 0) for s in STATUSES}
+                for purpose, counts in self.purposes.items()
+            },
+            "sources": {s: self.sources.get(s, 0) for s in SOURCES},
         }
 
 
-class ConsentRows:
-    """Exported users -> NDJSON lines or CSV rows holding their consent record."""
-
-    def __init__(
-        self,
-        policy: ConsentPolicy,
-        file_format: FileFormat,
-        extra_fields: Sequence[str] = (),
-    ) -> None:
-        self.layout = RecordLayout.from_policy(policy)
-        self.terms_version = policy.record_purpose.version
-        self.file_format = file_format
-        self.extra_fields = tuple(f for f in extra_fields if f not in ("user_id", "email"))
-
-    @property
-    def job_fields(self) -> list[str]:
-        return list(dict.fromkeys((*BASE_FIELDS, *self.extra_fields)))
-
-    def header(self) -> bytes:
-        if self.file_format == "ndjson":
-            return b""
-        return self._csv_line(["user_id", "email", *self.extra_fields, *FLAT_COLUMNS])
-
-    def row(self, user: Mapping[str, Any]) -> tuple[bytes, str]:
-        """One user's line (bytes, newline included) and consent status."""
-        metadata = user.get("user_metadata")
-        record = ConsentRecord.from_metadata(
-            metadata if isinstance(metadata, Mapping) else None, self.layout
-        )
-        flat = flat_fields(record, self.terms_version)
-        status = str(flat["consent.status"])
-        user_id, email = user.get("user_id"), user.get("email")
-        extras = [user_value(user, f) for f in self.extra_fields]
-        if self.file_format == "csv":
-            return self._csv_line([user_id, email, *extras, *flat.values()]), status
-        data: dict[str, Any] = {"user_id": user_id, "email": email}
-        data.update(zip(self.extra_fields, extras, strict=True))
-        data["consent_status"] = status
-        data["consent"] = (
-            None
-            if record is None
-            else {k.removeprefix("consent."): v for k, v in flat.items() if k != "consent.status"}
-        )
-        line = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        return line.encode("utf-8") + b"\n", status
-
-    @staticmethod
-    def _csv_line(values: Sequence[Any]) -> bytes:
-        text = io.StringIO()
-        # RFC 4180: fields with commas, quotes or line breaks are quoted, quotes doubled.
-        csv.writer(text, lineterminator="\r\n").writerow([csv_cell(v) for v in values])
-        return text.getvalue().encode("utf-8")
+def rows_for(
+    policy: ConsentPolicy,
+    file_format: FileFormat,
+    *,
+    extra_fields: Sequence[str] = (),
+    texts: Mapping[str, Mapping[str, str]] | None = None,
+    now: str,
+) -> Rows:
+    """The row writer of one format (``texts``: purpose -> language -> sha256, iso27560)."""
+    if file_format == "iso27560":
+        return Iso27560Rows(policy, texts or {}, now=now)
+    return ConsentRows(policy, file_format, extra_fields, now=now)
 
 
 def export_consent(
@@ -437,8 +394,10 @@ def export_consent(
     file_format: FileFormat,
     *,
     extra_fields: Sequence[str] = (),
+    texts: Mapping[str, Mapping[str, str]] | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: str | None = None,
 ) -> ExportSummary:
     """Export every user's consent record to ``path``: all of it, or nothing.
 
@@ -447,8 +406,11 @@ def export_consent(
     any error the temp file is removed and ``path`` is left as it was.
     """
     started = clock()
-    rows = ConsentRows(policy, file_format, extra_fields)
-    summary = ExportSummary(path, file_format)
+    rows = rows_for(
+        policy, file_format, extra_fields=extra_fields, texts=texts, now=now or iso_utc()
+    )
+    summary = ExportSummary(path, file_format, record_purpose=policy.record_purpose.id)
+    per_user = len(policy.purposes) if file_format == "iso27560" else 1
 
     def track(update: ExportProgress) -> None:
         summary.job_id = update.job_id
@@ -458,10 +420,10 @@ def export_consent(
     with atomic_output(path) as out:
         written = out.write(rows.header())
         for user in iter_exported_users(client, rows.job_fields, progress=track):
-            line, status = rows.row(user)
+            line, statuses, source = rows.rows(user)
             written += out.write(line)
-            summary.users += 1
-            summary.statuses[status] += 1
+            summary.count(statuses, source)
+            summary.records += per_user
     summary.bytes = written
     summary.seconds = clock() - started
     return summary

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from auth0_actions.plan.changes import Change, Plan
+from auth0_actions.plan.consent_impact import PurposeImpact, impact_lines
 
 
 def summary_line(plan: Plan) -> str:
@@ -107,7 +109,7 @@ def _colour_diff(diff: str) -> str:
     return "\n".join(out)
 
 
-def text_report(plan: Plan) -> str:
+def text_report(plan: Plan, consent: Sequence[PurposeImpact] = ()) -> str:
     """ANSI-styled; click.echo drops the styles when stdout is not a terminal."""
     lines = [click.style(f"Environment {plan.environment}", bold=True)]
     if plan.changes:
@@ -133,6 +135,10 @@ def text_report(plan: Plan) -> str:
             note = " [orphan: carries the auth0-actions header]" if action.orphan else ""
             lines.append(f"  {action.name} ({', '.join(action.triggers) or 'no trigger'}){note}")
     lines.extend(_bindings_text(plan))
+    if consent:
+        lines.append("")
+        lines.append(click.style("Consent impact:", fg="yellow", bold=True))
+        lines.extend(click.style(f"  {line}", fg="yellow") for line in impact_lines(consent))
     lines.append("")
     summary = summary_line(plan)
     if not plan.changes:
@@ -141,8 +147,9 @@ def text_report(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def json_report(plan: Plan) -> str:
-    return json.dumps(plan.data, indent=2, sort_keys=True)
+def json_report(plan: Plan, consent: Sequence[PurposeImpact] = ()) -> str:
+    data = {**plan.data, "consent_impact": [impact.data for impact in consent]}
+    return json.dumps(data, indent=2, sort_keys=True)
 
 
 def _fence(diff: str) -> list[str]:
@@ -152,7 +159,7 @@ def _fence(diff: str) -> list[str]:
     return [f"{fence}diff", diff.rstrip("\n"), fence]
 
 
-def markdown_report(plan: Plan) -> str:
+def markdown_report(plan: Plan, consent: Sequence[PurposeImpact] = ()) -> str:
     """For a pull-request comment: a summary, a table of changes, diffs in ```diff fences."""
     lines = [f"### auth0-actions plan: `{plan.environment}`", "", f"**{summary_line(plan)}**", ""]
     if plan.changes:
@@ -196,6 +203,8 @@ def markdown_report(plan: Plan) -> str:
             live = " → ".join(f"`{n}`" for n in lists["live"]) or "(none)"
             lines.append(f"Bindings `{trigger}` now: {live}  ")
         lines.append(f"Bindings `{trigger}` after apply: {planned}")
+    if consent:
+        lines += ["", "#### Consent impact", "", *(f"- {line}" for line in impact_lines(consent))]
     warned = interleaving_warnings(plan)
     if warned:
         lines += ["", *(f"> **{line}**" for line in warned)]

@@ -45,6 +45,7 @@ from auth0_actions.config import Project
 from auth0_actions.errors import Auth0ActionsError
 from auth0_actions.files import write_atomic
 from auth0_actions.plan.changes import Plan
+from auth0_actions.plan.consent_impact import PurposeImpact, consent_impact
 from auth0_actions.plan.planner import build_plan
 from auth0_actions.plan.state import DesiredState, LiveState, open_states
 from auth0_actions.tenant_client import LiveModule, LiveVersion, ModulePin
@@ -190,6 +191,9 @@ class Snapshot:
     live: LiveState
     plan: Plan
     push_secrets: frozenset[str] = frozenset()
+    # What the plan means for users' consent (plan's report only: counts move
+    # between plan and apply, so they are no part of what a saved plan pins).
+    consent: tuple[PurposeImpact, ...] = ()
 
 
 def snapshot(
@@ -202,11 +206,13 @@ def snapshot(
     environ: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Plan the environment as ``plan`` does, keeping both states (nothing is written)."""
-    with open_states(tenant, environment, environ) as (_, desired, live):
+    with open_states(tenant, environment, environ) as (client, desired, live):
         plan = build_plan(
             desired, live, allow_delete=allow_delete, push_secrets=push_secrets, adopt=adopt
         )
-        return Snapshot(desired, live, plan, push_secrets)
+        policy = tenant.environment(environment).consent
+        impacts = consent_impact(policy, desired, live, client)
+        return Snapshot(desired, live, plan, push_secrets, impacts)
 
 
 def saved_plan_data(snap: Snapshot) -> dict[str, Any]:

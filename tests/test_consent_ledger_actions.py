@@ -88,7 +88,11 @@ def _python_ledger(events: list[dict[str, Any]], max_events: int) -> dict[str, A
     decisions = [
         ledgers.NewEvent(
             purpose=e["purpose"],
-            decision="withdrawn" if e["event"] == "withdrawn" else "given" if e["given"] else "declined",
+            decision="withdrawn"
+            if e["event"] == "withdrawn"
+            else "given"
+            if e["given"]
+            else "declined",
             version=e["version"],
             at=e["at"],
             method=e["method"],
@@ -102,7 +106,9 @@ def _python_ledger(events: list[dict[str, Any]], max_events: int) -> dict[str, A
     return ledgers.append(None, decisions, KEY, max_events=max_events)
 
 
-def _given(policy: ConsentPolicy, hashes: dict[str, dict[str, str]], purpose: str, **kw: Any) -> ledgers.NewEvent:
+def _given(
+    policy: ConsentPolicy, hashes: dict[str, dict[str, str]], purpose: str, **kw: Any
+) -> ledgers.NewEvent:
     fields: dict[str, Any] = {
         "purpose": purpose,
         "decision": "given",
@@ -119,7 +125,9 @@ def _given(policy: ConsentPolicy, hashes: dict[str, dict[str, str]], purpose: st
 def _login(pool: SandboxPool, project: Path, user: dict[str, Any]) -> dict[str, Any]:
     login = registry.get("post-login")
     event = login.build_event({"user": user})
-    reply = pool.call({"op": login.id, "units": _login_units(project), "event": event, "resume": None})
+    reply = pool.call(
+        {"op": login.id, "units": _login_units(project), "event": event, "resume": None}
+    )
     assert reply.result is not None, reply.failure
     reply.result["event"] = event
     return reply.result
@@ -145,7 +153,12 @@ def _continue(
         },
         SESSION,
     )
-    request = {**event["request"], "method": "POST", "query": {"state": STATE}, "body": {"session_token": token}}
+    request = {
+        **event["request"],
+        "method": "POST",
+        "query": {"state": STATE},
+        "body": {"session_token": token},
+    }
     reply = pool.call(
         {
             "op": login.id,
@@ -163,7 +176,8 @@ def _asked(result: dict[str, Any]) -> list[dict[str, Any]]:
     query = parse_qs(urlsplit(result["redirect"]["url"]).query)
     assert set(query) == {"session_token"}  # the contract needs no other parameter
     decoded = decode_token(query["session_token"][0], SESSION)
-    assert decoded is not None and decoded["signature_valid"]
+    assert decoded is not None
+    assert decoded["signature_valid"]
     purposes: list[dict[str, Any]] = decoded["claims"]["purposes"]
     return purposes
 
@@ -173,7 +187,12 @@ def test_a_signup_writes_a_ledger_python_verifies_and_would_write_byte_for_byte(
 ) -> None:
     signup = registry.get("pre-user-registration")
     event = signup.build_event(
-        {"request": {"language": "de", "body": {"ulp-terms_accepted": "on", "ulp-marketing_opt_in": "on"}}}
+        {
+            "request": {
+                "language": "de",
+                "body": {"ulp-terms_accepted": "on", "ulp-marketing_opt_in": "on"},
+            }
+        }
     )
     unit = _unit(project, "consent-at-signup", {"CONSENT_LEDGER_SECRET": LEDGER})
     reply = pool.call({"op": signup.id, "units": [unit], "event": event, "resume": None})
@@ -257,7 +276,8 @@ def test_a_declined_required_purpose_is_recorded_then_denied(
     assert done["status"] == "denied"
     assert done["deny"]["reason"] == policy.on_decline.reason
     state = done["app_metadata"]["consent_ledger"]["state"]
-    assert state["terms"]["given"] is False and state["marketing"]["given"] is True
+    assert state["terms"]["given"] is False
+    assert state["marketing"]["given"] is True
 
 
 @pytest.mark.parametrize(
@@ -448,7 +468,9 @@ def test_a_ledger_edited_outside_the_tool_denies_the_login(
 def test_without_the_ledger_secret_the_login_fails_closed(project: Path, pool: SandboxPool) -> None:
     login = registry.get("post-login")
     unit = _unit(project, "consent-redirect", {"CONSENT_SESSION_SECRET": SESSION})
-    reply = pool.call({"op": login.id, "units": [unit], "event": login.build_event(), "resume": None})
+    reply = pool.call(
+        {"op": login.id, "units": [unit], "event": login.build_event(), "resume": None}
+    )
     assert reply.result is not None, reply.failure
     assert reply.result["status"] == "denied"
     assert "Consent cannot be recorded" in reply.result["deny"]["reason"]

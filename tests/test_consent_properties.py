@@ -40,9 +40,10 @@ MAX_EVENTS = 8  # the smallest allowed: long sequences fold into the summary
 HARNESS = """
 exports.onExecutePostLogin = async (event, api) => {
   const input = event.user.app_metadata;
-  const ledger = appendEvents(input.start, input.decisions, event.secrets.CONSENT_LEDGER_SECRET, input.max);
+  const secret = event.secrets.CONSENT_LEDGER_SECRET;
+  const ledger = appendEvents(input.start, input.decisions, secret, input.max);
   api.user.setAppMetadata("out", ledger);
-  api.user.setAppMetadata("problems", ledgerProblems(ledger, event.secrets.CONSENT_LEDGER_SECRET));
+  api.user.setAppMetadata("problems", ledgerProblems(ledger, secret));
   for (const [key, value] of Object.entries(mirrorUpdate(event.user.user_metadata, ledger))) {
     api.user.setUserMetadata(key, value);
   }
@@ -79,7 +80,9 @@ DECISION = st.fixed_dictionaries(
         "purpose": st.sampled_from(["terms", "marketing", "analytics"]),
         "decision": st.sampled_from(["given", "given", "declined", "withdrawn"]),
         "version": st.sampled_from(["2026-11-01", "2027-01-01", "1.10"]),
-        "at": st.integers(0, 10**12).map(lambda ms: f"2026-{ms % 12 + 1:02d}-01T00:00:00.{ms % 1000:03d}Z"),
+        "at": st.integers(0, 10**12).map(
+            lambda ms: f"2026-{ms % 12 + 1:02d}-01T00:00:00.{ms % 1000:03d}Z"
+        ),
         "method": st.sampled_from(list(ledgers.METHODS)),
         "text_sha256": st.none() | st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
         "language": st.none() | st.sampled_from(["en", "de"]),
@@ -130,9 +133,13 @@ def test_the_actions_append_exactly_as_python_and_keep_unrelated_metadata(
     key = SECRET.encode()
     valid = _valid(first + then)
     start_decisions, more = valid[: len(first)], valid[len(first) :]
-    start = ledgers.append(
-        None, [ledgers.NewEvent(**d) for d in start_decisions], key, max_events=MAX_EVENTS
-    ) if start_decisions else None
+    start = (
+        ledgers.append(
+            None, [ledgers.NewEvent(**d) for d in start_decisions], key, max_events=MAX_EVENTS
+        )
+        if start_decisions
+        else None
+    )
     expected = ledgers.append(
         start, [ledgers.NewEvent(**d) for d in more], key, max_events=MAX_EVENTS
     )

@@ -433,7 +433,8 @@ def test_the_signup_prompt_comes_from_tenant_yaml(tmp_path: Path) -> None:
     )
     # Ticked, it is posted like the terms box (a ulp- field: the request body).
     body, metadata = prompt.split({"ulp-agreed": "true", "ulp-offers": "true"})
-    assert body == {"ulp-agreed": "true", "ulp-offers": "true"} and metadata == {}
+    assert body == {"ulp-agreed": "true", "ulp-offers": "true"}
+    assert metadata == {}
     assert prompt.split({"ulp-agreed": "true"})[0] == {"ulp-agreed": "true"}
     assert SignupPrompt.for_project(tmp_path / "missing") == SignupPrompt()
 

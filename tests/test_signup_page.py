@@ -156,7 +156,8 @@ def test_a_universal_login_signup_with_consent_reaches_the_app_with_a_ledger(
         ("marketing", "given", "signup"),
     ]
     record = user["user_metadata"]["consent"]  # the readable mirror
-    assert record["given"] is True and record["terms_version"] == TERMS
+    assert record["given"] is True
+    assert record["terms_version"] == TERMS
     [signup] = tenant.logs(q="type:ss")
     [login] = tenant.logs(q="type:s")
     assert login["user_id"] == signup["user_id"]
@@ -211,7 +212,8 @@ def test_a_lock_style_signup_stores_the_answers_and_the_first_login_writes_the_l
     ]
     assert metadata["consent"]["given"] is True
     # The raw answers replaced by the ledger.
-    assert "terms_accepted" not in metadata and "marketing_opt_in" not in metadata
+    assert "terms_accepted" not in metadata
+    assert "marketing_opt_in" not in metadata
     page.close()
 
 

@@ -111,9 +111,7 @@ def seed_ledger(
             )
         )
     try:
-        return ledgers.append(
-            None, decisions, secret.encode(), max_events=policy.ledger.max_events
-        )
+        return ledgers.append(None, decisions, secret.encode(), max_events=policy.ledger.max_events)
     except ValueError as exc:
         raise ConfigError(f"ledger: {exc}") from None
 
@@ -168,7 +166,7 @@ def seed_consent(
     ledger: Sequence[Mapping[str, Any]],
     policy_ctx_secret: tuple[ConsentPolicy, Mapping[str, Any], str | None],
 ) -> None:
-    """A scenario's starting consent: the seed record in user_metadata, the ledger in app_metadata."""
+    """A scenario's starting consent: the seed record (user_metadata), the ledger (app_metadata)."""
     policy, ctx, secret = policy_ctx_secret
     if record is not None:
         user["user_metadata"] = write_record(user.get("user_metadata") or {}, record, policy)

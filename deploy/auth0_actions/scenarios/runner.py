@@ -33,8 +33,14 @@ from auth0_actions.sandbox.modules import merged_dependencies, unit_modules
 from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
-from auth0_actions.scenarios.consent_io import decode_token, ledger_view, page_claims, read_record
-from auth0_actions.scenarios.consent_io import seed_consent, sign_token
+from auth0_actions.scenarios.consent_io import (
+    decode_token,
+    ledger_view,
+    page_claims,
+    read_record,
+    seed_consent,
+    sign_token,
+)
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
 from auth0_actions.scenarios.modules import pinned_for
 from auth0_actions.triggers import registry
@@ -321,7 +327,7 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
 
 
 def consent_context_of(policy: ConsentPolicy, root: Path) -> dict[str, Any]:
-    """The templates' consent context, plus ``purpose.<id>`` for ``!policy purpose.terms.version``."""
+    """The templates' consent context, plus ``purpose.<id>`` (``!policy purpose.terms.version``)."""
     context = consent_context(policy, root)
     context["purpose"] = {p["id"]: p for p in context["purposes"]}
     return context

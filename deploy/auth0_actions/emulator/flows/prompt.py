@@ -65,8 +65,10 @@ def _purpose_boxes(consent: Mapping[str, Any], in_body: bool) -> tuple[PurposeBo
     languages = consent.get("languages") or ["en"]
     boxes = []
     for purpose in consent.get("purposes") or []:
-        if not isinstance(purpose, Mapping) or purpose.get("required") or not purpose.get(
-            "signup_field"
+        if (
+            not isinstance(purpose, Mapping)
+            or purpose.get("required")
+            or not purpose.get("signup_field")
         ):
             continue
         titles = purpose.get("title") or {}

@@ -99,7 +99,8 @@ def _without_signup_action(root: Path) -> None:
     lines = text[:start].splitlines(keepends=True)
     while lines and lines[-1].lstrip().startswith("#"):
         lines.pop()
-    end = text.index("\n\n", start) + 1
+    # Up to the next blank line, or the end of the file (the last entry).
+    end = text.find("\n\n", start) + 1 or len(text)
     path.write_text("".join(lines) + text[end:], encoding="utf-8")
     for leftover in (root / "rules_templates").glob(f"{SIGNUP_ACTION}.*"):
         leftover.unlink()

@@ -3,12 +3,13 @@
 Universal Login's signup prompt sends its custom fields (``ulp-`` names) to the
 pre-user-registration trigger in ``event.request.body``
 (https://auth0.com/docs/customize/login-pages/universal-login/customize-signup-and-login-prompts);
-the scaffold's ``consent-at-signup`` Action turns the consent checkbox into the consent
-record the new user is created with. The record must be one the post-login Actions
-accept: the user signs up, logs in, and is neither asked again nor rewritten. The user
-is created with the metadata the pre-user-registration actions set
+the scaffold's ``consent-at-signup`` Action turns the consent checkboxes into the consent
+ledger the new user is created with (app_metadata, with its readable mirror in
+user_metadata). The ledger must be one the post-login Actions accept: the user signs
+up, logs in, and is neither asked again nor rewritten. The user is created with the
+metadata the pre-user-registration actions set
 (https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/pre-user-registration-trigger/pre-user-registration-api-object),
-and the login sees it in ``event.user.user_metadata``.
+and the login sees it in ``event.user``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from auth0_actions.scaffold import init_project
 from auth0_actions.triggers import registry
 
 SECRET = "test-session-secret-0123456789abcdef"
+LEDGER = "test-ledger-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def _unit(project: Path, name: str, secrets: dict[str, str] | None = None) -> di
         "name": name,
         "code": path.read_text(),
         "filename": str(path),
-        "secrets": secrets or {},
+        "secrets": {"CONSENT_LEDGER_SECRET": LEDGER, **(secrets or {})},
         "deps_dir": None,
     }
 
@@ -73,27 +75,39 @@ def test_a_universal_login_signup_with_consent_logs_in_without_being_asked_again
         {
             "op": signup.id,
             "units": [_unit(project, "consent-at-signup")],
-            "event": signup.build_event({"request": {"body": {"ulp-terms_accepted": "on"}}}),
+            "event": signup.build_event(
+                {"request": {"body": {"ulp-terms_accepted": "on", "ulp-marketing_opt_in": "on"}}}
+            ),
             "resume": None,
         }
     )
     assert created.result is not None, created.failure
     assert created.result["status"] == "completed"
     stored = created.result["user_metadata"]
-    assert stored, "the signup wrote the consent record"
+    app_metadata = created.result["app_metadata"]
+    assert stored, "the signup wrote the consent mirror"
+    assert app_metadata["consent_ledger"]["state"]["terms"]["given"] is True
 
     login = registry.get("post-login")
     units = [
         _unit(project, "consent-on-first-login"),
         _unit(project, "consent-redirect", {"CONSENT_SESSION_SECRET": SECRET}),
     ]
-    event = login.build_event({"user": {"user_metadata": stored}, "stats": {"logins_count": 1}})
+    event = login.build_event(
+        {
+            "user": {"user_metadata": stored, "app_metadata": app_metadata},
+            "stats": {"logins_count": 1},
+        }
+    )
     first = pool.call({"op": login.id, "units": units, "event": event, "resume": None})
     assert first.result is not None, first.failure
     assert first.result["status"] == "completed"
     assert first.result["redirect"] is None  # not sent to the consent page
-    assert [c["type"] for c in first.result["commands"]] == []  # nothing rewritten
+    # Nothing rewritten: the only command is the marketing claim.
+    assert [c["type"] for c in first.result["commands"]] == ["idToken.setCustomClaim"]
     assert first.result["user_metadata"] == stored
+    assert first.result["app_metadata"] == app_metadata
+    assert first.result["id_token_claims"] == {"https://example.com/consent/marketing": True}
 
 
 def test_a_signup_without_consent_creates_no_user_and_says_why(
@@ -115,3 +129,4 @@ def test_a_signup_without_consent_creates_no_user_and_says_why(
     assert refused.result["deny"]["user_message"] == reason
     assert "signup without consent" in refused.result["deny"]["reason"]
     assert refused.result["user_metadata"] == {}
+    assert refused.result["app_metadata"] == {}

@@ -1,205 +1,178 @@
-"""Property: any sequence of grant, withdraw, terms bump and unrelated metadata writes
-keeps every unrelated user_metadata key intact and the consent record consistent.
+"""Property: for any sequence of decisions, the Actions' ledger is the Python reference's.
 
-One emulator is served on loopback for the module and reached over real HTTP
-through TenantClient; the user is reset in the emulator's store before each
-example. Runs are derandomized (no example database), so CI sees the same
-examples every time.
+The consent Actions append to the ledger in JavaScript
+(rules_templates/_consent_ledger.js.j2), the CLI and the self-service page in
+Python (deploy/auth0_actions/consent/ledger.py). Whatever the decisions
+(purposes, given / declined / withdrawn, methods, languages, IPs, reasons
+with any Unicode text, enough to fold events into the summary), both must
+write the same bytes: the same hashes, macs, summary and state, a ledger
+``verify`` accepts, and the same user_metadata mirror, which keeps every
+unrelated user_metadata key. The JavaScript runs as it ships: the rendered
+consent-redirect Action of a project ``init`` wrote, in the sandbox, with a
+handler appended that hands it the decisions.
+
+Runs are derandomized (no example database), so CI sees the same examples
+every time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auth0_actions.config import ConsentPolicy, load_tenant
 from auth0_actions.config.model import MetadataLayout
-from auth0_actions.consent.operations import grant, withdraw
-from auth0_actions.consent.record import ConsentRecord, RecordLayout, js_truthy, status_of
-from auth0_actions.emulator.app import Emulator
-from auth0_actions.emulator.server import ServerThread
-from auth0_actions.secrets import Secret
-from auth0_actions.target import Target
-from auth0_actions.tenant_client import RetryPolicy, TenantClient
+from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.mirror import mirror_patch
+from auth0_actions.render import TemplateRenderer, units_for
+from auth0_actions.sandbox.pool import SandboxPool
+from auth0_actions.triggers import registry
 
-USER_ID = "auth0|property"
-LAYOUTS: tuple[Literal["nested", "root"], ...] = ("nested", "root")
+SECRET = "property-ledger-secret-ü-0123456789"  # non-ASCII: the key is its UTF-8 bytes
+MAX_EVENTS = 8  # the smallest allowed: long sequences fold into the summary
 
-
-@dataclass
-class Served:
-    app: Emulator
-    client: TenantClient
-    base: ConsentPolicy
+# Appended to the rendered Action: the ledger functions are in scope.
+HARNESS = """
+exports.onExecutePostLogin = async (event, api) => {
+  const input = event.user.app_metadata;
+  const secret = event.secrets.CONSENT_LEDGER_SECRET;
+  const ledger = appendEvents(input.start, input.decisions, secret, input.max);
+  api.user.setAppMetadata("out", ledger);
+  api.user.setAppMetadata("problems", ledgerProblems(ledger, secret));
+  for (const [key, value] of Object.entries(mirrorUpdate(event.user.user_metadata, ledger))) {
+    api.user.setUserMetadata(key, value);
+  }
+};
+"""
 
 
 @pytest.fixture(scope="module")
-def served(scaffolded: Path) -> Iterator[Served]:
-    app = Emulator()
-    server = ServerThread(app).start()
-    registered = app.oauth.register()
-    target = Target(
-        "test",
-        server.base_url.split("://", 1)[1],
-        server.base_url,
-        registered.client_id,
-        Secret(registered.client_secret),
-        {},
-    )
-    client = TenantClient.for_target(target, retry=RetryPolicy(attempts=2, backoff_s=0.01))
-    created = httpx.post(  # the one user every example resets and works on
-        f"{server.base_url}/api/v2/users",
-        json={
-            "connection": "Username-Password-Authentication",
-            "user_id": USER_ID.split("|", 1)[1],
-            "email": "property@example.com",
-            "password": "Property-Test-123!",
-        },
-        headers={"authorization": f"Bearer {client.credentials()}"},
-    )
-    assert created.status_code == 201, created.text
-    base = load_tenant(scaffolded / "tenant.yaml").environment("local").consent
-    try:
-        yield Served(app, client, base)
-    finally:
-        client.close()
-        server.stop()
-        app.close()
+def code(scaffolded: Path) -> dict[str, tuple[ConsentPolicy, str]]:
+    """The rendered consent-redirect Action per mirror layout, with the harness."""
+    tenant = load_tenant(scaffolded / "tenant.yaml")
+    base = tenant.environment("local")
+    renderer = TemplateRenderer(tenant.templates_dir, tenant.root)
+    found = {}
+    for layout in ("nested", "root"):
+        policy = base.consent.model_copy(
+            update={"metadata": MetadataLayout(layout=layout, object_key="consent")}  # type: ignore[arg-type]
+        )
+        view = type(base)(base.name, base.settings, policy)
+        [unit] = [u for u in units_for(tenant, view) if u.name == "consent-redirect"]
+        found[layout] = (policy, renderer.render(unit).text + HARNESS)
+    return found
 
 
-def _policy(base: ConsentPolicy, layout: str, terms_version: str) -> ConsentPolicy:
-    return base.model_copy(
-        update={
-            "terms_version": terms_version,
-            "metadata": MetadataLayout(layout=layout, object_key="consent"),  # type: ignore[arg-type]
-        }
-    )
+@pytest.fixture(scope="module")
+def pool() -> Iterator[SandboxPool]:
+    with SandboxPool(1) as opened:
+        yield opened
 
 
-# -- strategies -------------------------------------------------------------------------
-# Metadata keys Auth0 accepts (no '.' or '$'); values without nested nulls (a null
-# at the top level deletes a key, which the model below does too).
-KEYS = st.from_regex(r"[a-z][a-zA-Z0-9_]{0,7}", fullmatch=True)
-LEAVES = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=8)
-NESTED = st.recursive(
-    st.booleans() | st.integers(-1000, 1000) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
-    max_leaves=6,
-)
-VALUES = st.none() | NESTED
-
-Op = tuple[str, Any]
-OPS = st.lists(
-    st.one_of(
-        st.tuples(st.just("grant"), st.none()),
-        st.tuples(
-            st.just("withdraw"), st.none() | st.text(min_size=1, max_size=20).filter(str.strip)
+TEXT = st.text(max_size=12)  # any Unicode, control characters and astral planes included
+DECISION = st.fixed_dictionaries(
+    {
+        "purpose": st.sampled_from(["terms", "marketing", "analytics"]),
+        "decision": st.sampled_from(["given", "given", "declined", "withdrawn"]),
+        "version": st.sampled_from(["2026-11-01", "2027-01-01", "1.10"]),
+        "at": st.integers(0, 10**12).map(
+            lambda ms: f"2026-{ms % 12 + 1:02d}-01T00:00:00.{ms % 1000:03d}Z"
         ),
-        st.tuples(st.just("bump"), st.none()),
-        st.tuples(st.just("write"), st.dictionaries(KEYS, VALUES, min_size=1, max_size=3)),
-    ),
-    min_size=3,
-    max_size=12,
+        "method": st.sampled_from(list(ledgers.METHODS)),
+        "text_sha256": st.none() | st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+        "language": st.none() | st.sampled_from(["en", "de"]),
+        "ip": st.none() | st.sampled_from(["203.0.113.9", "2001:db8::1"]),
+        "reason": st.none() | TEXT,
+    }
 )
-INITIAL_RECORD = st.sampled_from(["none", "valid", "declined", "withdrawn", "outdated"])
+KEYS = st.from_regex(r"[a-z][a-zA-Z0-9_]{0,7}", fullmatch=True).filter(
+    lambda k: k not in ("consent",) and not k.startswith("consent")
+)
+UNRELATED = st.dictionaries(KEYS, st.booleans() | st.integers(-99, 99) | TEXT, max_size=3)
 
 
-def _initial_record(kind: str, layout: RecordLayout, policy: ConsentPolicy) -> dict[str, Any]:
-    if kind == "none":
-        return {}
-    record = ConsentRecord(
-        given=kind != "declined" and kind != "withdrawn",
-        date="2026-01-01T00:00:00.000Z",
-        terms_version="old" if kind == "outdated" else policy.terms_version,
-        method="signup",
-        withdrawn_at="2026-02-01T00:00:00.000Z" if kind == "withdrawn" else None,
-    )
-    return record.to_metadata_patch({}, layout)
+def _valid(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only what the ledger accepts: a withdrawal needs a standing consent."""
+    given: dict[str, bool] = {}
+    kept = []
+    for decision in decisions:
+        if decision["decision"] == "withdrawn" and not given.get(decision["purpose"]):
+            continue
+        given[decision["purpose"]] = decision["decision"] == "given"
+        kept.append(decision)
+    return kept
 
 
-def _reset(served: Served, metadata: dict[str, Any]) -> None:
-    user = served.app.store.get("user", USER_ID)
-    assert user is not None
-    user["user_metadata"] = metadata
-    served.app.store.put("user", USER_ID, user)
-
-
-def _stored(served: Served) -> dict[str, Any]:
-    user = served.client.get_user(USER_ID, fields=("user_metadata",))
-    return dict(user.get("user_metadata") or {})
-
-
-# -- the property -----------------------------------------------------------------------
 @settings(
-    max_examples=35,
+    max_examples=30,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    layout_name=st.sampled_from(LAYOUTS),
-    unrelated=st.dictionaries(KEYS, NESTED, min_size=1, max_size=4),
-    initial=INITIAL_RECORD,
-    ops=OPS,
+    layout=st.sampled_from(["nested", "root"]),
+    first=st.lists(DECISION, max_size=6),
+    then=st.lists(DECISION, min_size=1, max_size=12),
+    unrelated=UNRELATED,
 )
-def test_operations_keep_unrelated_keys_and_a_consistent_record(
-    served: Served,
-    layout_name: str,
+def test_the_actions_append_exactly_as_python_and_keep_unrelated_metadata(
+    code: dict[str, tuple[ConsentPolicy, str]],
+    pool: SandboxPool,
+    layout: str,
+    first: list[dict[str, Any]],
+    then: list[dict[str, Any]],
     unrelated: dict[str, Any],
-    initial: str,
-    ops: list[Op],
 ) -> None:
-    version = 1
-    policy = _policy(served.base, layout_name, f"v{version}")
-    layout = RecordLayout.from_policy(policy)
-    owned = set(layout.metadata_keys())
-    expected = {k: v for k, v in unrelated.items() if k not in owned}
-    _reset(served, {**expected, **_initial_record(initial, layout, policy)})
+    policy, source = code[layout]
+    key = SECRET.encode()
+    valid = _valid(first + then)
+    start_decisions, more = valid[: len(first)], valid[len(first) :]
+    start = (
+        ledgers.append(
+            None, [ledgers.NewEvent(**d) for d in start_decisions], key, max_events=MAX_EVENTS
+        )
+        if start_decisions
+        else None
+    )
+    expected = ledgers.append(
+        start, [ledgers.NewEvent(**d) for d in more], key, max_events=MAX_EVENTS
+    )
 
-    for name, argument in ops:
-        before = status_of(_stored(served), layout, policy.terms_version)
-        if name == "grant":
-            grant(served.client, policy, USER_ID)
-        elif name == "withdraw":
-            withdraw(served.client, policy, USER_ID, reason=argument)
-        elif name == "bump":
-            version += 1
-            policy = _policy(served.base, layout_name, f"v{version}")
-        else:
-            patch = {k: v for k, v in argument.items() if k not in owned}
-            if not patch:
-                continue
-            served.client.update_user_metadata(USER_ID, patch)
-            for key, value in patch.items():
-                if value is None:
-                    expected.pop(key, None)
-                else:
-                    expected[key] = value
+    login = registry.get("post-login")
+    event = login.build_event(
+        {
+            "user": {
+                "user_metadata": unrelated,
+                "app_metadata": {"start": start, "decisions": more, "max": MAX_EVENTS},
+            }
+        }
+    )
+    unit = {
+        "name": "consent-redirect",
+        "code": source,
+        "filename": "consent-redirect.js",
+        "secrets": {"CONSENT_LEDGER_SECRET": SECRET},
+    }
+    reply = pool.call({"op": login.id, "units": [unit], "event": event, "resume": None})
+    assert reply.result is not None, reply.failure
+    assert reply.result["status"] == "completed", reply.result.get("error")
+    written = reply.result["app_metadata"]["out"]
 
-        stored = _stored(served)
-        assert {k: v for k, v in stored.items() if k not in owned} == expected, (name, argument)
-        after = status_of(stored, layout, policy.terms_version)
-        if name == "grant":
-            assert after == "valid"
-        elif name == "withdraw":
-            assert after == "withdrawn"
-        elif name == "bump":
-            assert after == ("outdated" if before == "valid" else before)
-        else:
-            assert after == before
-
-        record = ConsentRecord.from_metadata(stored, layout)
-        if record is not None:
-            # given and withdrawn_at never contradict each other.
-            assert not (record.given and js_truthy(record.withdrawn_at))
-            if name == "withdraw" and before != "withdrawn":
-                reason = argument.strip() if argument is not None else None
-                assert record.withdrawn_reason == reason
+    assert written == expected
+    assert ledgers.verify(written, key) == []
+    assert reply.result["app_metadata"]["problems"] == []
+    # The mirror: what consent/mirror.py computes, beside every unrelated key untouched.
+    mirror = mirror_patch(unrelated, expected, policy)
+    stored = reply.result["user_metadata"]
+    assert {k: v for k, v in stored.items() if k not in mirror} == {
+        k: v for k, v in unrelated.items() if k not in mirror
+    }
+    assert {k: stored.get(k) for k in mirror if mirror[k] is not None} == {
+        k: v for k, v in mirror.items() if v is not None
+    }

@@ -24,7 +24,7 @@ import pytest
 from flows_support import APP, CONNECTION, FlowTenant, handler
 
 from auth0_actions.emulator.flows.credentials import run_credentials_exchange
-from auth0_actions.emulator.flows.prompt import SignupPrompt
+from auth0_actions.emulator.flows.prompt import PurposeBox, SignupPrompt
 
 PASSWORD = "Sup3r-secret-passw0rd"
 PRE = "onExecutePreUserRegistration"
@@ -407,17 +407,35 @@ def test_a_login_that_redirects_keeps_one_execution_until_it_ends(tenant: FlowTe
 def test_the_signup_prompt_comes_from_tenant_yaml(tmp_path: Path) -> None:
     (tmp_path / "tenant.yaml").write_text(
         "consent:\n"
-        "  terms_url: https://example.com/terms\n"
+        "  languages: [de, en]\n"
+        "  purposes:\n"
+        "    - {id: terms, required: true, url: https://example.com/terms}\n"
+        "    - id: marketing\n"
+        "      required: false\n"
+        "      url: https://example.com/marketing\n"
+        "      title: {de: Werbung per E-Mail, en: Marketing email}\n"
+        "      signup_field: offers\n"
+        "    - {id: analytics, required: false, title: {de: Analyse, en: Analytics}}\n"
         "  signup: {field: agreed}\n"
         "environments:\n"
         "  local:\n"
-        "    consent: {terms_url: https://local.example.com/terms}\n",
+        "    consent: {privacy_url: https://local.example.com/privacy}\n",
         encoding="utf-8",
     )
     prompt = SignupPrompt.for_project(tmp_path)
     # consent.signup.universal_login_field defaults to "ulp-" + field (docs/tenant-yaml.md).
     assert prompt.terms_field == "ulp-agreed"
-    assert prompt.terms_url == "https://local.example.com/terms"
+    assert prompt.terms_url == "https://example.com/terms"  # the first required purpose's
+    assert prompt.privacy_url == "https://local.example.com/privacy"
+    # One box per optional purpose with a signup_field, titled in the default language.
+    assert prompt.purposes == (
+        PurposeBox("ulp-offers", "Werbung per E-Mail", "https://example.com/marketing"),
+    )
+    # Ticked, it is posted like the terms box (a ulp- field: the request body).
+    body, metadata = prompt.split({"ulp-agreed": "true", "ulp-offers": "true"})
+    assert body == {"ulp-agreed": "true", "ulp-offers": "true"}
+    assert metadata == {}
+    assert prompt.split({"ulp-agreed": "true"})[0] == {"ulp-agreed": "true"}
     assert SignupPrompt.for_project(tmp_path / "missing") == SignupPrompt()
 
 

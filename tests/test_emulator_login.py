@@ -21,11 +21,16 @@ import pytest
 from emulator_support import login_client, management_token
 
 from auth0_actions.clock import iso_utc
+from auth0_actions.config import load_tenant
+from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.texts import text_hashes
 from auth0_actions.emulator.app import Emulator
 from auth0_actions.emulator.server import ServerThread
 from auth0_actions.scenarios.runner import sign_token
 
 SECRET = "login-flow-secret-0123456789abcdef"
+LEDGER_SECRET = "login-flow-ledger-secret-0123456789"
+MARKETING_CLAIM = "https://example.com/consent/marketing"
 APP = "https://app.example.com/callback"
 PASSWORD = "correct horse battery staple"
 
@@ -72,8 +77,12 @@ def _user(email: str, metadata: dict[str, Any]) -> dict[str, Any]:
 def tenant(scaffolded: Path) -> Iterator[tuple[Emulator, str]]:
     app = Emulator()
     store = app.store
-    first = _action(scaffolded, "consent-on-first-login", {})
-    redirect = _action(scaffolded, "consent-redirect", {"CONSENT_SESSION_SECRET": SECRET})
+    first = _action(scaffolded, "consent-on-first-login", {"CONSENT_LEDGER_SECRET": LEDGER_SECRET})
+    redirect = _action(
+        scaffolded,
+        "consent-redirect",
+        {"CONSENT_SESSION_SECRET": SECRET, "CONSENT_LEDGER_SECRET": LEDGER_SECRET},
+    )
     for action in (first, redirect):
         store.put("action", action["id"], action)
     store.put(
@@ -125,7 +134,35 @@ def exchange(code: str) -> dict[str, str]:
     }
 
 
-def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emulator, str]) -> None:
+def _answer(
+    scaffolded: Path, query: dict[str, str], decisions: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
+    """The consent page's result token for the purposes the session token asks (English)."""
+    incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
+    policy = load_tenant(scaffolded / "tenant.yaml").environment("local").consent
+    hashes = text_hashes(scaffolded, policy)
+    asked = incoming["purposes"]
+    now = int(time.time())
+    token = sign_token(
+        {
+            "iat": now,
+            "exp": now + 60,
+            "sub": incoming["sub"],
+            "iss": incoming["iss"],
+            "state": query["state"],
+            "decisions": decisions,
+            "versions": {p["id"]: p["version"] for p in asked},
+            "texts": {p["id"]: hashes[p["id"]]["en"] for p in asked},
+            "language": "en",
+        },
+        SECRET,
+    )
+    return token, incoming
+
+
+def test_consent_round_trip_records_consent_and_issues_tokens(
+    tenant: tuple[Emulator, str], scaffolded: Path
+) -> None:
     app, base = tenant
     user = _user("new@example.com", {"theme": "dark"})
     app.store.put("user", user["user_id"], user)
@@ -136,23 +173,12 @@ def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emul
     page_url = urlsplit(to_page.headers["location"])
     query = {k: v[-1] for k, v in parse_qs(page_url.query).items()}
     assert page_url.path == "/consent"
-    assert query["terms_version"] == "2026-11-01"
-    incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
+    answer, incoming = _answer(scaffolded, query, {"terms": "given", "marketing": "given"})
     assert incoming["sub"] == user["user_id"]
-
-    now = int(time.time())
-    answer = sign_token(
-        {
-            "iat": now,
-            "exp": now + 60,
-            "sub": incoming["sub"],
-            "iss": incoming["iss"],
-            "state": query["state"],
-            "terms_version": query["terms_version"],
-            "consent": "accepted",
-        },
-        SECRET,
-    )
+    assert [(p["id"], p["version"]) for p in incoming["purposes"]] == [
+        ("terms", "2026-11-01"),
+        ("marketing", "2026-11-01"),
+    ]
     back = browser.post(
         "/continue", params={"state": query["state"]}, data={"session_token": answer}
     )
@@ -164,7 +190,14 @@ def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emul
     stored = app.store.get("user", user["user_id"])
     assert stored["user_metadata"]["theme"] == "dark"
     assert stored["user_metadata"]["consent"]["given"] is True
-    assert stored["user_metadata"]["consent"]["method"] == "redirect"
+    assert stored["user_metadata"]["consent"]["method"] == "page"
+    # The ledger, persisted from the trigger's setAppMetadata, verifies with the key.
+    ledger = stored["app_metadata"]["consent_ledger"]
+    assert ledgers.verify(ledger, LEDGER_SECRET.encode()) == []
+    assert [(e["purpose"], e["method"]) for e in ledger["events"]] == [
+        ("terms", "page"),
+        ("marketing", "page"),
+    ]
 
     tokens = httpx.post(
         f"{base}/oauth/token",
@@ -173,44 +206,37 @@ def test_consent_round_trip_records_consent_and_issues_tokens(tenant: tuple[Emul
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert claims["sub"] == user["user_id"]
     assert claims["aud"] == "app"
+    assert claims[MARKETING_CLAIM] is True
     # A code is good once.
     again = httpx.post(f"{base}/oauth/token", data=exchange(code))
     assert again.status_code == 403
 
 
-def test_decline_ends_at_the_app_with_the_reason(tenant: tuple[Emulator, str]) -> None:
+def test_decline_ends_at_the_app_with_the_reason(
+    tenant: tuple[Emulator, str], scaffolded: Path
+) -> None:
     app, base = tenant
     user = _user("decliner@example.com", {})
     app.store.put("user", user["user_id"], user)
     browser = httpx.Client(base_url=base, follow_redirects=False)
     away = _login(base, "decliner@example.com", browser)
     query = {k: v[-1] for k, v in parse_qs(urlsplit(away.headers["location"]).query).items()}
-    incoming = jwt.decode(query["session_token"], SECRET, algorithms=["HS256"])
-    now = int(time.time())
-    answer = sign_token(
-        {
-            "iat": now,
-            "exp": now + 60,
-            "sub": incoming["sub"],
-            "iss": incoming["iss"],
-            "state": query["state"],
-            "terms_version": query["terms_version"],
-            "consent": "declined",
-        },
-        SECRET,
-    )
+    answer, _ = _answer(scaffolded, query, {"terms": "declined", "marketing": "declined"})
     back = browser.post(
         "/continue", params={"state": query["state"]}, data={"session_token": answer}
     )
     result = parse_qs(urlsplit(back.headers["location"]).query)
     assert result["error"] == ["access_denied"]
     assert "accept the terms" in result["error_description"][0]
-    assert app.store.get("user", user["user_id"])["user_metadata"]["consent"]["given"] is False
+    stored = app.store.get("user", user["user_id"])
+    assert stored["user_metadata"]["consent"]["given"] is False
+    # The decline is evidence too: recorded before the login was denied.
+    assert stored["app_metadata"]["consent_ledger"]["state"]["terms"]["given"] is False
 
 
 def test_signup_consent_needs_no_redirect(tenant: tuple[Emulator, str]) -> None:
     app, base = tenant
-    user = _user("ticked@example.com", {"terms_accepted": "true"})
+    user = _user("ticked@example.com", {"terms_accepted": "true", "marketing_opt_in": "true"})
     app.store.put("user", user["user_id"], user)
     done = _login(base, "ticked@example.com")
     assert done.status_code == 302
@@ -218,6 +244,8 @@ def test_signup_consent_needs_no_redirect(tenant: tuple[Emulator, str]) -> None:
     metadata = app.store.get("user", user["user_id"])["user_metadata"]
     assert "terms_accepted" not in metadata
     assert metadata["consent"]["method"] == "signup"
+    ledger = app.store.get("user", user["user_id"])["app_metadata"]["consent_ledger"]
+    assert sorted(ledger["state"]) == ["marketing", "terms"]
 
 
 def test_wrong_password_and_unknown_state(tenant: tuple[Emulator, str]) -> None:
@@ -251,8 +279,14 @@ def test_login_runs_actions_deployed_and_bound_through_the_api(scaffolded: Path)
         api = httpx.Client(base_url=f"{base}/api/v2", headers={"authorization": f"Bearer {token}"})
         ids = []
         for name, secrets_ in (
-            ("consent-on-first-login", []),
-            ("consent-redirect", [{"name": "CONSENT_SESSION_SECRET", "value": SECRET}]),
+            ("consent-on-first-login", [{"name": "CONSENT_LEDGER_SECRET", "value": SECRET}]),
+            (
+                "consent-redirect",
+                [
+                    {"name": "CONSENT_SESSION_SECRET", "value": SECRET},
+                    {"name": "CONSENT_LEDGER_SECRET", "value": SECRET},
+                ],
+            ),
         ):
             created = api.post(
                 "/actions/actions",

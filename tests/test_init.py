@@ -179,8 +179,11 @@ def test_json_output_lists_the_files(cli: Any, tmp_path: Path) -> None:
 def test_the_scaffold_ships_every_template_of_its_tenant_yaml() -> None:
     files = scaffold().files
     config = yaml.safe_load(files["tenant.yaml"])
-    for unit in [*config["actions"], *config["legacy_rules"]]:
+    for unit in config["actions"]:
         assert f"rules_templates/{unit['template']}" in files
+    # Rules reached end of life on 2026-11-18: the scaffold ships no legacy Rule.
+    assert "legacy_rules" not in config
+    assert not any(name.startswith("rules_templates/legacy-rules/") for name in files)
 
 
 def test_every_scaffold_file_is_shipped_as_package_data() -> None:

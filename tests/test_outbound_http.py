@@ -520,9 +520,9 @@ def _risk_project(project: Path, scenarios: str) -> None:
         "  - name: risk-check\n    template: risk-check.js.j2\n    trigger: post-login\n"
         "    order: 3\n    secrets:\n      RISK_KEY: RISK_KEY\n"
     )
-    marker = "\nlegacy_rules:"
+    marker = "\nactions:\n"
     assert marker in text
-    tenant.write_text(text.replace(marker, "\n" + entry + marker, 1))
+    tenant.write_text(text.replace(marker, marker + entry, 1))
 
 
 def test_scenarios_stub_http_and_check_the_requests(cli: Any, project: Path) -> None:

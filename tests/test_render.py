@@ -32,7 +32,15 @@ from auth0_actions.render.lint import lint_template
 
 ENVIRONMENTS = ("dev", "local", "prod")  # as TENANT_YAML declares them
 ACTIONS = ("consent-on-first-login", "consent-redirect")
-RULES = ("consent-on-first-login-rule", "consent-redirect-rule")
+# A legacy Rule of the project's own: the consent Rules are gone (Rules reached end
+# of life on 2026-11-18), the legacy_rules feature stays for tenants still migrating.
+RULES = ("audit-rule",)
+RULE_TEMPLATE = """\
+function auditRule(user, context, callback) {
+  context.idToken["https://example.com/privacy"] = {{ consent.privacy_url | js }};
+  callback(null, user, context);
+}
+"""
 HEADER_FIELD = re.compile(r"^// (template|template-sha256|values-sha256): (.*)$", re.MULTILINE)
 ON_EXECUTE = "exports.onExecutePostLogin = async (event, api) => {};\n"
 
@@ -52,6 +60,7 @@ environments:
     client_secret_env: AUTH0_DEV_CLIENT_SECRET
     secrets:
       CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_DEV
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET_DEV
     values:
       support_email: privacy@example.com
     consent:
@@ -62,6 +71,7 @@ environments:
     client_secret_env: AUTH0_PROD_CLIENT_SECRET
     secrets:
       CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET_PROD
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET_PROD
     values:
       support_email: privacy@example.com
 
@@ -125,22 +135,20 @@ actions:
     template: consent-on-first-login.js.j2
     trigger: post-login
     order: 1
+    secrets:
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET
   - name: consent-redirect
     template: consent-redirect.js.j2
     trigger: post-login
     order: 2
     secrets:
       CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET
+      CONSENT_LEDGER_SECRET: CONSENT_LEDGER_SECRET
 
 legacy_rules:
-  - name: consent-on-first-login-rule
-    template: legacy-rules/consent-on-first-login.js.j2
+  - name: audit-rule
+    template: legacy-rules/audit.js.j2
     order: 1
-  - name: consent-redirect-rule
-    template: legacy-rules/consent-redirect.js.j2
-    order: 2
-    configuration:
-      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET
 """
 
 # A string that tries every way out of a JavaScript string, template literal,
@@ -300,15 +308,13 @@ _RENDERED: dict[str, dict[str, bytes]] = {}
 @pytest.fixture
 def project(project: Path, cli: Any) -> Path:
     """The shared temporary project with TENANT_YAML, rendered; cwd set to it."""
-    for unit_template in (
-        "consent-on-first-login.js.j2",
-        "consent-redirect.js.j2",
-        "legacy-rules/consent-on-first-login.js.j2",
-        "legacy-rules/consent-redirect.js.j2",
-    ):
+    for unit_template in ("consent-on-first-login.js.j2", "consent-redirect.js.j2"):
         assert (project / "rules_templates" / unit_template).is_file(), (
             f"the project fixture has no rules_templates/{unit_template}"
         )
+    rule = project / "rules_templates" / "legacy-rules" / "audit.js.j2"
+    rule.parent.mkdir(exist_ok=True)
+    rule.write_text(RULE_TEMPLATE, encoding="utf-8", newline="\n")
     (project / "tenant.yaml").write_text(TENANT_YAML, encoding="utf-8", newline="\n")
     shutil.rmtree(project / "actions", ignore_errors=True)
     key = project_inputs_digest(project)
@@ -389,7 +395,8 @@ def test_header_records_provenance_without_timestamps(project: Path, cli: Any) -
         assert all(t.startswith("rules_templates/") for t in listed), path
         names = [t.removeprefix("rules_templates/") for t in listed]
         assert names == sorted(names), path
-        assert "_consent_common.js.j2" in names, path
+        # Every consent Action includes the shared policy; the audit Rule stands alone.
+        assert ("_consent_common.js.j2" in names) == ("legacy-rules" not in path), path
         assert all((templates_dir / n).is_file() for n in names), path
         assert fields["template-sha256"] == expected_template_digest(templates_dir, names), path
         assert re.fullmatch(r"[0-9a-f]{64}", fields["values-sha256"]), path
@@ -585,12 +592,9 @@ def test_changing_a_value_changes_values_digest_and_output(project: Path, cli: A
     before = snapshot(project)
     tenant_yaml = project / "tenant.yaml"
     text = tenant_yaml.read_text("utf-8")
-    old = '      required: true\n      version: "2026-11-01"\n'
-    assert text.count(old) == 1
-    tenant_yaml.write_text(text.replace(old, old.replace("2026-11-01", "2099-01-01")))
-    for language in ("en", "de"):
-        text_file = project / "consent_texts" / f"terms-2099-01-01.{language}.txt"
-        text_file.write_text(f"Terms 2099 ({language})\n", encoding="utf-8")
+    old_url = "privacy_url: https://example.com/legal/privacy\n"
+    assert text.count(old_url) == 1
+    tenant_yaml.write_text(text.replace(old_url, old_url.replace("/privacy", "/privacy-2099")))
     run = failed(cli("render", "--check"))
     ok(cli("render"))
     after = snapshot(project)
@@ -601,7 +605,7 @@ def test_changing_a_value_changes_values_digest_and_output(project: Path, cli: A
         assert f"stale: {path}" in run.out
         assert old["values-sha256"] != new["values-sha256"], path
         assert old["template-sha256"] == new["template-sha256"], path
-        assert b'"2099-01-01"' in after[path], path
+        assert b"/legal/privacy-2099" in after[path], path
 
 
 def test_reordering_keys_in_tenant_yaml_changes_nothing(project: Path, cli: Any) -> None:
@@ -636,7 +640,8 @@ def test_changing_a_template_byte_changes_template_digest(project: Path, cli: An
         assert old["template-sha256"] != new["template-sha256"]
         assert old["values-sha256"] == new["values-sha256"]
         assert new["template-sha256"] == expected_template_digest(
-            project / "rules_templates", ["_consent_common.js.j2", "consent-redirect.js.j2"]
+            project / "rules_templates",
+            ["_consent_common.js.j2", "_consent_ledger.js.j2", "consent-redirect.js.j2"],
         )
         assert after[changed].endswith(b"// one more line\n")
         untouched = f"actions/{env}/consent-on-first-login.js"
@@ -648,6 +653,8 @@ def test_changing_a_template_byte_changes_template_digest(project: Path, cli: An
     ok(cli("render"))
     final = snapshot(project)
     for path in before:
+        if "legacy-rules" in path:  # the audit Rule includes nothing
+            continue
         assert (
             header_fields(final[path].decode())["template-sha256"]
             != (header_fields(after[path].decode())["template-sha256"])
@@ -702,7 +709,7 @@ def test_all_renders_every_environment(project: Path, cli: Any, args: tuple[str,
     shutil.rmtree(project / "actions")
     run = ok(cli("render", *args))
     assert set(snapshot(project)) == expected_outputs()
-    assert "rendered 12 files" in run.out
+    assert "rendered 9 files" in run.out
 
 
 def test_unknown_environment_lists_environments(project: Path, cli: Any) -> None:
@@ -743,7 +750,7 @@ def test_check_reports_stale_missing_and_unexpected_and_writes_nothing(
 ) -> None:
     pristine = snapshot(project)
     stale = project / "actions/dev/consent-redirect.js"
-    stale.write_bytes(stale.read_bytes().replace(b"CONSENT.termsVersion", b"'hand-edited'", 1))
+    stale.write_bytes(stale.read_bytes().replace(b"CONSENT.recordPurpose", b"'hand-edited'", 1))
     (project / "actions/prod/consent-on-first-login.js").unlink()
     (project / "actions/local/extra.js").write_text("exports.x = 1;\n")
     (project / "actions/dev/legacy-rules/old-rule.js").write_text("function r() {}\n")
@@ -770,7 +777,7 @@ def test_check_reports_stale_missing_and_unexpected_and_writes_nothing(
     assert files["actions/local/extra.js"] == "unexpected"
     assert files["actions/dev/legacy-rules/old-rule.js"] == "unexpected"
     assert files["actions/dev/consent-on-first-login.js"] == "ok"
-    assert len(files) == 14
+    assert len(files) == 11  # 9 rendered, 2 unexpected
     assert snapshot(project) == edited
 
     # --env narrows the check to that environment.
@@ -971,8 +978,7 @@ def test_invalid_javascript_fails_node_check_and_writes_nothing(project: Path, c
     # Also change a value, so a partial write would show up in the other files.
     tenant_yaml = project / "tenant.yaml"
     tenant_yaml.write_text(
-        tenant_yaml.read_text("utf-8").replace("token_ttl_seconds: 600", "token_ttl_seconds: 900"),
-        "utf-8",
+        tenant_yaml.read_text("utf-8").replace("legal/privacy", "legal/privacy-2099"), "utf-8"
     )
     add_action(
         project,
@@ -1031,9 +1037,9 @@ def test_declared_secret_read_renders_with_name_in_header(project: Path, cli: An
 
 
 def test_undeclared_configuration_read_in_rule_is_refused(project: Path, cli: Any) -> None:
-    template = project / "rules_templates/legacy-rules/consent-on-first-login.js.j2"
+    template = project / "rules_templates/legacy-rules/audit.js.j2"
     source = template.read_text("utf-8")
-    marker = "  const metadata = user.user_metadata || {};\n"
+    marker = "  callback(null, user, context);\n"
     assert marker in source
     template.write_text(
         source.replace(marker, "  const extra = configuration.EXTRA_KEY;\n" + marker, 1), "utf-8"

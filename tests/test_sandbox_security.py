@@ -58,9 +58,10 @@ from attack_support import (
 )
 from emulator_support import login_client
 
+from auth0_actions.consent import ledger as ledgers
 from auth0_actions.emulator.tenant import LocalTenant
 from auth0_actions.node import selected_node
-from auth0_actions.sandbox.event import HOSTNAME, build_event, rules_inputs
+from auth0_actions.sandbox.event import HOSTNAME, build_event
 from auth0_actions.sandbox.isolation import (
     API_BLOCK,
     BUBBLEWRAP,
@@ -1141,45 +1142,47 @@ class TestStateLeftForOtherActions:
             assert request_id is not None
             assert_no_leak(request_id, **channels)
 
-    def test_a_patched_timing_safe_equal_does_not_open_the_consent_rule(
+    def test_a_patched_timing_safe_equal_does_not_open_the_consent_ledger(
         self, lone: SandboxPool, scaffolded: Path, canary: str
     ) -> None:
-        """The legacy consent Rule must reject an all-zero signature whatever ran before."""
-        rule = (scaffolded / "actions/local/legacy-rules/consent-redirect-rule.js").read_text()
-        event = build_event({"request": {"query": {"state": "rule-state-1"}}})
-        user, context = rules_inputs(event)
-        context["protocol"] = "redirect-callback"
-        now = int(time.time())
-        claims = {"iat": now, "exp": now + 300, "sub": user["user_id"], "iss": HOSTNAME}
-        claims |= {"state": "rule-state-1", "terms_version": "2026-11-01", "consent": "accepted"}
+        """The consent redirect Action must refuse forged ledger macs whatever ran before.
 
-        def continue_with(signature: str | None) -> dict[str, Any]:
-            token = _token(claims, canary, signature)
-            context["request"] = {**context["request"], "body": {"session_token": token}}
-            reply = lone.call(
-                {
-                    "op": "rules",
-                    "units": [
-                        {
-                            "name": "consent-redirect-rule",
-                            "code": rule,
-                            "filename": "/rules/consent-redirect-rule.js",
-                            "deps_dir": None,
-                        }
-                    ],
-                    "user": user,
-                    "context": context,
-                    "configuration": {"CONSENT_SESSION_SECRET": canary},
-                    "state": "rule-state-1",
-                }
+        It compares each event's mac with crypto.timingSafeEqual: a hostile action
+        that patched crypto in its own worker must not make that compare say yes.
+        """
+        action = (scaffolded / "actions/local/consent-redirect.js").read_text()
+        decisions = [
+            ledgers.NewEvent(
+                purpose=purpose,
+                decision="given",
+                version="2026-11-01",
+                at="2026-11-05T10:00:00.000Z",
+                method="signup",
             )
+            for purpose in ("terms", "marketing")
+        ]
+        signed = ledgers.append(None, decisions, canary.encode(), max_events=40)
+        forged = json.loads(json.dumps(signed))
+        for event in forged["events"]:
+            event["mac"] = "0" * 64  # right length, wrong bytes
+
+        def login(ledger: dict[str, Any]) -> dict[str, Any]:
+            consent = {
+                "name": "consent-redirect",
+                "code": action,
+                "filename": "/actions/consent-redirect.js",
+                "secrets": {"CONSENT_LEDGER_SECRET": canary, "CONSENT_SESSION_SECRET": canary},
+                "deps_dir": None,
+            }
+            reply = post_login(lone, consent, user={"app_metadata": {"consent_ledger": ledger}})
             assert reply.result is not None, reply.failure
             return reply.result
 
-        # Control: the rule accepts the page's properly signed answer.
-        accepted = continue_with(None)
+        # Control: the signed ledger stands (the marketing claim), the forged one does not.
+        accepted = login(signed)
         assert accepted["status"] == "completed", accepted["error"]
-        assert accepted["user_metadata"]["consent"]["given"] is True
+        assert accepted["id_token_claims"] == {"https://example.com/consent/marketing": True}
+        assert login(forged)["status"] == "denied"
         patch = (
             "try { require('crypto').timingSafeEqual = () => true; } catch (e) {}"
             " try { Object.defineProperty(require('crypto'), 'timingSafeEqual',"
@@ -1187,9 +1190,9 @@ class TestStateLeftForOtherActions:
         )
         for _ in range(2):
             post_login(lone, hostile(f"{patch} leak(api, loot);"))
-            forged = continue_with("A" * 43)  # 32 zero bytes
-            assert forged["status"] == "unauthorized", forged["status"]
-            assert "consent" not in forged["user_metadata"]
+            refused = login(forged)
+            assert refused["status"] == "denied", refused["status"]
+            assert refused["id_token_claims"] == {}
 
     def test_an_action_validating_a_token_rejects_a_zero_signature(
         self, lone: SandboxPool, canary: str
@@ -1616,8 +1619,8 @@ def add_hostile_action(project: Path, code: str, cli: Any) -> None:
     entry = (
         "  - name: hostile\n    template: hostile.js.j2\n    trigger: post-login\n    order: 9\n"
     )
-    last = "      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET\n"  # consent-redirect's secrets
-    text = tenant.read_text(encoding="utf-8").replace(last, last + entry, 1)
+    first = "\nactions:\n"  # the list's first entry: the position does not matter, order does
+    text = tenant.read_text(encoding="utf-8").replace(first, first + entry, 1)
     tenant.write_text(text, encoding="utf-8")
     rendered = cli("render", "--env", "local")
     assert rendered.code == 0, rendered.err
@@ -1639,12 +1642,12 @@ def test_auth0_actions_test_reveals_no_other_secret_or_host_file(
     )
     (project / "rules_templates" / "hostile.scenarios.yaml").write_text(
         f"pipeline: {{action: [hostile, consent-redirect]}}\nforms: [action]\n"
-        f"secrets: {{CONSENT_SESSION_SECRET: {secret}}}\nenvironments: [local]\nscenarios:\n"
+        f"secrets: {{CONSENT_SESSION_SECRET: {secret}, CONSENT_LEDGER_SECRET: {secret}}}\n"
+        "environments: [local]\nscenarios:\n"
         f"  - name: hostile first\n{dump}"
         f"  - name: hostile first again\n{dump}"
         "  - name: hostile after\n    pipeline: {action: [consent-redirect, hostile]}\n"
-        "    record: {given: true, date: '2026-11-02T09:00:00.000Z', terms_version: !policy "
-        "terms_version, text_url: !policy terms_url, method: signup, ip: 198.51.100.1}\n"
+        "    ledger: [{purpose: terms}, {purpose: marketing}]\n"
         f"{dump}",
         encoding="utf-8",
     )

@@ -24,8 +24,9 @@ def _only(project: Path, text: str, name: str = "probe") -> Path:
 HEADER = """\
 pipeline:
   action: [consent-redirect]
-  rule: [consent-redirect-rule]
-secrets: {CONSENT_SESSION_SECRET: scenario-secret-0123456789abcdef}
+secrets:
+  CONSENT_SESSION_SECRET: scenario-secret-0123456789abcdef
+  CONSENT_LEDGER_SECRET: scenario-ledger-secret-0123456789abcdef
 variants: {nested: {}}
 environments: [local]
 scenarios:
@@ -54,10 +55,10 @@ def test_a_failure_shows_file_line_and_a_diff(cli: Any, project: Path) -> None:
     run = cli("test")
     assert run.code == 1
     assert "FAILED probe::wrong on purpose [local/nested/action]" in run.out
-    assert "rules_templates/probe.scenarios.yaml:8: wrong on purpose" in run.out
+    assert "rules_templates/probe.scenarios.yaml:9: wrong on purpose" in run.out
     assert "-completed" in run.out
     assert "+redirected" in run.out
-    assert "0 passed, 2 failed" in run.out
+    assert "0 passed, 1 failed" in run.out
 
 
 def test_json_and_junit_reports(cli: Any, project: Path, tmp_path: Path) -> None:
@@ -76,23 +77,23 @@ def test_json_and_junit_reports(cli: Any, project: Path, tmp_path: Path) -> None
     run = cli("test", "--output", "json", "--junit-xml", str(junit))
     assert run.code == 1
     report = run.json()
-    assert report["summary"] == {**report["summary"], "total": 3, "passed": 2, "failed": 1}
+    assert report["summary"] == {**report["summary"], "total": 2, "passed": 1, "failed": 1}
     failed = [c for c in report["cases"] if not c["passed"]]
     assert failed[0]["mismatches"][0]["path"] == "status"
     assert failed[0]["mismatches"][0]["expected"] == "denied"
     assert failed[0]["mismatches"][0]["actual"] == "redirected"
     suite = ET.parse(junit).getroot()  # noqa: S314 (a report this run wrote)
-    assert suite.get("tests") == "3"
+    assert suite.get("tests") == "2"
     assert suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1
 
 
 def test_k_selects_cases(cli: Any, project: Path) -> None:
-    run = cli("test", "-k", "FORGED ANSWER", "--env", "local", "--output", "json")
+    run = cli("test", "-k", "SIGNED WITH ANOTHER", "--env", "local", "--output", "json")
     assert run.code == 0
     ids = [c["id"] for c in run.json()["cases"]]
     assert ids
-    assert all("forged answer" in i for i in ids)
+    assert all("signed with another" in i for i in ids)
     assert cli("test", "-k", "no-such-scenario-anywhere").code == 1
 
 
@@ -151,7 +152,14 @@ def test_sandbox_run_prints_the_recorded_commands(cli: Any, project: Path, tmp_p
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"connection": {"name": "google-oauth2", "strategy": "google"}}))
     secrets = tmp_path / "secrets.json"
-    secrets.write_text(json.dumps({"CONSENT_SESSION_SECRET": "adhoc-secret-0123456789"}))
+    secrets.write_text(
+        json.dumps(
+            {
+                "CONSENT_SESSION_SECRET": "adhoc-secret-0123456789",
+                "CONSENT_LEDGER_SECRET": "adhoc-ledger-secret-0123456789",
+            }
+        )
+    )
     run = cli(
         "sandbox",
         "run",
@@ -179,7 +187,7 @@ def test_sandbox_run_fails_cleanly_on_broken_code(cli: Any, tmp_path: Path) -> N
 def test_pytest_collects_scenario_files(project: Path, pytester_like: Any) -> None:
     _only(project, HEADER + "  - name: collected\n    expect: {status: redirected}\n")
     done = pytester_like(project, "rules_templates")
-    assert "2 passed" in done.stdout, done.stdout
+    assert "1 passed" in done.stdout, done.stdout
     # As `auth0-actions test` does, the run names the isolation level it had.
     from auth0_actions.sandbox.isolation import detect_isolation
 

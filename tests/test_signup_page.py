@@ -1,18 +1,20 @@
 """The local tenant's pages: a Universal-Login-like sign-in and signup, in a real browser.
 
 Headless Chromium (Debian's /usr/bin/chromium) starts a login, follows the
-form's "Sign up" link, signs up with the consent checkbox, and lands at the
+form's "Sign up" link, signs up with the consent checkboxes (the terms, and
+one unticked box per optional purpose with a signup_field), and lands at the
 application with a code: the signup ran pre-user-registration, then the login
-ran post-login for the new user, whose consent record the Management API then
-shows. Two ways the checkbox reaches the actions, as Auth0 has them:
+ran post-login for the new user, whose consent ledger (app_metadata) and its
+mirror (user_metadata) the Management API then shows. Two ways the checkboxes
+reach the actions, as Auth0 has them:
 
 - Universal Login's signup prompt: a custom field named ``ulp-...``, given to
   pre-user-registration in ``event.request.body``
   (https://auth0.com/docs/customize/login-pages/universal-login/customize-signup-and-login-prompts);
-  the scaffold's consent-at-signup Action writes the record before the user exists;
+  the scaffold's consent-at-signup Action writes the ledger before the user exists;
 - a Lock signup (``mustAcceptTerms`` and ``additionalSignUpFields``,
   https://auth0.com/docs/libraries/lock/lock-configuration): the answer stored
-  in ``user_metadata``, turned into the record by consent-on-first-login at
+  in ``user_metadata``, turned into the ledger by consent-on-first-login at
   the first login.
 
 These tests fail, never skip, when Chromium is missing: `./dev test` installs it.
@@ -23,19 +25,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flows_support import APP, FlowTenant
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from auth0_actions.emulator.flows.prompt import SignupField, SignupPrompt
+from auth0_actions.consent import ledger as ledgers
+from auth0_actions.emulator.flows.prompt import PurposeBox, SignupField, SignupPrompt
 from auth0_actions.scaffold import init_project
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery staple"
 TERMS = "2026-11-01"
+LEDGER_SECRET = secrets.token_hex(24)
+MARKETING = "News and offers by email"  # the scaffold's marketing title (en, the default)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +71,13 @@ def tenant(rendered: Path) -> Iterator[FlowTenant]:
         "post-login",
         ("consent-on-first-login", (rendered / "consent-on-first-login.js").read_text()),
         ("consent-redirect", (rendered / "consent-redirect.js").read_text()),
-        secrets={"consent-redirect": {"CONSENT_SESSION_SECRET": session}},
+        secrets={
+            "consent-on-first-login": {"CONSENT_LEDGER_SECRET": LEDGER_SECRET},
+            "consent-redirect": {
+                "CONSENT_SESSION_SECRET": session,
+                "CONSENT_LEDGER_SECRET": LEDGER_SECRET,
+            },
+        },
     )
     try:
         yield served
@@ -85,7 +97,9 @@ def _arrivals(page: Page) -> list[str]:
     return seen
 
 
-def _sign_up(tenant: FlowTenant, page: Page, email: str, *, tick: bool) -> None:
+def _sign_up(
+    tenant: FlowTenant, page: Page, email: str, *, tick: bool, marketing: bool = False
+) -> None:
     page.goto(
         f"{tenant.base}/authorize?client_id=app&redirect_uri={APP}&state=s1&scope=openid%20email"
     )
@@ -95,34 +109,54 @@ def _sign_up(tenant: FlowTenant, page: Page, email: str, *, tick: bool) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     if tick:
-        page.get_by_role("checkbox").check()
+        page.get_by_role("checkbox", name="I agree to the").check()
+    if marketing:
+        page.get_by_role("checkbox", name=MARKETING).check()
 
 
-def _record(tenant: FlowTenant, email: str) -> dict[str, object]:
+def _user(tenant: FlowTenant, email: str) -> dict[str, Any]:
     [user] = tenant.api.get("/users-by-email", params={"email": email}).json()
-    metadata: dict[str, object] = user["user_metadata"]
-    return metadata
+    found: dict[str, Any] = user
+    return found
 
 
-def test_a_universal_login_signup_with_consent_reaches_the_app_with_a_record(
-    tenant: FlowTenant, rendered: Path, browser: Browser
-) -> None:
+def _bind_signup(tenant: FlowTenant, rendered: Path) -> None:
     tenant.bind(
         "pre-user-registration",
         ("consent-at-signup", (rendered / "consent-at-signup.js").read_text()),
+        secrets={"consent-at-signup": {"CONSENT_LEDGER_SECRET": LEDGER_SECRET}},
     )
+
+
+def test_a_universal_login_signup_with_consent_reaches_the_app_with_a_ledger(
+    tenant: FlowTenant, rendered: Path, browser: Browser
+) -> None:
+    _bind_signup(tenant, rendered)
+    # The project's own prompt: tenant.yaml's terms link and its marketing purpose.
+    tenant.app.flows.signup_prompt = SignupPrompt.for_project(rendered.parent.parent)
     page = browser.new_page()
     arrivals = _arrivals(page)
     _sign_up(tenant, page, "ana@example.com", tick=True)
-    assert page.get_by_role("link", name="Terms of Service").count() == 0  # no URL configured
+    assert page.get_by_role("link", name="Terms of Service").get_attribute("href") == (
+        f"https://example.com/legal/terms/{TERMS}"
+    )
+    # Recital 32: the optional purpose's box is there, and not ticked for the user.
+    assert not page.get_by_role("checkbox", name=MARKETING).is_checked()
+    page.get_by_role("checkbox", name=MARKETING).check()
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{APP}**")
 
     assert "code" in parse_qs(urlsplit(arrivals[-1]).query), arrivals
-    record = _record(tenant, "ana@example.com")["consent"]
-    assert isinstance(record, dict)
+    user = _user(tenant, "ana@example.com")
+    ledger = user["app_metadata"]["consent_ledger"]
+    assert ledgers.verify(ledger, LEDGER_SECRET.encode()) == []
+    # Written by pre-user-registration, one event per purpose ticked.
+    assert [(e["purpose"], e["event"], e["method"]) for e in ledger["events"]] == [
+        ("terms", "given", "signup"),
+        ("marketing", "given", "signup"),
+    ]
+    record = user["user_metadata"]["consent"]  # the readable mirror
     assert record["given"] is True
-    assert record["method"] == "signup"  # written by pre-user-registration
     assert record["terms_version"] == TERMS
     [signup] = tenant.logs(q="type:ss")
     [login] = tenant.logs(q="type:s")
@@ -133,10 +167,7 @@ def test_a_universal_login_signup_with_consent_reaches_the_app_with_a_record(
 def test_the_signup_page_refuses_an_unticked_box_and_keeps_the_form(
     tenant: FlowTenant, rendered: Path, browser: Browser
 ) -> None:
-    tenant.bind(
-        "pre-user-registration",
-        ("consent-at-signup", (rendered / "consent-at-signup.js").read_text()),
-    )
+    _bind_signup(tenant, rendered)
     # Without the browser's own check (the box is `required`), the server refuses too.
     tenant.app.flows.signup_prompt = SignupPrompt(must_accept_terms=False)
     page = browser.new_page()
@@ -150,17 +181,18 @@ def test_the_signup_page_refuses_an_unticked_box_and_keeps_the_form(
     page.close()
 
 
-def test_a_lock_style_signup_stores_the_answer_and_the_first_login_writes_the_record(
+def test_a_lock_style_signup_stores_the_answers_and_the_first_login_writes_the_ledger(
     tenant: FlowTenant, browser: Browser
 ) -> None:
     tenant.app.flows.signup_prompt = SignupPrompt(
         terms_field="terms_accepted",
         terms_url="https://example.com/legal/terms",
         fields=(SignupField("company", "Company", required=True),),
+        purposes=(PurposeBox("marketing_opt_in", MARKETING),),
     )
     page = browser.new_page()
     arrivals = _arrivals(page)
-    _sign_up(tenant, page, "cy@example.com", tick=True)
+    _sign_up(tenant, page, "cy@example.com", tick=True, marketing=True)
     assert page.get_by_role("link", name="Terms of Service").get_attribute("href") == (
         "https://example.com/legal/terms"
     )
@@ -169,13 +201,19 @@ def test_a_lock_style_signup_stores_the_answer_and_the_first_login_writes_the_re
     page.wait_for_url(f"{APP}**")
 
     assert "code" in parse_qs(urlsplit(arrivals[-1]).query), arrivals
-    metadata = _record(tenant, "cy@example.com")
+    user = _user(tenant, "cy@example.com")
+    metadata = user["user_metadata"]
     assert metadata["company"] == "Acme"  # an additional signup field, in user_metadata
-    record = metadata["consent"]
-    assert isinstance(record, dict)
-    assert record["given"] is True
-    assert record["method"] == "signup"
-    assert "terms_accepted" not in metadata  # the raw answer replaced by the record
+    ledger = user["app_metadata"]["consent_ledger"]
+    assert ledgers.verify(ledger, LEDGER_SECRET.encode()) == []
+    assert [(e["purpose"], e["method"]) for e in ledger["events"]] == [
+        ("terms", "signup"),
+        ("marketing", "signup"),
+    ]
+    assert metadata["consent"]["given"] is True
+    # The raw answers replaced by the ledger.
+    assert "terms_accepted" not in metadata
+    assert "marketing_opt_in" not in metadata
     page.close()
 
 

@@ -64,8 +64,8 @@ def test_command(
 ) -> int:
     """Run every scenario in rules_templates/*.scenarios.yaml in the sandbox.
 
-    Each scenario runs for every environment, policy variant and form (the
-    Action and its legacy Rule) it names. The code under test is the rendered
+    Each scenario runs for every environment, policy variant and form (an
+    Action, or a legacy Rule) it names. The code under test is the rendered
     code; a stale actions/ is refused. A failure shows expected against actual.
     Every report names the sandbox's isolation level.
     """

@@ -141,6 +141,15 @@ def signup_page(
             f'<label class="check"><input type="checkbox" name="{escape(prompt.terms_field)}" '
             f'value="true"{required}><span>I agree to the {what}</span></label>'
         )
+    for box in prompt.purposes:
+        # Optional: never ticked in advance (GDPR Recital 32), never required.
+        label = escape(box.label)
+        if box.url:
+            label = f'{label} (<a href="{escape(box.url)}">details</a>)'
+        parts.append(
+            f'<label class="check"><input type="checkbox" name="{escape(box.name)}" '
+            f'value="true"><span>{label}</span></label>'
+        )
     login = "/u/login?" + urlencode({"tx": tx_id})
     parts += [
         '<button type="submit">Continue</button></form>',

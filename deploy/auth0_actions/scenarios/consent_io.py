@@ -1,8 +1,10 @@
-"""What the consent page signs, and the consent record as scenarios read and write it.
+"""What the consent page signs, and consent records as scenarios read and write them.
 
-The scenario runner plays the consent page (it signs the session token the
-page would POST back to /continue) and reads the consent record from the
-resulting metadata in the variant's layout; tests sign tokens the same way.
+The scenario runner plays the consent page (it signs the result token the
+page would POST back to /continue, one decision per purpose asked), seeds
+and reads the consent ledger in app_metadata, and reads the seed's record
+(the ledger's readable mirror) in the variant's layout; tests sign tokens
+the same way.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auth0_actions.config import ConsentPolicy
+from auth0_actions.consent import ledger as ledgers
 from auth0_actions.errors import ConfigError
 
 
@@ -73,3 +76,100 @@ def write_record(
         base = dict(existing) if isinstance(existing, Mapping) else {}
         return {**metadata, policy.metadata.object_key: {**base, **stored}}
     return {**metadata, **stored}
+
+
+# --- the consent ledger in app_metadata ---------------------------------------
+def seed_ledger(
+    entries: Sequence[Mapping[str, Any]],
+    policy: ConsentPolicy,
+    ctx: Mapping[str, Any],
+    secret: str | None,
+) -> dict[str, Any]:
+    """A ledger of ``entries`` ({purpose, decision, version?, at, method, language?}),
+    signed with ``secret``, as the consent tools would have written it."""
+    if not secret:
+        raise ConfigError("ledger: the scenario needs a CONSENT_LEDGER_SECRET to sign it with")
+    purposes = {p["id"]: p for p in ctx["purposes"]}
+    decisions = []
+    for number, entry in enumerate(entries, start=1):
+        purpose = purposes.get(entry["purpose"])
+        if purpose is None:
+            raise ConfigError(
+                f"ledger[{number}]: unknown purpose {entry['purpose']!r}; "
+                f"known: {', '.join(purposes)}"
+            )
+        language = entry.get("language") or policy.languages[0]
+        decisions.append(
+            ledgers.NewEvent(
+                purpose=purpose["id"],
+                decision=entry["decision"],
+                version=entry.get("version") or purpose["version"],
+                at=entry["at"],
+                method=entry["method"],
+                text_sha256=purpose["texts"].get(language),
+                language=language,
+            )
+        )
+    try:
+        return ledgers.append(None, decisions, secret.encode(), max_events=policy.ledger.max_events)
+    except ValueError as exc:
+        raise ConfigError(f"ledger: {exc}") from None
+
+
+def ledger_view(
+    app_metadata: Mapping[str, Any], policy: ConsentPolicy, secret: str | None
+) -> dict[str, Any] | None:
+    """The ledger as scenarios judge it: its state, its events in short, whether it verifies."""
+    ledger = ledgers.read(app_metadata, policy.ledger.key)
+    if ledger is None:
+        return None
+    key = secret.encode() if secret else None
+    return {
+        "state": ledger.get("state"),
+        "events": [
+            {name: event.get(name) for name in VIEW_FIELDS}
+            for event in ledger.get("events") or []
+            if isinstance(event, Mapping)
+        ],
+        "summary": ledger.get("summary") is not None,
+        "problems": [f"{f.problem} {f.seq}: {f.detail}" for f in ledgers.verify(ledger, key)],
+    }
+
+
+VIEW_FIELDS = ("seq", "purpose", "event", "given", "version", "method", "language", "text_sha256")
+
+
+def page_claims(
+    asked: Sequence[Mapping[str, Any]],
+    answer: str,
+    decisions: Mapping[str, str],
+    language: str | None,
+    ctx: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a consent page signs for the purposes it was asked (the token contract)."""
+    shown = language or ctx["languages"][0]
+    texts = {p["id"]: p["texts"] for p in ctx["purposes"]}
+    claims: dict[str, Any] = {
+        "versions": {p["id"]: p.get("version") for p in asked},
+        "texts": {p["id"]: (texts.get(p["id"]) or {}).get(shown) for p in asked},
+        "language": shown,
+    }
+    if answer != "none" or decisions:
+        chosen = {p["id"]: answer for p in asked if answer != "none"}
+        claims["decisions"] = {**chosen, **decisions}
+    return claims
+
+
+def seed_consent(
+    user: dict[str, Any],
+    record: Mapping[str, Any] | None,
+    ledger: Sequence[Mapping[str, Any]],
+    policy_ctx_secret: tuple[ConsentPolicy, Mapping[str, Any], str | None],
+) -> None:
+    """A scenario's starting consent: the seed record (user_metadata), the ledger (app_metadata)."""
+    policy, ctx, secret = policy_ctx_secret
+    if record is not None:
+        user["user_metadata"] = write_record(user.get("user_metadata") or {}, record, policy)
+    if ledger:
+        built = seed_ledger(ledger, policy, ctx, secret)
+        user["app_metadata"] = {**(user.get("app_metadata") or {}), policy.ledger.key: built}

@@ -1,7 +1,7 @@
 """Scenario files: behaviour cases for rendered actions, in YAML.
 
 ``rules_templates/<template>.scenarios.yaml`` holds the cases for one
-template (and its legacy Rule variant). Each case starts from a realistic
+template. Each case starts from a realistic
 login event, runs steps (execute; the consent page's answer; a raw
 /continue) through the pipeline in the sandbox, and compares what the
 actions did with ``expect``. Matching is by subset for mappings (``match:
@@ -120,14 +120,21 @@ class TokenTweaks(_Model):
     sub: str | None = None
     iss: str | None = None
     state: str | None = None
-    terms_version: str | PolicyRef | None = None
     omit: bool = Field(False, description="Send no session_token at all.")
     claims: dict[str, Any] = Field(default_factory=dict, description="Extra or replaced claims.")
     parameter: Literal["body", "query"] = "body"
 
 
 class ConsentPageAnswer(_Model):
-    answer: Literal["accepted", "declined", "none"] = "accepted"
+    """The consent page's answer: one decision per purpose the session token asks."""
+
+    answer: Literal["given", "declined", "none"] = Field(
+        "given", description="The decision for every purpose asked; none: no decisions at all."
+    )
+    decisions: dict[str, Literal["given", "declined"]] = Field(
+        default_factory=dict, description="Per purpose id, overriding answer."
+    )
+    language: str | None = Field(None, description="The language shown (default: the first).")
     token: TokenTweaks = Field(default_factory=TokenTweaks)
     secret_name: str = "CONSENT_SESSION_SECRET"  # noqa: S105 (a name)
 
@@ -151,6 +158,17 @@ class Step(_Model):
         return "execute"
 
 
+class LedgerEntry(_Model):
+    """One decision of a consent ledger to start with (signed with CONSENT_LEDGER_SECRET)."""
+
+    purpose: str
+    decision: Literal["given", "declined", "withdrawn"] = "given"
+    version: str | PolicyRef | None = Field(None, description="Default: the purpose's current.")
+    at: str = "2026-11-05T10:00:00.000Z"
+    method: str = "signup"
+    language: str | None = Field(None, description="Default: the first language.")
+
+
 class Scenario(_Model):
     name: str = Field(min_length=1)
     forms: list[Form] | None = None
@@ -163,6 +181,9 @@ class Scenario(_Model):
     event: dict[str, Any] = Field(default_factory=dict)
     record: dict[str, Any] | None = Field(
         None, description="A consent record to start with, written in the variant's layout."
+    )
+    ledger: list[LedgerEntry] | None = Field(
+        None, description="A consent ledger to start with, in app_metadata."
     )
     secrets: dict[str, str] | None = None
     http: list[dict[str, Any]] | None = Field(
@@ -202,6 +223,7 @@ EXPECT_KEYS = {
     "redirect",
     "token",
     "consent",
+    "ledger",
     "user_metadata",
     "app_metadata",
     "writes",

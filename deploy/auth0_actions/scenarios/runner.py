@@ -1,7 +1,7 @@
 """Run scenario cases in the sandbox and judge them.
 
-A case is one scenario for one environment, policy variant and form (the
-Action, or its legacy Rule). The runner renders the code the way `render`
+A case is one scenario for one environment, policy variant and form (an
+Action, or a legacy Rule). The runner renders the code the way `render`
 does (a variant renders the templates again with its consent overrides),
 drives the login through the pipeline step by step, as Auth0 would between
 the browser, the consent page and /continue, and compares the outcome with
@@ -33,7 +33,14 @@ from auth0_actions.sandbox.modules import merged_dependencies, unit_modules
 from auth0_actions.sandbox.outbound import Exchange, parse_stubs
 from auth0_actions.sandbox.pool import SandboxPool
 from auth0_actions.scenarios.compare import Mismatch, compare_value, resolve_policy_refs
-from auth0_actions.scenarios.consent_io import decode_token, read_record, sign_token, write_record
+from auth0_actions.scenarios.consent_io import (
+    decode_token,
+    ledger_view,
+    page_claims,
+    read_record,
+    seed_consent,
+    sign_token,
+)
 from auth0_actions.scenarios.model import Form, LoadedScenarios, Scenario, Step
 from auth0_actions.scenarios.modules import pinned_for
 from auth0_actions.triggers import registry
@@ -74,6 +81,8 @@ class Outcome:
     redirect: dict[str, Any] | None = None
     token: dict[str, Any] | None = None
     consent: dict[str, Any] | None = None
+    # The consent ledger in app_metadata: state, events in short, verification problems.
+    ledger: dict[str, Any] | None = None
     user_metadata: dict[str, Any] = field(default_factory=dict)
     app_metadata: dict[str, Any] = field(default_factory=dict)
     writes: list[list[Any]] = field(default_factory=list)
@@ -220,10 +229,13 @@ class ScenarioRunner:
         event = trigger.build_event(
             resolve_policy_refs(spec.event, ctx), resolve_policy_refs(scenario.event, ctx)
         )
-        if scenario.record is not None:
-            record = resolve_policy_refs(scenario.record, ctx)
-            user = event.setdefault("user", {})
-            user["user_metadata"] = write_record(user.get("user_metadata") or {}, record, policy)
+        if scenario.record is not None or scenario.ledger is not None:
+            seed_consent(
+                event.setdefault("user", {}),
+                resolve_policy_refs(scenario.record, ctx),
+                [resolve_policy_refs(e.model_dump(), ctx) for e in scenario.ledger or []],
+                (policy, ctx, secrets.get("CONSENT_LEDGER_SECRET")),
+            )
         units = self._units(case, names, code, secrets)
         driver = (
             _ActionDriver(self.pool, units, event, trigger, exchange)
@@ -235,6 +247,9 @@ class ScenarioRunner:
         outcome = driver.outcome()
         outcome.requests = exchange.requests
         outcome.consent = read_record(outcome.user_metadata, policy)
+        outcome.ledger = ledger_view(
+            outcome.app_metadata, policy, secrets.get("CONSENT_LEDGER_SECRET")
+        )
         if outcome.redirect and "session_token" in outcome.redirect["query"]:
             outcome.token = decode_token(
                 outcome.redirect["query"]["session_token"], secrets.get("CONSENT_SESSION_SECRET")
@@ -312,7 +327,10 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
 
 
 def consent_context_of(policy: ConsentPolicy, root: Path) -> dict[str, Any]:
-    return consent_context(policy, root)
+    """The templates' consent context, plus ``purpose.<id>`` (``!policy purpose.terms.version``)."""
+    context = consent_context(policy, root)
+    context["purpose"] = {p["id"]: p for p in context["purposes"]}
+    return context
 
 
 def _with_state(url: str, state: str) -> str:
@@ -395,17 +413,15 @@ class _Driver:
                 f"step {number}: no secret {page.secret_name} to sign the answer with"
             )
         now = int(now_s())
-        terms = resolve_policy_refs(tweaks.terms_version, ctx) if tweaks.terms_version else None
         claims: dict[str, Any] = {
             "iat": now,
             "exp": now + tweaks.expires_in,
             "sub": tweaks.sub or incoming_claims.get("sub") or self.event["user"]["user_id"],
             "iss": tweaks.iss or incoming_claims.get("iss") or self.event["request"]["hostname"],
             "state": tweaks.state or self.state,
-            "terms_version": terms or self.redirect["query"].get("terms_version"),
         }
-        if page.answer != "none":
-            claims["consent"] = page.answer
+        asked = incoming_claims.get("purposes") or []
+        claims.update(page_claims(asked, page.answer, page.decisions, page.language, ctx))
         claims.update(resolve_policy_refs(tweaks.claims, ctx))
         token = sign_token(claims, secret, tweaks.alg)
         (body if tweaks.parameter == "body" else query)["session_token"] = token

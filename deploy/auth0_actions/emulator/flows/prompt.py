@@ -13,6 +13,9 @@ field, named as tenant.yaml's ``consent.signup.universal_login_field`` names
 it, which is what the consent-at-signup Action reads; named like
 ``consent.signup.field`` instead (no ``ulp-``), it lands in ``user_metadata``
 as a Lock signup's checkbox does, for the consent-on-first-login Action.
+Each optional purpose with a ``signup_field`` gets its own checkbox, never
+ticked in advance (GDPR Recital 32), named the same way (``ulp-`` + the field
+when the terms box is a ``ulp-`` field).
 """
 
 from __future__ import annotations
@@ -49,6 +52,39 @@ class SignupField:
 
 
 @dataclass(frozen=True)
+class PurposeBox:
+    """An optional purpose's checkbox: unticked, labelled with its title, linking its text."""
+
+    name: str
+    label: str
+    url: str | None = None
+
+
+def _purpose_boxes(consent: Mapping[str, Any], in_body: bool) -> tuple[PurposeBox, ...]:
+    """One box per optional purpose with a signup_field, labelled in the default language."""
+    languages = consent.get("languages") or ["en"]
+    boxes = []
+    for purpose in consent.get("purposes") or []:
+        if (
+            not isinstance(purpose, Mapping)
+            or purpose.get("required")
+            or not purpose.get("signup_field")
+        ):
+            continue
+        titles = purpose.get("title") or {}
+        label = titles.get(languages[0]) if isinstance(titles, Mapping) else None
+        field_name = str(purpose["signup_field"])
+        boxes.append(
+            PurposeBox(
+                name=BODY_PREFIX + field_name if in_body else field_name,
+                label=str(label or purpose.get("id")),
+                url=purpose.get("url"),
+            )
+        )
+    return tuple(boxes)
+
+
+@dataclass(frozen=True)
 class SignupPrompt:
     """What the signup page asks for besides email and password."""
 
@@ -57,18 +93,23 @@ class SignupPrompt:
     privacy_url: str | None = None
     must_accept_terms: bool = True
     fields: tuple[SignupField, ...] = field(default_factory=tuple)
+    purposes: tuple[PurposeBox, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_consent(cls, consent: Mapping[str, Any]) -> SignupPrompt:
-        """From tenant.yaml's ``consent`` block: its signup checkbox and terms links."""
+        """From tenant.yaml's ``consent`` block: the terms box (every required purpose,
+        linking the first one's text), the privacy link, the optional purposes' boxes."""
         signup = consent.get("signup") or {}
         name = signup.get("universal_login_field") or BODY_PREFIX + str(
             signup.get("field") or "terms_accepted"
         )
+        purposes = [p for p in consent.get("purposes") or [] if isinstance(p, Mapping)]
+        required = next((p for p in purposes if p.get("required")), {})
         return cls(
             terms_field=name,
-            terms_url=consent.get("terms_url"),
+            terms_url=required.get("url"),
             privacy_url=consent.get("privacy_url"),
+            purposes=_purpose_boxes(consent, name.startswith(BODY_PREFIX)),
         )
 
     @classmethod
@@ -100,6 +141,11 @@ class SignupPrompt:
         if self.terms_field and form.get(self.terms_field):
             target = body if self.terms_field.startswith(BODY_PREFIX) else metadata
             target[self.terms_field] = str(form[self.terms_field])
+        for box in self.purposes:
+            if form.get(box.name):
+                (body if box.name.startswith(BODY_PREFIX) else metadata)[box.name] = str(
+                    form[box.name]
+                )
         for extra in self.fields:
             value = str(form.get(extra.name) or "").strip()
             if value:

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 0b90aad46ea4d66731489c87d12d830caf2d2930e07de7f29ef63185499c1a7b
+// template-sha256: 5dab83a9bc0dd4e62e2db84bd309a3238169f80af23987135de47c3ddf97ed96
 // values-sha256: 7a72fec3a3d20ab5362874efba90e5fd336687a8ed2d65f72e56d98b47d2472d
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
@@ -48,7 +48,8 @@ const CONSENT = {
   "withdrawnReason": "Consent was withdrawn. Contact support to restore access."
 };
 
-// In tenant.yaml order: the consent page shows them in this order.
+// In tenant.yaml order: the consent page shows them in this order. One JSON
+// literal, which `plan` reads from the live code to report the consent impact.
 const PURPOSES = [
   {
   "id": "terms",
@@ -71,7 +72,7 @@ const PURPOSES = [
   },
   "url": null,
   "version": "2026-11-01"
-},
+}
 ];
 
 // Generic reasons: the details go to the log, never to the application.

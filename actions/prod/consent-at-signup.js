@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-at-signup (pre-user-registration, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
-// template-sha256: d841a3c64cc99efb5ee137cb9d620dffcfda1ed2e5cc5315db993a2109231f90
+// template-sha256: 67cc5cbc6e974822fd3acfe4c9c921714c05eff70cba68e63b2597fbba474c3b
 // values-sha256: 0e6865ce913dd62b4dae3a00e4f4a533379159fd3abdd8157f9b26fe4f20322b
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
@@ -57,7 +57,8 @@ const CONSENT = {
   "withdrawnReason": "Consent was withdrawn. Contact support to restore access."
 };
 
-// In tenant.yaml order: the consent page shows them in this order.
+// In tenant.yaml order: the consent page shows them in this order. One JSON
+// literal, which `plan` reads from the live code to report the consent impact.
 const PURPOSES = [
   {
   "id": "terms",
@@ -80,7 +81,7 @@ const PURPOSES = [
   },
   "url": null,
   "version": "2026-11-01"
-},
+}
 ];
 
 // Generic reasons: the details go to the log, never to the application.

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: 54323daf78f9f8c64e5c3e91c8a28cfe55f08bb6e1e24154df31002418e2fd1a
+// template-sha256: 18be2677c83b426264f072493c006477792e391f3e86249c408f632c1f15a900
 // values-sha256: bf7fc8de47acbee31c9595d150ea1795fd4f01990958de24411906e613bc0dfe
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
@@ -56,7 +56,8 @@ const CONSENT = {
   "withdrawnReason": "Consent was withdrawn. Contact support to restore access."
 };
 
-// In tenant.yaml order: the consent page shows them in this order.
+// In tenant.yaml order: the consent page shows them in this order. One JSON
+// literal, which `plan` reads from the live code to report the consent impact.
 const PURPOSES = [
   {
   "id": "terms",
@@ -79,7 +80,7 @@ const PURPOSES = [
   },
   "url": null,
   "version": "2026-11-01"
-},
+}
 ];
 
 // Generic reasons: the details go to the log, never to the application.

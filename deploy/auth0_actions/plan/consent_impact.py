@@ -14,13 +14,13 @@ same name:
   decline then denies; becoming optional asks no one.
 
 **Where the live purposes come from.** The consent Actions render the
-policy as one JSON literal, ``const CONSENT = {...};`` (the ``js`` filter:
-JSON, sorted keys, hardened escapes). The literal is read with a JSON
-decoder from the rendered code and from the live action's deployed code
-(its draft when nothing is deployed), the same way on both sides:
-``purposes`` as a list (or map) of objects with ``id``, ``version`` and
-``required``; code rendered before purposes existed carries
-``termsVersion``, read as the record purpose's version. Code without such a
+purposes as one JSON array, ``const PURPOSES = [...];`` (the ``js`` filter:
+JSON, sorted keys, hardened escapes), of objects with ``id``, ``version``
+and ``required``. The literal is read with a JSON decoder from the rendered
+code and from the live action's deployed code (its draft when nothing is
+deployed), the same way on both sides; ``purposes`` inside ``const CONSENT
+= {...}`` is read too, and code rendered before purposes existed carries
+``termsVersion`` there, read as the record purpose's version. Code without such a
 literal, or one that does not parse, gives no impact: never a failed plan.
 
 **Counting.** One user search per figure, ``include_totals`` and one user
@@ -48,6 +48,7 @@ from auth0_actions.plan.state import DesiredState, LiveState
 from auth0_actions.tenant_client import TenantClient
 
 CONSENT_LITERAL = "const CONSENT = "
+PURPOSES_LITERAL = "const PURPOSES = "
 ImpactKind = Literal["version", "added", "removed", "required", "optional"]
 
 
@@ -108,15 +109,21 @@ class PurposeImpact:
         }
 
 
-def consent_literal(code: str) -> dict[str, Any] | None:
-    """The rendered ``const CONSENT = {...}`` object in action code, or None."""
-    start = code.find(CONSENT_LITERAL)
+def _literal(code: str, prefix: str) -> Any:
+    """The JSON value rendered after ``prefix`` in action code, or None."""
+    start = code.find(prefix)
     if start < 0:
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(code, start + len(CONSENT_LITERAL))
+        value, _ = json.JSONDecoder().raw_decode(code, start + len(prefix))
     except ValueError:
         return None
+    return value
+
+
+def consent_literal(code: str) -> dict[str, Any] | None:
+    """The rendered ``const CONSENT = {...}`` object in action code, or None."""
+    value = _literal(code, CONSENT_LITERAL)
     return value if isinstance(value, dict) else None
 
 
@@ -131,6 +138,11 @@ def _purpose(entry: Any) -> tuple[str, LivePurpose] | None:
 
 def live_purposes(code: str, record_purpose: str) -> dict[str, LivePurpose] | None:
     """The purposes rendered into live code (see the module docstring), or None."""
+    listed = _literal(code, PURPOSES_LITERAL)
+    if isinstance(listed, list):
+        found = [p for p in (_purpose(e) for e in listed) if p is not None]
+        if found:
+            return dict(found)
     literal = consent_literal(code)
     if literal is None:
         return None

@@ -66,13 +66,13 @@ def _unit(project: Path, name: str, secrets: dict[str, str]) -> dict[str, Any]:
     return {"name": name, "code": path.read_text(), "filename": str(path), "secrets": secrets}
 
 
-def _login_units(project: Path) -> list[dict[str, Any]]:
+def _login_units(project: Path, ledger_secret: str = LEDGER) -> list[dict[str, Any]]:
     return [
-        _unit(project, "consent-on-first-login", {"CONSENT_LEDGER_SECRET": LEDGER}),
+        _unit(project, "consent-on-first-login", {"CONSENT_LEDGER_SECRET": ledger_secret}),
         _unit(
             project,
             "consent-redirect",
-            {"CONSENT_SESSION_SECRET": SESSION, "CONSENT_LEDGER_SECRET": LEDGER},
+            {"CONSENT_SESSION_SECRET": SESSION, "CONSENT_LEDGER_SECRET": ledger_secret},
         ),
     ]
 
@@ -122,19 +122,24 @@ def _given(
     return ledgers.NewEvent(**fields)
 
 
-def _login(pool: SandboxPool, project: Path, user: dict[str, Any]) -> dict[str, Any]:
+def _login(
+    pool: SandboxPool, project: Path, user: dict[str, Any], ledger_secret: str = LEDGER
+) -> dict[str, Any]:
     login = registry.get("post-login")
     event = login.build_event({"user": user})
-    reply = pool.call(
-        {"op": login.id, "units": _login_units(project), "event": event, "resume": None}
-    )
+    units = _login_units(project, ledger_secret)
+    reply = pool.call({"op": login.id, "units": units, "event": event, "resume": None})
     assert reply.result is not None, reply.failure
     reply.result["event"] = event
     return reply.result
 
 
 def _continue(
-    pool: SandboxPool, project: Path, first: dict[str, Any], claims: dict[str, Any]
+    pool: SandboxPool,
+    project: Path,
+    first: dict[str, Any],
+    claims: dict[str, Any],
+    ledger_secret: str = LEDGER,
 ) -> dict[str, Any]:
     """The consent page's answer, signed as the page signs it, POSTed to /continue."""
     login = registry.get("post-login")
@@ -162,7 +167,7 @@ def _continue(
     reply = pool.call(
         {
             "op": login.id,
-            "units": _login_units(project),
+            "units": _login_units(project, ledger_secret),
             "event": {**event, "request": request},
             "resume": {"index": first["redirect"]["index"]},
         }
@@ -475,3 +480,34 @@ def test_without_the_ledger_secret_the_login_fails_closed(project: Path, pool: S
     assert reply.result["status"] == "denied"
     assert "Consent cannot be recorded" in reply.result["deny"]["reason"]
     assert not any("ledger-secret" in line["message"] for line in reply.result.get("logs") or [])
+
+
+def test_a_rotated_ledger_key_keeps_verifying_old_events_and_signs_new_ones(
+    project: Path, pool: SandboxPool, policy: ConsentPolicy, hashes: dict[str, dict[str, str]]
+) -> None:
+    """CONSENT_LEDGER_SECRET is a keyring: "new old" signs with new, verifies both."""
+    rotated = f"rotated-ledger-key-0123456789abcdef {LEDGER}"
+    ledger = ledgers.append(
+        None, [_given(policy, hashes, "terms")], KEY, max_events=policy.ledger.max_events
+    )
+    first = _login(pool, project, {"app_metadata": {"consent_ledger": ledger}}, rotated)
+    asked = _asked(first)  # the old key's ledger is trusted: only marketing is asked
+    assert [p["id"] for p in asked] == ["marketing"]
+    done = _continue(
+        pool,
+        project,
+        first,
+        {
+            "decisions": {"marketing": "given"},
+            "versions": {"marketing": _version(policy, "marketing")},
+            "texts": {"marketing": hashes["marketing"]["en"]},
+            "language": "en",
+        },
+        rotated,
+    )
+    assert done["status"] == "completed", done.get("deny")
+    stored = done["app_metadata"]["consent_ledger"]
+    assert ledgers.verify(stored, rotated.encode()) == []
+    # The new event is signed with the new key only, the old one with the old key only.
+    assert [f.seq for f in ledgers.verify(stored, b"rotated-ledger-key-0123456789abcdef")] == [1]
+    assert [f.seq for f in ledgers.verify(stored, KEY)] == [2]

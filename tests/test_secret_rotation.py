@@ -282,6 +282,22 @@ def test_secrets_rotate_replaces_the_local_value_and_never_prints_it(
     assert "NOPE" in unknown.err
 
 
+def test_rotating_the_ledger_key_keeps_the_old_keys_for_stored_macs(
+    project: Path, cli: Any
+) -> None:
+    """CONSENT_LEDGER_SECRET is a keyring: rotation puts a new key first, keeps the old."""
+    assert cli("apply", "--yes").code == 0  # creates the local secrets
+    old = local_values(project)["CONSENT_LEDGER_SECRET"]
+    assert len(old.split()) == 1
+    assert cli("secrets", "rotate", "CONSENT_LEDGER_SECRET").code == 0
+    once = local_values(project)["CONSENT_LEDGER_SECRET"].split()
+    assert len(once) == 2
+    assert once[1] == old
+    assert once[0] != old
+    assert cli("secrets", "rotate", "CONSENT_LEDGER_SECRET").code == 0
+    assert local_values(project)["CONSENT_LEDGER_SECRET"].split()[1:] == once
+
+
 @pytest.mark.remote_envs
 def test_secrets_rotate_of_a_real_environment_points_at_its_variable(
     project: Path, cli: Any

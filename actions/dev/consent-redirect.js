@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-redirect (post-login, order 2, node22), environment dev
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/consent-redirect.js.j2
-// template-sha256: 18be2677c83b426264f072493c006477792e391f3e86249c408f632c1f15a900
+// template-sha256: d959be62fa449dc0ac2edf1d60a296a21f7d50d21c94ea34eed5ddb64e72732f
 // values-sha256: c5d3b972e55bb3587c7cb662da0d8c921424b9ff1447d6780d4dd2c44a9a9930
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, CONSENT_SESSION_SECRET
 
@@ -167,7 +167,23 @@ function sha256Hex(text) {
   return crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-// The key is the CONSENT_LEDGER_SECRET string's UTF-8 bytes.
+// The CONSENT_LEDGER_SECRET is a keyring: keys separated by whitespace, the
+// first signing, every one verifying. A rotation puts the new key first and
+// keeps the old ones, whose macs stay in the ledgers. A key is its UTF-8 bytes.
+function ledgerKeys(secret) {
+  const keys = String(secret).trim().split(/\s+/);
+  return keys[0] === "" ? [String(secret)] : keys;
+}
+
+function signingKey(secret) {
+  return ledgerKeys(secret)[0];
+}
+
+// Whether `given` is what make(key) gives for some key of the keyring.
+function verifiesWith(secret, given, make) {
+  return ledgerKeys(secret).some((key) => sameHex(given, make(key)));
+}
+
 function hmacHex(secret, text) {
   return crypto.createHmac("sha256", Buffer.from(secret, "utf8")).update(text, "utf8").digest("hex");
 }
@@ -246,7 +262,9 @@ function ledgerProblems(ledger, secret) {
   const summary = ledger.summary;
   if (summary !== null && summary !== undefined) {
     if (!isPlainObject(summary) || typeof summary.through_hash !== "string") return ["malformed summary"];
-    if (!sameHex(summary.sig || "", summarySig(secret, summary))) problems.push("summary signature");
+    if (!verifiesWith(secret, summary.sig || "", (key) => summarySig(key, summary))) {
+      problems.push("summary signature");
+    }
     prev = summary.through_hash;
     seq = Number.isInteger(summary.through_seq) ? summary.through_seq : 0;
   }
@@ -258,7 +276,9 @@ function ledgerProblems(ledger, secret) {
     if (event.seq !== seq + 1 || event.prev !== prev) problems.push(`chain at seq ${event.seq}`);
     const digest = eventHash(event);
     if (event.hash !== digest) problems.push(`hash of seq ${event.seq}`);
-    else if (!sameHex(event.mac, eventMac(secret, digest))) problems.push(`mac of seq ${event.seq}`);
+    else if (!verifiesWith(secret, event.mac, (key) => eventMac(key, digest))) {
+      problems.push(`mac of seq ${event.seq}`);
+    }
     prev = event.hash;
     seq = Number.isInteger(event.seq) ? event.seq : seq + 1;
   }
@@ -317,6 +337,7 @@ function compact(ledger, secret, maxEvents) {
  */
 function appendEvents(ledger, decisions, secret, maxEvents) {
   const result = ledger === null ? emptyLedger() : JSON.parse(JSON.stringify(ledger));
+  const key = signingKey(secret);
   for (const decision of decisions) {
     const previous = deriveState(result)[decision.purpose] || null;
     let version = decision.version;
@@ -343,9 +364,9 @@ function appendEvents(ledger, decisions, secret, maxEvents) {
       prev: lastHash(result) ?? null,
     };
     event.hash = eventHash(event);
-    event.mac = eventMac(secret, event.hash);
+    event.mac = eventMac(key, event.hash);
     result.events.push(event);
-    compact(result, secret, maxEvents);
+    compact(result, key, maxEvents);
     result.state = deriveState(result);
   }
   return result;

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-at-signup (pre-user-registration, order 1, node22), environment local
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-at-signup.js.j2
-// template-sha256: 67cc5cbc6e974822fd3acfe4c9c921714c05eff70cba68e63b2597fbba474c3b
+// template-sha256: 1582c14358f961750279e40d3be6c4260c942af6267e6358f506b7289e7ef1e1
 // values-sha256: e5207dab47487e1b34c846f234b9a6a3e873f3582151a76fa7bf354c6978162e
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
@@ -168,7 +168,23 @@ function sha256Hex(text) {
   return crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-// The key is the CONSENT_LEDGER_SECRET string's UTF-8 bytes.
+// The CONSENT_LEDGER_SECRET is a keyring: keys separated by whitespace, the
+// first signing, every one verifying. A rotation puts the new key first and
+// keeps the old ones, whose macs stay in the ledgers. A key is its UTF-8 bytes.
+function ledgerKeys(secret) {
+  const keys = String(secret).trim().split(/\s+/);
+  return keys[0] === "" ? [String(secret)] : keys;
+}
+
+function signingKey(secret) {
+  return ledgerKeys(secret)[0];
+}
+
+// Whether `given` is what make(key) gives for some key of the keyring.
+function verifiesWith(secret, given, make) {
+  return ledgerKeys(secret).some((key) => sameHex(given, make(key)));
+}
+
 function hmacHex(secret, text) {
   return crypto.createHmac("sha256", Buffer.from(secret, "utf8")).update(text, "utf8").digest("hex");
 }
@@ -247,7 +263,9 @@ function ledgerProblems(ledger, secret) {
   const summary = ledger.summary;
   if (summary !== null && summary !== undefined) {
     if (!isPlainObject(summary) || typeof summary.through_hash !== "string") return ["malformed summary"];
-    if (!sameHex(summary.sig || "", summarySig(secret, summary))) problems.push("summary signature");
+    if (!verifiesWith(secret, summary.sig || "", (key) => summarySig(key, summary))) {
+      problems.push("summary signature");
+    }
     prev = summary.through_hash;
     seq = Number.isInteger(summary.through_seq) ? summary.through_seq : 0;
   }
@@ -259,7 +277,9 @@ function ledgerProblems(ledger, secret) {
     if (event.seq !== seq + 1 || event.prev !== prev) problems.push(`chain at seq ${event.seq}`);
     const digest = eventHash(event);
     if (event.hash !== digest) problems.push(`hash of seq ${event.seq}`);
-    else if (!sameHex(event.mac, eventMac(secret, digest))) problems.push(`mac of seq ${event.seq}`);
+    else if (!verifiesWith(secret, event.mac, (key) => eventMac(key, digest))) {
+      problems.push(`mac of seq ${event.seq}`);
+    }
     prev = event.hash;
     seq = Number.isInteger(event.seq) ? event.seq : seq + 1;
   }
@@ -318,6 +338,7 @@ function compact(ledger, secret, maxEvents) {
  */
 function appendEvents(ledger, decisions, secret, maxEvents) {
   const result = ledger === null ? emptyLedger() : JSON.parse(JSON.stringify(ledger));
+  const key = signingKey(secret);
   for (const decision of decisions) {
     const previous = deriveState(result)[decision.purpose] || null;
     let version = decision.version;
@@ -344,9 +365,9 @@ function appendEvents(ledger, decisions, secret, maxEvents) {
       prev: lastHash(result) ?? null,
     };
     event.hash = eventHash(event);
-    event.mac = eventMac(secret, event.hash);
+    event.mac = eventMac(key, event.hash);
     result.events.push(event);
-    compact(result, secret, maxEvents);
+    compact(result, key, maxEvents);
     result.state = deriveState(result);
   }
   return result;

@@ -2,7 +2,7 @@
 // tenant.yaml, then run `auth0-actions render`.
 // action consent-on-first-login (post-login, order 1, node22), environment prod
 // template: rules_templates/_consent_common.js.j2, rules_templates/_consent_ledger.js.j2, rules_templates/_consent_signup.js.j2, rules_templates/consent-on-first-login.js.j2
-// template-sha256: 5dab83a9bc0dd4e62e2db84bd309a3238169f80af23987135de47c3ddf97ed96
+// template-sha256: eca33ab21e8ac03e689c1155b2bd7b0884c3f24ae093f95a3019a5c06456d280
 // values-sha256: 5a3fa6fa617de8ebea50878ab02819616f0871b990525aabba6b811ef4f88013
 // secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET
 
@@ -159,7 +159,23 @@ function sha256Hex(text) {
   return crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-// The key is the CONSENT_LEDGER_SECRET string's UTF-8 bytes.
+// The CONSENT_LEDGER_SECRET is a keyring: keys separated by whitespace, the
+// first signing, every one verifying. A rotation puts the new key first and
+// keeps the old ones, whose macs stay in the ledgers. A key is its UTF-8 bytes.
+function ledgerKeys(secret) {
+  const keys = String(secret).trim().split(/\s+/);
+  return keys[0] === "" ? [String(secret)] : keys;
+}
+
+function signingKey(secret) {
+  return ledgerKeys(secret)[0];
+}
+
+// Whether `given` is what make(key) gives for some key of the keyring.
+function verifiesWith(secret, given, make) {
+  return ledgerKeys(secret).some((key) => sameHex(given, make(key)));
+}
+
 function hmacHex(secret, text) {
   return crypto.createHmac("sha256", Buffer.from(secret, "utf8")).update(text, "utf8").digest("hex");
 }
@@ -238,7 +254,9 @@ function ledgerProblems(ledger, secret) {
   const summary = ledger.summary;
   if (summary !== null && summary !== undefined) {
     if (!isPlainObject(summary) || typeof summary.through_hash !== "string") return ["malformed summary"];
-    if (!sameHex(summary.sig || "", summarySig(secret, summary))) problems.push("summary signature");
+    if (!verifiesWith(secret, summary.sig || "", (key) => summarySig(key, summary))) {
+      problems.push("summary signature");
+    }
     prev = summary.through_hash;
     seq = Number.isInteger(summary.through_seq) ? summary.through_seq : 0;
   }
@@ -250,7 +268,9 @@ function ledgerProblems(ledger, secret) {
     if (event.seq !== seq + 1 || event.prev !== prev) problems.push(`chain at seq ${event.seq}`);
     const digest = eventHash(event);
     if (event.hash !== digest) problems.push(`hash of seq ${event.seq}`);
-    else if (!sameHex(event.mac, eventMac(secret, digest))) problems.push(`mac of seq ${event.seq}`);
+    else if (!verifiesWith(secret, event.mac, (key) => eventMac(key, digest))) {
+      problems.push(`mac of seq ${event.seq}`);
+    }
     prev = event.hash;
     seq = Number.isInteger(event.seq) ? event.seq : seq + 1;
   }
@@ -309,6 +329,7 @@ function compact(ledger, secret, maxEvents) {
  */
 function appendEvents(ledger, decisions, secret, maxEvents) {
   const result = ledger === null ? emptyLedger() : JSON.parse(JSON.stringify(ledger));
+  const key = signingKey(secret);
   for (const decision of decisions) {
     const previous = deriveState(result)[decision.purpose] || null;
     let version = decision.version;
@@ -335,9 +356,9 @@ function appendEvents(ledger, decisions, secret, maxEvents) {
       prev: lastHash(result) ?? null,
     };
     event.hash = eventHash(event);
-    event.mac = eventMac(secret, event.hash);
+    event.mac = eventMac(key, event.hash);
     result.events.push(event);
-    compact(result, secret, maxEvents);
+    compact(result, key, maxEvents);
     result.state = deriveState(result);
   }
   return result;

@@ -84,10 +84,17 @@ class LocalSecretStore:
             write_private_json(self.path, stored)
         return {name: Secret(stored[name]) for name in names}
 
-    def rotate(self, name: str) -> None:
-        """Replace NAME's value with a fresh random one (created if it had none)."""
+    def rotate(self, name: str, *, keep_previous: bool = False) -> None:
+        """Give NAME a fresh random value (created if it had none).
+
+        ``keep_previous``: the value is a keyring (keys separated by spaces,
+        the first signing): the new key goes first and the old ones stay, so
+        what they signed still verifies.
+        """
         stored = self.load()
-        stored[name] = random.token_urlsafe(32)
+        fresh = random.token_urlsafe(32)
+        previous = stored.get(name, "") if keep_previous else ""
+        stored[name] = f"{fresh} {previous}".strip()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_private_json(self.path, stored)
 

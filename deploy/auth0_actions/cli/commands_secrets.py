@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from auth0_actions.cli.state import environment_option, output_option, state
+from auth0_actions.consent.ledger_key import LEDGER_SECRET_NAME
 from auth0_actions.errors import SecretError
 from auth0_actions.secrets import (
     LOCAL_SECRETS_FILE,
@@ -27,7 +28,9 @@ def secrets_group() -> None:
 def rotate_command(name: str, env: str) -> None:
     """Give secret NAME a new random value in .auth0-local/secrets.json (local only).
 
-    The value is never printed. Other environments read their values from the
+    The value is never printed. CONSENT_LEDGER_SECRET is a keyring: the new
+    key is put first and the old ones are kept, so ledgers already written
+    still verify. Other environments read their values from the
     variables tenant.yaml names: rotate those in your secret store. Either way,
     raise environments.<env>.secret_versions.NAME, render and apply to send the
     new value to the actions (and restart the consent page for its secret).
@@ -48,7 +51,10 @@ def rotate_command(name: str, env: str) -> None:
             "rotate it in your secret store, then raise "
             f"environments.{env}.secret_versions.{name}, render and apply"
         )
-    LocalSecretStore(local_state_dir(tenant)).rotate(name)
+    # The ledger's key is a keyring: its old keys must keep verifying the macs
+    # already stored in users' ledgers (docs/consent.md, "The consent ledger").
+    keyring = name == LEDGER_SECRET_NAME
+    LocalSecretStore(local_state_dir(tenant)).rotate(name, keep_previous=keyring)
     version = view.settings.secret_versions.get(name, 0) + 1
     app.emit(
         {"ok": True, "environment": env, "secret": name, "next_version": version},

@@ -26,6 +26,9 @@ An event::
   hash (hex, ASCII). Whoever can write app_metadata but lacks the key (a
   dashboard admin, a Management API client) cannot append or rewrite an event
   that verifies.
+* The secret is a keyring: keys separated by whitespace, the first signing,
+  every one verifying. A rotation puts the new key first and keeps the old
+  ones, whose macs stay in the ledgers (:func:`keyring`).
 * ``event`` is ``re-given`` for a ``given`` after this purpose was declined or
   withdrawn. A withdrawal carries the version and text hash it withdraws.
 * ``migrated`` events carry a decision found in the seed's user_metadata
@@ -88,6 +91,16 @@ def canonical(value: Any) -> bytes:
     where this and the Actions' canonical form agree byte for byte.
     """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def keyring(key: bytes) -> list[bytes]:
+    """The keys of a CONSENT_LEDGER_SECRET value: the first signs, every one verifies."""
+    return key.split() or [key]
+
+
+def _verifies(key: bytes, given: Any, expected: Any) -> bool:
+    """Whether ``given`` is what ``expected(k)`` gives for some key of the keyring."""
+    return any(hmac.compare_digest(str(given), expected(k)) for k in keyring(key))
 
 
 def _mac(key: bytes, message: bytes) -> str:
@@ -207,6 +220,7 @@ def append(
     nothing to withdraw. The input is never modified.
     """
     result = empty() if ledger is None else json.loads(canonical(ledger))
+    key = keyring(key)[0]
     for decision in decisions:
         state = derive_state(result)
         previous = state.get(decision.purpose)
@@ -290,8 +304,8 @@ def verify(ledger: Mapping[str, Any], key: bytes | None) -> list[Finding]:
     if summary is not None:
         if not isinstance(summary, Mapping) or not isinstance(summary.get("through_hash"), str):
             return [Finding("malformed", None, "summary is not an object with through_hash")]
-        if key is not None and not hmac.compare_digest(
-            str(summary.get("sig", "")), summary_sig(key, summary)
+        if key is not None and not _verifies(
+            key, summary.get("sig", ""), lambda k: summary_sig(k, summary)
         ):
             findings.append(Finding("summary-invalid", None, "summary signature does not verify"))
         prev, seq = summary["through_hash"], int(summary.get("through_seq") or 0)
@@ -307,7 +321,9 @@ def verify(ledger: Mapping[str, Any], key: bytes | None) -> list[Finding]:
         digest = event_hash(event)
         if event["hash"] != digest:
             findings.append(Finding("hash-mismatch", number, "content differs from its hash"))
-        elif key is not None and not hmac.compare_digest(str(event["mac"]), event_mac(key, digest)):
+        elif key is not None and not _verifies(
+            key, event["mac"], lambda k, d=digest: event_mac(k, d)
+        ):
             findings.append(Finding("mac-invalid", number, "mac does not verify with the key"))
         prev, seq = str(event["hash"]), number or seq + 1
     if ledger.get("state") != derive_state(ledger):

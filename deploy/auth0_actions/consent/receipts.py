@@ -41,6 +41,7 @@ from typing import Any
 import jwt
 
 from auth0_actions.config.model import ConsentPolicy
+from auth0_actions.consent.ledger import keyring
 
 KEY_ID = "consent-ledger"
 KANTARA_VERSION = "KI-CR-v1.1.0"
@@ -162,7 +163,7 @@ def issue_receipt(
 ) -> str:
     """The receipt of ``event`` (the same bytes every time for the same event)."""
     claims = receipt_claims(event, policy, user_id, service)
-    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": KEY_ID})
+    return jwt.encode(claims, keyring(key)[0], algorithm="HS256", headers={"kid": KEY_ID})
 
 
 @dataclass(frozen=True)
@@ -180,16 +181,26 @@ def verify_receipt(token: str, key: bytes, ledger: Mapping[str, Any] | None) -> 
     ``ledger`` is the user's stored ledger (the receipt's ``sub``). Raises
     :class:`ReceiptRejected` naming what does not hold.
     """
-    try:
-        header = jwt.get_unverified_header(token)
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=["HS256"],
-            options={"require": ["iat", "jti", "sub"], "verify_iat": False, "verify_aud": False},
-        )
-    except jwt.InvalidTokenError as error:
-        raise ReceiptRejected(f"the receipt's signature or form is not valid ({error})") from None
+    claims: dict[str, Any] | None = None
+    problem: jwt.InvalidTokenError | None = None
+    for candidate in keyring(key):  # a receipt signed before a rotation still verifies
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(
+                token,
+                candidate,
+                algorithms=["HS256"],
+                options={
+                    "require": ["iat", "jti", "sub"],
+                    "verify_iat": False,
+                    "verify_aud": False,
+                },
+            )
+            break
+        except jwt.InvalidTokenError as error:
+            problem = error
+    if claims is None:
+        raise ReceiptRejected(f"the receipt's signature or form is not valid ({problem})")
     if header.get("kid") != KEY_ID:
         raise ReceiptRejected("the receipt is not signed by the consent ledger's key")
     event_claims = (claims.get("iso27560") or {}).get("event") or {}

@@ -22,7 +22,7 @@ def test_the_local_environment_opens_the_embedded_tenant(project: Path) -> None:
     assert environment.target.embedded
     assert environment.state_dir.resolve() == project / ".auth0-local"
     assert environment.credential_source == "the embedded local tenant's own client"
-    assert set(environment.secret_values()) == {"CONSENT_SESSION_SECRET"}
+    assert set(environment.secret_values()) == {"CONSENT_LEDGER_SECRET", "CONSENT_SESSION_SECRET"}
     assert environment.local_secrets().load()  # generated into the state directory
     with environment.tenant_client() as client:
         assert client.base_url.startswith("http://127.0.0.1:")

@@ -466,10 +466,11 @@ def test_secret_values_up_to_4096_characters(project: Path) -> None:
     refuses a longer one before any call, naming the variable and never the value."""
     tenant = load_tenant(project / "tenant.yaml")
     view = tenant.environment("dev")
-    fits = resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "s" * 4096})
+    ledger = {"CONSENT_LEDGER_SECRET_DEV": "ledger-key-0123456789"}
+    fits = resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "s" * 4096, **ledger})
     assert fits["CONSENT_SESSION_SECRET"].reveal() == "s" * 4096
     with pytest.raises(SecretError) as refused:
-        resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "t" * 4097})
+        resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "t" * 4097, **ledger})
     assert "CONSENT_SESSION_SECRET_DEV (4097 characters)" in str(refused.value)
     assert "at most 4096 characters" in str(refused.value)
     assert "tttt" not in str(refused.value)

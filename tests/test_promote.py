@@ -43,6 +43,8 @@ def tenants(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         path.write_text(text, encoding="utf-8")
         monkeypatch.setenv("CONSENT_SESSION_SECRET_DEV", DEV_SECRET)
         monkeypatch.setenv("CONSENT_SESSION_SECRET_PROD", PROD_SECRET)
+        monkeypatch.setenv("CONSENT_LEDGER_SECRET_DEV", DEV_SECRET + "-ledger")
+        monkeypatch.setenv("CONSENT_LEDGER_SECRET_PROD", PROD_SECRET + "-ledger")
         yield served
     finally:
         for tenant in served.values():
@@ -113,7 +115,7 @@ def test_promotes_a_clean_dev_to_prod_with_prods_values(
         shipped = (project / "actions" / "prod" / f"{name}.js").read_text(encoding="utf-8")
         assert deployed.code == shipped
         assert "environment prod" in deployed.code
-    assert prod[REDIRECT].secret_names == ("CONSENT_SESSION_SECRET",)
+    assert prod[REDIRECT].secret_names == ("CONSENT_LEDGER_SECRET", "CONSENT_SESSION_SECRET")
     assert cli("plan", "--env", "prod", "--detailed-exitcode").code == 0
     for secret in (DEV_SECRET, PROD_SECRET):
         assert secret not in run.out + run.err

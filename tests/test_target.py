@@ -19,6 +19,7 @@ PROD_ENV = {
     "AUTH0_PROD_CLIENT_ID": "prod-client",
     "AUTH0_PROD_CLIENT_SECRET": "prod-secret-value-0123456789",
     "CONSENT_SESSION_SECRET_PROD": "prod-session-secret-0123456789",
+    "CONSENT_LEDGER_SECRET_PROD": "prod-ledger-secret-0123456789",
 }
 
 
@@ -101,7 +102,7 @@ def test_local_secrets_are_generated_once_and_kept_private(project: Path) -> Non
     tenant = load_tenant(Path("tenant.yaml"))
     first = resolve_secret_values(tenant, tenant.environment("local"), {})
     second = resolve_secret_values(tenant, tenant.environment("local"), {})
-    assert set(first) == {"CONSENT_SESSION_SECRET"}
+    assert set(first) == {"CONSENT_LEDGER_SECRET", "CONSENT_SESSION_SECRET"}
     assert first == second
     assert len(first["CONSENT_SESSION_SECRET"].reveal()) >= 32
     path = project / ".auth0-local" / "secrets.json"
@@ -122,7 +123,10 @@ def test_a_corrupt_local_secret_store_is_a_clear_error(project: Path) -> None:
 def test_environment_secrets_come_from_their_variables(project: Path) -> None:
     tenant = load_tenant(Path("tenant.yaml"))
     values = resolve_secret_values(tenant, tenant.environment("prod"), PROD_ENV)
-    assert values == {"CONSENT_SESSION_SECRET": Secret("prod-session-secret-0123456789")}
+    assert values == {
+        "CONSENT_SESSION_SECRET": Secret("prod-session-secret-0123456789"),
+        "CONSENT_LEDGER_SECRET": Secret("prod-ledger-secret-0123456789"),
+    }
     with pytest.raises(SecretError, match="CONSENT_SESSION_SECRET_DEV"):
         resolve_secret_values(tenant, tenant.environment("dev"), {})
 
@@ -134,8 +138,15 @@ def test_preflight_reports_origins_without_values(cli, project, monkeypatch) -> 
     assert run.code == 0, run.err
     target = run.json()["target"]
     assert target["client_secret"] == "set"
-    assert target["secrets"] == {"CONSENT_SESSION_SECRET": "$CONSENT_SESSION_SECRET_PROD (set)"}
-    for value in (PROD_ENV["AUTH0_PROD_CLIENT_SECRET"], PROD_ENV["CONSENT_SESSION_SECRET_PROD"]):
+    assert target["secrets"] == {
+        "CONSENT_LEDGER_SECRET": "$CONSENT_LEDGER_SECRET_PROD (set)",
+        "CONSENT_SESSION_SECRET": "$CONSENT_SESSION_SECRET_PROD (set)",
+    }
+    for value in (
+        PROD_ENV["AUTH0_PROD_CLIENT_SECRET"],
+        PROD_ENV["CONSENT_SESSION_SECRET_PROD"],
+        PROD_ENV["CONSENT_LEDGER_SECRET_PROD"],
+    ):
         assert value not in run.out + run.err
 
 

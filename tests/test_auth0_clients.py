@@ -146,7 +146,9 @@ def test_npm_auth0_management_client(
     assert out["byEmail"] == 1
     assert out["export"] == "completed"
     # The management client and the login application every served tenant has.
-    assert sorted(out["clients"]) == sorted([served.client_id, served.login_client.client_id])
+    assert sorted(out["clients"]) == sorted(
+        [served.client_id, served.login_client.client_id, served.self_service_client.client_id]
+    )
     # A new tenant's database connection, enabled for the tenant's clients.
     assert out["connections"] == ["Username-Password-Authentication"]
     assert out["connection"] == "auth0"
@@ -234,7 +236,9 @@ def test_auth0_python_management_client_with_its_token_provider(
     assert status == "completed"
 
     listed = [c.client_id for c in client.clients.list()]
-    assert sorted(listed) == sorted([served.client_id, served.login_client.client_id])
+    assert sorted(listed) == sorted(
+        [served.client_id, served.login_client.client_id, served.self_service_client.client_id]
+    )
     connections = list(client.connections.list())
     assert [c.name for c in connections] == ["Username-Password-Authentication"]
     assert connections[0].id is not None

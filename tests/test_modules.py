@@ -233,7 +233,10 @@ def test_plan_creates_and_publishes_the_module_and_pins_it_in_both_actions(
     text = cli("plan").out
     assert "+ create module shared (secrets: SHARED_KEY)" in text
     assert "^ publish module shared version 1 (new)" in text
-    assert f"create post-login/{FIRST} (runtime node22, secrets: none, modules: shared v1)" in text
+    assert (
+        f"create post-login/{FIRST} (runtime node22, secrets: CONSENT_LEDGER_SECRET, "
+        "modules: shared v1)" in text
+    )
     assert "; modules: 1 to create, 1 to publish" in text
 
 

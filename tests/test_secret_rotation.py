@@ -77,7 +77,10 @@ def test_a_version_is_recorded_in_the_header_and_render_check_asks_for_a_render(
     assert f"actions/local/{REDIRECT}.js" in stale.out + stale.err
     assert cli("render", "--env", "local").code == 0
     code = (project / "actions" / "local" / f"{REDIRECT}.js").read_text("utf-8")
-    assert f"// secrets (names only; values live in Auth0): {SECRET} (version 2)\n" in code
+    assert (
+        f"// secrets (names only; values live in Auth0): CONSENT_LEDGER_SECRET, {SECRET} "
+        "(version 2)\n" in code
+    )
     assert header_secret_versions(code) == {SECRET: 2}
     # An action that does not use the secret is not changed by its version.
     first = (project / "actions" / "local" / f"{FIRST}.js").read_text("utf-8")
@@ -165,9 +168,14 @@ def test_a_raised_version_plans_a_push_and_apply_sends_the_rotated_value(
     assert applied.code == 0, applied.err
     assert_no_value(applied.out + applied.err, old, new)
     assert applied.json()["verified"] is True
-    # One PATCH of the redirect action, with every secret it uses and the new value.
+    # One PATCH of the redirect action, with every secret it uses and the new value
+    # (Auth0's PATCH replaces the list, so the ledger's key is sent along, unchanged).
     [body] = secret_patches(apps[-1])
-    assert body["secrets"] == [{"name": SECRET, "value": new}]
+    ledger_key = local_values(project)["CONSENT_LEDGER_SECRET"]
+    assert body["secrets"] == [
+        {"name": "CONSENT_LEDGER_SECRET", "value": ledger_key},
+        {"name": SECRET, "value": new},
+    ]
     assert [s["step"] for s in applied.json()["steps"]] == ["update", "build", "deploy"]
     assert cli("plan", "--detailed-exitcode").code == 0
 
@@ -224,7 +232,13 @@ def test_push_secrets_sends_the_value_without_a_version(
     assert_no_value(applied.out + applied.err, new)
     # The code is unchanged: only the secrets are sent, then a new version is deployed.
     [body] = secret_patches(apps[-1])
-    assert body == {"secrets": [{"name": SECRET, "value": new}]}
+    ledger_key = local_values(project)["CONSENT_LEDGER_SECRET"]
+    assert body == {
+        "secrets": [
+            {"name": "CONSENT_LEDGER_SECRET", "value": ledger_key},
+            {"name": SECRET, "value": new},
+        ]
+    }
     assert "Verified: a fresh plan is empty." in applied.out
     assert cli("plan", "--detailed-exitcode").code == 0
 

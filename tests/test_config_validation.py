@@ -111,8 +111,8 @@ BAD_INPUTS = [
     case(
         "unknown-top-level",
         Bad(
-            "legacy_rules:\n",
-            "legacy_rule:\n",
+            "\nactions:\n",
+            "\nlegacy_rule: []\nactions:\n",
             "legacy_rule",
             "legacy_rule:",
             "unknown key; did you mean 'legacy_rules'?",
@@ -736,9 +736,11 @@ SECRET_INPUTS = [
     ),
     pytest.param(
         Bad(
-            "    configuration:\n      CONSENT_SESSION_SECRET: CONSENT_SESSION_SECRET\n",
-            f"    configuration:\n      CONSENT_SESSION_SECRET: {INLINE_SECRET}\n",
-            "legacy_rules[1].configuration.CONSENT_SESSION_SECRET",
+            "\nactions:\n",
+            "\nlegacy_rules:\n  - name: consent-redirect-rule\n"
+            "    template: consent-redirect.js.j2\n    order: 1\n"
+            f"    configuration:\n      CONSENT_SESSION_SECRET: {INLINE_SECRET}\nactions:\n",
+            "legacy_rules[0].configuration.CONSENT_SESSION_SECRET",
             f"      CONSENT_SESSION_SECRET: {INLINE_SECRET}",
             NAME_NOT_VALUE,
         ),

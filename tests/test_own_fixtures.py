@@ -54,6 +54,7 @@ def copy_repository_layout(target: Path) -> None:
     shutil.copy(REPO / "tenant.yaml", target / "tenant.yaml")
     shutil.copy(REPO / "pyproject.toml", target / "pyproject.toml")
     shutil.copytree(REPO / "rules_templates", target / "rules_templates", ignore=keep_out)
+    shutil.copytree(REPO / "consent_texts", target / "consent_texts", ignore=keep_out)
     shutil.copytree(REPO / "actions", target / "actions", ignore=keep_out)
     shutil.copytree(REPO / "tests", target / "tests", ignore=keep_out)
     shutil.copytree(REPO / "examples", target / "examples", ignore=keep_out)

@@ -191,7 +191,7 @@ class Stack:
         return found
 
     def login_form(self, page: Page, email: str) -> None:
-        page.get_by_label("Email").fill(email)
+        page.get_by_label("Email address", exact=True).fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state()
@@ -208,7 +208,7 @@ class Stack:
         page = self.browser.new_context().new_page()
         page.goto(f"{self.app.base_url}/login")
         page.get_by_role("link", name="Sign up").click()
-        page.get_by_label("Email").fill(email)
+        page.get_by_label("Email address", exact=True).fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         boxes = page.get_by_role("checkbox")
         # Recital 32: nothing is ticked for the user.

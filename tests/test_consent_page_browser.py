@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import axe_support
 import jwt
 import pytest
 from consent_page_support import (
@@ -31,9 +32,7 @@ from consent_page_support import (
 )
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from auth0_actions.config.model import Dependency
 from auth0_actions.consent_page.server import ConsentPageThread
-from auth0_actions.sandbox.deps import ensure_dependencies
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -46,16 +45,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-AXE_VERSION = "4.14.1"
-# WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices.
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
 def axe_script() -> str:
-    cache = ensure_dependencies(REPO, [Dependency(name="axe-core", version=AXE_VERSION)])
-    assert cache is not None
-    return (cache / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    return axe_support.axe_script()
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +78,8 @@ def open_consent(browser: Browser, server: ConsentPageThread, language: str) -> 
 
 
 def violations(tab: Page, axe_script: str) -> list[dict[str, Any]]:
-    tab.add_script_tag(content=axe_script)
-    result = tab.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
-    )
-    assert result["passes"], "axe ran no check"
-    return [
-        {"id": v["id"], "help": v["help"], "nodes": [n["html"] for n in v["nodes"]]}
-        for v in result["violations"]
-    ]
+    assert axe_script  # the fixture installs axe once per module
+    return axe_support.violations(tab)
 
 
 @pytest.mark.parametrize(

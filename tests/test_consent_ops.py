@@ -465,7 +465,7 @@ def test_verify_catches_an_event_forged_through_the_management_api(seeded: Path,
     ledger = ledgers.append(
         _stored_ledger(seeded, "auth0|cid"),
         [_event("marketing", "given", "2026-12-01T00:00:00.000Z", method="page")],
-        b"not the key",
+        b"not-the-ledger-key-0123456789abcdef",
         max_events=40,
     )
     environment = open_environment(load_tenant(seeded / "tenant.yaml"), "local")

@@ -545,7 +545,7 @@ def test_other_environments_read_the_named_variable(project: Path) -> None:
         settings_for_environment(tenant, "dev", environ={})
     environ = {
         "CONSENT_SESSION_SECRET_DEV": "from-the-environment-0123",
-        "CONSENT_LEDGER_SECRET_DEV": "the-ledger-key-0123456789",
+        "CONSENT_LEDGER_SECRET_DEV": "the-ledger-key-0123456789abcdefghijkl",
     }
     settings = settings_for_environment(tenant, "dev", environ=environ)
     assert settings.secret.reveal() == "from-the-environment-0123"

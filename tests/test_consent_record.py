@@ -22,7 +22,7 @@ from auth0_actions.consent.mirror import mirror_patch
 from auth0_actions.consent.status import judge
 from auth0_actions.consent.verify import verify_user
 
-KEY = b"test ledger key"
+KEY = b"test-ledger-key-0123456789abcdef"
 V = "2026-11-01"
 AT = "2026-11-02T10:00:00.000Z"
 
@@ -120,7 +120,8 @@ def test_verify_passes_what_the_tool_wrote_and_names_each_tampering(scaffolded: 
     policy = _policy(scaffolded)
     user = _user(policy, _event("terms", "given"), _event("marketing", "given"), theme="dark")
     assert verify_user(user, policy, KEY).findings == ()
-    assert verify_user(user, policy, b"another key").findings[0].problem == "mac-invalid"
+    other_key = b"another-ledger-key-0123456789abcd"
+    assert verify_user(user, policy, other_key).findings[0].problem == "mac-invalid"
 
     dropped = copy.deepcopy(user)
     del dropped["app_metadata"]["consent_ledger"]["events"][0]

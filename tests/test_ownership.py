@@ -282,7 +282,9 @@ def test_promote_never_adopts_in_the_target(
             monkeypatch.setenv(f"AUTH0_{env.upper()}_CLIENT_ID", served[env].client_id)
             monkeypatch.setenv(f"AUTH0_{env.upper()}_CLIENT_SECRET", served[env].client_secret)
             monkeypatch.setenv(f"CONSENT_SESSION_SECRET_{env.upper()}", f"{env}-value")
-            monkeypatch.setenv(f"CONSENT_LEDGER_SECRET_{env.upper()}", f"{env}-ledger-value")
+            monkeypatch.setenv(
+                f"CONSENT_LEDGER_SECRET_{env.upper()}", f"{env}-ledger-value-0123456789abcdefghij"
+            )
         path.write_text(text, encoding="utf-8")
         assert cli("apply", "--env", "dev", "--yes").code == 0
         prod = served["prod"]

@@ -466,7 +466,7 @@ def test_secret_values_up_to_4096_characters(project: Path) -> None:
     refuses a longer one before any call, naming the variable and never the value."""
     tenant = load_tenant(project / "tenant.yaml")
     view = tenant.environment("dev")
-    ledger = {"CONSENT_LEDGER_SECRET_DEV": "ledger-key-0123456789"}
+    ledger = {"CONSENT_LEDGER_SECRET_DEV": "ledger-key-0123456789abcdefghijklmnop"}
     fits = resolve_secret_values(tenant, view, {"CONSENT_SESSION_SECRET_DEV": "s" * 4096, **ledger})
     assert fits["CONSENT_SESSION_SECRET"].reveal() == "s" * 4096
     with pytest.raises(SecretError) as refused:

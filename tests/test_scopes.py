@@ -55,8 +55,8 @@ def served(project: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
         # dev and prod reach the served tenant too; their secrets, as CI would set them
         monkeypatch.setenv("CONSENT_SESSION_SECRET_DEV", "dev-session-secret-0123456789")
         monkeypatch.setenv("CONSENT_SESSION_SECRET_PROD", "prod-session-secret-0123456789")
-        monkeypatch.setenv("CONSENT_LEDGER_SECRET_DEV", "dev-ledger-secret-0123456789")
-        monkeypatch.setenv("CONSENT_LEDGER_SECRET_PROD", "prod-ledger-secret-0123456789")
+        monkeypatch.setenv("CONSENT_LEDGER_SECRET_DEV", "dev-ledger-secret-0123456789abcdefgh")
+        monkeypatch.setenv("CONSENT_LEDGER_SECRET_PROD", "prod-ledger-secret-0123456789abcdefg")
         served = Served(project, local, cli, monkeypatch)
         try:
             yield served

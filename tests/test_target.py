@@ -19,7 +19,7 @@ PROD_ENV = {
     "AUTH0_PROD_CLIENT_ID": "prod-client",
     "AUTH0_PROD_CLIENT_SECRET": "prod-secret-value-0123456789",
     "CONSENT_SESSION_SECRET_PROD": "prod-session-secret-0123456789",
-    "CONSENT_LEDGER_SECRET_PROD": "prod-ledger-secret-0123456789",
+    "CONSENT_LEDGER_SECRET_PROD": "prod-ledger-secret-0123456789abcdefg",
 }
 
 
@@ -125,10 +125,34 @@ def test_environment_secrets_come_from_their_variables(project: Path) -> None:
     values = resolve_secret_values(tenant, tenant.environment("prod"), PROD_ENV)
     assert values == {
         "CONSENT_SESSION_SECRET": Secret("prod-session-secret-0123456789"),
-        "CONSENT_LEDGER_SECRET": Secret("prod-ledger-secret-0123456789"),
+        "CONSENT_LEDGER_SECRET": Secret("prod-ledger-secret-0123456789abcdefg"),
     }
     with pytest.raises(SecretError, match="CONSENT_SESSION_SECRET_DEV"):
         resolve_secret_values(tenant, tenant.environment("dev"), {})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "correct horse battery staple and more",
+        "short-key",
+        "a-new-key-0123456789abcdefghijklmnop prev1ous-k3y",
+    ],
+    ids=["passphrase", "short", "short-old-key"],
+)
+def test_a_ledger_key_that_is_no_keyring_of_strong_keys_is_refused(
+    project: Path, value: str
+) -> None:
+    """CONSENT_LEDGER_SECRET is a keyring (keys separated by spaces): each key 32+ bytes."""
+    tenant = load_tenant(Path("tenant.yaml"))
+    with pytest.raises(SecretError) as refused:
+        resolve_secret_values(
+            tenant, tenant.environment("prod"), {**PROD_ENV, "CONSENT_LEDGER_SECRET_PROD": value}
+        )
+    assert "CONSENT_LEDGER_SECRET_PROD (CONSENT_LEDGER_SECRET) holds" in str(refused.value)
+    assert "shorter than 32 bytes" in str(refused.value)
+    for word in value.split():
+        assert word not in str(refused.value)
 
 
 def test_preflight_reports_origins_without_values(cli, project, monkeypatch) -> None:

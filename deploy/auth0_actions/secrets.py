@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from auth0_actions.config import EnvironmentView, Project
+from auth0_actions.consent.ledger import LEDGER_SECRET, keyring_problem
 from auth0_actions.errors import SecretError
 from auth0_actions.files import write_private_json
 
@@ -134,6 +135,10 @@ def resolve_secret_values(
             f"environment {view.name}: Auth0 accepts secret values of at most "
             f"{MAX_SECRET_VALUE_CHARS} characters; too long: " + ", ".join(too_long)
         )
+    ledger_var = needed.get(LEDGER_SECRET)
+    weak = keyring_problem(env[ledger_var]) if ledger_var else None
+    if weak:
+        raise SecretError(f"environment {view.name}: {ledger_var} ({LEDGER_SECRET}) {weak}")
     return {name: Secret(env[var]) for name, var in needed.items()}
 
 

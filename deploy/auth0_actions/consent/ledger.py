@@ -93,6 +93,29 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# The secret holding the ledger's keyring, and the shortest key it may hold: a
+# key is an HMAC-SHA256 key, and RFC 7518 s. 3.2 asks for at least 256 bits.
+LEDGER_SECRET = "CONSENT_LEDGER_SECRET"  # noqa: S105 (a secret's name)
+MIN_KEY_BYTES = 32
+
+
+def keyring_problem(value: str) -> str | None:
+    """Why a CONSENT_LEDGER_SECRET value cannot be a keyring (never quoting it), or None.
+
+    A passphrase with spaces would silently become several short keys.
+    """
+    keys = value.split()
+    if not keys:
+        return "is empty"
+    short = sum(1 for k in keys if len(k.encode("utf-8")) < MIN_KEY_BYTES)
+    if short:
+        return (
+            f"holds {short} key(s) shorter than {MIN_KEY_BYTES} bytes (a keyring: keys "
+            "separated by spaces, the first signing)"
+        )
+    return None
+
+
 def keyring(key: bytes) -> list[bytes]:
     """The keys of a CONSENT_LEDGER_SECRET value: the first signs, every one verifies."""
     return key.split() or [key]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 
+from auth0_actions.consent.ledger import LEDGER_SECRET, keyring_problem
 from auth0_actions.environment import Environment
 from auth0_actions.errors import SecretError
 from auth0_actions.secrets import LocalSecretStore, declared_secrets
 
-LEDGER_SECRET_NAME = "CONSENT_LEDGER_SECRET"  # noqa: S105 (a secret's name)
+LEDGER_SECRET_NAME = LEDGER_SECRET
 
 
 def ledger_key(environment: Environment) -> bytes:
@@ -39,4 +40,8 @@ def ledger_key(environment: Environment) -> bytes:
                 f"environment {environment.name} needs the environment variable {variable} "
                 f"set ({LEDGER_SECRET_NAME}, the consent ledger's key)"
             )
+    weak = keyring_problem(value)
+    if weak:
+        where = "the local secret store" if environment.is_local else variable
+        raise SecretError(f"environment {environment.name}: {where} ({LEDGER_SECRET_NAME}) {weak}")
     return value.encode("utf-8")

@@ -431,8 +431,10 @@ def test_each_event_has_a_receipt_that_verifies_against_the_ledger(site: Site) -
     assert jwt.get_unverified_header(token)["kid"] == "consent-ledger"
     # Deterministic: the same event always gives the same receipt.
     again = issue_receipt(
-        ledger["events"][-1], site.settings.policy, user["user_id"], "127.0.0.1", site.key
+        ledger["events"][-1], site.settings.policy, user["user_id"], site.settings.service, site.key
     )
+    # The service is the tenant's hostname as its Actions see it, for every issuer.
+    assert site.settings.service == "local.auth0-actions.test"
     assert again == token
 
     # Another user's event number is not this user's receipt.

@@ -91,7 +91,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "consent": CommandEntry(
         "commands_consent",
         "consent_group",
-        "Show, grant, withdraw, audit, verify and export users' consent.",
+        "Show, grant, withdraw, audit, verify and export users' consent; give receipts.",
     ),
     "consent-page": CommandEntry(
         "commands_consent_page",

@@ -1,7 +1,7 @@
 """auth0-actions consent: the Management API side of the consent guide.
 
-show / grant / withdraw / audit live here; ``export`` and ``verify`` have
-their own modules and are added to the group below.
+show / grant / withdraw / audit live here; ``export``, ``verify`` and
+``receipt`` have their own modules and are added to the group below.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import click
 
 from auth0_actions.cli.commands_consent_export import export_command
+from auth0_actions.cli.commands_consent_receipt import receipt_command
 from auth0_actions.cli.commands_consent_verify import verify_command
 from auth0_actions.cli.consent_text import audit_text, change_text, progress_printer, user_text
 from auth0_actions.cli.state import environment_option, output_option, state
@@ -38,11 +39,12 @@ reason_option = click.option(
 
 @click.group("consent")
 def consent_group() -> None:
-    """Show, grant, withdraw, audit, verify and export users' consent."""
+    """Show, grant, withdraw, audit, verify and export users' consent; give receipts."""
 
 
 consent_group.add_command(export_command)
 consent_group.add_command(verify_command)
+consent_group.add_command(receipt_command)
 
 
 @contextmanager

@@ -37,13 +37,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
 from auth0_actions.config.model import ConsentPolicy
-from auth0_actions.consent.ledger import keyring
+from auth0_actions.consent.ledger import event_hash, keyring
 
 KEY_ID = "consent-ledger"
+# The local tenant's hostname (emulator.app.DEFAULT_DOMAIN), without importing the emulator.
+LOCAL_TENANT_HOSTNAME = "local.auth0-actions.test"
 KANTARA_VERSION = "KI-CR-v1.1.0"
 ISO_27560_SCHEMA = "ISO/IEC TS 27560:2023"
 # GDPR: the receipts' jurisdiction is the Regulation's territory.
@@ -158,6 +161,18 @@ def receipt_claims(
     }
 
 
+def receipt_service(domain: str, *, local: bool) -> str:
+    """What receipts name as the service (``iss``): the tenant's hostname.
+
+    The same for every issuer (the self-service page, ``consent receipt``), so
+    one event always gives one receipt. The local tenant's is the hostname its
+    Actions see (event.request.hostname).
+    """
+    if local:
+        return LOCAL_TENANT_HOSTNAME
+    return (urlsplit(domain).hostname or domain) if "://" in domain else domain
+
+
 def issue_receipt(
     event: Mapping[str, Any], policy: ConsentPolicy, user_id: str, service: str, key: bytes
 ) -> str:
@@ -209,7 +224,11 @@ def verify_receipt(token: str, key: bytes, ledger: Mapping[str, Any] | None) -> 
         raise ReceiptRejected("the user has no ledger holding this receipt's event")
     for event in ledger.get("events") or []:
         if isinstance(event, Mapping) and event.get("seq") == seq:
-            if not hmac.compare_digest(str(event.get("hash")), digest):
+            # The stored event must still be what the receipt names: its stored hash,
+            # and its content hashing to it (an edit that kept the hash is caught too).
+            if not hmac.compare_digest(str(event.get("hash")), digest) or not hmac.compare_digest(
+                event_hash(event), digest
+            ):
                 raise ReceiptRejected(f"event {seq} of the ledger differs from the receipt's")
             return VerifiedReceipt(str(claims["sub"]), str(event["purpose"]), seq, digest, claims)
     summary = ledger.get("summary")

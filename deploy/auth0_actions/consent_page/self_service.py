@@ -139,7 +139,6 @@ class _Exchange:
             self.sign_in()
             return
         user, ledger = self.user_and_ledger(session.user_id)
-        endpoint = self.settings.endpoint()
         views = purpose_views(
             self.settings.policy,
             self.settings.root,
@@ -148,7 +147,7 @@ class _Exchange:
             self.words,
             (
                 session.user_id,
-                _service(endpoint.base_url),
+                self.settings.service,
                 self.settings.ledger_key.reveal().encode(),
             ),
         )
@@ -272,12 +271,11 @@ class _Exchange:
         )
         if event is None:
             raise Refused(404, self.words["error_heading"], self.words["error_receipt"])
-        service = _service(self.settings.endpoint().base_url)
         token = issue_receipt(
             event,
             self.settings.policy,
             session.user_id,
-            service,
+            self.settings.service,
             self.settings.ledger_key.reveal().encode(),
         )
         disposition = f'attachment; filename="consent-receipt-{seq}.jwt"'
@@ -406,8 +404,3 @@ class _Exchange:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)
-
-
-def _service(base_url: str) -> str:
-    """What receipts name as the service: the tenant's hostname."""
-    return urlsplit(base_url).hostname or base_url

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auth0_actions.config import ConsentPolicy, Project
+from auth0_actions.consent.receipts import receipt_service
 from auth0_actions.consent_page.settings import TenantUnreachable, origin_of
 from auth0_actions.environment import Environment, open_environment
 from auth0_actions.errors import ConfigError, SecretError
@@ -58,6 +59,7 @@ class SelfServiceSettings:
     ledger_key: Secret = field(repr=False)
     endpoint: Callable[[], TenantEndpoint]
     management: Callable[[], AbstractContextManager[TenantClient]]
+    service: str  # what receipts name as the service (receipts.receipt_service)
     support_email: str | None = None
 
     @property
@@ -194,5 +196,6 @@ def self_service_for_environment(
         ledger_key=secret,
         endpoint=endpoint,
         management=management,
+        service=receipt_service(environment.view.settings.domain, local=environment.is_local),
         support_email=support if isinstance(support, str) and support else None,
     )

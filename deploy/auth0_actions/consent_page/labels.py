@@ -39,6 +39,7 @@ ENGLISH: dict[str, str] = {
     "withdraw_hint": "You can change or withdraw each decision at any time, "
     "as easily as you gave it:",
     "withdraw_link": "your consent choices",
+    "receipt_hint": "There you also find a signed receipt of each decision, to keep.",
     "submit": "Send my decisions",
     "choose_each": "Please choose “I agree” or “I do not agree” for each item.",
     "your_decision": "Your decision:",
@@ -97,6 +98,7 @@ GERMAN: dict[str, str] = {
     "withdraw_hint": "Sie können jede Entscheidung jederzeit ändern oder widerrufen, "
     "so einfach, wie Sie sie getroffen haben:",
     "withdraw_link": "Ihre Einwilligungen",
+    "receipt_hint": "Dort finden Sie auch eine signierte Quittung jeder Entscheidung.",
     "submit": "Entscheidungen senden",
     "choose_each": "Bitte wählen Sie bei jedem Punkt „Ich stimme zu“ oder „Ich stimme nicht zu“.",
     "your_decision": "Ihre Entscheidung:",

@@ -36,7 +36,7 @@ from consent_page_support import (
 
 from auth0_actions.config import load_tenant
 from auth0_actions.consent_page.catalog import Catalog, load_catalog
-from auth0_actions.consent_page.labels import GERMAN, KEYS
+from auth0_actions.consent_page.labels import ALL_KEYS, GERMAN
 from auth0_actions.consent_page.language import negotiate
 from auth0_actions.consent_page.server import ConsentPageThread
 from auth0_actions.errors import ConfigError
@@ -169,7 +169,7 @@ def test_a_language_without_built_in_labels_must_give_every_label(project: Path)
     assert "submit" in problem.message
 
     def with_labels(consent: dict[str, Any]) -> None:
-        consent["labels"] = {"fr": {key: f"[{key}]" for key in KEYS}}
+        consent["labels"] = {"fr": {key: f"[{key}]" for key in ALL_KEYS}}
 
     _edit_consent(project, with_labels)
     tenant = load_tenant(project / "tenant.yaml")
@@ -199,7 +199,7 @@ def test_labels_the_pages_cannot_use_are_refused_at_their_line(
 def test_a_third_language_is_served_with_its_texts(project: Path) -> None:
     def french(consent: dict[str, Any]) -> None:
         _add_french(project, consent)
-        consent["labels"] = {"fr": {key: f"[{key}]" for key in KEYS}}
+        consent["labels"] = {"fr": {key: f"[{key}]" for key in ALL_KEYS}}
 
     _edit_consent(project, french)
     tenant = load_tenant(project / "tenant.yaml")

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+from auth0_actions.consent_page.self_service_words import LABEL_PREFIX
+from auth0_actions.consent_page.self_service_words import WORDS as ACCOUNT_WORDS
+
 ENGLISH: dict[str, str] = {
     # Every page
     "language_name": "English",
@@ -135,6 +138,9 @@ GERMAN: dict[str, str] = {
 
 BUILT_IN: dict[str, dict[str, str]] = {"en": ENGLISH, "de": GERMAN}
 KEYS: tuple[str, ...] = tuple(ENGLISH)
+# The self-service page's words, overridden as account_<key> in the same place.
+ACCOUNT_KEYS: tuple[str, ...] = tuple(LABEL_PREFIX + key for key in ACCOUNT_WORDS["en"])
+ALL_KEYS: tuple[str, ...] = KEYS + ACCOUNT_KEYS
 # Labels are shown in tenant.yaml's limits (config.model.Label): at most 200 characters.
 MAX_LABEL_LENGTH = 200
 
@@ -158,7 +164,7 @@ def label_problems(
                 f"({', '.join(languages)})",
             )
         for key in labels:
-            if key not in KEYS:
+            if key not in ALL_KEYS:
                 yield (
                     ("labels", language, key),
                     f'unknown label {key!r}; the keys are in docs/consent.md, "Consent page"',
@@ -166,7 +172,7 @@ def label_problems(
     for language in languages:
         if language in BUILT_IN:
             continue
-        missing = [key for key in KEYS if key not in overrides.get(language, {})]
+        missing = [key for key in ALL_KEYS if key not in overrides.get(language, {})]
         if missing:
             path = ("labels", language) if language in overrides else ("languages",)
             yield (

@@ -33,6 +33,7 @@ from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.receipts import issue_receipt
 from auth0_actions.consent.texts import load_text
 from auth0_actions.consent.writer import USER_FIELDS, record_decisions
+from auth0_actions.consent_page.language import negotiate
 from auth0_actions.consent_page.self_service_auth import (
     LOGIN_COOKIE,
     LOGIN_TTL_S,
@@ -54,7 +55,7 @@ from auth0_actions.consent_page.self_service_view import (
     render,
     security_headers,
 )
-from auth0_actions.consent_page.self_service_words import negotiate, words
+from auth0_actions.consent_page.self_service_words import words
 from auth0_actions.consent_page.settings import TenantUnreachable
 from auth0_actions.errors import Auth0ActionsError
 
@@ -111,7 +112,7 @@ class _Exchange:
         parts = urlsplit(request.path)
         self.path, self.query = parts.path, parse_qs(parts.query)
         self.language = negotiate(
-            request.headers.get("Accept-Language"), self.settings.policy.languages
+            self.settings.policy.languages, request.headers.get("Accept-Language"), None
         )
         self.words = words(self.language, self.settings.policy.labels)
         self.body_read = False

@@ -88,8 +88,9 @@ def purpose_views(
             HistoryRow(
                 seq=int(e["seq"]),
                 at=str(e["at"]),
-                event=words.get(f"event_{e['event']}", str(e["event"])),
-                method=words.get(f"method_{e['method']}", str(e["method"])),
+                # Label keys are identifiers: re-given -> event_re_given.
+                event=words.get(f"event_{e['event']}".replace("-", "_"), str(e["event"])),
+                method=words.get(f"method_{e['method']}".replace("-", "_"), str(e["method"])),
                 version=str(e.get("version") or ""),
                 receipt=issue_receipt(e, policy, user_id, service, key),
             )

@@ -1,4 +1,4 @@
-"""The self-service page's words, in English and German, and the language a browser asks for.
+"""The self-service page's words, in English and German.
 
 Every word the page shows is here, once per language, so a translation is
 one dictionary. ``consent.labels.<lang>.account_<key>`` in tenant.yaml
@@ -9,7 +9,7 @@ purposes' own titles, texts and ``if_declined`` come from tenant.yaml and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 LABEL_PREFIX = "account_"
 
@@ -58,10 +58,10 @@ WORDS: dict[str, dict[str, str]] = {
         "event_given": "Given",
         "event_declined": "Declined",
         "event_withdrawn": "Withdrawn",
-        "event_re-given": "Given again",
+        "event_re_given": "Given again",
         "method_signup": "At sign-up",
         "method_page": "Consent page",
-        "method_self-service": "This page",
+        "method_self_service": "This page",
         "method_api": "By our staff, on request",
         "method_migrated": "Imported from an earlier record",
         "error_heading": "Something went wrong",
@@ -119,10 +119,10 @@ WORDS: dict[str, dict[str, str]] = {
         "event_given": "Erteilt",
         "event_declined": "Abgelehnt",
         "event_withdrawn": "Widerrufen",
-        "event_re-given": "Erneut erteilt",
+        "event_re_given": "Erneut erteilt",
         "method_signup": "Bei der Registrierung",
         "method_page": "Einwilligungsseite",
-        "method_self-service": "Diese Seite",
+        "method_self_service": "Diese Seite",
         "method_api": "Durch unser Team, auf Anfrage",
         "method_migrated": "Aus einem früheren Eintrag übernommen",
         "error_heading": "Etwas ist schiefgegangen",
@@ -144,27 +144,3 @@ def words(language: str, labels: Mapping[str, Mapping[str, str]]) -> dict[str, s
         if key.startswith(LABEL_PREFIX):
             chosen[key[len(LABEL_PREFIX) :]] = value
     return chosen
-
-
-def negotiate(accept_language: str | None, languages: Sequence[str]) -> str:
-    """The configured language the browser prefers (RFC 9110 s. 12.5.4), else the first."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        if tag and quality > 0:
-            ranked.append((-quality, index, tag.strip().lower()))
-    lowered = {language.lower(): language for language in languages}
-    for _, _, tag in sorted(ranked):
-        if tag in lowered:
-            return lowered[tag]
-        primary = tag.split("-", 1)[0]
-        match = next((lang for low, lang in lowered.items() if low.split("-")[0] == primary), None)
-        if match is not None:
-            return match
-    return languages[0]

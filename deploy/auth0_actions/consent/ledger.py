@@ -296,18 +296,21 @@ def _compact(ledger: JsonObject, key: bytes, max_events: int) -> None:
     ledger["events"] = kept
 
 
+LedgerProblem = Literal[
+    "malformed",
+    "hash-mismatch",
+    "chain-broken",
+    "mac-invalid",
+    "summary-invalid",
+    "state-mismatch",
+]
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something wrong with a stored ledger; ``seq`` is the event, None for the whole."""
 
-    problem: Literal[
-        "malformed",
-        "hash-mismatch",
-        "chain-broken",
-        "mac-invalid",
-        "summary-invalid",
-        "state-mismatch",
-    ]
+    problem: LedgerProblem
     seq: int | None
     detail: str
 

@@ -23,31 +23,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from auth0_actions.config.model import ConsentPolicy
 from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.mirror import mirror_keys, mirror_patch
 from auth0_actions.consent.writer import migrated_events
 
-Problem = Literal[
-    "malformed",
-    "hash-mismatch",
-    "chain-broken",
-    "mac-invalid",
-    "summary-invalid",
-    "state-mismatch",
-    "mirror-differs",
-]
-PROBLEMS: tuple[Problem, ...] = (
-    "malformed",
-    "hash-mismatch",
-    "chain-broken",
-    "mac-invalid",
-    "summary-invalid",
-    "state-mismatch",
-    "mirror-differs",
-)
+# The ledger's own problems, and one only a whole user shows: an edited mirror.
+Problem = ledgers.LedgerProblem | Literal["mirror-differs"]
+PROBLEMS: tuple[Problem, ...] = (*get_args(ledgers.LedgerProblem), "mirror-differs")
 Kind = Literal["ledger", "user_metadata only", "no consent"]
 
 

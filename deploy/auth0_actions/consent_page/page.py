@@ -153,7 +153,9 @@ def render_error(
     )
 
 
-def security_headers(form_targets: tuple[str, ...]) -> dict[str, str]:
+def security_headers(
+    form_targets: tuple[str, ...], *, style_hash: str = STYLE_HASH
+) -> dict[str, str]:
     """Headers on every page: no framing, no referrer, no caching, nothing but our style.
 
     ``form_targets`` are the origins besides 'self' a form may post to: the
@@ -162,7 +164,7 @@ def security_headers(form_targets: tuple[str, ...]) -> dict[str, str]:
     policy = "; ".join(
         [
             "default-src 'none'",
-            f"style-src '{STYLE_HASH}'",
+            f"style-src '{style_hash}'",
             "form-action " + " ".join(("'self'", *form_targets)),
             "frame-ancestors 'none'",
             "base-uri 'none'",

@@ -24,6 +24,7 @@ from auth0_actions.config.model import ConsentPolicy, Purpose
 from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.receipts import issue_receipt
 from auth0_actions.consent.texts import ConsentText, load_text
+from auth0_actions.consent_page.page import security_headers as page_security_headers
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _environment = jinja2.Environment(
@@ -123,21 +124,5 @@ def render(name: str, **context: Any) -> str:
 
 
 def security_headers() -> dict[str, str]:
-    """No framing, no referrer, no caching, no script; forms post to this page only."""
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            f"style-src '{STYLE_HASH}'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Cross-Origin-Opener-Policy": "same-origin",
-    }
+    """The consent page's headers with this page's stylesheet: forms post to this page only."""
+    return page_security_headers((), style_hash=STYLE_HASH)

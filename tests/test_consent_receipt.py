@@ -14,11 +14,14 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auth0_actions.config import load_tenant
 from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.receipt_key import ReceiptKey, receipt_key
 from auth0_actions.consent.receipts import issue_receipt, receipt_service
 from auth0_actions.emulator.tenant import LocalTenant
+from auth0_actions.environment import open_environment
 from auth0_actions.secrets import LocalSecretStore
 
 USER = "auth0|receipt-user"
@@ -28,6 +31,11 @@ TERMS = "2026-11-01"
 def _key(project: Path) -> bytes:
     store = LocalSecretStore(project / ".auth0-local")
     return store.get_or_create(["CONSENT_LEDGER_SECRET"])["CONSENT_LEDGER_SECRET"].reveal().encode()
+
+
+def _receipt_key(project: Path) -> ReceiptKey:
+    environment = open_environment(load_tenant(project / "tenant.yaml"), "local")
+    return receipt_key(environment)
 
 
 def _event(purpose: str, decision: str, at: str) -> ledgers.NewEvent:
@@ -84,15 +92,28 @@ def test_a_user_gets_one_receipt_per_decision(project: Path, cli: Any, seeded: A
     ]
     policy = load_tenant(project / "tenant.yaml").environment("local").consent
     service = receipt_service("local", local=True)
+    key = _receipt_key(project)
+    public = cli("consent", "receipt", "--public-key", "-o", "json").json()
+    [jwk] = public["keys"]
+    assert "d" not in jwk  # the public part only
     for receipt, event in zip(receipts, seeded["events"], strict=True):
         # The same bytes the self-service page gives for this event.
-        assert receipt["receipt"] == issue_receipt(event, policy, USER, service, _key(project))
-        claims = jwt.decode(receipt["receipt"], _key(project), algorithms=["HS256"])
+        assert receipt["receipt"] == issue_receipt(event, policy, USER, service, key)
+        # Anyone verifies it with the published public key (EdDSA).
+        claims = jwt.decode(
+            receipt["receipt"],
+            jwt.PyJWK(jwk).key,
+            algorithms=["EdDSA"],
+            options={"verify_iat": False},
+        )
         assert claims["sub"] == USER
         assert claims["jti"] == event["hash"]
         assert claims["piiControllers"][0]["piiController"] == "Example Ltd"
         assert "203.0.113.9" not in json.dumps(claims)  # never the IP address
     assert _key(project).decode() not in run.out + run.err
+    pem = (project / ".auth0-local" / "receipt-key.pem").read_text()
+    assert pem.splitlines()[1] not in run.out + run.err + json.dumps(public)
+    assert (project / ".auth0-local" / "receipt-key.pem").stat().st_mode & 0o777 == 0o600
 
     one = cli("consent", "receipt", "--user-id", USER, "--seq", "3", "-o", "json")
     assert [r["seq"] for r in one.json()["receipts"]] == [3]
@@ -120,10 +141,13 @@ def test_a_presented_receipt_is_checked_against_the_ledger(
         "event_hash": seeded["events"][1]["hash"],
     }
 
-    # Re-signed by someone without the key: refused.
+    # Re-signed by someone without the key, under its key id: refused.
     claims = jwt.decode(token, options={"verify_signature": False})
     forged = jwt.encode(
-        {**claims, "iat": claims["iat"] + 1}, "not-the-ledger-key-0123456789abcdef", "HS256"
+        {**claims, "iat": claims["iat"] + 1},
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": jwt.get_unverified_header(token)["kid"]},
     )
     presented.write_text(forged, encoding="utf-8")
     refused = cli("consent", "receipt", "--check", str(presented))

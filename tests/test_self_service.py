@@ -27,9 +27,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auth0_actions.config import load_tenant
 from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.receipt_key import ReceiptKey
 from auth0_actions.consent.receipts import (
     KANTARA_VERSION,
     ReceiptRejected,
@@ -412,8 +414,20 @@ def test_each_event_has_a_receipt_that_verifies_against_the_ledger(site: Site) -
     token = download.text
     assert token in site.page_html(browser)  # also shown on the page
 
-    verified = verify_receipt(token, site.key, ledger)
+    verified = verify_receipt(token, site.settings.receipt_key, ledger)
     assert (verified.purpose, verified.seq) == ("marketing", seq)
+    # Anyone can verify it with the public key the page publishes (EdDSA, RFC 8037).
+    published = browser.get(f"{site.account}/receipt-keys.json")
+    assert published.status_code == 200
+    [jwk] = published.json()["keys"]
+    assert (jwk["kty"], jwk["crv"], jwk["alg"]) == ("OKP", "Ed25519", "EdDSA")
+    assert "d" not in jwk  # never the private part
+    public = jwt.PyJWK(jwk).key
+    assert (
+        jwt.decode(token, public, algorithms=["EdDSA"], options={"verify_iat": False})["jti"]
+        == ledger["events"][-1]["hash"]
+    )
+    assert jwt.get_unverified_header(token)["kid"] == jwk["kid"]
     claims = verified.claims
     # Kantara Consent Receipt v1.1 fields.
     assert claims["version"] == KANTARA_VERSION
@@ -428,10 +442,13 @@ def test_each_event_has_a_receipt_that_verifies_against_the_ledger(site: Site) -
     assert record["event"]["type"] == "withdrawn"
     assert record["event"]["method"] == "self-service"
     assert record["processing"]["lawful_basis"] == "consent"
-    assert jwt.get_unverified_header(token)["kid"] == "consent-ledger"
     # Deterministic: the same event always gives the same receipt.
     again = issue_receipt(
-        ledger["events"][-1], site.settings.policy, user["user_id"], site.settings.service, site.key
+        ledger["events"][-1],
+        site.settings.policy,
+        user["user_id"],
+        site.settings.service,
+        site.settings.receipt_key,
     )
     # The service is the tenant's hostname as its Actions see it, for every issuer.
     assert site.settings.service == "local.auth0-actions.test"
@@ -445,14 +462,25 @@ def test_a_receipt_does_not_verify_once_its_event_is_rewritten_or_resigned(site:
     user = site.seed()
     ledger = site.ledger(user["user_id"])
     event = ledger["events"][0]
-    token = issue_receipt(event, site.settings.policy, user["user_id"], "tenant", site.key)
+    key = site.settings.receipt_key
+    token = issue_receipt(event, site.settings.policy, user["user_id"], "tenant", key)
     rewritten = {**ledger, "events": [{**event, "hash": "f" * 64}, *ledger["events"][1:]]}
     with pytest.raises(ReceiptRejected, match="differs"):
-        verify_receipt(token, site.key, rewritten)
+        verify_receipt(token, key, rewritten)
+    another = ReceiptKey(Ed25519PrivateKey.generate())
     with pytest.raises(ReceiptRejected, match="signature"):
-        verify_receipt(token, b"another-key-of-32-bytes-or-more!", ledger)
+        verify_receipt(token, another, ledger)
+    # Signed by another key that claims this key's id: the signature still decides.
+    forged = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}),
+        another.private,
+        algorithm="EdDSA",
+        headers={"kid": key.kid},
+    )
+    with pytest.raises(ReceiptRejected, match="signature"):
+        verify_receipt(forged, key, ledger)
     with pytest.raises(ReceiptRejected, match="no event"):
-        verify_receipt(token, site.key, {**ledger, "events": []})
+        verify_receipt(token, key, {**ledger, "events": []})
 
 
 def test_signing_out_ends_the_session(site: Site) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import IO
 
 import click
@@ -9,8 +10,8 @@ import jwt
 
 from auth0_actions.cli.state import environment_option, output_option, state
 from auth0_actions.consent import ledger as ledgers
-from auth0_actions.consent.ledger_key import ledger_key
 from auth0_actions.consent.operations import ConsentError, get_user
+from auth0_actions.consent.receipt_key import receipt_key
 from auth0_actions.consent.receipts import (
     ReceiptRejected,
     issue_receipt,
@@ -43,24 +44,35 @@ MAX_RECEIPT_BYTES = 16 * 1024
     help="Verify a receipt someone presents (a file holding the JWT, or - for standard input) "
     "against its user's ledger, instead of giving receipts.",
 )
-@environment_option("The environment whose tenant and CONSENT_LEDGER_SECRET to use.")
+@click.option(
+    "--public-key",
+    "public_key",
+    is_flag=True,
+    help="Print the public key that verifies the receipts, as a JWK Set, to publish.",
+)
+@environment_option("The environment whose tenant and receipt key to use.")
 @output_option
 def receipt_command(
-    user_id: str | None, seqs: tuple[int, ...], check: IO[str] | None, env: str
+    user_id: str | None, seqs: tuple[int, ...], check: IO[str] | None, public_key: bool, env: str
 ) -> int:
     """Give a user the signed receipt of each decision, or check a receipt presented.
 
-    A receipt is a JWT signed with the CONSENT_LEDGER_SECRET carrying the
-    Kantara Consent Receipt v1.1 fields and the ISO/IEC TS 27560 record of one
-    ledger event; the same event always gives the same receipt, as the
+    A receipt is a JWT signed with the environment's Ed25519 receipt key
+    (EdDSA; anyone can verify it with the public key, --public-key) carrying
+    the Kantara Consent Receipt v1.1 fields and the ISO/IEC TS 27560 record of
+    one ledger event; the same event always gives the same receipt, as the
     self-service page gives it. With --check, the receipt's signature is
     verified and its event looked up in its user's ledger (the receipt's sub):
     exit 0 when both vouch for it, 1 naming what does not hold. Events folded
     into the ledger's signed summary have no receipt of their own any more.
     """
     environment = open_environment(state().tenant(), env)
-    key = ledger_key(environment)
+    key = receipt_key(environment)
     policy = environment.consent
+    if public_key:
+        jwks = key.jwks()
+        state().emit(jwks, json.dumps(jwks, indent=2))
+        return EXIT_OK
     if check is not None:
         if user_id is not None or seqs:
             raise ConsentError("--check takes the user from the receipt: leave out --user-id/--seq")

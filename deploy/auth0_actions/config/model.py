@@ -231,6 +231,11 @@ class Environment(Strict):
     self_service_client_secret_env: EnvVarName | None = Field(
         None, description="NAME of the env var holding that client's secret."
     )
+    receipt_key_env: EnvVarName | None = Field(
+        None,
+        description="NAME of the env var holding the Ed25519 private key (PEM) that signs "
+        "consent receipts; the local environment generates one.",
+    )
     values: dict[str, Any] = Field(
         default_factory=dict, description="Template values (env.values in templates)."
     )

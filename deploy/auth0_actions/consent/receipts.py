@@ -2,10 +2,12 @@
 
 A receipt is what GDPR Art. 7(1) evidence looks like from the user's side:
 what they decided, when, how, on which text, and who to ask about it. It is
-an HS256 JWT signed with the ``CONSENT_LEDGER_SECRET`` (header ``kid:
-"consent-ledger"``), and deterministic: the same event always gives the same
-receipt (``iat`` is the event's time, ``jti`` its hash), so a receipt can be
-issued again at any time and still be the same bytes.
+a JWT signed with the controller's Ed25519 key (JWS ``EdDSA``, RFC 8037;
+``kid`` the key's RFC 7638 thumbprint, :mod:`auth0_actions.consent.receipt_key`),
+so anyone holding the published public key can verify it, the user included.
+It is deterministic (Ed25519 signatures are; ``iat`` is the event's time,
+``jti`` its hash): the same event always gives the same receipt, so one can
+be issued again at any time and still be the same bytes.
 
 Its claims carry two shapes of the same facts:
 
@@ -42,9 +44,9 @@ from urllib.parse import urlsplit
 import jwt
 
 from auth0_actions.config.model import ConsentPolicy
-from auth0_actions.consent.ledger import event_hash, keyring
+from auth0_actions.consent.ledger import event_hash
+from auth0_actions.consent.receipt_key import ReceiptKey
 
-KEY_ID = "consent-ledger"
 # The local tenant's hostname (emulator.app.DEFAULT_DOMAIN), without importing the emulator.
 LOCAL_TENANT_HOSTNAME = "local.auth0-actions.test"
 KANTARA_VERSION = "KI-CR-v1.1.0"
@@ -174,11 +176,11 @@ def receipt_service(domain: str, *, local: bool) -> str:
 
 
 def issue_receipt(
-    event: Mapping[str, Any], policy: ConsentPolicy, user_id: str, service: str, key: bytes
+    event: Mapping[str, Any], policy: ConsentPolicy, user_id: str, service: str, key: ReceiptKey
 ) -> str:
     """The receipt of ``event`` (the same bytes every time for the same event)."""
     claims = receipt_claims(event, policy, user_id, service)
-    return jwt.encode(claims, keyring(key)[0], algorithm="HS256", headers={"kid": KEY_ID})
+    return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
 
 
 @dataclass(frozen=True)
@@ -190,34 +192,26 @@ class VerifiedReceipt:
     claims: dict[str, Any]
 
 
-def verify_receipt(token: str, key: bytes, ledger: Mapping[str, Any] | None) -> VerifiedReceipt:
+def verify_receipt(
+    token: str, key: ReceiptKey, ledger: Mapping[str, Any] | None
+) -> VerifiedReceipt:
     """The receipt's event, once its signature and the user's ledger both vouch for it.
 
     ``ledger`` is the user's stored ledger (the receipt's ``sub``). Raises
     :class:`ReceiptRejected` naming what does not hold.
     """
-    claims: dict[str, Any] | None = None
-    problem: jwt.InvalidTokenError | None = None
-    for candidate in keyring(key):  # a receipt signed before a rotation still verifies
-        try:
-            header = jwt.get_unverified_header(token)
-            claims = jwt.decode(
-                token,
-                candidate,
-                algorithms=["HS256"],
-                options={
-                    "require": ["iat", "jti", "sub"],
-                    "verify_iat": False,
-                    "verify_aud": False,
-                },
-            )
-            break
-        except jwt.InvalidTokenError as error:
-            problem = error
-    if claims is None:
-        raise ReceiptRejected(f"the receipt's signature or form is not valid ({problem})")
-    if header.get("kid") != KEY_ID:
-        raise ReceiptRejected("the receipt is not signed by the consent ledger's key")
+    try:
+        header = jwt.get_unverified_header(token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public,
+            algorithms=["EdDSA"],
+            options={"require": ["iat", "jti", "sub"], "verify_iat": False, "verify_aud": False},
+        )
+    except jwt.InvalidTokenError as error:
+        raise ReceiptRejected(f"the receipt's signature or form is not valid ({error})") from None
+    if header.get("kid") != key.kid:
+        raise ReceiptRejected("the receipt names another signing key than this controller's")
     event_claims = (claims.get("iso27560") or {}).get("event") or {}
     seq, digest = event_claims.get("sequence"), str(claims["jti"])
     if not isinstance(seq, int) or not isinstance(ledger, Mapping):

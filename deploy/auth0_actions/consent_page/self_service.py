@@ -22,6 +22,7 @@ Nothing here logs a token, a cookie or the secret.
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler
@@ -64,6 +65,10 @@ MAX_FORM_BYTES = 16 * 1024
 _RECEIPT = re.compile(r"^/account/receipts/([1-9][0-9]{0,9})\.jwt$")
 # Browsers send these for a form posted by this page; anything else is cross-site.
 _SAME_SITE = ("same-origin", "none")
+
+
+# The public key that verifies the receipts (a JWK Set, RFC 7517 s. 5).
+RECEIPT_KEYS_PATH = ACCOUNT_PATH + "/receipt-keys.json"
 
 
 def is_account_path(path: str) -> bool:
@@ -128,10 +133,17 @@ class _Exchange:
             self.decide()
         elif method == "POST" and path == ACCOUNT_PATH + "/logout":
             self.logout()
+        elif method == "GET" and path == RECEIPT_KEYS_PATH:
+            self.receipt_keys()
         elif method == "GET" and _RECEIPT.match(path):
             self.receipt(int(_RECEIPT.match(path).group(1)))  # type: ignore[union-attr]
         else:
             raise Refused(404, self.words["error_heading"], self.words["error_not_found"])
+
+    # --- GET /account/receipt-keys.json: public, so anyone can verify a receipt
+    def receipt_keys(self) -> None:
+        body = json.dumps(self.settings.receipt_key.jwks(), indent=2).encode()
+        self.send(200, body, "application/jwk-set+json")
 
     # --- GET /account
     def show(self) -> None:
@@ -146,11 +158,7 @@ class _Exchange:
             ledger,
             self.language,
             self.words,
-            (
-                session.user_id,
-                self.settings.service,
-                self.settings.ledger_key.reveal().encode(),
-            ),
+            (session.user_id, self.settings.service, self.settings.receipt_key),
         )
         body = render(
             "account.html.j2",
@@ -277,7 +285,7 @@ class _Exchange:
             self.settings.policy,
             session.user_id,
             self.settings.service,
-            self.settings.ledger_key.reveal().encode(),
+            self.settings.receipt_key,
         )
         disposition = f'attachment; filename="consent-receipt-{seq}.jwt"'
         self.send(200, token.encode(), "application/jwt", [("Content-Disposition", disposition)])

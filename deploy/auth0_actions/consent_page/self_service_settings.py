@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auth0_actions.config import ConsentPolicy, Project
+from auth0_actions.consent.receipt_key import ReceiptKey, receipt_key
 from auth0_actions.consent.receipts import receipt_service
 from auth0_actions.consent_page.settings import TenantUnreachable, origin_of
 from auth0_actions.environment import Environment, open_environment
@@ -60,6 +61,7 @@ class SelfServiceSettings:
     endpoint: Callable[[], TenantEndpoint]
     management: Callable[[], AbstractContextManager[TenantClient]]
     service: str  # what receipts name as the service (receipts.receipt_service)
+    receipt_key: ReceiptKey = field(repr=False)
     support_email: str | None = None
 
     @property
@@ -197,5 +199,6 @@ def self_service_for_environment(
         endpoint=endpoint,
         management=management,
         service=receipt_service(environment.view.settings.domain, local=environment.is_local),
+        receipt_key=receipt_key(environment),
         support_email=support if isinstance(support, str) and support else None,
     )

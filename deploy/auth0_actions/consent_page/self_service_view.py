@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from auth0_actions.config.model import ConsentPolicy, Purpose
 from auth0_actions.consent import ledger as ledgers
+from auth0_actions.consent.receipt_key import ReceiptKey
 from auth0_actions.consent.receipts import issue_receipt
 from auth0_actions.consent.texts import ConsentText, load_text
 from auth0_actions.consent_page.page import security_headers as page_security_headers
@@ -74,7 +75,7 @@ def purpose_views(
     ledger: Mapping[str, Any] | None,
     language: str,
     words: Mapping[str, str],
-    receipt: tuple[str, str, bytes],  # user id, service, key
+    receipt: tuple[str, str, ReceiptKey],  # user id, service, signing key
 ) -> list[PurposeView]:
     state = ledgers.derive_state(ledger) if ledger is not None else {}
     events = [e for e in (ledger or {}).get("events") or [] if isinstance(e, Mapping)]

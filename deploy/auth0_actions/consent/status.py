@@ -24,16 +24,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from auth0_actions.config.model import ConsentPolicy, Purpose
-from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.record import Status, utc_now_iso
-from auth0_actions.consent.writer import migrated_events
+from auth0_actions.consent.user_view import Source, consent_view
 
 Evidence = Literal["ledger", "user_metadata", "none"]
 NextLogin = Literal["proceeds", "asked", "denied"]
 # Fields a user is read with: the ledger, its mirror (and a seed record).
 USER_FIELDS: tuple[str, ...] = ("user_id", "email", "user_metadata", "app_metadata")
-# A migrated view is never stored: its macs need no key.
-_VIEW_KEY = b""
+# consent_view's source, as show and audit name the evidence.
+_EVIDENCE: dict[Source, Evidence] = {
+    "ledger": "ledger",
+    "seed-record": "user_metadata",
+    "none": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -108,29 +111,15 @@ def next_login(purpose: Purpose, status: Status, policy: ConsentPolicy) -> NextL
     return "asked" if status in ("missing", "outdated") else "proceeds"
 
 
-def ledger_view(
-    user: Mapping[str, Any], policy: ConsentPolicy, *, now: str | None = None
-) -> tuple[Evidence, dict[str, Any] | None]:
-    """The ledger a user's consent is judged from, and where it comes from."""
-    stored = ledgers.read(user.get("app_metadata"), policy.ledger.key)
-    if stored is not None:
-        return "ledger", stored
-    seed = migrated_events(user.get("user_metadata"), policy, now or utc_now_iso())
-    if not seed:
-        return "none", None
-    view = ledgers.append(None, seed, _VIEW_KEY, max_events=policy.ledger.max_events)
-    return "user_metadata", view
-
-
 def judge(user: Mapping[str, Any], policy: ConsentPolicy, *, now: str | None = None) -> UserConsent:
     """Every purpose of ``policy`` for ``user`` (a dict with the :data:`USER_FIELDS`)."""
-    evidence, ledger = ledger_view(user, policy, now=now)
-    state = ledger.get("state") if ledger is not None else None
-    # A stored state is what search and the Actions read; judge the same.
-    state = state if isinstance(state, Mapping) else {}
+    view = consent_view(user, policy, now or utc_now_iso())
+    # The state derived from the events, as the consent Actions and the export judge
+    # (a stored state edited by hand is consent verify's finding, not a decision).
+    state = view.state
     purposes = []
     for purpose in policy.purposes:
-        status: Status = ledgers.needed(state, purpose.id, purpose.version) or "valid"
+        status = view.status(purpose.id, purpose.version)
         decision = state.get(purpose.id)
         purposes.append(
             PurposeStatus(
@@ -144,7 +133,7 @@ def judge(user: Mapping[str, Any], policy: ConsentPolicy, *, now: str | None = N
     return UserConsent(
         user_id=str(user.get("user_id", "")),
         email=email if isinstance(email, str) else None,
-        evidence=evidence,
+        evidence=_EVIDENCE[view.source],
         purposes=tuple(purposes),
-        ledger=ledger,
+        ledger=view.ledger,
     )

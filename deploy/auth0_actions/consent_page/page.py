@@ -21,15 +21,23 @@ from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-_environment = jinja2.Environment(
+# The consent page's and the self-service page's templates (one environment).
+ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_CSS = (TEMPLATES / "consent.css").read_text(encoding="utf-8")
-STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+
+
+def stylesheet(name: str) -> tuple[str, str]:
+    """A stylesheet of templates/, and the CSP source that allows exactly it."""
+    css = (TEMPLATES / name).read_text(encoding="utf-8")
+    return css, "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+
+
+_CSS, STYLE_HASH = stylesheet("consent.css")
 
 Labels = Mapping[str, str]
 
@@ -81,7 +89,7 @@ def web_link(url: str | None) -> str | None:
 
 
 def _render(template: str, language: str, labels: Labels, **values: object) -> str:
-    return _environment.get_template(template).render(
+    return ENVIRONMENT.get_template(template).render(
         css=Markup(_CSS),  # noqa: S704 (our own file, allowed by hash in the CSP)
         lang=language,
         t=labels,

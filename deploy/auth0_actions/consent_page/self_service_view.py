@@ -10,14 +10,11 @@ consent page.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from auth0_actions.config.model import ConsentPolicy, Purpose
@@ -25,18 +22,10 @@ from auth0_actions.consent import ledger as ledgers
 from auth0_actions.consent.receipt_key import ReceiptKey
 from auth0_actions.consent.receipts import issue_receipt
 from auth0_actions.consent.texts import ConsentText, load_text
+from auth0_actions.consent_page.page import ENVIRONMENT, stylesheet
 from auth0_actions.consent_page.page import security_headers as page_security_headers
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-_environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_CSS = (TEMPLATES / "account.css").read_text(encoding="utf-8")
-STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+_CSS, STYLE_HASH = stylesheet("account.css")
 
 
 @dataclass(frozen=True)
@@ -121,7 +110,7 @@ def folded_count(ledger: Mapping[str, Any] | None) -> int:
 
 
 def render(name: str, **context: Any) -> str:
-    return _environment.get_template(name).render(css=Markup(_CSS), **context)  # noqa: S704
+    return ENVIRONMENT.get_template(name).render(css=Markup(_CSS), **context)  # noqa: S704
 
 
 def security_headers() -> dict[str, str]:
